@@ -1,0 +1,23 @@
+// The durable side of a node's storage: one atomic, synced write per Ready. LevelDB implements it for real nodes
+// (level.ts); the simulator implements it in memory and loses whatever was not yet synced at a crash.
+import type { Entry, HardState, Snapshot } from "../raft/types.js";
+import type { MemoryStorage } from "./memory.js";
+
+/** What one Ready asks to persist. */
+export interface PersistBatch {
+  readonly hardState?: HardState;
+  /** Replace everything from entries[0].index on. */
+  readonly entries: readonly Entry[];
+  /** A snapshot received from the leader: replaces the log up to its index. */
+  readonly snapshot?: Snapshot;
+}
+
+export interface DurableStore {
+  /** Rebuilds the in-memory view from disk (hard state, snapshot, log tail). */
+  load(): Promise<MemoryStorage>;
+  /** One atomic batch, fsynced before the promise resolves (group commit: one fsync per batch). */
+  persist(batch: PersistBatch): Promise<void>;
+  /** Persists a locally taken snapshot and drops log entries up to `compactTo` (<= snapshot index). */
+  saveSnapshot(snapshot: Snapshot, compactTo: number): Promise<void>;
+  close(): Promise<void>;
+}
