@@ -1,0 +1,73 @@
+// Membership changes, one server at a time (dissertation §4.1). A change travels as a "config" entry whose data
+// is the JSON of a ConfChange, and takes effect when the entry is applied (as in etcd).
+import type { ConfChange, ConfState, NodeId } from "./types.js";
+import { RaftError } from "./types.js";
+
+const MAX_ID_LENGTH = 128;
+
+export function encodeConfChange(cc: ConfChange): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(cc));
+}
+
+/** Parses a config entry's data; throws RaftError INVALID_CONF_CHANGE for anything that is not a ConfChange. */
+export function decodeConfChange(data: Uint8Array): ConfChange {
+  let v: unknown;
+  try {
+    v = JSON.parse(new TextDecoder().decode(data));
+  } catch {
+    throw new RaftError("INVALID_CONF_CHANGE", "config entry is not JSON");
+  }
+  if (typeof v !== "object" || v === null) throw new RaftError("INVALID_CONF_CHANGE", "config entry is not an object");
+  const o = v as Record<string, unknown>;
+  const id = o["id"];
+  if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) {
+    throw new RaftError("INVALID_CONF_CHANGE", "config entry has no valid id");
+  }
+  const url = o["url"];
+  if (url !== undefined && typeof url !== "string") throw new RaftError("INVALID_CONF_CHANGE", "url must be a string");
+  switch (o["op"]) {
+    case "addVoter":
+      return url === undefined ? { op: "addVoter", id } : { op: "addVoter", id, url };
+    case "addLearner":
+      return url === undefined ? { op: "addLearner", id } : { op: "addLearner", id, url };
+    case "remove":
+      return { op: "remove", id };
+    default:
+      throw new RaftError("INVALID_CONF_CHANGE", `unknown conf change op ${String(o["op"])}`);
+  }
+}
+
+/** Why `cc` makes no sense against `conf`, or null when it is acceptable. Checked at proposal time. */
+export function confChangeProblem(conf: ConfState, cc: ConfChange): string | null {
+  const isVoter = conf.voters.includes(cc.id);
+  const isLearner = conf.learners.includes(cc.id);
+  switch (cc.op) {
+    case "addVoter":
+      return isVoter ? `${cc.id} is already a voter` : null;
+    case "addLearner":
+      if (isLearner) return `${cc.id} is already a learner`;
+      if (isVoter) return `${cc.id} is a voter; demotion is not supported`;
+      return null;
+    case "remove":
+      if (!isVoter && !isLearner) return `${cc.id} is not a member`;
+      if (isVoter && conf.voters.length === 1) return "cannot remove the last voter";
+      return null;
+  }
+}
+
+/** The configuration after `cc`. Total and idempotent: applying a change twice, or a change that no longer
+ *  makes sense, never throws (a committed entry must always apply the same way on every replica). */
+export function applyConfChange(conf: ConfState, cc: ConfChange): ConfState {
+  const without = (ids: readonly NodeId[]): NodeId[] => ids.filter((x) => x !== cc.id);
+  switch (cc.op) {
+    case "addVoter":
+      return { voters: [...without(conf.voters), cc.id], learners: without(conf.learners) };
+    case "addLearner":
+      if (conf.voters.includes(cc.id)) return conf; // demotion unsupported (refused at proposal)
+      return { voters: [...conf.voters], learners: [...without(conf.learners), cc.id] };
+    case "remove":
+      // Never leave a configuration without voters: such a cluster could not make progress ever again.
+      if (conf.voters.length === 1 && conf.voters[0] === cc.id) return conf;
+      return { voters: without(conf.voters), learners: without(conf.learners) };
+  }
+}
