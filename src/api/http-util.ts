@@ -1,0 +1,110 @@
+// Small, allocation-light HTTP helpers: bounded body reading, JSON answers, the error shape of the contract,
+// and the bearer-token check that runs before a mutating call's body is read.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { timingSafeEqual } from "node:crypto";
+import { RaftschedError, errorCode, errorMessage } from "../util/errors.js";
+
+/** The contract's request body limit. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Which HTTP status each stable error code answers with. */
+const STATUS_BY_CODE: Record<string, number> = {
+  BAD_JSON: 400,
+  BAD_REQUEST: 400,
+  BAD_FIELD: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  STALE_ATTEMPT: 409,
+  CONFLICT: 409,
+  INVALID_STATE: 409,
+  BODY_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  NOT_LEADER: 503,
+  NO_LEADER: 503,
+  NOT_READY: 503,
+  OVERLOADED: 503,
+  SHUTTING_DOWN: 503,
+  TRANSFER_IN_PROGRESS: 503,
+  CONF_CHANGE_IN_PROGRESS: 503,
+  READ_TIMEOUT: 503,
+  NOT_COMMITTED: 503,
+  NODE_FAILED: 503,
+  OUTCOME_UNKNOWN: 504,
+  TIMEOUT: 504,
+  PROPOSAL_TOO_LARGE: 413,
+  INVALID_CONF_CHANGE: 400,
+};
+
+export function statusForCode(code: string): number {
+  return STATUS_BY_CODE[code] ?? 500;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: unknown): void {
+  const code = errorCode(err) ?? "INTERNAL";
+  const status = statusForCode(code);
+  const headers: Record<string, string> = {};
+  // Clients should come back once an election has had time to finish.
+  if (status === 503) headers["retry-after"] = "1";
+  const body: { error: { code: string; message: string; leaderId?: string | null } } = {
+    error: { code, message: status === 500 ? `internal error: ${errorMessage(err)}` : errorMessage(err) },
+  };
+  if (err && typeof err === "object" && "leaderId" in err) body.error.leaderId = (err as { leaderId: string | null }).leaderId;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, status, body, headers);
+}
+
+/** Reads a JSON body of at most MAX_BODY_BYTES. An empty body is `undefined`. */
+export async function readJsonBody(req: IncomingMessage, limitBytes = MAX_BODY_BYTES): Promise<unknown> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limitBytes) {
+    req.resume();
+    throw new RaftschedError("BODY_TOO_LARGE", `request body is ${declared} bytes; the limit is ${limitBytes}`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > limitBytes) {
+      req.resume();
+      throw new RaftschedError("BODY_TOO_LARGE", `request body passed the limit of ${limitBytes} bytes`);
+    }
+    chunks.push(buf);
+  }
+  if (size === 0) return undefined;
+  const text = Buffer.concat(chunks, size).toString("utf8");
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new RaftschedError("BAD_JSON", `body is not valid JSON: ${errorMessage(err)}`);
+  }
+}
+
+/** Constant-time bearer token check. */
+export function hasToken(req: IncomingMessage, token: string): boolean {
+  const h = req.headers.authorization;
+  if (typeof h !== "string" || !h.startsWith("Bearer ")) return false;
+  const given = Buffer.from(h.slice(7));
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+export function requireToken(req: IncomingMessage, token: string): void {
+  if (!hasToken(req, token)) {
+    throw new RaftschedError("UNAUTHORIZED", "missing or wrong token: send Authorization: Bearer <cluster token>");
+  }
+}

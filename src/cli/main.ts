@@ -1,0 +1,41 @@
+// The `raftsched` command: one entry, one subcommand per job. Every failure ends in one clear line and a
+// non-zero exit code.
+import { errorMessage } from "../util/errors.js";
+import { startCommand } from "./start.js";
+import { upCommand } from "./up.js";
+import { statusCommand } from "./status.js";
+
+const USAGE = `raftsched — a replicated task scheduler on Raft
+
+usage:
+  raftsched start --config <cluster-file> --id <nodeId> [--data-dir <dir>] [--join] [--pretty]
+  raftsched up [--config <cluster-file>] [--data-dir <dir>] [--demo]
+  raftsched status [--config <cluster-file>] [--json]
+`;
+
+type Command = (argv: readonly string[]) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  start: startCommand,
+  up: upCommand,
+  status: statusCommand,
+};
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "help" || name === "--help" || name === "-h") {
+    process.stdout.write(USAGE);
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`raftsched: unknown command "${name}"\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await cmd(rest);
+  } catch (err) {
+    process.stderr.write(`raftsched ${name}: ${errorMessage(err)}\n`);
+    return 1;
+  }
+}

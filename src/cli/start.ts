@@ -1,0 +1,44 @@
+// `raftsched start`: one node in the foreground until SIGINT/SIGTERM (graceful: a leader hands over first) or
+// SIGKILL (a crash the node recovers from on restart).
+import { findNode, loadClusterFile } from "../config/cluster-file.js";
+import { startNode } from "../node/node.js";
+import { parseArgs, stringFlag } from "./args.js";
+import { RaftschedError } from "../util/errors.js";
+
+export async function startCommand(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, { config: "string", id: "string", "data-dir": "string", join: "boolean", pretty: "boolean" }, "start");
+  const configPath = stringFlag(args, "config");
+  const id = stringFlag(args, "id");
+  if (!configPath) throw new RaftschedError("BAD_ARGS", "start: --config <cluster-file> is required");
+  if (!id) throw new RaftschedError("BAD_ARGS", "start: --id <nodeId> is required");
+  const cfg = loadClusterFile(configPath);
+  findNode(cfg, id);
+  const node = await startNode({
+    config: cfg,
+    id,
+    dataDir: stringFlag(args, "data-dir") ?? `data/${id}`,
+    join: args.flags.join === true,
+    pretty: args.flags.pretty === true,
+  });
+  return await new Promise<number>((resolve) => {
+    let closing = false;
+    const shutdown = (signal: string): void => {
+      if (closing) return;
+      closing = true;
+      node.logger.info({ signal }, "shutting down");
+      node.close({ handOver: true }).then(
+        () => resolve(0),
+        (err) => {
+          node.logger.error({ err }, "unclean shutdown");
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGINT", () => shutdown("SIGINT"));
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
+    node.onFatal((err) => {
+      node.logger.fatal({ err }, "node failed");
+      resolve(70);
+    });
+  });
+}

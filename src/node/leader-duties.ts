@@ -1,0 +1,133 @@
+// What only the leader does, on a timer: watch every member's heartbeat, commit "worker dead" / "worker alive",
+// and assign pending tasks by the placement strategy. Every decision is made here, before proposing, and written
+// into the command, so apply() on every replica stays deterministic.
+//
+// Heartbeats are the members' Raft traffic (append and heartbeat responses): a member that answers the leader is
+// alive. A new leader grants every member one full workerTimeoutMs of grace before it may declare anyone dead
+// (hashicorp/nomad resets heartbeat TTLs after an election for the same reason): no mass reassignment merely
+// because leadership moved.
+import type { Logger } from "pino";
+import type { Command } from "../scheduler/commands.js";
+import type { StrategyName } from "../config/cluster-file.js";
+import type { TaskTable } from "../scheduler/table.js";
+import { planAssignments } from "../scheduler/planner.js";
+import { errorMessage } from "../util/errors.js";
+
+export interface LeaderDutiesOptions {
+  readonly selfId: string;
+  readonly logger: Logger;
+  readonly table: () => TaskTable;
+  readonly workerTimeoutMs: number;
+  readonly strategy: StrategyName;
+  readonly rng: () => number;
+  /** Members that run tasks, with their capacity (voters and learners alike). */
+  readonly workerMembers: () => ReadonlyMap<string, number>;
+  readonly propose: (cmd: Command) => Promise<unknown>;
+  readonly isLeader: () => boolean;
+  readonly nowMs?: () => number;
+  readonly everyMs?: number;
+}
+
+export class LeaderDuties {
+  private readonly o: LeaderDutiesOptions;
+  private readonly lastHeardMs = new Map<string, number>();
+  private leaderSinceMs = 0;
+  private timer: NodeJS.Timeout | null = null;
+  /** One proposal of each kind in flight at a time keeps the log free of duplicate decisions. */
+  private assigning = false;
+  private readonly livenessInFlight = new Set<string>();
+  private readonly now: () => number;
+  /** Time from "silence detected" to "dead committed", for the reassignment-time metric. */
+  readonly reassignments: Array<{ worker: string; silentMs: number; requeued: number }> = [];
+
+  constructor(o: LeaderDutiesOptions) {
+    this.o = o;
+    this.now = o.nowMs ?? Date.now;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.run(), this.o.everyMs ?? 20);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Any message from a member counts as a heartbeat. */
+  heard(memberId: string): void {
+    this.lastHeardMs.set(memberId, this.now());
+  }
+
+  /** Called when this node becomes leader: everyone starts with a full grace period. */
+  becameLeader(): void {
+    const now = this.now();
+    this.leaderSinceMs = now;
+    for (const id of this.o.workerMembers().keys()) this.lastHeardMs.set(id, now);
+  }
+
+  /** Milliseconds since the member was last heard (leader's view), or null if never. */
+  silenceMs(memberId: string): number | null {
+    if (memberId === this.o.selfId) return 0;
+    const t = this.lastHeardMs.get(memberId);
+    return t === undefined ? null : this.now() - t;
+  }
+
+  /** Asks for an assignment round soon (after a submit or a completion). */
+  nudge(): void {
+    if (this.timer) setImmediate(() => this.run());
+  }
+
+  private run(): void {
+    if (!this.o.isLeader()) return;
+    this.checkLiveness();
+    this.assign();
+  }
+
+  private checkLiveness(): void {
+    const table = this.o.table();
+    const now = this.now();
+    const registered = new Map(table.workers().map((w) => [w.id, w]));
+    for (const [id, capacity] of this.o.workerMembers()) {
+      if (this.livenessInFlight.has(id)) continue;
+      const w = registered.get(id);
+      const silence = id === this.o.selfId ? 0 : now - (this.lastHeardMs.get(id) ?? this.leaderSinceMs);
+      const heardRecently = silence < this.o.workerTimeoutMs;
+      if ((!w || !w.alive || w.capacity !== capacity) && heardRecently) {
+        this.proposeLiveness(id, { type: "workerUp", worker: id, capacity, nowMs: now }, "worker alive");
+      } else if (w && w.alive && !heardRecently && now - this.leaderSinceMs >= this.o.workerTimeoutMs) {
+        this.proposeLiveness(id, { type: "workerDead", worker: id, nowMs: now }, "worker silent: marking dead", silence);
+      }
+    }
+  }
+
+  private proposeLiveness(id: string, cmd: Command, what: string, silentMs?: number): void {
+    this.livenessInFlight.add(id);
+    this.o
+      .propose(cmd)
+      .then((res) => {
+        const requeued = (res as { requeued?: readonly string[] } | undefined)?.requeued ?? [];
+        this.o.logger.info({ worker: id, silentMs, requeued: requeued.length }, what);
+        if (cmd.type === "workerDead") {
+          this.reassignments.push({ worker: id, silentMs: silentMs ?? 0, requeued: requeued.length });
+          if (this.reassignments.length > 1000) this.reassignments.shift();
+        }
+        this.nudge();
+      })
+      .catch((err) => this.o.logger.debug({ worker: id, err: errorMessage(err) }, `${what}: proposal failed`))
+      .finally(() => this.livenessInFlight.delete(id));
+  }
+
+  private assign(): void {
+    if (this.assigning) return;
+    const cmd = planAssignments(this.o.table(), { nowMs: this.now(), strategy: this.o.strategy, rng: this.o.rng });
+    if (!cmd) return;
+    this.assigning = true;
+    this.o
+      .propose(cmd)
+      .catch((err) => this.o.logger.debug({ err: errorMessage(err) }, "assignment proposal failed"))
+      .finally(() => {
+        this.assigning = false;
+      });
+  }
+}

@@ -1,0 +1,236 @@
+// What each API call does on this node. Writes go through the leader: on the leader they are proposed and
+// answered once applied; a follower forwards them to the leader it knows (one hop, never more). Reads are
+// linearizable through ReadIndex unless the caller asks for stale local state.
+import { FORWARDED_HEADER, type ApiBackend, type ListQuery, type RequestContext, type SubmitInput } from "../api/router.js";
+import type { ApplyResult, JsonValue, Task } from "../scheduler/types.js";
+import { RaftschedError, errorCode } from "../util/errors.js";
+import { renderDashboard } from "../dashboard/page.js";
+import type { NodeInternals } from "./node.js";
+
+const FORWARD_TIMEOUT_MS = 6000;
+const READ_TIMEOUT_MS = 3000;
+
+export class NodeApi implements ApiBackend {
+  private readonly n: NodeInternals;
+
+  constructor(node: NodeInternals) {
+    this.n = node;
+  }
+
+  get token(): string {
+    return this.n.cfg.token;
+  }
+
+  status(): unknown {
+    return { ...this.n.status(), activeTasks: this.n.executor.active, completedTasks: this.n.executor.completedCount, failedTasks: this.n.executor.failedCount };
+  }
+
+  // ---- writes ----
+
+  async submit(input: SubmitInput, ctx?: RequestContext): Promise<{ created: boolean; task: Task }> {
+    // The id is fixed where the request arrives, so a forward that is retried cannot create a second task.
+    const id = input.id ?? this.n.newTaskId();
+    if (!this.n.runner.isLeader) {
+      const r = await this.forward("POST", "/v1/tasks", { ...input, id }, ctx);
+      return { created: r.status === 201, task: r.body as Task };
+    }
+    // Already applied here means already committed: answer without another trip through the log.
+    const existing = this.n.table.getTask(id);
+    if (existing) return { created: false, task: existing };
+    const res = await this.n.proposeCommand({
+      type: "submit",
+      id,
+      payload: input.payload,
+      priority: input.priority,
+      maxAttempts: input.maxAttempts,
+      nowMs: Date.now(),
+    });
+    const task = expectTask(res);
+    return { created: res.ok && res.created === true, task };
+  }
+
+  async complete(id: string, attempt: number, result: JsonValue | undefined, ctx?: RequestContext): Promise<Task> {
+    if (!this.n.runner.isLeader) {
+      return (await this.forward("POST", `/v1/tasks/${encodeURIComponent(id)}/complete`, { attempt, ...(result !== undefined ? { result } : {}) }, ctx)).body as Task;
+    }
+    return expectTask(await this.n.proposeCommand({ type: "complete", id, attempt, ...(result !== undefined ? { result } : {}) }));
+  }
+
+  async fail(id: string, attempt: number, error: JsonValue | undefined, ctx?: RequestContext): Promise<Task> {
+    if (!this.n.runner.isLeader) {
+      return (await this.forward("POST", `/v1/tasks/${encodeURIComponent(id)}/fail`, { attempt, ...(error !== undefined ? { error } : {}) }, ctx)).body as Task;
+    }
+    return expectTask(
+      await this.n.proposeCommand({ type: "fail", id, attempt, ...(error !== undefined ? { error } : {}), retryAtMs: this.n.retryAt(attempt) }),
+    );
+  }
+
+  async cancel(id: string, ctx?: RequestContext): Promise<Task> {
+    if (!this.n.runner.isLeader) {
+      return (await this.forward("POST", `/v1/tasks/${encodeURIComponent(id)}/cancel`, undefined, ctx)).body as Task;
+    }
+    return expectTask(await this.n.proposeCommand({ type: "cancel", id }));
+  }
+
+  // ---- reads ----
+
+  async getTask(id: string, stale: boolean): Promise<Task | undefined> {
+    if (!stale) await this.linearize();
+    return this.n.table.getTask(id);
+  }
+
+  async listTasks(q: ListQuery, stale: boolean): Promise<{ tasks: Task[]; next: string | null }> {
+    if (!stale) await this.linearize();
+    return this.n.table.listTasks(q);
+  }
+
+  private async linearize(): Promise<void> {
+    try {
+      await this.n.runner.readIndex(READ_TIMEOUT_MS);
+    } catch (err) {
+      if (errorCode(err) === "NOT_LEADER") throw new RaftschedError("NO_LEADER", "no leader is known yet; retry shortly (or pass ?stale=true)");
+      throw err;
+    }
+  }
+
+  async workers(ctx?: RequestContext): Promise<unknown> {
+    if (!this.n.runner.isLeader && !ctx?.forwarded && this.n.leaderUrl()) {
+      try {
+        return (await this.forward("GET", "/v1/workers", undefined, ctx)).body;
+      } catch {
+        /* fall back to the local view below */
+      }
+    }
+    const leader = this.n.runner.isLeader;
+    return this.n.table.workers().map((w) => ({
+      id: w.id,
+      alive: w.alive,
+      active: w.active,
+      capacity: w.capacity,
+      lastSeenMs: leader ? this.n.duties.silenceMs(w.id) : null,
+    }));
+  }
+
+  async cluster(ctx?: RequestContext): Promise<unknown> {
+    if (!this.n.runner.isLeader && !ctx?.forwarded && this.n.leaderUrl()) {
+      try {
+        return (await this.forward("GET", "/v1/cluster", undefined, ctx)).body;
+      } catch {
+        /* local view below */
+      }
+    }
+    const st = this.n.raftStatus();
+    const members = [
+      ...st.conf.voters.map((id) => ({ id, role: "voter" as const })),
+      ...st.conf.learners.map((id) => ({ id, role: "learner" as const })),
+    ].map(({ id, role }) => {
+      const progress = st.progress?.[id];
+      const silence = this.n.duties.silenceMs(id);
+      return {
+        id,
+        url: this.n.memberUrls.get(id) ?? null,
+        role,
+        matchIndex: id === this.n.id ? st.lastIndex : (progress?.match ?? null),
+        alive: id === this.n.id ? true : st.role === "leader" ? silence !== null && silence < this.n.cfg.workerTimeoutMs : null,
+      };
+    });
+    return { leaderId: st.leaderId, term: st.term, members };
+  }
+
+  async transferLeader(to: string | undefined, ctx?: RequestContext): Promise<unknown> {
+    if (!this.n.runner.isLeader) {
+      return (await this.forward("POST", "/v1/cluster/transfer-leader", to ? { to } : {}, ctx)).body;
+    }
+    const target = to ?? this.bestTransferTarget();
+    if (!target) throw new RaftschedError("NO_TARGET", "no other voter to hand leadership to");
+    const st = this.n.raftStatus();
+    if (!st.conf.voters.includes(target)) throw new RaftschedError("BAD_FIELD", `to: "${target}" is not a voter`);
+    if (target === this.n.id) return { leaderId: this.n.id };
+    this.n.runner.transferLeadership(target);
+    const deadline = Date.now() + this.n.cfg.electionTimeoutMs[1] * 2;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      const leader = this.n.runner.knownLeader;
+      if (!this.n.runner.isLeader && leader && leader !== this.n.id) return { leaderId: leader };
+    }
+    throw new RaftschedError("TIMEOUT", `leadership did not move to ${target} within ${this.n.cfg.electionTimeoutMs[1] * 2} ms`);
+  }
+
+  /** The voter most caught up with our log: the one that can win at once. */
+  bestTransferTarget(): string | null {
+    const st = this.n.raftStatus();
+    let best: string | null = null;
+    let bestMatch = -1;
+    for (const id of st.conf.voters) {
+      if (id === this.n.id) continue;
+      const m = st.progress?.[id]?.match ?? 0;
+      if (m > bestMatch) {
+        best = id;
+        bestMatch = m;
+      }
+    }
+    return best;
+  }
+
+  /** Graceful shutdown of a leader: hand over first, so clients see no failed writes. */
+  async handOver(): Promise<void> {
+    if (!this.n.runner.isLeader) return;
+    const target = this.bestTransferTarget();
+    if (!target) return;
+    await this.transferLeader(target);
+  }
+
+  async metrics(): Promise<{ contentType: string; body: string }> {
+    return this.n.metrics.render();
+  }
+
+  dashboard(): string {
+    return renderDashboard(this.n.id);
+  }
+
+  // ---- forwarding ----
+
+  private async forward(method: string, path: string, body: unknown, ctx?: RequestContext): Promise<{ status: number; body: unknown }> {
+    const url = this.n.leaderUrl();
+    if (ctx?.forwarded || !url) {
+      throw new RaftschedError(
+        "NO_LEADER",
+        ctx?.forwarded ? "this node is no longer the leader; retry shortly" : "no leader is known yet; retry shortly",
+        { leaderId: this.n.runner.knownLeader },
+      );
+    }
+    let res: Response;
+    try {
+      res = await fetch(url + path, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.n.cfg.token}`,
+          [FORWARDED_HEADER]: this.n.id,
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
+      });
+    } catch (err) {
+      // We cannot know whether the leader received and applied the write.
+      const timedOut = (err as Error).name === "TimeoutError";
+      throw new RaftschedError(timedOut ? "OUTCOME_UNKNOWN" : "NO_LEADER", `forwarding to the leader at ${url} failed: ${timedOut ? "timed out" : (err as Error).message}`);
+    }
+    const text = await res.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      throw new RaftschedError("NO_LEADER", `the leader at ${url} answered ${res.status} with a non-JSON body`);
+    }
+    if (res.status >= 200 && res.status < 300) return { status: res.status, body: parsed };
+    const e = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new RaftschedError(e?.code ?? "INTERNAL", e?.message ?? `leader answered ${res.status}`);
+  }
+}
+
+function expectTask(res: ApplyResult): Task {
+  if (!res.ok) throw new RaftschedError(res.code, res.message);
+  if (!res.task) throw new RaftschedError("INTERNAL", "the state machine answered without a task");
+  return res.task;
+}

@@ -1,0 +1,396 @@
+// One raftsched node, wired: LevelDB store → in-memory log → pure core → runner, the peer transport and the HTTP
+// API on one port, the replicated task table, the leader's duties and the local task executor.
+// `startNode` is both what `raftsched start` runs and what an embedding service imports.
+import http from "node:http";
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import pino, { type Logger } from "pino";
+import { findNode, ticksOf, type ClusterFile, loadClusterFile } from "../config/cluster-file.js";
+import { RaftNode } from "../raft/raft.js";
+import { makePrng } from "../raft/prng.js";
+import type { ConfState, Entry, Message, NodeId, Role, Snapshot } from "../raft/types.js";
+import { LevelStore } from "../storage/level.js";
+import type { MemoryStorage } from "../storage/memory.js";
+import { WsTransport } from "../transport/ws-transport.js";
+import { TaskTable } from "../scheduler/table.js";
+import { encodeCommand, type Command } from "../scheduler/commands.js";
+import { retryAtMs } from "../scheduler/planner.js";
+import type { ApplyResult, JsonValue, Task } from "../scheduler/types.js";
+import { RaftRunner } from "./raft-runner.js";
+import { LeaderDuties } from "./leader-duties.js";
+import { TaskExecutor, type TaskHandler, type Outcome } from "./task-executor.js";
+import { NodeApi } from "./node-api.js";
+import { NodeMetrics } from "./metrics.js";
+import { handleRequest } from "../api/router.js";
+import { RaftschedError, errorMessage } from "../util/errors.js";
+
+export interface StartNodeOptions {
+  /** A parsed cluster file, or the path of one. */
+  readonly config: ClusterFile | string;
+  readonly id: string;
+  /** Default: data/<id>. */
+  readonly dataDir?: string;
+  /** Never bootstrap: wait to be added by a member (POST /v1/cluster/members). */
+  readonly join?: boolean;
+  readonly logger?: Logger;
+  readonly pretty?: boolean;
+  /** The task handler; default: the cluster file's handler module, else the built-in sleep/fail handler. */
+  readonly handler?: TaskHandler;
+  /** Log level (default "info", or RAFTSCHED_LOG_LEVEL). */
+  readonly logLevel?: string;
+}
+
+/** How long an API call waits for its proposal to commit before answering "outcome unknown". */
+const PROPOSAL_TIMEOUT_MS = 5000;
+
+export interface RaftschedNode {
+  readonly id: string;
+  readonly url: string;
+  readonly logger: Logger;
+  submit(input: { id?: string; payload: unknown; maxAttempts?: number; priority?: number }): Promise<Task>;
+  getTask(id: string, opts?: { stale?: boolean }): Promise<Task | undefined>;
+  listTasks(q?: { state?: Task["state"]; worker?: string; limit?: number; after?: string; stale?: boolean }): Promise<{ tasks: Task[]; next: string | null }>;
+  onTask(handler: TaskHandler): void;
+  status(): NodeStatus;
+  close(opts?: { handOver?: boolean }): Promise<void>;
+  onFatal(cb: (err: Error) => void): void;
+}
+
+export interface NodeStatus {
+  readonly id: string;
+  readonly role: "leader" | "follower" | "candidate" | "learner";
+  readonly term: number;
+  readonly leaderId: string | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+}
+
+export async function startNode(opts: StartNodeOptions): Promise<RaftschedNode> {
+  const cfg = typeof opts.config === "string" ? loadClusterFile(opts.config) : opts.config;
+  const spec = findNode(cfg, opts.id);
+  const logger =
+    opts.logger ??
+    pino({
+      base: { node: opts.id },
+      level: opts.logLevel ?? process.env.RAFTSCHED_LOG_LEVEL ?? "info",
+      ...(opts.pretty ? { transport: undefined } : {}),
+    });
+  const dataDir = path.resolve(opts.dataDir ?? path.join("data", opts.id));
+  mkdirSync(dataDir, { recursive: true });
+  const node = new NodeImpl(cfg, opts, logger, dataDir);
+  await node.start();
+  logger.info({ url: spec.url, dataDir, role: node.status().role }, "node started");
+  return node;
+}
+
+class NodeImpl implements RaftschedNode {
+  readonly id: string;
+  readonly url: string;
+  readonly logger: Logger;
+  readonly cfg: ClusterFile;
+  private readonly opts: StartNodeOptions;
+  private readonly dataDir: string;
+  private store!: LevelStore;
+  private storage!: MemoryStorage;
+  table = new TaskTable();
+  runner!: RaftRunner;
+  private core!: RaftNode;
+  transport!: WsTransport;
+  private server!: http.Server;
+  duties!: LeaderDuties;
+  executor!: TaskExecutor;
+  private api!: NodeApi;
+  metrics!: NodeMetrics;
+  /** Member id → url: the cluster file's nodes, then whatever membership changes say. */
+  readonly memberUrls = new Map<string, string>();
+  private fatalCbs: Array<(err: Error) => void> = [];
+  private closed = false;
+  private role: Role = "follower";
+
+  constructor(cfg: ClusterFile, opts: StartNodeOptions, logger: Logger, dataDir: string) {
+    this.cfg = cfg;
+    this.opts = opts;
+    this.id = opts.id;
+    this.url = findNode(cfg, opts.id).url;
+    this.logger = logger;
+    this.dataDir = dataDir;
+    for (const n of cfg.nodes) this.memberUrls.set(n.id, n.url);
+  }
+
+  async start(): Promise<void> {
+    this.store = await LevelStore.open(this.dataDir);
+    this.storage = await this.store.load();
+    const init = this.storage.initialState();
+    const fresh = init.hardState.term === 0 && this.storage.lastIndex() === 0 && init.confState.voters.length === 0;
+    if (fresh && !this.opts.join) {
+      // The cluster file's voters and learners form the first configuration. Persisted as the snapshot at index 0,
+      // so every later start reads the membership from the store, not from the file.
+      const conf: ConfState = {
+        voters: this.cfg.nodes.filter((n) => n.role === "voter").map((n) => n.id).sort(),
+        learners: this.cfg.nodes.filter((n) => n.role === "learner").map((n) => n.id).sort(),
+      };
+      const boot: Snapshot = { meta: { index: 0, term: 0, conf }, data: new TaskTable().snapshot() };
+      await this.store.persist({ entries: [], snapshot: boot });
+      this.storage.applySnapshot(boot);
+      this.logger.info({ voters: conf.voters, learners: conf.learners }, "bootstrapped the first configuration from the cluster file");
+    } else if (fresh) {
+      this.logger.info("empty data dir and --join: waiting to be added by a member of the cluster");
+    }
+    const snap = this.storage.snapshot();
+    if (snap.data.byteLength > 0) this.table = TaskTable.restore(snap.data);
+
+    const ticks = ticksOf(this.cfg);
+    const seed = randomBytes(4).readUInt32LE(0);
+    this.core = new RaftNode({ id: this.id, storage: this.storage, ...ticks, random: makePrng(seed) });
+
+    const peers = new Map<NodeId, string>();
+    for (const [id, url] of this.memberUrls) if (id !== this.id) peers.set(id, url);
+    this.transport = new WsTransport({ selfId: this.id, token: this.cfg.token, peers, logger: this.logger });
+
+    this.metrics = new NodeMetrics(this);
+    this.duties = new LeaderDuties({
+      selfId: this.id,
+      logger: this.logger,
+      table: () => this.table,
+      workerTimeoutMs: this.cfg.workerTimeoutMs,
+      strategy: this.cfg.strategy,
+      rng: makePrng(seed ^ 0x9e3779b9),
+      workerMembers: () => this.workerMembers(),
+      propose: (cmd) => this.proposeCommand(cmd),
+      isLeader: () => this.runner.isLeader,
+    });
+    this.executor = new TaskExecutor({
+      selfId: this.id,
+      capacity: findNode(this.cfg, this.id).capacity,
+      logger: this.logger,
+      assignedToMe: () => this.table.listTasks({ worker: this.id, state: "assigned", limit: 1000 }).tasks,
+      lookup: (id) => this.table.getTask(id),
+      report: (id, attempt, outcome) => this.reportOutcome(id, attempt, outcome),
+    });
+    await this.loadHandler();
+
+    this.runner = new RaftRunner({
+      core: this.core,
+      storage: this.storage,
+      durable: this.store,
+      tickMs: this.cfg.tickMs,
+      logger: this.logger,
+      send: (msgs) => {
+        for (const m of msgs) this.transport.send(m);
+      },
+      apply: (e) => this.applyEntry(e),
+      restore: (s) => {
+        this.table = s.data.byteLength > 0 ? TaskTable.restore(s.data) : new TaskTable();
+        this.logger.info({ index: s.meta.index, bytes: s.data.byteLength }, "restored the task table from a snapshot");
+      },
+      onRoleChange: (role, leaderId, term) => this.onRoleChange(role, leaderId, term),
+      onApplied: () => this.executor.reconcile(),
+    });
+    this.transport.onMessage((m: Message) => {
+      this.duties.heard(m.from);
+      this.runner.step(m);
+    });
+
+    this.api = new NodeApi(this);
+    this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handleRequest(this.api, req, res));
+    this.transport.attach(this.server);
+    const spec = findNode(this.cfg, this.id);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(spec.port, spec.host, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    }).catch(async (err) => {
+      await this.store.close();
+      throw new RaftschedError("LISTEN_FAILED", `cannot listen on ${spec.host}:${spec.port}: ${errorMessage(err)}`);
+    });
+
+    this.runner.start();
+    this.duties.start();
+    this.executor.start();
+    const timer = setInterval(() => {
+      const err = this.runner.fatalError;
+      if (err) {
+        clearInterval(timer);
+        for (const cb of this.fatalCbs) cb(err);
+      }
+    }, 100);
+    timer.unref();
+  }
+
+  private async loadHandler(): Promise<void> {
+    if (this.opts.handler) {
+      this.executor.setHandler(this.opts.handler);
+      return;
+    }
+    if (this.cfg.handler) {
+      const base = this.cfg.path ? path.dirname(this.cfg.path) : process.cwd();
+      const file = path.resolve(base, this.cfg.handler);
+      let mod: { default?: unknown };
+      try {
+        mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+      } catch (err) {
+        throw new RaftschedError("BAD_HANDLER", `cannot load handler module ${file}: ${errorMessage(err)}`);
+      }
+      if (typeof mod.default !== "function") throw new RaftschedError("BAD_HANDLER", `${file} has no default export function`);
+      this.executor.setHandler(mod.default as TaskHandler);
+    }
+  }
+
+  /** Members that run tasks, with capacity from the cluster file (a member added later gets the default). */
+  workerMembers(): Map<string, number> {
+    const st = this.core.status();
+    const out = new Map<string, number>();
+    for (const id of [...st.conf.voters, ...st.conf.learners]) {
+      const n = this.cfg.nodes.find((x) => x.id === id);
+      if (n && !n.worker) continue;
+      out.set(id, n?.capacity ?? 4);
+    }
+    return out;
+  }
+
+  private applyEntry(e: Entry): unknown {
+    if (e.kind === "config") {
+      this.onConfigApplied();
+      return undefined;
+    }
+    if (e.data.byteLength === 0) return undefined; // a new leader's no-op
+    const result = this.table.applyEntry(e.index, e.data);
+    this.metrics.onApplied(result);
+    if (this.runner?.isLeader) this.duties.nudge();
+    return result;
+  }
+
+  private onConfigApplied(): void {
+    // Membership lives in the core; the transport learns peers' urls from memberUrls (issue #5 adds urls from
+    // the conf change itself).
+    const st = this.core.status();
+    const peers = new Map<NodeId, string>();
+    for (const id of [...st.conf.voters, ...st.conf.learners]) {
+      const url = this.memberUrls.get(id);
+      if (id !== this.id && url) peers.set(id, url);
+    }
+    this.transport.setPeers(peers);
+  }
+
+  private onRoleChange(role: Role, leaderId: NodeId | null, term: number): void {
+    const was = this.role;
+    this.role = role;
+    if (role === "leader" && was !== "leader") {
+      this.duties.becameLeader();
+      this.logger.info({ term }, "became leader");
+    } else if (was === "leader" && role !== "leader") {
+      this.logger.info({ term, leaderId }, "stepped down");
+    }
+    this.metrics.onRoleChange(role, term);
+  }
+
+  /** Proposes on this node (which must be the leader) and returns the state machine's answer. */
+  async proposeCommand(cmd: Command, timeoutMs = PROPOSAL_TIMEOUT_MS): Promise<ApplyResult> {
+    const result = await this.runner.propose(encodeCommand(cmd), timeoutMs).catch((err) => {
+      throw translateRaftError(err);
+    });
+    return result as ApplyResult;
+  }
+
+  private async reportOutcome(id: string, attempt: number, outcome: Outcome): Promise<void> {
+    if (outcome.kind === "complete") await this.api.complete(id, attempt, outcome.result);
+    else await this.api.fail(id, attempt, outcome.error);
+  }
+
+  retryAt(failedAttempt: number): number {
+    return retryAtMs(Date.now(), failedAttempt);
+  }
+
+  leaderUrl(): string | null {
+    const leader = this.runner.knownLeader;
+    if (!leader || leader === this.id) return null;
+    return this.memberUrls.get(leader) ?? null;
+  }
+
+  // ---- the embedding API ----
+
+  async submit(input: { id?: string; payload: unknown; maxAttempts?: number; priority?: number }): Promise<Task> {
+    const r = await this.api.submit({
+      ...(input.id !== undefined ? { id: input.id } : {}),
+      payload: (input.payload ?? null) as JsonValue,
+      maxAttempts: input.maxAttempts ?? 3,
+      priority: input.priority ?? 0,
+    });
+    return r.task;
+  }
+
+  getTask(id: string, opts: { stale?: boolean } = {}): Promise<Task | undefined> {
+    return this.api.getTask(id, opts.stale === true);
+  }
+
+  listTasks(q: { state?: Task["state"]; worker?: string; limit?: number; after?: string; stale?: boolean } = {}) {
+    return this.api.listTasks(
+      {
+        ...(q.state ? { state: q.state } : {}),
+        ...(q.worker ? { worker: q.worker } : {}),
+        limit: Math.max(1, Math.min(1000, q.limit ?? 100)),
+        ...(q.after ? { after: q.after } : {}),
+      },
+      q.stale === true,
+    );
+  }
+
+  onTask(handler: TaskHandler): void {
+    this.executor.setHandler(handler);
+  }
+
+  status(): NodeStatus {
+    const st = this.core.status();
+    const learner = st.conf.learners.includes(this.id);
+    const role = st.role === "leader" ? "leader" : st.role === "candidate" ? "candidate" : learner ? "learner" : "follower";
+    return {
+      id: this.id,
+      role,
+      term: st.term,
+      leaderId: st.leaderId,
+      commitIndex: st.commit,
+      appliedIndex: this.runner ? this.runner.appliedIndex : st.applied,
+    };
+  }
+
+  raftStatus() {
+    return this.core.status();
+  }
+
+  onFatal(cb: (err: Error) => void): void {
+    this.fatalCbs.push(cb);
+  }
+
+  newTaskId(): string {
+    return randomUUID();
+  }
+
+  async close(opts: { handOver?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (opts.handOver && this.runner.isLeader) await this.api.handOver().catch(() => undefined);
+    this.duties.stop();
+    this.executor.stop();
+    await this.runner.stop();
+    await this.transport.close();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    await this.store.close();
+    this.logger.info("node stopped");
+  }
+}
+
+export type NodeInternals = NodeImpl;
+
+/** Maps core errors to API errors a client can act on. */
+export function translateRaftError(err: unknown): Error {
+  const e = err as { code?: string; leaderId?: string | null; message?: string };
+  if (e?.code === "NOT_LEADER") return new RaftschedError("NOT_LEADER", e.message ?? "not the leader", { leaderId: e.leaderId ?? null });
+  return err instanceof Error ? err : new Error(String(err));
+}

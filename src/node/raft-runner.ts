@@ -1,0 +1,342 @@
+// The runner: the only place where the pure core meets time, disk and network. It turns ticks and peer messages
+// into core calls and executes each Ready in the order its contract demands:
+//   persist (one synced batch) → update the in-memory log → send → apply → answer reads → advance.
+// Proposals resolve when their entry is applied at the index the core gave them, so a caller learns the
+// state machine's answer, not just "appended".
+import type { Logger } from "pino";
+import type { RaftCore, RaftStatus } from "../raft/api.js";
+import type { ConfChange, Entry, Message, NodeId, Ready, Role, Snapshot } from "../raft/types.js";
+import { RaftError } from "../raft/types.js";
+import type { DurableStore } from "../storage/durable.js";
+import type { MemoryStorage } from "../storage/memory.js";
+import { RaftschedError } from "../util/errors.js";
+
+export interface RaftRunnerOptions {
+  readonly core: RaftCore;
+  readonly storage: MemoryStorage;
+  readonly durable: DurableStore;
+  readonly tickMs: number;
+  readonly logger: Logger;
+  /** Hands messages to the transport. Must not block; the transport drops rather than queue without bound. */
+  readonly send: (messages: readonly Message[]) => void;
+  /** Applies one committed entry to the state machine; the return value answers the proposal, if any. */
+  readonly apply: (entry: Entry) => unknown;
+  /** Replaces the state machine with a snapshot received from the leader. */
+  readonly restore: (snapshot: Snapshot) => void;
+  /** Called whenever the node's role or known leader changes. */
+  readonly onRoleChange?: (role: Role, leaderId: NodeId | null, term: number) => void;
+  /** Called after every batch of applied entries. */
+  readonly onApplied?: (appliedIndex: number) => void;
+  /** Limits: how many proposals and reads may wait at once (back-pressure instead of unbounded memory). */
+  readonly maxPendingProposals?: number;
+  readonly maxPendingReads?: number;
+}
+
+interface PendingProposal {
+  readonly term: number;
+  readonly resolve: (result: unknown) => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+interface PendingRead {
+  readonly resolve: (index: number) => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout;
+  index: number | null;
+}
+
+export class RaftRunner {
+  private readonly o: RaftRunnerOptions;
+  private readonly core: RaftCore;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private processing = false;
+  private scheduled = false;
+  private stopped = false;
+  private fatal: Error | null = null;
+  private applied: number;
+  private role: Role = "follower";
+  private leaderId: NodeId | null = null;
+  private readonly proposals = new Map<number, PendingProposal>();
+  private readonly reads = new Map<string, PendingRead>();
+  private readSeq = 0;
+  private readonly maxPendingProposals: number;
+  private readonly maxPendingReads: number;
+  private idleWaiters: Array<() => void> = [];
+  readonly counters = { readies: 0, fsyncs: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0 };
+
+  constructor(o: RaftRunnerOptions) {
+    this.o = o;
+    this.core = o.core;
+    this.applied = o.core.status().applied;
+    this.maxPendingProposals = o.maxPendingProposals ?? 50_000;
+    this.maxPendingReads = o.maxPendingReads ?? 10_000;
+  }
+
+  start(): void {
+    if (this.tickTimer) return;
+    this.tickTimer = setInterval(() => {
+      if (this.stopped) return;
+      this.core.tick();
+      this.kick();
+    }, this.o.tickMs);
+    this.kick();
+  }
+
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  get isLeader(): boolean {
+    return this.role === "leader";
+  }
+
+  get knownLeader(): NodeId | null {
+    return this.leaderId;
+  }
+
+  status(): RaftStatus {
+    return this.core.status();
+  }
+
+  /** A message from a peer. Never throws: a core invariant failure stops the node instead. */
+  step(m: Message): void {
+    if (this.stopped) return;
+    try {
+      this.core.step(m);
+    } catch (err) {
+      this.die(err);
+      return;
+    }
+    this.kick();
+  }
+
+  campaign(): void {
+    this.core.campaign();
+    this.kick();
+  }
+
+  transferLeadership(to: NodeId): void {
+    this.core.transferLeadership(to);
+    this.kick();
+  }
+
+  reportUnreachable(to: NodeId): void {
+    this.core.reportUnreachable(to);
+  }
+
+  /** Proposes a command; resolves with what `apply` returned for it once it is committed and applied. */
+  propose(data: Uint8Array, timeoutMs: number): Promise<unknown> {
+    return this.track((c) => c.propose(data), timeoutMs);
+  }
+
+  proposeConfChange(cc: ConfChange, timeoutMs: number): Promise<unknown> {
+    return this.track((c) => c.proposeConfChange(cc), timeoutMs);
+  }
+
+  private track(append: (core: RaftCore) => { index: number; term: number }, timeoutMs: number): Promise<unknown> {
+    if (this.stopped) return Promise.reject(new RaftschedError("SHUTTING_DOWN", "the node is stopping"));
+    if (this.proposals.size >= this.maxPendingProposals) {
+      return Promise.reject(new RaftschedError("OVERLOADED", `${this.proposals.size} proposals are already waiting`));
+    }
+    let at: { index: number; term: number };
+    try {
+      at = append(this.core);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.kick();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.proposals.get(at.index)?.timer === timer) this.proposals.delete(at.index);
+        reject(new RaftschedError("OUTCOME_UNKNOWN", `not committed within ${timeoutMs} ms; it may still commit`));
+      }, timeoutMs);
+      this.proposals.set(at.index, { term: at.term, resolve, reject, timer });
+    });
+  }
+
+  /** Resolves with a read index once this node has applied it: a read of local state is then linearizable. */
+  readIndex(timeoutMs: number): Promise<number> {
+    if (this.stopped) return Promise.reject(new RaftschedError("SHUTTING_DOWN", "the node is stopping"));
+    if (this.reads.size >= this.maxPendingReads) {
+      return Promise.reject(new RaftschedError("OVERLOADED", `${this.reads.size} reads are already waiting`));
+    }
+    const ctx = `${this.core.id}:${++this.readSeq}`;
+    try {
+      this.core.readIndex(ctx);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.kick();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.reads.delete(ctx);
+        reject(new RaftschedError("READ_TIMEOUT", `no read index within ${timeoutMs} ms (no quorum reachable?)`));
+      }, timeoutMs);
+      this.reads.set(ctx, { resolve, reject, timer, index: null });
+    });
+  }
+
+  /** Resolves when no Ready is being processed (tests and graceful shutdown). */
+  idle(): Promise<void> {
+    if (!this.processing && !this.core.hasReady()) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  async stop(): Promise<void> {
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    // Let an in-flight batch finish its fsync so we never leave half a Ready behind us on purpose.
+    if (this.processing) await new Promise<void>((r) => this.idleWaiters.push(r));
+    this.stopped = true;
+    this.failAll(new RaftschedError("SHUTTING_DOWN", "the node is stopping"));
+  }
+
+  get fatalError(): Error | null {
+    return this.fatal;
+  }
+
+  kick(): void {
+    if (this.scheduled || this.processing || this.stopped) return;
+    this.scheduled = true;
+    // A microtask lets proposals arriving in the same turn join one batch (one fsync for all of them).
+    queueMicrotask(() => {
+      this.scheduled = false;
+      void this.process();
+    });
+  }
+
+  private async process(): Promise<void> {
+    if (this.processing || this.stopped) return;
+    this.processing = true;
+    try {
+      while (!this.stopped && this.core.hasReady()) {
+        const rd = this.core.ready();
+        await this.handle(rd);
+        this.core.advance(rd);
+      }
+    } catch (err) {
+      this.die(err);
+    } finally {
+      this.processing = false;
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private async handle(rd: Ready): Promise<void> {
+    this.counters.readies++;
+    // 1. persist, synced, as one batch.
+    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
+      const batch = {
+        entries: rd.entries,
+        ...(rd.hardState ? { hardState: rd.hardState } : {}),
+        ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
+      };
+      await this.o.durable.persist(batch);
+      this.counters.fsyncs++;
+      this.counters.entriesPersisted += rd.entries.length;
+      if (this.stopped) return;
+      // 2. the in-memory log the core reads.
+      if (rd.snapshot) this.o.storage.applySnapshot(rd.snapshot);
+      this.o.storage.append(rd.entries);
+      if (rd.hardState) this.o.storage.setHardState(rd.hardState);
+    }
+    if (rd.softState) this.noteSoftState(rd.softState.role, rd.softState.leaderId);
+    // 3. send: only now is everything these messages promise durable.
+    if (rd.messages.length > 0) {
+      this.counters.messagesSent += rd.messages.length;
+      this.o.send(rd.messages);
+    }
+    // 4. apply.
+    if (rd.snapshot && rd.snapshot.meta.index > this.applied) {
+      this.o.restore(rd.snapshot);
+      this.applied = rd.snapshot.meta.index;
+      this.failProposalsUpTo(this.applied);
+    }
+    for (const e of rd.committedEntries) {
+      if (e.index <= this.applied) continue;
+      if (e.index !== this.applied + 1) {
+        throw new RaftError("INVARIANT", `applying ${e.index} after ${this.applied}: committed entries must be contiguous`);
+      }
+      const result = this.o.apply(e);
+      this.applied = e.index;
+      this.counters.entriesApplied++;
+      const p = this.proposals.get(e.index);
+      if (p) {
+        this.proposals.delete(e.index);
+        clearTimeout(p.timer);
+        if (p.term === e.term) p.resolve(result);
+        // Another leader's entry took this index: ours was never committed and never will be.
+        else p.reject(new RaftschedError("NOT_COMMITTED", "leadership changed before the proposal committed; it was not applied"));
+      }
+    }
+    if (rd.committedEntries.length > 0 || rd.snapshot) this.o.onApplied?.(this.applied);
+    // 5. reads.
+    for (const rs of rd.readStates) {
+      const r = this.reads.get(rs.context);
+      if (r) r.index = rs.index;
+    }
+    this.releaseReads();
+  }
+
+  private releaseReads(): void {
+    for (const [ctx, r] of this.reads) {
+      if (r.index !== null && r.index <= this.applied) {
+        this.reads.delete(ctx);
+        clearTimeout(r.timer);
+        r.resolve(r.index);
+      }
+    }
+  }
+
+  private noteSoftState(role: Role, leaderId: NodeId | null): void {
+    const wasLeader = this.role === "leader";
+    this.role = role;
+    this.leaderId = leaderId;
+    if (wasLeader && role !== "leader") {
+      // We cannot tell whether our uncommitted proposals will survive under the next leader.
+      for (const [idx, p] of this.proposals) {
+        clearTimeout(p.timer);
+        p.reject(new RaftschedError("OUTCOME_UNKNOWN", "leadership was lost before the proposal committed; it may still commit"));
+        this.proposals.delete(idx);
+      }
+    }
+    this.o.onRoleChange?.(role, leaderId, this.core.status().term);
+  }
+
+  private failProposalsUpTo(index: number): void {
+    for (const [idx, p] of this.proposals) {
+      if (idx <= index) {
+        clearTimeout(p.timer);
+        p.reject(new RaftschedError("OUTCOME_UNKNOWN", "a snapshot replaced the log before the proposal was applied here"));
+        this.proposals.delete(idx);
+      }
+    }
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.proposals.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.proposals.clear();
+    for (const r of this.reads.values()) {
+      clearTimeout(r.timer);
+      r.reject(err);
+    }
+    this.reads.clear();
+  }
+
+  /** A broken invariant or a failed fsync: stop acting rather than risk corrupting the cluster's data. */
+  private die(err: unknown): void {
+    if (this.fatal) return;
+    this.fatal = err instanceof Error ? err : new Error(String(err));
+    this.o.logger.fatal({ err: this.fatal }, "raft runner stopped: cannot continue safely");
+    this.stopped = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    this.failAll(new RaftschedError("NODE_FAILED", `the node stopped: ${this.fatal.message}`));
+  }
+}

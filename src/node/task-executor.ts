@@ -1,0 +1,185 @@
+// Runs the tasks the replicated table assigns to this node, at most `capacity` at once, and reports each outcome
+// through the leader. The table is the truth: a task runs here only while the table says "assigned to me at this
+// attempt"; when a newer attempt supersedes ours (we were declared dead, the task was cancelled) the handler is
+// aborted through its AbortSignal and its late answer is never sent (and would be fenced with 409 anyway).
+import type { Logger } from "pino";
+import type { JsonValue, Task } from "../scheduler/types.js";
+import { errorCode, errorMessage } from "../util/errors.js";
+
+export interface TaskContext {
+  readonly id: string;
+  readonly attempt: number;
+  readonly payload: JsonValue;
+  readonly priority: number;
+  readonly maxAttempts: number;
+  /** Aborted when this attempt is superseded or the node stops. */
+  readonly signal: AbortSignal;
+}
+
+/** A task handler: resolve with the result (any JSON value), or throw to fail the attempt. */
+export type TaskHandler = (task: TaskContext) => Promise<unknown> | unknown;
+
+export type Outcome = { readonly kind: "complete"; readonly result: JsonValue } | { readonly kind: "fail"; readonly error: JsonValue };
+
+export interface TaskExecutorOptions {
+  readonly selfId: string;
+  readonly capacity: number;
+  readonly logger: Logger;
+  /** Tasks the local table has assigned to this node (state "assigned", worker = self). */
+  readonly assignedToMe: () => readonly Task[];
+  /** The local table's current view of one task. */
+  readonly lookup: (id: string) => Task | undefined;
+  /** Delivers an outcome to the leader; throws on failure (retried), resolves once committed or fenced. */
+  readonly report: (id: string, attempt: number, outcome: Outcome) => Promise<void>;
+  readonly reconcileEveryMs?: number;
+}
+
+/** The built-in handler of the contract: `{ sleepMs?: n, fail?: bool }`; other payload fields are ignored. */
+export const defaultHandler: TaskHandler = async (task) => {
+  const p = (task.payload && typeof task.payload === "object" && !Array.isArray(task.payload) ? task.payload : {}) as Record<string, JsonValue>;
+  const sleepMs = typeof p.sleepMs === "number" && Number.isFinite(p.sleepMs) && p.sleepMs > 0 ? Math.min(p.sleepMs, 24 * 3600_000) : 0;
+  if (sleepMs > 0) {
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(resolve, sleepMs);
+      task.signal.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(t);
+          reject(Object.assign(new Error("attempt superseded"), { code: "ABORTED" }));
+        },
+        { once: true },
+      );
+    });
+  }
+  if (p.fail === true) throw Object.assign(new Error("payload asked to fail"), { code: "TASK_FAILED" });
+  return { ok: true, sleptMs: sleepMs };
+};
+
+const MAX_REPORT_BACKOFF_MS = 2000;
+
+interface Running {
+  readonly attempt: number;
+  readonly abort: AbortController;
+}
+
+export class TaskExecutor {
+  private readonly o: TaskExecutorOptions;
+  private handler: TaskHandler = defaultHandler;
+  private readonly running = new Map<string, Running>();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  /** Attempts whose outcome is being reported; they no longer count as running but must not restart. */
+  private readonly reporting = new Set<string>();
+  /** Attempts already reported: kept until the local table stops showing them assigned (a follower applies the
+   *  outcome a little after the leader answered), so an attempt never runs twice here. */
+  private readonly finished = new Set<string>();
+  completedCount = 0;
+  failedCount = 0;
+
+  constructor(o: TaskExecutorOptions) {
+    this.o = o;
+  }
+
+  setHandler(h: TaskHandler): void {
+    this.handler = h;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.reconcile(), this.o.reconcileEveryMs ?? 100);
+  }
+
+  get active(): number {
+    return this.running.size;
+  }
+
+  /** Starts what the table assigns us and is not running; aborts what runs but is no longer ours. */
+  reconcile(): void {
+    if (this.stopped) return;
+    for (const [id, r] of this.running) {
+      const t = this.o.lookup(id);
+      if (!t || t.state !== "assigned" || t.worker !== this.o.selfId || t.attempt !== r.attempt) {
+        r.abort.abort();
+        this.running.delete(id);
+        this.o.logger.info({ task: id, attempt: r.attempt }, "attempt superseded; aborted");
+      }
+    }
+    for (const key of this.finished) {
+      const [id, attempt] = splitKey(key);
+      const t = this.o.lookup(id);
+      if (!t || t.state !== "assigned" || t.attempt !== attempt || t.worker !== this.o.selfId) this.finished.delete(key);
+    }
+    for (const t of this.o.assignedToMe()) {
+      if (this.running.size >= this.o.capacity) break;
+      const key = `${t.id}#${t.attempt}`;
+      if (this.running.has(t.id) || this.reporting.has(key) || this.finished.has(key)) continue;
+      this.run(t);
+    }
+  }
+
+  private run(t: Task): void {
+    const abort = new AbortController();
+    this.running.set(t.id, { attempt: t.attempt, abort });
+    const ctx: TaskContext = { id: t.id, attempt: t.attempt, payload: t.payload, priority: t.priority, maxAttempts: t.maxAttempts, signal: abort.signal };
+    void (async () => {
+      let outcome: Outcome;
+      try {
+        const result = await this.handler(ctx);
+        outcome = { kind: "complete", result: toJson(result) };
+      } catch (err) {
+        outcome = { kind: "fail", error: { code: errorCode(err) ?? "TASK_FAILED", message: errorMessage(err) } };
+      }
+      const mine = this.running.get(t.id);
+      if (abort.signal.aborted || !mine || mine.attempt !== t.attempt) return;
+      this.running.delete(t.id);
+      if (outcome.kind === "complete") this.completedCount++;
+      else this.failedCount++;
+      await this.deliver(t.id, t.attempt, outcome);
+    })();
+  }
+
+  /** Reports until the leader has it, or until the table shows the attempt is over (fenced or committed). */
+  private async deliver(id: string, attempt: number, outcome: Outcome): Promise<void> {
+    const key = `${id}#${attempt}`;
+    this.reporting.add(key);
+    let backoffMs = 50;
+    try {
+      while (!this.stopped) {
+        const t = this.o.lookup(id);
+        if (!t || t.attempt !== attempt || t.state !== "assigned") return;
+        try {
+          await this.o.report(id, attempt, outcome);
+          this.finished.add(key);
+          return;
+        } catch (err) {
+          if (errorCode(err) === "STALE_ATTEMPT" || errorCode(err) === "NOT_FOUND") return;
+          this.o.logger.debug({ task: id, attempt, err: errorMessage(err) }, "report failed; retrying");
+          await new Promise((r) => setTimeout(r, backoffMs));
+          backoffMs = Math.min(MAX_REPORT_BACKOFF_MS, backoffMs * 2);
+        }
+      }
+    } finally {
+      this.reporting.delete(key);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const r of this.running.values()) r.abort.abort();
+    this.running.clear();
+  }
+}
+
+function splitKey(key: string): [string, number] {
+  const at = key.lastIndexOf("#");
+  return [key.slice(0, at), Number(key.slice(at + 1))];
+}
+
+function toJson(v: unknown): JsonValue {
+  if (v === undefined) return null;
+  try {
+    return JSON.parse(JSON.stringify(v)) as JsonValue;
+  } catch {
+    return String(v);
+  }
+}
