@@ -1,0 +1,29 @@
+// Every bound the peer transport enforces, in one place, so a reader can see what a hostile or buggy peer can
+// cost us. The frame-content limits are checked by validate.ts on every decoded frame.
+
+/** Node ids: the same ceiling the API uses for task ids. */
+export const MAX_NODE_ID_CHARS = 128;
+/** ReadIndex contexts are short correlation tokens minted by the core. */
+export const MAX_CONTEXT_CHARS = 256;
+/** Entries in one AppendEntries frame (the core batches 512 by default). */
+export const MAX_ENTRIES_PER_FRAME = 10_000;
+/** Members in a snapshot's ConfState (voters + learners each). */
+export const MAX_MEMBERS = 1_024;
+
+/** Defaults for WsTransport options. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_SEND_QUEUE_LIMIT_FRAMES = 1_024;
+/** Bytes waiting in one peer's queue; with 16 MiB frames the frame count alone would allow 16 GiB. */
+export const DEFAULT_SEND_QUEUE_LIMIT_BYTES = 64 * 1024 * 1024;
+/** Bytes handed to a socket but not yet written; above this we stop draining our queue into ws. */
+export const DEFAULT_SOCKET_HIGH_WATER_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_BACKOFF_INITIAL_MS = 50;
+export const DEFAULT_BACKOFF_MAX_MS = 2_000;
+/** Fraction of each backoff delay that is randomized (0 = none, 1 = anywhere in [0, 2 × delay]). */
+export const DEFAULT_BACKOFF_JITTER = 0.2;
+/** A connection that answers no ping within two intervals is terminated (half-open TCP detection). */
+export const DEFAULT_PING_INTERVAL_MS = 1_000;
+/** An outbound dial that has not completed the upgrade in this long is abandoned and retried. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 2_000;
+/** Remote addresses remembered for "log a refused upgrade once per address"; cleared when full. */
+export const MAX_REMEMBERED_REFUSALS = 1_024;
