@@ -1,0 +1,113 @@
+// An ordered set kept as a list of sorted blocks (a flat, two-level B-tree). Insert and delete cost a binary
+// search over blocks plus a splice inside one block of at most MAX_BLOCK elements, so a million tasks never
+// pay an O(n) array shift; iteration from a cursor starts with the same binary search.
+// Elements are compared with a total order; two elements comparing 0 are the same element.
+
+const MAX_BLOCK = 1024;
+
+export class SortedList<T> {
+  private blocks: T[][] = [];
+  private count = 0;
+
+  constructor(private readonly compare: (a: T, b: T) => number) {}
+
+  /** Builds a list from elements already in strictly ascending order (restore: no per-element search). */
+  static fromSorted<T>(compare: (a: T, b: T) => number, sorted: readonly T[]): SortedList<T> {
+    const list = new SortedList(compare);
+    const half = MAX_BLOCK / 2;
+    for (let i = 0; i < sorted.length; i += half) list.blocks.push(sorted.slice(i, i + half));
+    list.count = sorted.length;
+    return list;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Adds x; false when an equal element is already present. */
+  insert(x: T): boolean {
+    if (this.blocks.length === 0) {
+      this.blocks.push([x]);
+      this.count = 1;
+      return true;
+    }
+    // The first block whose last element is >= x; past the end: append to the last block.
+    let b = this.blockFor((y) => this.compare(y, x));
+    if (b === this.blocks.length) b -= 1;
+    const block = this.blocks[b]!;
+    const i = lowerBound(block, (y) => this.compare(y, x));
+    if (i < block.length && this.compare(block[i]!, x) === 0) return false;
+    block.splice(i, 0, x);
+    this.count += 1;
+    if (block.length > MAX_BLOCK) this.blocks.splice(b + 1, 0, block.splice(MAX_BLOCK / 2));
+    return true;
+  }
+
+  /** Removes the element equal to x; false when absent. */
+  delete(x: T): boolean {
+    const b = this.blockFor((y) => this.compare(y, x));
+    if (b === this.blocks.length) return false;
+    const block = this.blocks[b]!;
+    const i = lowerBound(block, (y) => this.compare(y, x));
+    if (i === block.length || this.compare(block[i]!, x) !== 0) return false;
+    block.splice(i, 1);
+    this.count -= 1;
+    if (block.length === 0) this.blocks.splice(b, 1);
+    return true;
+  }
+
+  /** Elements in order, starting with the first one for which position(x) > 0 ("after the cursor");
+   *  position must be monotone over the order (negative or zero before/at the cursor, positive after). */
+  *after(position?: (x: T) => number): IterableIterator<T> {
+    let b = 0;
+    let i = 0;
+    if (position !== undefined) {
+      const atOrBefore = (y: T): number => (position(y) > 0 ? 1 : -1);
+      b = this.blockFor(atOrBefore);
+      if (b < this.blocks.length) i = lowerBound(this.blocks[b]!, atOrBefore);
+    }
+    for (; b < this.blocks.length; b++, i = 0) {
+      const block = this.blocks[b]!;
+      // Copy-free iteration; callers must not mutate the list while iterating.
+      for (; i < block.length; i++) yield block[i]!;
+    }
+  }
+
+  first(): T | undefined {
+    return this.blocks[0]?.[0];
+  }
+
+  toArray(): T[] {
+    return this.blocks.flat();
+  }
+
+  /** Index of the first block whose last element has sign(y) >= 0, or blocks.length. */
+  private blockFor(sign: (y: T) => number): number {
+    let lo = 0;
+    let hi = this.blocks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const block = this.blocks[mid]!;
+      if (sign(block[block.length - 1]!) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+/** The first index i with sign(arr[i]) >= 0. */
+function lowerBound<T>(arr: readonly T[], sign: (y: T) => number): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sign(arr[mid]!) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Code-unit order, the same on every replica and independent of locale (never localeCompare). */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
