@@ -28,6 +28,12 @@ export class Inflights {
     if (n > 0) this.lastIndexes.splice(0, n);
   }
 
+  /** Frees the oldest slot: a heartbeat answer proves the follower is reachable, so let one more append out
+   *  even though earlier ones may have been lost. */
+  freeFirstOne(): void {
+    this.lastIndexes.shift();
+  }
+
   reset(): void {
     this.lastIndexes.length = 0;
   }

@@ -348,6 +348,11 @@ export class RaftNode implements RaftCore {
   // Roles
   // ---------------------------------------------------------------------------------------------------------
 
+  /** No membership at all: a node started to join an existing cluster that has not heard from it yet. */
+  private unconfigured(): boolean {
+    return this.tracker.conf.voters.length === 0;
+  }
+
   private promotable(): boolean {
     return this.tracker.isVoter(this.id);
   }
@@ -575,6 +580,12 @@ export class RaftNode implements RaftCore {
 
   private handleAppend(m: AppendRequest): void {
     if (!validAppend(m)) return;
+    if (this.unconfigured()) {
+      // A joining node (empty storage, no membership) cannot use the log: the initial membership lives in the
+      // leader's snapshot, not in entries. Rejecting down to index 0 makes the leader send its snapshot.
+      this.send({ type: "appendResp", to: m.from, index: m.prevLogIndex, reject: true, rejectHint: 0, logTerm: 0 });
+      return;
+    }
     if (m.prevLogIndex < this.log.committed) {
       // Everything up to our commit is settled; tell the leader where we are.
       this.send({ type: "appendResp", to: m.from, index: this.log.committed, reject: false });
@@ -621,8 +632,10 @@ export class RaftNode implements RaftCore {
 
   /** Installs a leader's snapshot if it is news to us. Returns whether the log was replaced. */
   private restore(s: Snapshot): boolean {
-    if (s.meta.index <= this.log.committed) return false;
-    if (this.log.matchTerm(s.meta.index, s.meta.term)) {
+    // A joining node takes even the leader's index-0 snapshot: it carries the membership it lacks.
+    const joining = this.unconfigured() && s.meta.index >= this.log.committed && s.meta.conf.voters.length > 0;
+    if (!joining && s.meta.index <= this.log.committed) return false;
+    if (!joining && this.log.matchTerm(s.meta.index, s.meta.term)) {
       // We already hold the snapshot's last entry: just move the commit index.
       this.log.commitTo(s.meta.index);
       return false;
@@ -720,8 +733,8 @@ export class RaftNode implements RaftCore {
 
   private sendSnapshot(to: NodeId, pr: Progress): boolean {
     if (!pr.recentActive) return false; // do not ship a snapshot to a peer we have not heard from
+    // Index 0 is the bootstrap membership with an empty state: what a joining node needs.
     const snapshot = this.log.snapshot();
-    if (snapshot.meta.index === 0) throw new RaftError("INVARIANT", "log is compacted but there is no snapshot");
     this.send({ type: "snapshot", to, snapshot });
     pr.becomeSnapshot(snapshot.meta.index);
     return true;
@@ -751,6 +764,11 @@ export class RaftNode implements RaftCore {
         // Skip every entry of ours whose term is above the follower's term at the hint: none of them can match.
         hint = this.log.findConflictByTerm(hint, m.logTerm).index;
       }
+      if (m.index === 0) {
+        // Nothing can fail to match at index 0 except on a joining node: it needs the snapshot (membership).
+        if (pr.state !== "snapshot") this.sendSnapshot(m.from, pr);
+        return;
+      }
       if (pr.maybeDecrTo(m.index, hint)) {
         if (pr.state === "replicate") pr.becomeProbe();
         this.sendAppend(m.from, pr);
@@ -759,11 +777,15 @@ export class RaftNode implements RaftCore {
     }
     if (m.index > this.log.lastIndex()) return; // acknowledges entries we never had: ignore
     const wasPaused = pr.isPaused();
-    if (pr.maybeUpdate(m.index)) {
+    const updated = pr.maybeUpdate(m.index);
+    if (pr.state === "snapshot" && m.index >= pr.pendingSnapshot && pr.match + 1 >= this.log.firstIndex()) {
+      // The follower installed the snapshot (even an index-0 one, which moves no match): stream from it.
+      pr.becomeProbe();
+      pr.becomeReplicate();
+      this.sendAppend(m.from, pr);
+    }
+    if (updated) {
       if (pr.state === "probe") {
-        pr.becomeReplicate();
-      } else if (pr.state === "snapshot" && pr.match + 1 >= this.log.firstIndex()) {
-        pr.becomeProbe();
         pr.becomeReplicate();
       } else if (pr.state === "replicate") {
         pr.inflights.freeLE(m.index);
@@ -792,6 +814,7 @@ export class RaftNode implements RaftCore {
   private handleHeartbeatResponse(m: HeartbeatResponse, pr: Progress): void {
     pr.recentActive = true;
     pr.probeSent = false;
+    if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirstOne();
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, pr);
     if (typeof m.context !== "string") return;
     const acks = this.readOnly.recvAck(m.from, m.context);
@@ -924,9 +947,9 @@ function validSnapshot(s: Snapshot | undefined): s is Snapshot {
   const { index, term, conf } = s.meta;
   return (
     Number.isSafeInteger(index) &&
-    index > 0 &&
+    index >= 0 &&
     Number.isSafeInteger(term) &&
-    term > 0 &&
+    term >= 0 &&
     typeof conf === "object" &&
     conf !== null &&
     Array.isArray(conf.voters) &&

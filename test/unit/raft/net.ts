@@ -27,6 +27,8 @@ export class TestNet {
   private readonly cut = new Set<string>();
   /** Return false to drop a message. */
   filter: (m: Message) => boolean = () => true;
+  /** Rewrites a message in flight (after filter). */
+  rewrite: (m: Message) => Message = (m) => m;
   private seed = 1;
 
   constructor(readonly opts: NodeOptions = {}) {}
@@ -111,7 +113,7 @@ export class TestNet {
       for (const m of inFlight) {
         this.sent.push(m);
         if (this.cut.has(`${m.from}->${m.to}`) || !this.filter(m)) continue;
-        this.peers.get(m.to)?.raft.step(m);
+        this.peers.get(m.to)?.raft.step(this.rewrite(m));
       }
     }
     throw new Error("network did not settle");
