@@ -236,6 +236,18 @@ describe("LevelStore", () => {
     expect([loaded.firstIndex(), loaded.lastIndex(), loaded.snapshot().meta.index]).toEqual([3, 4, 3]);
   });
 
+  it("fails every later write once a batch could not be written", async () => {
+    const store = await open(tempDir());
+    await store.persist({ hardState: hs(1, 0), entries: run(1, 1, 1) });
+    // Pull the database out from under the store: the next batch fails as a disk error would.
+    await (store as unknown as { db: { close(): Promise<void> } }).db.close();
+    const failed = store.persist({ entries: run(2, 2, 1) });
+    const queuedBehind = store.persist({ entries: run(3, 3, 1) });
+    await expect(failed).rejects.toMatchObject({ code: "STORAGE_FAILED" });
+    await expect(queuedBehind).rejects.toMatchObject({ code: "STORAGE_FAILED" });
+    await expect(store.persist({ entries: run(2, 2, 1) })).rejects.toMatchObject({ code: "STORAGE_FAILED" });
+  });
+
   it("refuses calls after close", async () => {
     const store = await open(tempDir());
     await store.close();
