@@ -30,6 +30,8 @@ export class TestNet {
   /** Rewrites a message in flight (after filter). */
   rewrite: (m: Message) => Message = (m) => m;
   private seed = 1;
+  /** Reorders every batch of messages in flight, drops and duplicates some. */
+  chaos: { random: () => number; dropRate: number; duplicateRate: number } | undefined;
 
   constructor(readonly opts: NodeOptions = {}) {}
 
@@ -110,6 +112,21 @@ export class TestNet {
         }
       }
       if (inFlight.length === 0) return;
+      if (this.chaos) {
+        const { random, dropRate, duplicateRate } = this.chaos;
+        for (let i = inFlight.length - 1; i > 0; i--) {
+          const j = Math.floor(random() * (i + 1));
+          [inFlight[i], inFlight[j]] = [inFlight[j]!, inFlight[i]!];
+        }
+        const kept: Message[] = [];
+        for (const m of inFlight) {
+          if (random() < dropRate) continue;
+          kept.push(m);
+          if (random() < duplicateRate) kept.push(m);
+        }
+        inFlight.length = 0;
+        inFlight.push(...kept);
+      }
       for (const m of inFlight) {
         this.sent.push(m);
         if (this.cut.has(`${m.from}->${m.to}`) || !this.filter(m)) continue;
