@@ -86,6 +86,11 @@ export function checkOperations<S, I, O>(
 
   let timedOut = false;
   for (const partition of partitions) {
+    // Small partitions never reach the in-search deadline check; look between partitions too.
+    if (Date.now() > deadline) {
+      timedOut = true;
+      break;
+    }
     const verdict = checkPartition(model, partition, deadline);
     if (verdict === "timeout") {
       timedOut = true;
@@ -273,6 +278,7 @@ function unlift(call: Entry): void {
 const STATE_SEPARATOR = "\u0001";
 
 function makeStateSet<S>(hash: (state: S) => string, states: readonly S[]): StateSet<S> {
+  if (states.length === 1) return { states, hash: hash(states[0]!) }; // the common, deterministic case
   const byHash = new Map<string, S>();
   for (const s of states) {
     const h = hash(s);
