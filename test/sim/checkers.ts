@@ -1,0 +1,181 @@
+// The safety properties of Raft (Figure 3 of the paper) as pure functions over a recorded ClusterView.
+// Each returns the violations it finds; an empty list means the property holds for this view.
+import type { Entry } from "../../src/raft/types.js";
+import { describeEntry, sameEntry } from "./entries.js";
+import type { CheckerName, ClusterView, NodeView, Violation } from "./view.js";
+
+export type Checker = (view: ClusterView) => Violation[];
+
+function violation(view: ClusterView, checker: CheckerName, detail: string): Violation {
+  return { checker, seed: view.seed, tick: view.tick, detail };
+}
+
+/** Election safety: at most one leader can be elected in a given term (§5.2). */
+export const electionSafety: Checker = (view) => {
+  const byTerm = new Map<number, string>();
+  const out: Violation[] = [];
+  for (const l of view.leaders) {
+    const first = byTerm.get(l.term);
+    if (first === undefined) byTerm.set(l.term, l.id);
+    else if (first !== l.id) out.push(violation(view, "electionSafety", `term ${l.term} has two leaders: ${first} and ${l.id} (seen at tick ${l.tick})`));
+  }
+  return out;
+};
+
+/** Log matching: if two logs contain an entry with the same index and term, the logs are identical in all
+ *  entries up through that index (§5.3). Also checks each log's own shape: contiguous indexes, terms that
+ *  never decrease. */
+export const logMatching: Checker = (view) => {
+  const out: Violation[] = [];
+  for (const n of view.nodes) {
+    const shape = logShapeProblem(n.log);
+    if (shape) out.push(violation(view, "logMatching", `${n.id}: ${shape}`));
+  }
+  const nodes = view.nodes;
+  for (let a = 0; a < nodes.length; a++) {
+    for (let b = a + 1; b < nodes.length; b++) {
+      const problem = pairMismatch(nodes[a]!, nodes[b]!);
+      if (problem) out.push(violation(view, "logMatching", problem));
+    }
+  }
+  return out;
+};
+
+function logShapeProblem(log: readonly Entry[]): string | null {
+  let prevTerm = 0;
+  for (let k = 0; k < log.length; k++) {
+    const e = log[k]!;
+    if (e.index !== k + 1) return `log position ${k + 1} holds index ${e.index}`;
+    if (e.term < prevTerm) return `term goes down at index ${e.index}: ${prevTerm} -> ${e.term}`;
+    prevTerm = e.term;
+  }
+  return null;
+}
+
+function pairMismatch(a: NodeView, b: NodeView): string | null {
+  // The highest index where both logs hold an entry of the same term: everything up to it must be identical.
+  let top = Math.min(a.log.length, b.log.length);
+  while (top > 0 && a.log[top - 1]!.term !== b.log[top - 1]!.term) top--;
+  for (let k = top - 1; k >= 0; k--) {
+    const ea = a.log[k]!;
+    const eb = b.log[k]!;
+    if (!sameEntry(ea, eb)) {
+      const anchor = a.log[top - 1]!;
+      return `${a.id} and ${b.id} both hold index ${anchor.index} term ${anchor.term} but differ at index ${k + 1}: ${a.id} ${describeEntry(ea)} vs ${b.id} ${describeEntry(eb)}`;
+    }
+  }
+  return null;
+}
+
+/** Leader completeness: an entry committed in a term is present in the logs of the leaders of all higher
+ *  terms (§5.4). Checked on each leader's log as it was when it took office. */
+export const leaderCompleteness: Checker = (view) => {
+  const out: Violation[] = [];
+  for (const leader of view.leaders) {
+    if (!leader.log) continue;
+    for (const [index, rec] of view.committed) {
+      const commitTerm = view.commitTerms.get(index);
+      if (commitTerm === undefined || commitTerm >= leader.term) continue;
+      const held = leader.log[index - 1];
+      if (!held || !sameEntry(held, rec.entry)) {
+        out.push(
+          violation(
+            view,
+            "leaderCompleteness",
+            `${leader.id}, leader of term ${leader.term} (tick ${leader.tick}), lacks ${describeEntry(rec.entry)} committed by term ${commitTerm} (applied by ${rec.node} at tick ${rec.tick}); it holds ${describeEntry(held)}`,
+          ),
+        );
+      }
+    }
+  }
+  return out;
+};
+
+/** State machine safety: no two nodes ever apply different entries at one index (§5.4.3); every node applies
+ *  contiguously from index 1. */
+export const stateMachineSafety: Checker = (view) => {
+  const out: Violation[] = [];
+  for (const n of view.nodes) {
+    for (let k = 0; k < n.applied.length; k++) {
+      const e = n.applied[k]!;
+      if (e.index !== k + 1) {
+        out.push(violation(view, "stateMachineSafety", `${n.id} applied index ${e.index} as its ${k + 1}th entry`));
+        break;
+      }
+      const first = view.committed.get(e.index);
+      if (first && !sameEntry(first.entry, e)) {
+        out.push(
+          violation(
+            view,
+            "stateMachineSafety",
+            `index ${e.index}: ${n.id} applied ${describeEntry(e)} but ${first.node} applied ${describeEntry(first.entry)} at tick ${first.tick}`,
+          ),
+        );
+        break;
+      }
+    }
+  }
+  return out;
+};
+
+/** No committed entry is lost: an entry applied anywhere stays in the durable log of a majority (a commit
+ *  needs a majority of synced acknowledgements, and no correct leader ever overwrites a committed entry). */
+export const committedEntryLost: Checker = (view) => {
+  const out: Violation[] = [];
+  const majority = Math.floor(view.nodes.length / 2) + 1;
+  for (const [index, rec] of view.committed) {
+    let holders = 0;
+    for (const n of view.nodes) {
+      const e = n.durableLog[index - 1];
+      if (e && sameEntry(e, rec.entry)) holders++;
+    }
+    if (holders < majority) {
+      out.push(
+        violation(
+          view,
+          "committedEntryLost",
+          `${describeEntry(rec.entry)} (applied by ${rec.node} at tick ${rec.tick}) is durable on ${holders} of ${view.nodes.length} nodes, below a majority of ${majority}`,
+        ),
+      );
+    }
+  }
+  return out;
+};
+
+/** ReadIndex: a read point is never below what was already applied somewhere when the read began, so a read
+ *  sees every write that completed before it started (the basic half of linearizability). */
+export const linearizableRead: Checker = (view) => {
+  const out: Violation[] = [];
+  for (const r of view.reads) {
+    if (r.answerIndex !== undefined && r.answerIndex < r.minIndex) {
+      out.push(
+        violation(
+          view,
+          "linearizableRead",
+          `read ${r.context} on ${r.node} (asked at tick ${r.requestTick}) got read index ${r.answerIndex}, but index ${r.minIndex} was already applied when it was asked`,
+        ),
+      );
+    }
+  }
+  return out;
+};
+
+export type SafetyCheckerName = Exclude<CheckerName, "liveness" | "readyContract" | "coreThrew">;
+
+export const SAFETY_CHECKERS: Readonly<Record<SafetyCheckerName, Checker>> = {
+  electionSafety,
+  logMatching,
+  leaderCompleteness,
+  stateMachineSafety,
+  committedEntryLost,
+  linearizableRead,
+};
+
+export const SAFETY_CHECKER_NAMES = Object.keys(SAFETY_CHECKERS) as SafetyCheckerName[];
+
+/** Every safety checker over one view. */
+export function checkAll(view: ClusterView): Violation[] {
+  const out: Violation[] = [];
+  for (const name of SAFETY_CHECKER_NAMES) out.push(...SAFETY_CHECKERS[name](view));
+  return out;
+}

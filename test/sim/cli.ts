@@ -1,0 +1,148 @@
+// The simulator's command line.
+//
+//   npm run sim -- --seeds 200           seeds 1..200 (or --start S: S..S+199)
+//   npm run sim -- --seed 1234           replay one seed exactly; --trace prints every event
+//   options: --nodes 3|5, --profile calm|mixed|partitions|churn, --ticks <fault-phase ticks>,
+//            --broken grantTwoVotesPerTerm,commitOldTermEntries,... (prove the checkers fire)
+//
+// Ends with exactly `sim: N seeds, V violations` and exits 1 when V > 0.
+import type { BrokenRules } from "../../src/raft/api.js";
+import { type SimOptions, type SimResult, runSeed } from "./cluster.js";
+import { PROFILES, type ProfileName } from "./faults.js";
+
+interface CliArgs {
+  seeds: number;
+  start: number;
+  single: number | null;
+  trace: boolean;
+  nodes?: 3 | 5;
+  profile?: ProfileName;
+  faultTicks?: number;
+  brokenRules?: BrokenRules;
+}
+
+const BROKEN_RULES = ["grantTwoVotesPerTerm", "commitOldTermEntries", "skipLogConsistencyCheck", "skipUpToDateCheck"] as const;
+
+function usage(problem: string): never {
+  process.stderr.write(
+    `sim: ${problem}\nusage: sim [--seeds N] [--start S] [--seed S] [--trace] [--nodes 3|5] [--profile ${Object.keys(PROFILES).join("|")}] [--ticks N] [--broken ${BROKEN_RULES.join(",")}]\n`,
+  );
+  process.exit(2);
+}
+
+function positiveInt(flag: string, v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) usage(`${flag} needs a non-negative integer, got ${v ?? "nothing"}`);
+  return n;
+}
+
+function parseArgs(argv: readonly string[]): CliArgs {
+  const args: CliArgs = { seeds: 200, start: 1, single: null, trace: false };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = () => argv[++i];
+    switch (flag) {
+      case "--seeds":
+        args.seeds = positiveInt(flag, value());
+        break;
+      case "--start":
+        args.start = positiveInt(flag, value());
+        break;
+      case "--seed":
+        args.single = positiveInt(flag, value());
+        break;
+      case "--trace":
+        args.trace = true;
+        break;
+      case "--nodes": {
+        const n = value();
+        if (n !== "3" && n !== "5") usage(`--nodes must be 3 or 5, got ${n ?? "nothing"}`);
+        args.nodes = n === "3" ? 3 : 5;
+        break;
+      }
+      case "--profile": {
+        const p = value();
+        if (!p || !(p in PROFILES)) usage(`unknown profile ${p ?? "(none)"}`);
+        args.profile = p as ProfileName;
+        break;
+      }
+      case "--ticks":
+        args.faultTicks = positiveInt(flag, value());
+        break;
+      case "--broken": {
+        const rules: Record<string, boolean> = {};
+        for (const r of (value() ?? "").split(",")) {
+          if (!(BROKEN_RULES as readonly string[]).includes(r)) usage(`unknown broken rule ${r}`);
+          rules[r] = true;
+        }
+        args.brokenRules = rules as BrokenRules;
+        break;
+      }
+      default:
+        usage(`unknown argument ${flag}`);
+    }
+  }
+  return args;
+}
+
+function optionsFor(args: CliArgs, seed: number): SimOptions {
+  return {
+    seed,
+    trace: args.trace,
+    ...(args.nodes ? { nodes: args.nodes } : {}),
+    ...(args.profile ? { profile: args.profile } : {}),
+    ...(args.faultTicks !== undefined ? { faultTicks: args.faultTicks } : {}),
+    ...(args.brokenRules ? { brokenRules: args.brokenRules } : {}),
+  };
+}
+
+function printFailure(r: SimResult): void {
+  const out = process.stdout;
+  out.write(`\nFAIL seed ${r.seed} (${r.nodes} nodes, profile ${r.profile}); replay: npm run sim -- --seed ${r.seed} --trace\n`);
+  for (const v of r.violations) out.write(`  ${v.checker} at tick ${v.tick}: ${v.detail}\n`);
+  out.write(`  trace (${r.trace.length} events):\n`);
+  for (const line of r.trace) out.write(`    ${line}\n`);
+}
+
+function main(): void {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.single !== null) {
+    // Replay: output depends on the seed alone (no timings), so two runs print the same bytes.
+    const r = runSeed(optionsFor(args, args.single));
+    const s = r.stats;
+    process.stdout.write(
+      `seed ${r.seed}: ${r.nodes} nodes, profile ${r.profile}, ${s.ticks} ticks, ${s.leaders} leaders up to term ${s.maxTerm}, ` +
+        `${s.proposals} proposals, ${s.committed} committed, ${s.reads} reads, ${s.crashes} crashes, ` +
+        `${s.messagesSent} messages (${s.messagesDropped} lost)\n`,
+    );
+    if (args.trace) for (const line of r.trace) process.stdout.write(`${line}\n`);
+    if (r.violations.length > 0) printFailure(r);
+    process.stdout.write(`sim: 1 seeds, ${r.violations.length} violations\n`);
+    process.exitCode = r.violations.length > 0 ? 1 : 0;
+    return;
+  }
+
+  let violations = 0;
+  let failedSeeds = 0;
+  const started = performance.now();
+  const progressEvery = Math.max(1, Math.min(500, Math.ceil(args.seeds / 10)));
+  for (let k = 0; k < args.seeds; k++) {
+    const seed = args.start + k;
+    const r = runSeed(optionsFor(args, seed));
+    if (r.violations.length > 0) {
+      violations += r.violations.length;
+      failedSeeds++;
+      printFailure(r);
+    }
+    if ((k + 1) % progressEvery === 0 || k + 1 === args.seeds) {
+      const elapsedS = (performance.now() - started) / 1000;
+      process.stdout.write(
+        `  ${k + 1}/${args.seeds} seeds, ${failedSeeds} failing, ${elapsedS.toFixed(1)} s (${((elapsedS * 1000) / (k + 1)).toFixed(0)} ms/seed)\n`,
+      );
+    }
+  }
+  process.stdout.write(`sim: ${args.seeds} seeds, ${violations} violations\n`);
+  process.exitCode = violations > 0 ? 1 : 0;
+}
+
+main();

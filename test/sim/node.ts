@@ -1,0 +1,187 @@
+// One simulated node: a core, the storage that survived (durable), and the runner around them, modelled on the
+// Ready contract: persist (after a simulated fsync delay) -> send -> apply -> advance. A crash throws away the
+// core and the Ready being persisted: its entries and hard state never reach storage and its messages are
+// never sent. A restart builds a new core over what did reach storage, with an empty state machine that is
+// rebuilt by re-applying the committed entries.
+import type { RaftConfig, RaftCore } from "../../src/raft/api.js";
+import type { Entry, Message, NodeId, ReadState, Ready, Role } from "../../src/raft/types.js";
+import { RaftError } from "../../src/raft/types.js";
+import { MemoryStorage } from "../../src/storage/memory.js";
+import { describeEntry, sameEntry } from "./entries.js";
+
+export type MakeCore = (cfg: RaftConfig) => RaftCore;
+
+/** What the runner hands back to the cluster as it works through Readies. */
+export interface RunnerSink {
+  send(m: Message): void;
+  applied(node: SimNode, e: Entry): void;
+  readState(node: SimNode, rs: ReadState): void;
+  /** Called right after core.ready(): every entry the core holds is now visible in node.log. */
+  readyTaken(node: SimNode, rd: Ready): void;
+  /** The core broke the Ready contract (or storage refused its batch). */
+  contractBroken(node: SimNode, detail: string): void;
+}
+
+export interface CoreSettings {
+  readonly electionTicksMin: number;
+  readonly electionTicksMax: number;
+  readonly heartbeatTicks: number;
+  readonly brokenRules?: RaftConfig["brokenRules"];
+  /** Small batching and pipelining limits make partial replication (and so Figure 8) reachable. */
+  readonly maxEntriesPerMsg?: number;
+  readonly maxInflightMsgs?: number;
+  /** PRNG for one incarnation of one node. */
+  readonly random: (incarnation: number) => () => number;
+}
+
+/** At most this many Readies are worked through per node per delivery round (a runaway core cannot hang us). */
+const MAX_READIES_PER_ROUND = 16;
+
+export class SimNode {
+  /** What survives a crash. The live core reads it; the runner writes each Ready's batch to it once "synced". */
+  storage: MemoryStorage;
+  core: RaftCore | null = null;
+  incarnation = 0;
+  /** The Ready being persisted and the tick its fsync completes. */
+  inflight: { readonly rd: Ready; readonly doneTick: number } | null = null;
+  /** Mirror of storage's log (the simulator never compacts): durableLog[k].index === k + 1. */
+  durableLog: Entry[] = [];
+  /** durableLog overlaid with the in-flight Ready's entries. */
+  log: Entry[] = [];
+  /** Entries applied by this incarnation (the state machine is just this list). */
+  applied: Entry[] = [];
+  /** The highest commit index already reported to the cluster's commit-term record, this incarnation. */
+  commitSeen = 0;
+  role: Role | "down" = "down";
+  term = 0;
+  /** Last soft/hard state printed in the trace, to print changes only. */
+  lastTraced = "";
+
+  constructor(
+    readonly id: NodeId,
+    voters: readonly NodeId[],
+    private readonly settings: CoreSettings,
+    private readonly makeCore: MakeCore,
+  ) {
+    this.storage = new MemoryStorage({ voters, learners: [] });
+  }
+
+  get alive(): boolean {
+    return this.core !== null;
+  }
+
+  start(): void {
+    this.incarnation++;
+    // A fresh clone: nothing the dead core held can leak into the new incarnation.
+    this.storage = this.storage.clone();
+    const last = this.storage.lastIndex();
+    this.durableLog = last > 0 ? this.storage.entries(1, last + 1) : [];
+    this.log = this.durableLog;
+    this.applied = [];
+    this.commitSeen = 0;
+    this.inflight = null;
+    this.core = this.makeCore({
+      id: this.id,
+      storage: this.storage,
+      electionTicksMin: this.settings.electionTicksMin,
+      electionTicksMax: this.settings.electionTicksMax,
+      heartbeatTicks: this.settings.heartbeatTicks,
+      random: this.settings.random(this.incarnation),
+      applied: 0,
+      ...(this.settings.brokenRules ? { brokenRules: this.settings.brokenRules } : {}),
+      ...(this.settings.maxEntriesPerMsg ? { maxEntriesPerMsg: this.settings.maxEntriesPerMsg } : {}),
+      ...(this.settings.maxInflightMsgs ? { maxInflightMsgs: this.settings.maxInflightMsgs } : {}),
+    });
+    const st = this.core.status();
+    this.role = st.role;
+    this.term = st.term;
+  }
+
+  /** Loses everything not yet synced: the core, its unstable entries, and the Ready being persisted. */
+  crash(): void {
+    this.core = null;
+    this.inflight = null;
+    this.log = this.durableLog;
+    this.applied = [];
+    this.role = "down";
+  }
+
+  /** Works through Readies: completes a persist whose fsync is done, then takes the next Ready, and so on.
+   *  Returns true when anything happened (so the cluster runs another delivery round). */
+  processReadies(now: number, fsyncDelayTicks: () => number, sink: RunnerSink): boolean {
+    let progressed = false;
+    for (let n = 0; n < MAX_READIES_PER_ROUND && this.core; n++) {
+      if (this.inflight) {
+        if (now < this.inflight.doneTick) break;
+        const { rd } = this.inflight;
+        this.inflight = null;
+        this.complete(rd, sink);
+        progressed = true;
+        continue;
+      }
+      if (!this.core.hasReady()) break;
+      const rd = this.core.ready();
+      this.checkShape(rd, sink);
+      if (rd.entries.length > 0) {
+        const first = rd.entries[0]!.index;
+        this.log = this.durableLog.slice(0, Math.min(first - 1, this.durableLog.length)).concat(rd.entries);
+      }
+      this.inflight = { rd, doneTick: rd.mustSync ? now + fsyncDelayTicks() : now };
+      sink.readyTaken(this, rd);
+      progressed = true;
+    }
+    return progressed;
+  }
+
+  /** Readies that need no fsync must not carry anything that would be lost by a crash unnoticed. */
+  private checkShape(rd: Ready, sink: RunnerSink): void {
+    if (rd.mustSync) return;
+    const hs = rd.hardState;
+    const stored = this.storage.initialState().hardState;
+    if (rd.entries.length > 0 || rd.snapshot || (hs && (hs.term !== stored.term || hs.vote !== stored.vote))) {
+      sink.contractBroken(this, `Ready with mustSync=false carries entries, a snapshot, or a new term/vote`);
+    }
+  }
+
+  /** The fsync finished: write the batch, then send, apply and advance, in the contract's order. */
+  private complete(rd: Ready, sink: RunnerSink): void {
+    const core = this.core!;
+    try {
+      if (rd.snapshot) this.storage.applySnapshot(rd.snapshot);
+      if (rd.entries.length > 0) {
+        this.storage.append(rd.entries);
+        const first = rd.entries[0]!.index;
+        this.durableLog.length = Math.min(first - 1, this.durableLog.length);
+        for (const e of rd.entries) this.durableLog.push(e);
+      }
+      if (rd.hardState) this.storage.setHardState(rd.hardState);
+    } catch (err) {
+      sink.contractBroken(this, `storage refused the Ready's batch: ${errorText(err)}`);
+    }
+    this.log = this.durableLog;
+    for (const m of rd.messages) {
+      if (m.from !== this.id) sink.contractBroken(this, `message from ${m.from} in ${this.id}'s Ready`);
+      sink.send(m);
+    }
+    for (const e of rd.committedEntries) {
+      if (e.index !== this.applied.length + 1) {
+        sink.contractBroken(this, `committed entry ${describeEntry(e)} handed out after applied index ${this.applied.length}`);
+        continue;
+      }
+      const stored = this.durableLog[e.index - 1];
+      if (!stored || !sameEntry(stored, e)) {
+        sink.contractBroken(this, `committed entry ${describeEntry(e)} is not in durable storage (it holds ${describeEntry(stored)})`);
+      }
+      this.applied.push(e);
+      sink.applied(this, e);
+    }
+    for (const rs of rd.readStates) sink.readState(this, rs);
+    core.advance(rd);
+  }
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof RaftError) return `RaftError ${err.code}: ${err.message}`;
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}
