@@ -39,6 +39,8 @@ export interface ApiBackend {
   addMember?(id: string, url: string, role: "voter" | "learner", ctx?: RequestContext): Promise<{ created: boolean; body: unknown }>;
   removeMember?(id: string, ctx?: RequestContext): Promise<unknown>;
   transferLeader?(to: string | undefined, ctx?: RequestContext): Promise<unknown>;
+  /** Chaos fault hook (src/node/fault-hooks.ts); present only when the node runs with RAFTSCHED_ENABLE_FAULTS=1. */
+  debugFaults?(body: unknown): Promise<unknown>;
   metrics(): Promise<{ contentType: string; body: string }>;
   dashboard(): string;
 }
@@ -215,6 +217,12 @@ async function route(api: ApiBackend, req: IncomingMessage, res: ServerResponse)
         checkKeys(o, ["to"]);
         if (o.to !== undefined && (typeof o.to !== "string" || !MEMBER_ID_RE.test(o.to))) throw field("to", "must be a member id");
         sendJson(res, 200, await api.transferLeader(o.to as string | undefined, ctx));
+        return;
+      }
+      break;
+    case "debug":
+      if (p2 === "faults" && parts.length === 3 && method === "POST" && api.debugFaults) {
+        sendJson(res, 200, await api.debugFaults(body));
         return;
       }
       break;

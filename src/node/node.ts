@@ -24,6 +24,7 @@ import { TaskExecutor, type TaskHandler, type Outcome } from "./task-executor.js
 import { NodeApi } from "./node-api.js";
 import { NodeMetrics } from "./metrics.js";
 import { handleRequest } from "../api/router.js";
+import { faultsEnabled, installFaultHooks } from "./fault-hooks.js";
 import { RaftschedError, errorMessage } from "../util/errors.js";
 
 export interface StartNodeOptions {
@@ -194,6 +195,7 @@ class NodeImpl implements RaftschedNode {
     });
 
     this.api = new NodeApi(this);
+    if (faultsEnabled()) installFaultHooks(this.api, this.transport, this.logger);
     this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handleRequest(this.api, req, res));
     this.transport.attach(this.server);
     const spec = findNode(this.cfg, this.id);
