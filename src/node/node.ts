@@ -188,6 +188,8 @@ class NodeImpl implements RaftschedNode {
       },
       onRoleChange: (role, leaderId, term) => this.onRoleChange(role, leaderId, term),
       onApplied: () => this.executor.reconcile(),
+      snapshotEveryEntries: this.cfg.snapshotEveryEntries,
+      takeSnapshot: () => this.table.snapshot(),
     });
     this.transport.onMessage((m: Message) => {
       this.duties.heard(m.from);

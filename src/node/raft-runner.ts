@@ -30,6 +30,12 @@ export interface RaftRunnerOptions {
   /** Limits: how many proposals and reads may wait at once (back-pressure instead of unbounded memory). */
   readonly maxPendingProposals?: number;
   readonly maxPendingReads?: number;
+  /** Snapshot the state machine every this many applied entries (0 = never). */
+  readonly snapshotEveryEntries?: number;
+  /** Entries kept below a snapshot so that slightly-behind followers catch up from the log, not a snapshot. */
+  readonly snapshotTrailingEntries?: number;
+  /** Serializes the state machine as of the last applied entry. */
+  readonly takeSnapshot?: () => Uint8Array;
 }
 
 interface PendingProposal {
@@ -63,6 +69,9 @@ export class RaftRunner {
   private readonly maxPendingProposals: number;
   private readonly maxPendingReads: number;
   private idleWaiters: Array<() => void> = [];
+  private snapshotting = false;
+  /** The last snapshot this node took or installed, for the metrics and the log. */
+  lastSnapshot: { index: number; bytes: number; durationMs: number } | null = null;
   readonly counters = { readies: 0, fsyncs: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0 };
 
   constructor(o: RaftRunnerOptions) {
@@ -214,6 +223,7 @@ export class RaftRunner {
         const rd = this.core.ready();
         await this.handle(rd);
         this.core.advance(rd);
+        this.maybeSnapshot();
       }
     } catch (err) {
       this.die(err);
@@ -279,6 +289,43 @@ export class RaftRunner {
       if (r) r.index = rs.index;
     }
     this.releaseReads();
+  }
+
+  /** Takes a snapshot between Readies, when the core's membership is exactly the one at the applied index. The
+   *  write goes through the store's queue, so it is ordered with the Ready batches around it. */
+  private maybeSnapshot(): void {
+    const every = this.o.snapshotEveryEntries ?? 0;
+    if (every <= 0 || this.snapshotting || !this.o.takeSnapshot) return;
+    const current = this.o.storage.snapshot().meta.index;
+    if (this.applied - current < every) return;
+    this.snapshotting = true;
+    const t0 = performance.now();
+    const index = this.applied;
+    const snap: Snapshot = {
+      meta: { index, term: this.o.storage.term(index), conf: this.core.status().conf },
+      data: this.o.takeSnapshot(),
+    };
+    const compactTo = Math.max(0, index - (this.o.snapshotTrailingEntries ?? Math.min(5000, Math.floor(every / 2))));
+    const serializeMs = performance.now() - t0;
+    this.o.durable
+      .saveSnapshot(snap, compactTo)
+      .then(() => {
+        // A newer snapshot from the leader may have been installed meanwhile: then ours is already superseded.
+        if (this.o.storage.snapshot().meta.index < index) {
+          this.o.storage.createSnapshot(snap);
+          this.o.storage.compact(Math.min(compactTo, index));
+        }
+        const durationMs = performance.now() - t0;
+        this.lastSnapshot = { index, bytes: snap.data.byteLength, durationMs };
+        this.o.logger.info(
+          { index, bytes: snap.data.byteLength, serializeMs: Math.round(serializeMs), durationMs: Math.round(durationMs), compactedTo: compactTo },
+          "snapshot taken and log compacted",
+        );
+      })
+      .catch((err) => this.die(err))
+      .finally(() => {
+        this.snapshotting = false;
+      });
   }
 
   private releaseReads(): void {
