@@ -54,9 +54,30 @@ export function pickWorker(
     case "least-loaded":
       return { worker: best(eligible, (a, b) => a.active - b.active).id, rrCursor: state.rrCursor };
     case "weighted":
-      // Lowest active/capacity, compared exactly by cross-multiplication (capacities are > 0 when eligible).
-      return { worker: best(eligible, (a, b) => a.active * b.capacity - b.active * a.capacity).id, rrCursor: state.rrCursor };
+      return { worker: weighted(eligible, rng).id, rrCursor: state.rrCursor };
   }
+}
+
+/** Lowest active/capacity (compared exactly by cross-multiplication; capacity > 0 when eligible). Exact ties are
+ *  broken at random in proportion to capacity: when work completes faster than it arrives every worker sits at
+ *  0 and a fixed tie-break (lowest id) would send everything to one worker, while a capacity-weighted draw keeps
+ *  the shares proportional to capacity in that regime too. */
+function weighted(sorted: readonly Candidate[], rng: Rng): Candidate {
+  let ties: Candidate[] = [];
+  for (const c of sorted) {
+    const lead = ties[0];
+    const order = lead === undefined ? -1 : c.active * lead.capacity - lead.active * c.capacity;
+    if (order < 0) ties = [c];
+    else if (order === 0) ties.push(c);
+  }
+  if (ties.length === 1) return ties[0]!;
+  const total = ties.reduce((sum, c) => sum + c.capacity, 0);
+  let r = rng() * total;
+  for (const c of ties) {
+    if (r < c.capacity) return c;
+    r -= c.capacity;
+  }
+  return ties[ties.length - 1]!;
 }
 
 /** The smallest by `compare`; ties go to the earlier (lower id) candidate. */
