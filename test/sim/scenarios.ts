@@ -17,12 +17,13 @@ import type { SimNode } from "./node.js";
  * A correct core never applies X, so nothing is violated; the commitOldTermEntries bug applies two different
  * entries at index i (state machine safety) and loses a "committed" entry.
  */
-export function runFigure8(seed: number, brokenRules?: BrokenRules, trace = false): SimResult {
+export function runFigure8(seed: number, brokenRules?: BrokenRules, opts: { trace?: boolean; continueAfterViolation?: boolean } = {}): SimResult {
   const sim = new SimCluster({
     seed,
     nodes: 5,
     scripted: true,
-    trace,
+    trace: opts.trace ?? false,
+    continueAfterViolation: opts.continueAfterViolation ?? false,
     network: { minDelayTicks: 1, maxDelayTicks: 1, dropRate: 0, duplicateRate: 0 },
     maxFsyncTicks: 0,
     maxEntriesPerMsg: 1,
