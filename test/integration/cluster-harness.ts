@@ -46,7 +46,7 @@ export interface HttpAnswer {
 export interface RequestOptions {
   readonly body?: unknown;
   /** A raw body sent as is (for malformed-JSON and size-limit tests). */
-  readonly rawBody?: string | Buffer;
+  readonly rawBody?: string;
   /** The bearer token; null sends none. Default: the cluster token. */
   readonly token?: string | null;
   readonly timeoutMs?: number;
@@ -385,7 +385,7 @@ export class Cluster {
     const headers: Record<string, string> = {};
     const token = o.token === undefined ? this.token : o.token;
     if (token !== null) headers.authorization = `Bearer ${token}`;
-    let body: string | Buffer | undefined;
+    let body: string | undefined;
     if (o.rawBody !== undefined) body = o.rawBody;
     else if (o.body !== undefined) body = JSON.stringify(o.body);
     if (body !== undefined) headers["content-type"] = "application/json";
