@@ -140,21 +140,62 @@ function entryList(value: unknown, prevLogIndex: number, prevLogTerm: number, te
   let expectedIndex = prevLogIndex + 1;
   let lowestTerm = prevLogTerm;
   for (let i = 0; i < value.length; i++) {
-    const path = `entries[${i}]`;
-    const e = plainObject(value[i], path);
-    onlyKeys(e, ENTRY_KEYS, path);
-    const entryTerm = nat(e["term"], `${path}.term`);
-    const index = nat(e["index"], `${path}.index`);
-    if (index !== expectedIndex) throw new Invalid(`${path}.index: expected ${expectedIndex}, got ${index}`);
-    if (entryTerm < 1) throw new Invalid(`${path}.term: entries are created in term 1 or later, got 0`);
-    if (entryTerm < lowestTerm) throw new Invalid(`${path}.term: ${entryTerm} is below the preceding term ${lowestTerm}`);
-    if (entryTerm > term) throw new Invalid(`${path}.term: ${entryTerm} is above the message term ${term}`);
-    entries[i] = { term: entryTerm, index, kind: entryKind(e["kind"], `${path}.kind`), data: bytes(e["data"], `${path}.data`) };
-    expectedIndex = index + 1;
-    lowestTerm = entryTerm;
+    const e: unknown = value[i];
+    // Hot path (512 entries per append by default): check without building path strings; on any doubt, rerun
+    // the descriptive checks below, which name the field.
+    if (isPlainObject(e) && hasOnlyEntryKeys(e)) {
+      const { term: entryTerm, index, kind, data } = e as { term: unknown; index: unknown; kind: unknown; data: unknown };
+      if (
+        index === expectedIndex &&
+        typeof entryTerm === "number" &&
+        Number.isSafeInteger(entryTerm) &&
+        entryTerm >= 1 &&
+        entryTerm >= lowestTerm &&
+        entryTerm <= term &&
+        (kind === "normal" || kind === "config") &&
+        data instanceof Uint8Array
+      ) {
+        entries[i] = { term: entryTerm, index, kind, data: bytes(data, "") };
+        expectedIndex++;
+        lowestTerm = entryTerm;
+        continue;
+      }
+    }
+    entries[i] = describedEntry(e, `entries[${i}]`, expectedIndex, lowestTerm, term);
+    expectedIndex++;
+    lowestTerm = (entries[i] as Entry).term;
   }
   if (!Number.isSafeInteger(expectedIndex)) throw new Invalid("entries: indexes overflow the safe integer range");
   return entries;
+}
+
+/** The slow, descriptive twin of the hot-path checks in entryList: throws naming the first offending field. */
+function describedEntry(value: unknown, path: string, expectedIndex: number, lowestTerm: number, term: number): Entry {
+  const e = plainObject(value, path);
+  onlyKeys(e, ENTRY_KEYS, path);
+  const entryTerm = nat(e["term"], `${path}.term`);
+  const index = nat(e["index"], `${path}.index`);
+  if (index !== expectedIndex) throw new Invalid(`${path}.index: expected ${expectedIndex}, got ${index}`);
+  if (entryTerm < 1) throw new Invalid(`${path}.term: entries are created in term 1 or later, got 0`);
+  if (entryTerm < lowestTerm) throw new Invalid(`${path}.term: ${entryTerm} is below the preceding term ${lowestTerm}`);
+  if (entryTerm > term) throw new Invalid(`${path}.term: ${entryTerm} is above the message term ${term}`);
+  return { term: entryTerm, index, kind: entryKind(e["kind"], `${path}.kind`), data: bytes(e["data"], `${path}.data`) };
+}
+
+function isPlainObject(value: unknown): value is Fields {
+  if (typeof value !== "object" || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function hasOnlyEntryKeys(o: Fields): boolean {
+  let count = 0;
+  for (const key in o) {
+    if (!Object.hasOwn(o, key)) continue; // inherited enumerable keys cannot come from msgpackr
+    if (!ENTRY_KEYS.has(key)) return false;
+    count++;
+  }
+  return count <= ENTRY_KEYS.size;
 }
 
 function snapshot(value: unknown, term: number): Snapshot {

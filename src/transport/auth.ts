@@ -1,0 +1,75 @@
+// Upgrade-time authentication of peers: the cluster token (compared in constant time) and the node id header.
+// Refusals are plain HTTP answers written on the raw socket, since no WebSocket exists yet.
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { MAX_NODE_ID_CHARS } from "./limits.js";
+
+export const RAFT_PATH = "/raft";
+export const NODE_ID_HEADER = "x-raftsched-node";
+
+/** True when the Authorization header is `Bearer <token>`. Both sides are hashed first so the comparison takes
+ *  the same time whatever the presented length, and a short prefix match leaks nothing. */
+export function bearerTokenMatches(authorization: string | undefined, token: string): boolean {
+  const match = authorization === undefined ? null : /^Bearer[ \t]+(.+?)[ \t]*$/i.exec(authorization);
+  const presented = match?.[1] ?? "";
+  const equal = timingSafeEqual(sha256(presented), sha256(token));
+  return match !== null && equal;
+}
+
+/** The single node id header value, or null when missing, repeated or malformed. */
+export function presentedNodeId(req: IncomingMessage): string | null {
+  const value = req.headers[NODE_ID_HEADER];
+  if (typeof value !== "string") return null;
+  const id = value.trim();
+  return id.length > 0 && id.length <= MAX_NODE_ID_CHARS ? id : null;
+}
+
+/** The request path without query string; null when the URL cannot be parsed. */
+export function requestPath(req: IncomingMessage): string | null {
+  try {
+    return new URL(req.url ?? "", "http://upgrade.invalid").pathname;
+  } catch {
+    return null;
+  }
+}
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  503: "Service Unavailable",
+};
+
+/** Answers an upgrade request with a plain HTTP error and closes the socket. */
+export function refuseUpgrade(socket: Duplex, status: number, body: string): void {
+  if (socket.destroyed) return;
+  const text = `${body}\n`;
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}`,
+    "Connection: close",
+    "Content-Type: text/plain; charset=utf-8",
+    `Content-Length: ${Buffer.byteLength(text)}`,
+  ];
+  if (status === 401) head.push('WWW-Authenticate: Bearer realm="raftsched"');
+  socket.end(`${head.join("\r\n")}\r\n\r\n${text}`);
+  // end() flushes the answer; destroy soon after in case the client never closes its side.
+  setTimeout(() => socket.destroy(), 1_000).unref();
+}
+
+/** The ws:// (or wss://) URL of a peer's Raft endpoint from its http(s):// base URL. */
+export function peerSocketUrl(baseUrl: string): string {
+  const url = new URL(baseUrl);
+  if (url.protocol === "http:") url.protocol = "ws:";
+  else if (url.protocol === "https:") url.protocol = "wss:";
+  else throw new RangeError(`peer url must be http:// or https://, got ${baseUrl}`);
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}${RAFT_PATH}`;
+  url.search = "";
+  url.hash = "";
+  return url.toString();
+}
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text, "utf8").digest();
+}

@@ -1,0 +1,258 @@
+// One outbound link: this node's client connection to one peer, its bounded send queue, and its reconnect loop.
+//
+// Raft tolerates loss, so nothing here ever blocks or grows without bound: a full queue drops its OLDEST frame
+// (the newest heartbeats/appends carry the freshest term and commit index, and the leader retransmits anything
+// older anyway), and a socket that is slow to drain simply stops taking frames from the queue until it catches up.
+import type { Logger } from "pino";
+import WebSocket from "ws";
+import type { NodeId } from "../raft/types.js";
+import { NODE_ID_HEADER, peerSocketUrl } from "./auth.js";
+import { backoffDelayMs, type BackoffOptions } from "./backoff.js";
+
+/** Counters for one peer, shared by its outbound link and its inbound connection. */
+export interface PeerCounters {
+  /** Frames written to the outbound socket. */
+  sent: number;
+  /** Frames dropped on the way out: queue overflow, oversize, link filter, or lost in a closing socket. */
+  dropped: number;
+  /** Dial attempts after the first one (each follows a failure or a lost connection). */
+  reconnects: number;
+  /** Frames delivered to the message handler from this peer. */
+  received: number;
+  /** Inbound frames refused (undecodable, invalid, spoofed `from`, misrouted `to`, text frames). */
+  badFrames: number;
+  /** Frames dropped by the in-process link filter (chaos tests), either direction. */
+  filtered: number;
+}
+
+export function newPeerCounters(): PeerCounters {
+  return { sent: 0, dropped: 0, reconnects: 0, received: 0, badFrames: 0, filtered: 0 };
+}
+
+export interface PeerLinkOptions {
+  readonly selfId: NodeId;
+  readonly peerId: NodeId;
+  /** The peer's http(s):// base URL. */
+  readonly baseUrl: string;
+  readonly token: string;
+  readonly logger: Logger;
+  readonly counters: PeerCounters;
+  readonly maxPayloadBytes: number;
+  readonly sendQueueLimitFrames: number;
+  readonly sendQueueLimitBytes: number;
+  readonly socketHighWaterBytes: number;
+  readonly handshakeTimeoutMs: number;
+  readonly backoff: BackoffOptions;
+}
+
+type LinkState = "idle" | "connecting" | "open" | "waiting" | "closed";
+
+export class PeerLink {
+  readonly peerId: NodeId;
+  readonly baseUrl: string;
+  private readonly o: PeerLinkOptions;
+  private readonly socketUrl: string;
+  private readonly log: Logger;
+  private state: LinkState = "idle";
+  private ws: WebSocket | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  /** Consecutive failed dials (or lost connections) since the last successful open. */
+  private failures = 0;
+  private dialed = false;
+  /** Answered a ping since the last liveness check. */
+  private alive = false;
+  private lastProblem = "";
+  private readonly queue = new FrameQueue();
+  private inFlightBytes = 0;
+
+  constructor(options: PeerLinkOptions) {
+    this.o = options;
+    this.peerId = options.peerId;
+    this.baseUrl = options.baseUrl;
+    this.socketUrl = peerSocketUrl(options.baseUrl);
+    this.log = options.logger.child({ peer: options.peerId });
+  }
+
+  get connected(): boolean {
+    return this.state === "open";
+  }
+
+  get queuedFrames(): number {
+    return this.queue.length;
+  }
+
+  get queuedBytes(): number {
+    return this.queue.bytes;
+  }
+
+  start(): void {
+    if (this.state === "idle") this.dial();
+  }
+
+  /** Queues one encoded frame; never blocks. */
+  enqueue(frame: Buffer): void {
+    if (this.state === "closed") {
+      this.o.counters.dropped++;
+      return;
+    }
+    while (
+      this.queue.length > 0 &&
+      (this.queue.length >= this.o.sendQueueLimitFrames || this.queue.bytes + frame.length > this.o.sendQueueLimitBytes)
+    ) {
+      this.queue.shift();
+      this.o.counters.dropped++;
+    }
+    this.queue.push(frame);
+    if (this.state === "open") this.drain();
+  }
+
+  /** Called periodically: a socket that did not answer the previous ping is dead (half-open TCP); drop it. */
+  checkLiveness(): void {
+    const ws = this.ws;
+    if (this.state !== "open" || ws === null) return;
+    if (!this.alive) {
+      this.log.warn({ url: this.socketUrl }, "peer link unresponsive (no pong); reconnecting");
+      ws.terminate();
+      return;
+    }
+    this.alive = false;
+    ws.ping();
+  }
+
+  close(): Promise<void> {
+    if (this.state === "closed") return Promise.resolve();
+    this.state = "closed";
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.o.counters.dropped += this.queue.length;
+    this.queue.clear();
+    const ws = this.ws;
+    this.ws = null;
+    if (ws === null || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, 1_000);
+      ws.once("close", () => {
+        clearTimeout(done);
+        resolve();
+      });
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else ws.close(1001, "node shutting down");
+    });
+  }
+
+  private dial(): void {
+    if (this.dialed) this.o.counters.reconnects++;
+    this.dialed = true;
+    this.state = "connecting";
+    const ws = new WebSocket(this.socketUrl, {
+      headers: { authorization: `Bearer ${this.o.token}`, [NODE_ID_HEADER]: this.o.selfId },
+      maxPayload: this.o.maxPayloadBytes,
+      perMessageDeflate: false,
+      handshakeTimeout: this.o.handshakeTimeoutMs,
+      followRedirects: false,
+    });
+    this.ws = ws;
+    ws.on("open", () => {
+      if (this.ws !== ws) return;
+      this.state = "open";
+      this.alive = true;
+      this.failures = 0;
+      this.lastProblem = "";
+      this.log.info({ url: this.socketUrl }, "peer link connected");
+      this.drain();
+    });
+    ws.on("pong", () => {
+      this.alive = true;
+    });
+    // This node sends on its outbound links and receives on inbound ones; the peer never talks back here.
+    ws.on("message", () => {
+      if (this.ws !== ws) return;
+      this.log.warn({ url: this.socketUrl }, "peer sent a frame on our outbound link; closing it");
+      ws.close(1008, "unexpected frame on outbound link");
+    });
+    ws.on("error", (err) => this.noteProblem(err.message));
+    ws.on("close", (code, reason) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.inFlightBytes = 0;
+      if (this.state === "closed") return;
+      if (this.state === "open") this.noteProblem(`connection closed (${code}${reason.length ? ` ${reason.toString()}` : ""})`);
+      this.state = "waiting";
+      this.failures++;
+      const delayMs = backoffDelayMs(this.o.backoff, this.failures);
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = null;
+        if (this.state === "waiting") this.dial();
+      }, delayMs);
+    });
+  }
+
+  /** Moves frames from our queue into the socket while the socket's unwritten backlog stays under the mark. */
+  private drain(): void {
+    const ws = this.ws;
+    while (this.state === "open" && ws !== null && this.queue.length > 0 && this.inFlightBytes < this.o.socketHighWaterBytes) {
+      const frame = this.queue.shift() as Buffer;
+      const size = frame.length;
+      this.inFlightBytes += size;
+      ws.send(frame, { binary: true }, (err) => {
+        if (this.ws === ws) this.inFlightBytes -= size;
+        if (err) {
+          this.o.counters.dropped++;
+          return;
+        }
+        this.o.counters.sent++;
+        if (this.ws === ws && this.queue.length > 0) this.drain();
+      });
+    }
+  }
+
+  /** Logs a failure once when it starts or changes, not on every retry of the same failure. */
+  private noteProblem(problem: string): void {
+    if (this.state === "closed") return;
+    if (problem === this.lastProblem) {
+      this.log.debug({ url: this.socketUrl, failures: this.failures }, `peer link still failing: ${problem}`);
+      return;
+    }
+    this.lastProblem = problem;
+    this.log.warn({ url: this.socketUrl, failures: this.failures }, `peer link down: ${problem}`);
+  }
+}
+
+/** A FIFO of frames with O(1) push/shift and a running byte count. */
+class FrameQueue {
+  private items: (Buffer | undefined)[] = [];
+  private head = 0;
+  bytes = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(frame: Buffer): void {
+    this.items.push(frame);
+    this.bytes += frame.length;
+  }
+
+  shift(): Buffer | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const frame = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head++;
+    if (frame) this.bytes -= frame.length;
+    // Compact now and then so the array does not grow forever behind the head.
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return frame;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+    this.bytes = 0;
+  }
+}
