@@ -4,6 +4,7 @@ import { errorMessage } from "../util/errors.js";
 import { startCommand } from "./start.js";
 import { upCommand } from "./up.js";
 import { statusCommand } from "./status.js";
+import { chaosCommand } from "./chaos.js";
 
 const USAGE = `raftsched — a replicated task scheduler on Raft
 
@@ -11,6 +12,7 @@ usage:
   raftsched start --config <cluster-file> --id <nodeId> [--data-dir <dir>] [--join] [--pretty]
   raftsched up [--config <cluster-file>] [--data-dir <dir>] [--demo]
   raftsched status [--config <cluster-file>] [--json]
+  raftsched chaos [--config <cluster-file>] [--duration 60s] [--faults kill-leader,kill-random,pause,partition,isolate-leader,restart] [--seed N] [--report <dir>] [--clients 8]
 `;
 
 type Command = (argv: readonly string[]) => Promise<number>;
@@ -19,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   start: startCommand,
   up: upCommand,
   status: statusCommand,
+  chaos: chaosCommand,
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -1,0 +1,262 @@
+// The chaos run's cluster: the user's cluster file copied with the same shape (ids, roles, capacities, timings)
+// but FREE loopback ports, a fresh token and fresh temp data dirs, so a chaos run never touches a real
+// cluster's data. Every node is a child process of the compiled CLI started with RAFTSCHED_ENABLE_FAULTS=1, and
+// every child is killed by PID when the run ends — normally, on an error, on Ctrl-C, or if this process exits.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { closeSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ClusterFile } from "../config/cluster-file.js";
+import { FAULTS_ENV } from "../node/fault-hooks.js";
+import { RaftschedError } from "../util/errors.js";
+import { requestJson, type Answer } from "./http.js";
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/raftsched.js");
+const GRACEFUL_STOP_MS = 8000;
+
+export interface ChaosNode {
+  readonly id: string;
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly role: "voter" | "learner";
+  readonly dataDir: string;
+  readonly logFile: string;
+  proc: ChildProcess | null;
+  /** Resolves when the current process has exited. */
+  exited: Promise<void> | null;
+  paused: boolean;
+  starts: number;
+}
+
+// Every child of every chaos cluster in this process: the exit hook SIGKILLs what is left.
+const livePids = new Set<number>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const pid of livePids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+/** True for 127.0.0.0/8 (and "localhost"): chaos only runs clusters on this machine's loopback. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === "localhost") return true;
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  return m !== null && m.slice(1).every((x) => Number(x) <= 255);
+}
+
+/** A port the OS reports free on `host` right now. */
+async function freePort(host: string): Promise<number> {
+  return await new Promise<number>((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      const p = typeof addr === "object" && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(p));
+    });
+  });
+}
+
+export class ChaosCluster {
+  readonly nodes: ChaosNode[];
+  readonly token: string;
+  readonly configPath: string;
+  readonly electionTimeoutMs: readonly [number, number];
+  readonly workerTimeoutMs: number;
+
+  private constructor(
+    readonly root: string,
+    nodes: ChaosNode[],
+    token: string,
+    configPath: string,
+    cfg: ClusterFile,
+  ) {
+    this.nodes = nodes;
+    this.token = token;
+    this.configPath = configPath;
+    this.electionTimeoutMs = cfg.electionTimeoutMs;
+    this.workerTimeoutMs = cfg.workerTimeoutMs;
+  }
+
+  /** Writes the chaos copy of `cfg` into a new temp dir. Refuses any node that is not on loopback. */
+  static async create(cfg: ClusterFile): Promise<ChaosCluster> {
+    for (const n of cfg.nodes) {
+      if (!isLoopbackHost(n.host)) {
+        throw new RaftschedError(
+          "NOT_LOOPBACK",
+          `chaos runs only on loopback (127.0.0.0/8): node "${n.id}" is at ${n.host}; use a loopback cluster file (e.g. cluster-configs/local-3.json)`,
+        );
+      }
+    }
+    const root = mkdtempSync(path.join(tmpdir(), "raftsched-chaos-"));
+    const token = randomBytes(18).toString("base64url");
+    const used = new Set<number>();
+    const nodes: ChaosNode[] = [];
+    for (const n of cfg.nodes) {
+      const host = n.host === "localhost" ? "127.0.0.1" : n.host;
+      let port = await freePort(host);
+      while (used.has(port)) port = await freePort(host);
+      used.add(port);
+      const dataDir = path.join(root, n.id);
+      mkdirSync(dataDir, { recursive: true });
+      nodes.push({
+        id: n.id,
+        url: `http://${host}:${port}`,
+        host,
+        port,
+        role: n.role,
+        dataDir,
+        logFile: path.join(root, `${n.id}.log`),
+        proc: null,
+        exited: null,
+        paused: false,
+        starts: 0,
+      });
+    }
+    // Same shape and timings; the built-in handler (the workload's payloads are {sleepMs, fail}).
+    const file = {
+      cluster: `${cfg.cluster}-chaos`.slice(0, 64),
+      token,
+      electionTimeoutMs: cfg.electionTimeoutMs,
+      heartbeatMs: cfg.heartbeatMs,
+      workerTimeoutMs: cfg.workerTimeoutMs,
+      strategy: cfg.strategy,
+      tickMs: cfg.tickMs,
+      snapshotEveryEntries: cfg.snapshotEveryEntries,
+      nodes: cfg.nodes.map((n, i) => ({
+        id: n.id,
+        url: nodes[i]!.url,
+        role: n.role,
+        capacity: n.capacity,
+        worker: n.worker,
+      })),
+    };
+    const configPath = path.join(root, "cluster.json");
+    writeFileSync(configPath, JSON.stringify(file, null, 2) + "\n");
+    installExitHook();
+    return new ChaosCluster(root, nodes, token, configPath, cfg);
+  }
+
+  node(id: string): ChaosNode {
+    const n = this.nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`no chaos node ${id}`);
+    return n;
+  }
+
+  isRunning(n: ChaosNode): boolean {
+    return n.proc !== null;
+  }
+
+  start(n: ChaosNode): void {
+    if (n.proc) return;
+    const fd = openSync(n.logFile, "a");
+    const env = { ...process.env, [FAULTS_ENV]: "1", RAFTSCHED_TOKEN: this.token };
+    const proc = spawn(process.execPath, [BIN, "start", "--config", this.configPath, "--id", n.id, "--data-dir", n.dataDir], {
+      stdio: ["ignore", fd, fd],
+      env,
+    });
+    closeSync(fd);
+    n.proc = proc;
+    n.paused = false;
+    n.starts++;
+    const pid = proc.pid;
+    if (pid !== undefined) livePids.add(pid);
+    n.exited = new Promise<void>((resolve) => {
+      proc.once("exit", () => {
+        if (pid !== undefined) livePids.delete(pid);
+        if (n.proc === proc) {
+          n.proc = null;
+          n.paused = false;
+        }
+        resolve();
+      });
+      proc.once("error", () => resolve());
+    });
+  }
+
+  /** kill -9, and wait until the process is gone (so its port is free for the restart). */
+  async kill(n: ChaosNode): Promise<void> {
+    const proc = n.proc;
+    if (!proc) return;
+    const exited = n.exited;
+    try {
+      proc.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await exited;
+  }
+
+  /** SIGTERM (the node hands leadership over and closes its store), SIGKILL after a grace period. */
+  async stop(n: ChaosNode): Promise<void> {
+    const proc = n.proc;
+    if (!proc) return;
+    const exited = n.exited;
+    if (n.paused) this.resume(n);
+    const hard = setTimeout(() => {
+      try {
+        proc.kill("SIGKILL");
+      } catch {
+        // gone
+      }
+    }, GRACEFUL_STOP_MS);
+    try {
+      proc.kill("SIGTERM");
+    } catch {
+      // gone
+    }
+    await exited;
+    clearTimeout(hard);
+  }
+
+  /** SIGSTOP: a GC-pause-like freeze. */
+  pause(n: ChaosNode): void {
+    if (!n.proc || n.paused) return;
+    n.proc.kill("SIGSTOP");
+    n.paused = true;
+  }
+
+  resume(n: ChaosNode): void {
+    if (!n.proc || !n.paused) return;
+    n.proc.kill("SIGCONT");
+    n.paused = false;
+  }
+
+  /** Kills every child by PID (SIGKILL works on stopped processes too). */
+  async killAll(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => this.kill(n)));
+  }
+
+  async status(n: ChaosNode, timeoutMs = 500): Promise<NodeStatusView | null> {
+    if (!n.proc || n.paused) return null;
+    const r = await requestJson(`${n.url}/v1/status`, { timeoutMs });
+    if (r.status !== 200 || typeof r.body !== "object" || r.body === null) return null;
+    return r.body as NodeStatusView;
+  }
+
+  /** Sets the cut links on one node through its fault endpoint. */
+  async setBlocked(n: ChaosNode, blocked: ReadonlyArray<readonly [string, string]>, timeoutMs = 1000): Promise<Answer> {
+    return await requestJson(`${n.url}/v1/debug/faults`, { method: "POST", body: { blocked }, token: this.token, timeoutMs });
+  }
+}
+
+export interface NodeStatusView {
+  readonly id: string;
+  readonly role: string;
+  readonly term: number;
+  readonly leaderId: string | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+}
