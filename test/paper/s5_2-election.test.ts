@@ -168,6 +168,21 @@ describe("§5.2 leader election", () => {
     expect(n.raft.status()).toMatchObject({ term: 1, vote: "n2" });
   });
 
+  it("§5.2: a candidate has voted for itself, and a leader for itself, so neither votes for a rival of the same term", () => {
+    const candidate = new PaperNode("n1", storageWith(VOTERS), { preVote: false });
+    candidate.raft.campaign();
+    candidate.drain();
+    candidate.raft.step({ type: "vote", from: "n2", to: "n1", term: 1, lastLogIndex: 5, lastLogTerm: 1 });
+    expect(candidate.drain()).toMatchObject([{ type: "voteResp", to: "n2", reject: true }]);
+    expect(candidate.raft.status()).toMatchObject({ role: "candidate", term: 1, vote: "n1" });
+
+    const leader = new PaperNode("n1", storageWith(VOTERS), { preVote: false, checkQuorum: false });
+    makeLeader(leader, VOTERS);
+    leader.raft.step({ type: "vote", from: "n2", to: "n1", term: 1, lastLogIndex: 5, lastLogTerm: 1 });
+    expect(leader.drain().filter((m) => m.type === "voteResp")).toMatchObject([{ to: "n2", reject: true }]);
+    expect(leader.raft.status()).toMatchObject({ role: "leader", term: 1 });
+  });
+
   it("§5.2: a follower does not vote for another candidate in a term where it already follows a leader", () => {
     const n = new PaperNode("n1", storageWith(VOTERS), { preVote: false, checkQuorum: false });
     n.raft.step({ type: "heartbeat", from: "n2", to: "n1", term: 1, commit: 0 });
