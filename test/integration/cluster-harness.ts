@@ -80,6 +80,62 @@ function installExitHook(): void {
   });
 }
 
+// The exit hook does not run when the test process itself is SIGKILLed (a vitest timeout, an OOM kill). A reaper
+// process holds a pipe from us: it learns each node's PID ("+pid" / "-pid" lines) and, when the pipe closes
+// because we died, SIGKILLs whatever is still listed.
+const REAPER_SOURCE = `
+const pids = new Set();
+let buf = "";
+process.stdin.on("data", (d) => {
+  buf += d;
+  let i;
+  while ((i = buf.indexOf("\\n")) >= 0) {
+    const line = buf.slice(0, i);
+    buf = buf.slice(i + 1);
+    const pid = Number(line.slice(1));
+    if (line[0] === "+") pids.add(pid);
+    else if (line[0] === "-") pids.delete(pid);
+  }
+});
+process.stdin.on("end", () => {
+  for (const pid of pids) { try { process.kill(pid, "SIGKILL"); } catch {} }
+  process.exit(0);
+});
+`;
+
+class Reaper {
+  private readonly child: ChildProcess;
+  private closed = false;
+
+  constructor() {
+    this.child = spawn(process.execPath, ["-e", REAPER_SOURCE], { stdio: ["pipe", "ignore", "ignore"], detached: true });
+    this.child.unref();
+    (this.child.stdin as unknown as { unref?: () => void }).unref?.();
+    this.child.stdin?.on("error", () => {});
+  }
+
+  watch(pid: number): void {
+    if (!this.closed) this.child.stdin?.write(`+${pid}\n`);
+  }
+
+  forget(pid: number): void {
+    if (!this.closed) this.child.stdin?.write(`-${pid}\n`);
+  }
+
+  /** Ends the reaper without it killing anything (every node it knew has already exited). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.child.pid !== undefined && this.child.exitCode === null) {
+      try {
+        process.kill(this.child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
 /** Ports the OS reports free on 127.0.0.1 right now (listen on port 0, close, reuse). Distinct within a call. */
 export async function freePorts(count: number): Promise<number[]> {
   const ports = new Set<number>();
@@ -131,6 +187,7 @@ export class Cluster {
   private readonly running = new Map<string, RunningNode>();
   private readonly opts: ClusterOptions;
   private stopped = false;
+  private readonly reaper = new Reaper();
 
   private constructor(opts: ClusterOptions) {
     this.opts = opts;
@@ -260,6 +317,7 @@ export class Cluster {
     const pid = child.pid;
     if (pid === undefined) throw new Error(`could not spawn node ${id}`);
     livePids.add(pid);
+    this.reaper.watch(pid);
     const node: RunningNode = {
       child,
       pid,
@@ -267,6 +325,7 @@ export class Cluster {
       exited: new Promise((resolve) => {
         child.once("exit", (code, signal) => {
           livePids.delete(pid);
+          this.reaper.forget(pid);
           node.exitInfo = { code, signal };
           resolve({ code, signal });
         });
@@ -362,6 +421,7 @@ export class Cluster {
       waits.push(n.exited.finally(() => clearTimeout(timer)));
     }
     await Promise.all(waits);
+    this.reaper.close();
     if (!this.stopped && !process.env.RAFTSCHED_KEEP_TEST_DIRS) rmSync(this.dir, { recursive: true, force: true });
     this.stopped = true;
   }
