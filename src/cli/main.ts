@@ -5,6 +5,7 @@ import { startCommand } from "./start.js";
 import { upCommand } from "./up.js";
 import { statusCommand } from "./status.js";
 import { chaosCommand } from "./chaos.js";
+import { memberCommand, transferLeaderCommand } from "./member.js";
 
 const USAGE = `raftsched — a replicated task scheduler on Raft
 
@@ -13,6 +14,8 @@ usage:
   raftsched up [--config <cluster-file>] [--data-dir <dir>] [--demo]
   raftsched status [--config <cluster-file>] [--json]
   raftsched chaos [--config <cluster-file>] [--duration 60s] [--faults kill-leader,kill-random,pause,partition,isolate-leader,restart] [--seed N] [--report <dir>] [--clients 8]
+  raftsched member list|add <id> [<url>] [--role voter|learner]|remove <id> [--config <cluster-file>]
+  raftsched transfer-leader [--to <id>] [--config <cluster-file>]
 `;
 
 type Command = (argv: readonly string[]) => Promise<number>;
@@ -22,6 +25,8 @@ const COMMANDS: Record<string, Command> = {
   up: upCommand,
   status: statusCommand,
   chaos: chaosCommand,
+  member: memberCommand,
+  "transfer-leader": transferLeaderCommand,
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -36,6 +36,13 @@ export async function startCommand(argv: readonly string[]): Promise<number> {
     };
     process.on("SIGINT", () => shutdown("SIGINT"));
     process.on("SIGTERM", () => shutdown("SIGTERM"));
+    node.onRemoved(() => {
+      node.logger.warn("removed from the cluster; exiting");
+      node.close().then(
+        () => resolve(0),
+        () => resolve(0),
+      );
+    });
     node.onFatal((err) => {
       node.logger.fatal({ err }, "node failed");
       resolve(70);

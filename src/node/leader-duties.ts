@@ -88,7 +88,14 @@ export class LeaderDuties {
     const table = this.o.table();
     const now = this.now();
     const registered = new Map(table.workers().map((w) => [w.id, w]));
-    for (const [id, capacity] of this.o.workerMembers()) {
+    const members = this.o.workerMembers();
+    // A worker no longer in the membership gives its tasks back at once: it will never report again.
+    for (const w of registered.values()) {
+      if (!members.has(w.id) && w.id !== this.o.selfId && !this.livenessInFlight.has(w.id) && (w.alive || w.active > 0)) {
+        this.proposeLiveness(w.id, { type: "workerRemoved", worker: w.id }, "member removed: releasing its tasks");
+      }
+    }
+    for (const [id, capacity] of members) {
       if (this.livenessInFlight.has(id)) continue;
       const w = registered.get(id);
       const silence = id === this.o.selfId ? 0 : now - (this.lastHeardMs.get(id) ?? this.leaderSinceMs);

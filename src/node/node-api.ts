@@ -3,11 +3,14 @@
 // linearizable through ReadIndex unless the caller asks for stale local state.
 import { FORWARDED_HEADER, type ApiBackend, type ListQuery, type RequestContext, type SubmitInput } from "../api/router.js";
 import type { ApplyResult, JsonValue, Task } from "../scheduler/types.js";
+import type { ConfChange } from "../raft/types.js";
 import { RaftschedError, errorCode } from "../util/errors.js";
 import { renderDashboard } from "../dashboard/page.js";
 import type { NodeInternals } from "./node.js";
 
 const FORWARD_TIMEOUT_MS = 6000;
+/** A learner this close to the leader's commit index may be promoted. */
+const CAUGHT_UP_ENTRIES = 100;
 const READ_TIMEOUT_MS = 3000;
 
 export class NodeApi implements ApiBackend {
@@ -137,6 +140,70 @@ export class NodeApi implements ApiBackend {
     return { leaderId: st.leaderId, term: st.term, members };
   }
 
+  // ---- membership (one server at a time; a new member joins as a learner and is promoted once caught up) ----
+
+  async addMember(id: string, url: string, role: "voter" | "learner", ctx?: RequestContext): Promise<{ created: boolean; body: unknown }> {
+    if (!this.n.runner.isLeader) {
+      const r = await this.forward("POST", "/v1/cluster/members", { id, url, role }, ctx);
+      return { created: r.status === 201, body: r.body };
+    }
+    const conf = this.n.raftStatus().conf;
+    const isVoter = conf.voters.includes(id);
+    const isLearner = conf.learners.includes(id);
+    if (isVoter && role === "learner") {
+      throw new RaftschedError("INVALID_CONF_CHANGE", `"${id}" is a voter; demoting a voter to learner is not supported (remove it, then add it as a learner)`);
+    }
+    const created = !isVoter && !isLearner;
+    if (created) await this.confChange({ op: "addLearner", id, url });
+    if (role === "voter" && !isVoter) {
+      await this.waitCaughtUp(id);
+      await this.confChange({ op: "addVoter", id, url });
+    }
+    return { created, body: await this.cluster({ forwarded: true }) };
+  }
+
+  async removeMember(id: string, ctx?: RequestContext): Promise<unknown> {
+    if (!this.n.runner.isLeader) return (await this.forward("DELETE", `/v1/cluster/members/${encodeURIComponent(id)}`, undefined, ctx)).body;
+    const conf = this.n.raftStatus().conf;
+    if (!conf.voters.includes(id) && !conf.learners.includes(id)) throw new RaftschedError("NOT_FOUND", `"${id}" is not a member`);
+    if (id === this.n.id) {
+      // Removing the leader: hand over first, then let the new leader commit the removal.
+      if (conf.voters.length === 1) throw new RaftschedError("INVALID_CONF_CHANGE", "cannot remove the last voter");
+      const r = (await this.transferLeader(undefined)) as { leaderId: string };
+      await new Promise((res) => setTimeout(res, 50));
+      return (await this.forwardTo(r.leaderId, "DELETE", `/v1/cluster/members/${encodeURIComponent(id)}`)).body;
+    }
+    await this.confChange({ op: "remove", id });
+    return await this.cluster({ forwarded: true });
+  }
+
+  private async confChange(cc: ConfChange): Promise<void> {
+    // A change waits while another is uncommitted or the leader has not committed an entry of its term yet.
+    const deadline = Date.now() + this.n.cfg.electionTimeoutMs[1] * 10;
+    for (;;) {
+      try {
+        await this.n.runner.proposeConfChange(cc, 10_000);
+        return;
+      } catch (err) {
+        if (errorCode(err) !== "CONF_CHANGE_IN_PROGRESS" || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+
+  /** A learner is promoted only when it holds (almost) the whole log, so the promotion cannot cost a quorum. */
+  private async waitCaughtUp(id: string, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!this.n.runner.isLeader) throw new RaftschedError("NOT_LEADER", "leadership moved while the learner was catching up; retry");
+      const st = this.n.raftStatus();
+      const match = st.progress?.[id]?.match ?? 0;
+      if (match > 0 && st.commit - match <= CAUGHT_UP_ENTRIES) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new RaftschedError("TIMEOUT", `"${id}" did not catch up within ${timeoutMs} ms; it stays a learner`);
+  }
+
   async transferLeader(to: string | undefined, ctx?: RequestContext): Promise<unknown> {
     if (!this.n.runner.isLeader) {
       return (await this.forward("POST", "/v1/cluster/transfer-leader", to ? { to } : {}, ctx)).body;
@@ -190,6 +257,12 @@ export class NodeApi implements ApiBackend {
 
   // ---- forwarding ----
 
+  private async forwardTo(memberId: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+    const url = this.n.memberUrls.get(memberId);
+    if (!url) throw new RaftschedError("NO_LEADER", `no url known for "${memberId}"`);
+    return await this.send(url, method, path, body);
+  }
+
   private async forward(method: string, path: string, body: unknown, ctx?: RequestContext): Promise<{ status: number; body: unknown }> {
     const url = this.n.leaderUrl();
     if (ctx?.forwarded || !url) {
@@ -199,6 +272,10 @@ export class NodeApi implements ApiBackend {
         { leaderId: this.n.runner.knownLeader },
       );
     }
+    return await this.send(url, method, path, body);
+  }
+
+  private async send(url: string, method: string, path: string, body: unknown): Promise<{ status: number; body: unknown }> {
     let res: Response;
     try {
       res = await fetch(url + path, {
@@ -209,7 +286,8 @@ export class NodeApi implements ApiBackend {
           ...(body !== undefined ? { "content-type": "application/json" } : {}),
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
+        // Adding a voter waits for the learner to catch up first.
+        signal: AbortSignal.timeout(path.startsWith("/v1/cluster/members") ? 70_000 : FORWARD_TIMEOUT_MS),
       });
     } catch (err) {
       // We cannot know whether the leader received and applied the write.

@@ -10,7 +10,9 @@ import pino, { type Logger } from "pino";
 import { findNode, ticksOf, type ClusterFile, loadClusterFile } from "../config/cluster-file.js";
 import { RaftNode } from "../raft/raft.js";
 import { makePrng } from "../raft/prng.js";
-import type { ConfState, Entry, Message, NodeId, Role, Snapshot } from "../raft/types.js";
+import type { ConfChange, ConfState, Entry, Message, NodeId, Role, Snapshot } from "../raft/types.js";
+import { applyConfChange, decodeConfChange } from "../raft/confchange.js";
+import { decodeSnapshotData, encodeSnapshotData } from "./snapshot-data.js";
 import { LevelStore } from "../storage/level.js";
 import type { MemoryStorage } from "../storage/memory.js";
 import { WsTransport } from "../transport/ws-transport.js";
@@ -57,6 +59,8 @@ export interface RaftschedNode {
   status(): NodeStatus;
   close(opts?: { handOver?: boolean }): Promise<void>;
   onFatal(cb: (err: Error) => void): void;
+  /** Called once this node's removal from the cluster is applied here. */
+  onRemoved(cb: () => void): void;
 }
 
 export interface NodeStatus {
@@ -107,6 +111,7 @@ class NodeImpl implements RaftschedNode {
   /** Member id → url: the cluster file's nodes, then whatever membership changes say. */
   readonly memberUrls = new Map<string, string>();
   private fatalCbs: Array<(err: Error) => void> = [];
+  private removedCbs: Array<() => void> = [];
   private closed = false;
   private role: Role = "follower";
 
@@ -132,7 +137,10 @@ class NodeImpl implements RaftschedNode {
         voters: this.cfg.nodes.filter((n) => n.role === "voter").map((n) => n.id).sort(),
         learners: this.cfg.nodes.filter((n) => n.role === "learner").map((n) => n.id).sort(),
       };
-      const boot: Snapshot = { meta: { index: 0, term: 0, conf }, data: new TaskTable().snapshot() };
+      const boot: Snapshot = {
+        meta: { index: 0, term: 0, conf },
+        data: encodeSnapshotData({ memberUrls: this.memberUrls, table: new TaskTable().snapshot() }),
+      };
       await this.store.persist({ entries: [], snapshot: boot });
       this.storage.applySnapshot(boot);
       this.logger.info({ voters: conf.voters, learners: conf.learners }, "bootstrapped the first configuration from the cluster file");
@@ -140,7 +148,7 @@ class NodeImpl implements RaftschedNode {
       this.logger.info("empty data dir and --join: waiting to be added by a member of the cluster");
     }
     const snap = this.storage.snapshot();
-    if (snap.data.byteLength > 0) this.table = TaskTable.restore(snap.data);
+    this.restoreFromSnapshot(snap);
 
     const ticks = ticksOf(this.cfg);
     const seed = randomBytes(4).readUInt32LE(0);
@@ -183,13 +191,14 @@ class NodeImpl implements RaftschedNode {
       },
       apply: (e) => this.applyEntry(e),
       restore: (s) => {
-        this.table = s.data.byteLength > 0 ? TaskTable.restore(s.data) : new TaskTable();
+        this.restoreFromSnapshot(s);
+        this.onMembershipChanged(s.meta.conf);
         this.logger.info({ index: s.meta.index, bytes: s.data.byteLength }, "restored the task table from a snapshot");
       },
       onRoleChange: (role, leaderId, term) => this.onRoleChange(role, leaderId, term),
       onApplied: () => this.executor.reconcile(),
       snapshotEveryEntries: this.cfg.snapshotEveryEntries,
-      takeSnapshot: () => this.table.snapshot(),
+      takeSnapshot: () => encodeSnapshotData({ memberUrls: this.memberUrls, table: this.table.snapshot() }),
     });
     this.transport.onMessage((m: Message) => {
       this.duties.heard(m.from);
@@ -256,11 +265,14 @@ class NodeImpl implements RaftschedNode {
     return out;
   }
 
+  private restoreFromSnapshot(s: Snapshot): void {
+    const d = decodeSnapshotData(s.data);
+    this.table = d.table.byteLength > 0 ? TaskTable.restore(d.table) : new TaskTable();
+    for (const [id, url] of d.memberUrls) this.memberUrls.set(id, url);
+  }
+
   private applyEntry(e: Entry): unknown {
-    if (e.kind === "config") {
-      this.onConfigApplied();
-      return undefined;
-    }
+    if (e.kind === "config") return this.applyConfigEntry(e);
     if (e.data.byteLength === 0) return undefined; // a new leader's no-op
     const result = this.table.applyEntry(e.index, e.data);
     this.metrics.onApplied(result);
@@ -268,16 +280,43 @@ class NodeImpl implements RaftschedNode {
     return result;
   }
 
-  private onConfigApplied(): void {
-    // Membership lives in the core; the transport learns peers' urls from memberUrls (issue #5 adds urls from
-    // the conf change itself).
-    const st = this.core.status();
+  /** The core applies the change to its own membership right after this (in advance()); we compute the same
+   *  result here so the transport can dial a new member at once. */
+  private applyConfigEntry(e: Entry): unknown {
+    let cc: ConfChange;
+    try {
+      cc = decodeConfChange(e.data);
+    } catch (err) {
+      this.logger.error({ index: e.index, err: errorMessage(err) }, "undecodable membership entry; ignored like the core does");
+      return { ok: false };
+    }
+    if (cc.op !== "remove" && cc.url) this.memberUrls.set(cc.id, cc.url);
+    const conf = applyConfChange(this.core.status().conf, cc);
+    this.onMembershipChanged(conf);
+    this.logger.info({ change: cc, voters: conf.voters, learners: conf.learners, index: e.index }, "membership changed");
+    if (cc.op === "remove" && cc.id === this.id) this.announceRemoval();
+    return { ok: true, conf };
+  }
+
+  private onMembershipChanged(conf: ConfState): void {
     const peers = new Map<NodeId, string>();
-    for (const id of [...st.conf.voters, ...st.conf.learners]) {
+    for (const id of [...conf.voters, ...conf.learners]) {
       const url = this.memberUrls.get(id);
       if (id !== this.id && url) peers.set(id, url);
     }
     this.transport.setPeers(peers);
+  }
+
+  private announceRemoval(): void {
+    this.logger.warn("this node was removed from the cluster: it no longer takes part and will stop");
+    // Let the removal's own Ready finish (the leader still sends the commit to its former followers) first.
+    setTimeout(() => {
+      for (const cb of this.removedCbs) cb();
+    }, 500).unref();
+  }
+
+  onRemoved(cb: () => void): void {
+    this.removedCbs.push(cb);
   }
 
   private onRoleChange(role: Role, leaderId: NodeId | null, term: number): void {

@@ -205,8 +205,11 @@ function snapshot(value: unknown, term: number): Snapshot {
   onlyKeys(m, META_KEYS, "snapshot.meta");
   const index = nat(m["index"], "snapshot.meta.index");
   const metaTerm = nat(m["term"], "snapshot.meta.term");
-  if (index < 1) throw new Invalid("snapshot.meta.index: a snapshot covers at least index 1");
-  if (metaTerm < 1) throw new Invalid("snapshot.meta.term: a snapshot's last entry has a term of 1 or more");
+  // Index 0 is the bootstrap snapshot (term 0): it carries only the first membership, and is what a leader sends
+  // a member that joined with an empty data dir before the leader ever compacted its log.
+  if ((index === 0) !== (metaTerm === 0)) {
+    throw new Invalid(`snapshot.meta: index ${index} with term ${metaTerm} (only the bootstrap snapshot has index 0, and it has term 0)`);
+  }
   if (metaTerm > term) throw new Invalid(`snapshot.meta.term: ${metaTerm} is above the message term ${term}`);
   const conf = confState(m["conf"], "snapshot.meta.conf");
   return { meta: { index, term: metaTerm, conf }, data: bytes(s["data"], "snapshot.data") };
