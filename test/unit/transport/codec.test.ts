@@ -232,7 +232,8 @@ describe("validation refuses, naming the field", () => {
   const conf = { voters: ["n1", "n2", "n3"], learners: ["n4"] };
 
   it.each([
-    ["index 0", snap({ index: 0, term: 1, conf }), /snapshot\.meta\.index/],
+    ["index 0 with a term", snap({ index: 0, term: 1, conf }), /snapshot\.meta: index 0 with term 1/],
+    ["a term with index 0 only", snap({ index: 3, term: 0, conf }), /snapshot\.meta: index 3 with term 0/],
     ["term above message term", snap({ index: 9, term: 4, conf }), /snapshot\.meta\.term/],
     ["no voters", snap({ index: 9, term: 2, conf: { voters: [], learners: ["n4"] } }), /at least one voter/],
     ["duplicate member", snap({ index: 9, term: 2, conf: { voters: ["n1", "n2"], learners: ["n2"] } }), /listed twice/],
