@@ -9,7 +9,7 @@
 import type { BrokenRules } from "../../src/raft/api.js";
 import type { Entry, Message, NodeId, ReadState, Ready } from "../../src/raft/types.js";
 import { RaftError } from "../../src/raft/types.js";
-import { SAFETY_CHECKERS, SAFETY_CHECKER_NAMES, type SafetyCheckerName } from "./checkers.js";
+import { SAFETY_CHECKERS, SAFETY_CHECKER_NAMES, type SafetyCheckerName, leaderCompleteness } from "./checkers.js";
 import { makeRaftNode } from "./core.js";
 import { bytesEqual, describeEntry, payloadText } from "./entries.js";
 import { type FaultProfile, type ProfileName, PROFILES, pickProfile } from "./faults.js";
@@ -40,6 +40,10 @@ export interface SimOptions {
   readonly maxFsyncTicks?: number;
   readonly maxEntriesPerMsg?: number;
   readonly maxInflightMsgs?: number;
+  /** Simulation steps per tick (default 1). Above 1, every node ticks at its own random phase within the tick, as
+   *  real nodes' timers do, and network and fsync delays count in steps: 10 steps per tick = 1 ms resolution.
+   *  The election timing script uses it; random runs keep lockstep ticks. */
+  readonly stepsPerTick?: number;
 }
 
 export interface SimStats {
@@ -100,7 +104,11 @@ export class SimCluster {
   private readonly maxFsyncTicks: number;
   private readonly maxEntriesPerMsg: number | undefined;
   private readonly maxInflightMsgs: number | undefined;
+  /** Simulation steps so far; equal to ticks unless stepsPerTick > 1. */
   private now = 0;
+  private readonly stepsPerTick: number;
+  /** Per node: the step within each tick at which it ticks. */
+  private readonly tickPhase: number[] = [];
   private faultsOn: boolean;
   private readonly clientsOn: boolean;
 
@@ -112,6 +120,12 @@ export class SimCluster {
   private readonly reads: ReadRecord[] = [];
   private readonly pendingReads = new Map<string, number>();
   private maxCommittedIndex = 0;
+  private lastLogVersions = -1;
+  /** Leader completeness is checked incrementally: leaders new (or with a newly recorded log) since the last
+   *  check against every committed entry, and every leader against entries newly committed (or whose commit
+   *  term dropped). Both are sub-views of the history, so the pure checker needs no change. */
+  private readonly newLeaders: number[] = [];
+  private readonly changedCommits = new Set<number>();
 
   // Scheduling.
   private readonly restartAt = new Map<NodeId, number>();
@@ -139,7 +153,9 @@ export class SimCluster {
     this.maxEntriesPerMsg = pickOr(opts.maxEntriesPerMsg, this.rng.chance(0.4) ? this.rng.int(1, 3) : undefined);
     this.maxInflightMsgs = pickOr(opts.maxInflightMsgs, this.rng.chance(0.3) ? this.rng.int(1, 4) : undefined);
     this.net.conditions = pickOr(opts.network, this.profile.network(this.rng));
+    this.stepsPerTick = Math.max(1, Math.floor(opts.stepsPerTick ?? 1));
     const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+    if (this.stepsPerTick > 1) for (let i = 0; i < size; i++) this.tickPhase.push(this.rng.int(0, this.stepsPerTick - 1));
     const makeCore = opts.makeCore ?? makeRaftNode;
     ids.forEach((id, i) => {
       const node = new SimNode(
@@ -211,9 +227,10 @@ export class SimCluster {
   private step(): void {
     this.now++;
     if (this.faultsOn) this.injectFaults();
-    for (const n of this.nodes) {
-      if (n.core) this.guard(n, () => n.core!.tick());
-    }
+    this.nodes.forEach((n, i) => {
+      const ticksNow = this.stepsPerTick === 1 || (this.now + this.tickPhase[i]!) % this.stepsPerTick === 0;
+      if (n.core && ticksNow) this.guard(n, () => n.core!.tick());
+    });
     if (this.clientsOn) this.clientActions();
     for (let round = 0; round < MAX_ROUNDS_PER_TICK && !this.stopped; round++) {
       let progressed = this.deliver();
@@ -221,6 +238,10 @@ export class SimCluster {
         if (n.core) progressed = this.guard(n, () => n.processReadies(this.now, this.fsyncDelay, this.sink)) || progressed;
       }
       if (!progressed) break;
+    }
+    const logVersions = this.nodes.reduce((sum, n) => sum + n.logVersion, 0);
+    if (logVersions !== this.lastLogVersions) {
+      this.lastLogVersions = logVersions;
       this.dirty.add("logMatching");
       this.dirty.add("committedEntryLost");
     }
@@ -270,7 +291,7 @@ export class SimCluster {
       if (!this.committed.has(e.index)) {
         this.committed.set(e.index, { entry: e, node: node.id, tick: this.now });
         this.maxCommittedIndex = Math.max(this.maxCommittedIndex, e.index);
-        this.dirty.add("leaderCompleteness");
+        this.changedCommits.add(e.index);
         this.dirty.add("committedEntryLost");
         this.trace.note(this.now, `${node.id} applies ${describeEntry(e)} first`);
       } else if (this.trace.full) {
@@ -292,8 +313,6 @@ export class SimCluster {
 
   private readyTaken(node: SimNode, rd: Ready): void {
     const st = node.core!.status();
-    this.dirty.add("logMatching");
-    this.dirty.add("committedEntryLost");
     if (rd.entries.length > 0 && this.trace.full) {
       this.trace.note(this.now, `${node.id} persists [${rd.entries[0]!.index}..${rd.entries[rd.entries.length - 1]!.index}] t${st.term}`);
     }
@@ -301,10 +320,12 @@ export class SimCluster {
     if (st.commit > node.commitSeen) {
       for (let i = node.commitSeen + 1; i <= st.commit; i++) {
         const known = this.commitTerms.get(i);
-        if (known === undefined || st.term < known) this.commitTerms.set(i, st.term);
+        if (known === undefined || st.term < known) {
+          this.commitTerms.set(i, st.term);
+          if (this.committed.has(i)) this.changedCommits.add(i);
+        }
       }
       node.commitSeen = st.commit;
-      this.dirty.add("leaderCompleteness");
     }
     // The first Ready of a leader shows its whole log (ready() hands out every unstable entry).
     if (st.role === "leader") this.recordLeader(node, st.term, node.log.slice());
@@ -336,16 +357,16 @@ export class SimCluster {
     const at = this.leaderAt.get(key);
     if (at === undefined) {
       this.leaderAt.set(key, this.leaders.length);
+      this.newLeaders.push(this.leaders.length);
       this.leaders.push({ term, id: node.id, tick: this.now, ...(log ? { log } : {}) });
       this.dirty.add("electionSafety");
-      this.dirty.add("leaderCompleteness");
       this.trace.note(this.now, `${node.id} is leader of term ${term}, log ends at ${node.log.length}`);
       if (this.faultsOn && this.rng.chance(this.profile.crashNewLeaderRate)) {
         this.crashAt.set(node.id, this.now + this.rng.int(0, this.profile.leaderCrashWithinTicks));
       }
     } else if (log && !this.leaders[at]!.log) {
       this.leaders[at] = { ...this.leaders[at]!, log };
-      this.dirty.add("leaderCompleteness");
+      this.newLeaders.push(at);
     }
   }
 
@@ -374,18 +395,30 @@ export class SimCluster {
   }
 
   private markAllDirty(): void {
-    for (const name of SAFETY_CHECKER_NAMES) this.dirty.add(name);
+    for (const name of SAFETY_CHECKER_NAMES) if (name !== "leaderCompleteness") this.dirty.add(name);
   }
 
   /** Runs the checkers whose inputs changed this tick. */
   private check(): void {
-    if (this.dirty.size === 0) return;
+    const incremental = this.newLeaders.length > 0 || this.changedCommits.size > 0;
+    if (this.dirty.size === 0 && !incremental) return;
     const view = this.view();
     for (const name of SAFETY_CHECKER_NAMES) {
       if (!this.dirty.has(name)) continue;
       for (const v of SAFETY_CHECKERS[name](view)) this.record(v);
     }
     this.dirty.clear();
+    if (this.newLeaders.length > 0) {
+      const leaders = [...new Set(this.newLeaders)].map((k) => this.leaders[k]!);
+      for (const v of leaderCompleteness({ ...view, leaders })) this.record(v);
+      this.newLeaders.length = 0;
+    }
+    if (this.changedCommits.size > 0) {
+      const committed = new Map<number, CommitRecord>();
+      for (const i of this.changedCommits) committed.set(i, this.committed.get(i)!);
+      for (const v of leaderCompleteness({ ...view, committed })) this.record(v);
+      this.changedCommits.clear();
+    }
     if (this.violations.length > 0 && !this.opts.continueAfterViolation) this.stopped = true;
   }
 
@@ -555,6 +588,7 @@ export class SimCluster {
   // Checkers run after every tick exactly as in random runs.
   // ------------------------------------------------------------------------------------------------------------
 
+  /** Simulation steps so far (ticks, unless stepsPerTick > 1). */
   get tick(): number {
     return this.now;
   }
@@ -569,9 +603,9 @@ export class SimCluster {
     return n;
   }
 
-  /** Runs ticks until `done()` holds (checked after each tick) or `maxTicks` pass; returns whether it held. */
-  runUntil(done: () => boolean, maxTicks: number): boolean {
-    const end = this.now + maxTicks;
+  /** Runs steps until `done()` holds (checked after each step) or `maxSteps` pass; returns whether it held. */
+  runUntil(done: () => boolean, maxSteps: number): boolean {
+    const end = this.now + maxSteps;
     while (!this.stopped && this.now < end) {
       this.step();
       if (done()) return true;

@@ -48,6 +48,8 @@ export class SimNode {
   durableLog: Entry[] = [];
   /** durableLog overlaid with the in-flight Ready's entries. */
   log: Entry[] = [];
+  /** Bumped whenever log or durableLog changes, so the cluster reruns the log checkers only then. */
+  logVersion = 0;
   /** Entries applied by this incarnation (the state machine is just this list). */
   applied: Entry[] = [];
   /** The highest commit index already reported to the cluster's commit-term record, this incarnation. */
@@ -77,6 +79,7 @@ export class SimNode {
     const last = this.storage.lastIndex();
     this.durableLog = last > 0 ? this.storage.entries(1, last + 1) : [];
     this.log = this.durableLog;
+    this.logVersion++;
     this.applied = [];
     this.commitSeen = 0;
     this.inflight = null;
@@ -102,6 +105,7 @@ export class SimNode {
     this.core = null;
     this.inflight = null;
     this.log = this.durableLog;
+    this.logVersion++;
     this.applied = [];
     this.role = "down";
   }
@@ -125,6 +129,7 @@ export class SimNode {
       if (rd.entries.length > 0) {
         const first = rd.entries[0]!.index;
         this.log = this.durableLog.slice(0, Math.min(first - 1, this.durableLog.length)).concat(rd.entries);
+        this.logVersion++;
       }
       this.inflight = { rd, doneTick: rd.mustSync ? now + fsyncDelayTicks() : now };
       sink.readyTaken(this, rd);
@@ -153,6 +158,7 @@ export class SimNode {
         const first = rd.entries[0]!.index;
         this.durableLog.length = Math.min(first - 1, this.durableLog.length);
         for (const e of rd.entries) this.durableLog.push(e);
+        this.logVersion++;
       }
       if (rd.hardState) this.storage.setHardState(rd.hardState);
     } catch (err) {
