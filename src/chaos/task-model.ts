@@ -32,7 +32,7 @@
 // priorities, results and errors, ?stale=true reads (keep them out of the history), and tasks whose
 // submits are not in the history.
 // Lenient on purpose, where CONTRACT.md leaves a choice to the implementation: a repeated complete of the
-// attempt that already completed may answer 200 or 409; cancel of a finished task may answer 200 (showing
+// attempt that already completed, or a repeated fail of the attempt that made the task dead, may answer 200 or 409; cancel of a finished task may answer 200 (showing
 // it unchanged) or 409; a submit's answer may already show the task assigned.
 
 import { createHash } from "node:crypto";
@@ -253,7 +253,13 @@ function stepFail(state: TaskModelState, attempt: number, output: TaskOutput | u
   if (state === null) return output?.status === 404 ? [null] : [];
   if (output?.status === 409) return refusedAttempt(state, attempt);
   if (output !== undefined && output.status !== 200) return [];
-  if (!canBeAssignedAt(state, attempt)) return [];
+  if (!canBeAssignedAt(state, attempt)) {
+    // A retried failure of the attempt that made the task dead (lenient, like a retried completion).
+    if (output !== undefined && state.status === "dead" && (state.attemptExact ? state.attempt === attempt : attempt >= state.attempt)) {
+      return observe({ ...state, attempt, attemptExact: true }, output.task);
+    }
+    return [];
+  }
   // A failure either goes back to pending for a retry (attempt kept until the next assignment) or is final.
   const retried: KnownTask = { status: "pending", attempt, attemptExact: true, worker: null, payloadKey: state.payloadKey };
   const dead = finishedAt(state, "dead", attempt);

@@ -286,3 +286,28 @@ describe("task model on simulated workloads", () => {
     );
   });
 });
+
+describe("task model: a retried failure of the final attempt", () => {
+  const dead = (attempt: number, worker: string): TaskView => ({ state: "dead", attempt, worker });
+  it("may answer 200 showing the task dead, unchanged (the table answers retries, as for complete)", () => {
+    expect(
+      verdict([
+        op(0, 1, submit, created(pending(0))),
+        op(2, 3, get, found(assigned(3, "n3"))),
+        op(4, 5, get, found(dead(3, "n3"))),
+        op(6, 7, fail(3), found(dead(3, "n3"))),
+        op(8, 9, fail(3), stale),
+      ]),
+    ).toBe(true);
+  });
+
+  it("still catches a fail of an older attempt accepted after the task died", () => {
+    expect(
+      verdict([
+        op(0, 1, submit, created(pending(0))),
+        op(2, 3, get, found(dead(3, "n3"))),
+        op(4, 5, fail(2), found(dead(3, "n3"))),
+      ]),
+    ).toBe(false);
+  });
+});
