@@ -34,6 +34,11 @@ const STATUS_BY_CODE: Record<string, number> = {
   TIMEOUT: 504,
   PROPOSAL_TOO_LARGE: 413,
   INVALID_CONF_CHANGE: 400,
+  // encodeCommand refuses a command built from the request (a payload nested deeper than the scheduler allows,
+  // say): the client's input, not a server fault.
+  BAD_COMMAND: 400,
+  // transfer-leader with no other voter to hand over to: the cluster's current shape makes the call impossible.
+  NO_TARGET: 409,
 };
 
 export function statusForCode(code: string): number {
