@@ -9,6 +9,7 @@
 // The kinds, targets and durations come from the seed; when each fault lands depends on the machine.
 import type { ChaosCluster, ChaosNode, NodeStatusView } from "./cluster.js";
 import { requestJson, sleep } from "./http.js";
+import { makePrng } from "../raft/prng.js";
 
 export const FAULT_KINDS = ["kill-leader", "kill-random", "pause", "partition", "isolate-leader", "restart"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -54,6 +55,9 @@ export interface NemesisOptions {
 
 export class Nemesis {
   readonly faults: FaultRecord[] = [];
+  /** The kinds come from their own stream, so the sequence of kinds depends on the seed alone (not on which
+   *  branches the targets and durations took). */
+  private readonly kindRng: () => number;
   readonly reassignments: ReassignmentSample[] = [];
   private readonly watches: Promise<void>[] = [];
   private blocked: Array<readonly [string, string]> = [];
@@ -63,15 +67,23 @@ export class Nemesis {
   constructor(private readonly o: NemesisOptions) {
     this.e = o.cluster.electionTimeoutMs[1];
     this.w = o.cluster.workerTimeoutMs;
+    this.kindRng = makePrng(Math.floor(o.rng() * 2 ** 32));
+  }
+
+  /** The first `count` fault kinds this seed injects, in order. */
+  static schedule(kinds: readonly FaultKind[], seedRng: () => number, count: number): FaultKind[] {
+    const kindRng = makePrng(Math.floor(seedRng() * 2 ** 32));
+    const first = shuffle([...kinds], kindRng);
+    return Array.from({ length: count }, (_, i) => (i < first.length ? first[i]! : draw(kinds, kindRng)));
   }
 
   /** Injects faults until `untilMs` (the clock's time); the last fault is always healed before returning. */
   async run(untilMs: number, shouldStop: () => boolean = () => false): Promise<void> {
-    const first = this.shuffled([...this.o.kinds]);
+    const first = shuffle([...this.o.kinds], this.kindRng);
     let i = 0;
     while (this.o.clock() < untilMs && !shouldStop()) {
       // The first round covers every kind once; then weighted draws.
-      const kind = i < first.length ? first[i]! : this.draw();
+      const kind = i < first.length ? first[i]! : draw(this.o.kinds, this.kindRng);
       i++;
       await this.inject(kind);
       await sleep(this.between(500, 1500));
@@ -283,16 +295,6 @@ export class Nemesis {
     );
   }
 
-  private draw(): FaultKind {
-    const total = this.o.kinds.reduce((s, k) => s + WEIGHT[k], 0);
-    let x = this.o.rng() * total;
-    for (const k of this.o.kinds) {
-      x -= WEIGHT[k];
-      if (x < 0) return k;
-    }
-    return this.o.kinds[this.o.kinds.length - 1]!;
-  }
-
   private between(lo: number, hi: number): number {
     return lo + this.o.rng() * (hi - lo);
   }
@@ -302,10 +304,24 @@ export class Nemesis {
   }
 
   private shuffled<T>(xs: T[]): T[] {
-    for (let i = xs.length - 1; i > 0; i--) {
-      const j = Math.floor(this.o.rng() * (i + 1));
-      [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-    }
-    return xs;
+    return shuffle(xs, this.o.rng);
   }
+}
+
+function draw(kinds: readonly FaultKind[], rng: () => number): FaultKind {
+  const total = kinds.reduce((s, k) => s + WEIGHT[k], 0);
+  let x = rng() * total;
+  for (const k of kinds) {
+    x -= WEIGHT[k];
+    if (x < 0) return k;
+  }
+  return kinds[kinds.length - 1]!;
+}
+
+function shuffle<T>(xs: T[], rng: () => number): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+  }
+  return xs;
 }
