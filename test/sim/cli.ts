@@ -4,11 +4,13 @@
 //   npm run sim -- --seed 1234           replay one seed exactly; --trace prints every event
 //   options: --nodes 3|5, --profile calm|mixed|partitions|churn, --ticks <fault-phase ticks>,
 //            --broken grantTwoVotesPerTerm,commitOldTermEntries,... (prove the checkers fire)
+//            --scenario figure8 (the targeted Figure 8 schedule instead of random faults)
 //
 // Ends with exactly `sim: N seeds, V violations` and exits 1 when V > 0.
 import type { BrokenRules } from "../../src/raft/api.js";
 import { type SimOptions, type SimResult, runSeed } from "./cluster.js";
 import { PROFILES, type ProfileName } from "./faults.js";
+import { runFigure8 } from "./scenarios.js";
 
 interface CliArgs {
   seeds: number;
@@ -19,13 +21,14 @@ interface CliArgs {
   profile?: ProfileName;
   faultTicks?: number;
   brokenRules?: BrokenRules;
+  scenario?: "figure8";
 }
 
 const BROKEN_RULES = ["grantTwoVotesPerTerm", "commitOldTermEntries", "skipLogConsistencyCheck", "skipUpToDateCheck"] as const;
 
 function usage(problem: string): never {
   process.stderr.write(
-    `sim: ${problem}\nusage: sim [--seeds N] [--start S] [--seed S] [--trace] [--nodes 3|5] [--profile ${Object.keys(PROFILES).join("|")}] [--ticks N] [--broken ${BROKEN_RULES.join(",")}]\n`,
+    `sim: ${problem}\nusage: sim [--seeds N] [--start S] [--seed S] [--trace] [--nodes 3|5] [--profile ${Object.keys(PROFILES).join("|")}] [--ticks N] [--broken ${BROKEN_RULES.join(",")}] [--scenario figure8]\n`,
   );
   process.exit(2);
 }
@@ -78,6 +81,12 @@ function parseArgs(argv: readonly string[]): CliArgs {
         args.brokenRules = rules as BrokenRules;
         break;
       }
+      case "--scenario": {
+        const name = value();
+        if (name !== "figure8") usage(`unknown scenario ${name ?? "(none)"}`);
+        args.scenario = name;
+        break;
+      }
       default:
         usage(`unknown argument ${flag}`);
     }
@@ -96,6 +105,11 @@ function optionsFor(args: CliArgs, seed: number): SimOptions {
   };
 }
 
+function runOne(args: CliArgs, seed: number): SimResult {
+  if (args.scenario === "figure8") return runFigure8(seed, args.brokenRules, { trace: args.trace });
+  return runSeed(optionsFor(args, seed));
+}
+
 function printFailure(r: SimResult): void {
   const out = process.stdout;
   out.write(`\nFAIL seed ${r.seed} (${r.nodes} nodes, profile ${r.profile}); replay: npm run sim -- --seed ${r.seed} --trace\n`);
@@ -108,7 +122,7 @@ function main(): void {
   const args = parseArgs(process.argv.slice(2));
   if (args.single !== null) {
     // Replay: output depends on the seed alone (no timings), so two runs print the same bytes.
-    const r = runSeed(optionsFor(args, args.single));
+    const r = runOne(args, args.single);
     const s = r.stats;
     process.stdout.write(
       `seed ${r.seed}: ${r.nodes} nodes, profile ${r.profile}, ${s.ticks} ticks, ${s.leaders} leaders up to term ${s.maxTerm}, ` +
@@ -128,7 +142,7 @@ function main(): void {
   const progressEvery = Math.max(1, Math.min(500, Math.ceil(args.seeds / 10)));
   for (let k = 0; k < args.seeds; k++) {
     const seed = args.start + k;
-    const r = runSeed(optionsFor(args, seed));
+    const r = runOne(args, seed);
     if (r.violations.length > 0) {
       violations += r.violations.length;
       failedSeeds++;
@@ -144,5 +158,11 @@ function main(): void {
   process.stdout.write(`sim: ${args.seeds} seeds, ${violations} violations\n`);
   process.exitCode = violations > 0 ? 1 : 0;
 }
+
+// `npm run sim -- --seed 1 --trace | head` closes the pipe early; that is not a failure of the run.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw err;
+});
 
 main();

@@ -40,6 +40,8 @@ export interface SimOptions {
   readonly maxFsyncTicks?: number;
   readonly maxEntriesPerMsg?: number;
   readonly maxInflightMsgs?: number;
+  /** Test-only runner bug: send each Ready's messages before its batch is synced (proves crashes lose state). */
+  readonly sendBeforeSync?: boolean;
   /** Simulation steps per tick (default 1). Above 1, every node ticks at its own random phase within the tick, as
    *  real nodes' timers do, and network and fsync delays count in steps: 10 steps per tick = 1 ms resolution.
    *  The election timing script uses it; random runs keep lockstep ticks. */
@@ -130,6 +132,7 @@ export class SimCluster {
   // Scheduling.
   private readonly restartAt = new Map<NodeId, number>();
   private readonly crashAt = new Map<NodeId, number>();
+  private readonly crashMidSync = new Set<NodeId>();
 
   private readonly violations: Violation[] = [];
   private readonly reported = new Set<CheckerName>();
@@ -168,6 +171,7 @@ export class SimCluster {
           ...(opts.brokenRules ? { brokenRules: opts.brokenRules } : {}),
           ...(this.maxEntriesPerMsg ? { maxEntriesPerMsg: this.maxEntriesPerMsg } : {}),
           ...(this.maxInflightMsgs ? { maxInflightMsgs: this.maxInflightMsgs } : {}),
+          ...(opts.sendBeforeSync ? { sendBeforeSync: true } : {}),
           random: (incarnation) => mulberry32(mixSeed(opts.seed, 4, i, incarnation)),
         },
         makeCore,
@@ -236,6 +240,7 @@ export class SimCluster {
       let progressed = this.deliver();
       for (const n of this.nodes) {
         if (n.core) progressed = this.guard(n, () => n.processReadies(this.now, this.fsyncDelay, this.sink)) || progressed;
+        if (this.crashMidSync.delete(n.id) && n.alive) this.crash(n, "right after taking a Ready to sync");
       }
       if (!progressed) break;
     }
@@ -313,6 +318,7 @@ export class SimCluster {
 
   private readyTaken(node: SimNode, rd: Ready): void {
     const st = node.core!.status();
+    if (this.faultsOn && rd.mustSync && this.rng.chance(this.profile.crashMidSyncRate)) this.crashMidSync.add(node.id);
     if (rd.entries.length > 0 && this.trace.full) {
       this.trace.note(this.now, `${node.id} persists [${rd.entries[0]!.index}..${rd.entries[rd.entries.length - 1]!.index}] t${st.term}`);
     }
@@ -460,6 +466,11 @@ export class SimCluster {
       case "crashLeader": {
         const leaders = alive.filter((n) => n.role === "leader");
         if (leaders.length > 0) this.crash(this.rng.pick(leaders), "as leader");
+        break;
+      }
+      case "crashUnsynced": {
+        const syncing = alive.filter((n) => n.inflight?.rd.mustSync);
+        if (syncing.length > 0) this.crash(this.rng.pick(syncing), "mid-fsync");
         break;
       }
       case "restart":

@@ -7,6 +7,8 @@ import type { Rng } from "./prng.js";
 export type FaultKind =
   | "crash"
   | "crashLeader"
+  /** Crash a node while a Ready's fsync is in flight: its batch is lost and its messages never leave. */
+  | "crashUnsynced"
   | "restart"
   | "partition"
   | "isolate"
@@ -26,6 +28,8 @@ export interface FaultProfile {
   /** Chance that a newly elected leader is crashed within `leaderCrashWithinTicks`. */
   readonly crashNewLeaderRate: number;
   readonly leaderCrashWithinTicks: number;
+  /** Chance that a node crashes right after taking a Ready that must be synced (usually before the sync ends). */
+  readonly crashMidSyncRate: number;
   /** Draws new network conditions. */
   network(rng: Rng): NetworkConditions;
 }
@@ -43,8 +47,9 @@ function lossy(rng: Rng, maxDrop: number, maxDelay: number): NetworkConditions {
 export const PROFILES: Readonly<Record<ProfileName, FaultProfile>> = {
   calm: {
     name: "calm",
+    crashMidSyncRate: 0,
     faultRate: 1 / 300,
-    weights: { crash: 1, crashLeader: 1, restart: 1, partition: 1, isolate: 1, asymmetric: 0, heal: 2, network: 2 },
+    weights: { crash: 1, crashLeader: 1, crashUnsynced: 1, restart: 1, partition: 1, isolate: 1, asymmetric: 0, heal: 2, network: 2 },
     restartAfterTicks: [20, 150],
     crashNewLeaderRate: 0,
     leaderCrashWithinTicks: 0,
@@ -52,8 +57,9 @@ export const PROFILES: Readonly<Record<ProfileName, FaultProfile>> = {
   },
   mixed: {
     name: "mixed",
+    crashMidSyncRate: 1 / 200,
     faultRate: 1 / 60,
-    weights: { crash: 3, crashLeader: 2, restart: 2, partition: 2, isolate: 2, asymmetric: 1, heal: 3, network: 2 },
+    weights: { crash: 3, crashLeader: 2, crashUnsynced: 3, restart: 2, partition: 2, isolate: 2, asymmetric: 1, heal: 3, network: 2 },
     restartAfterTicks: [10, 200],
     crashNewLeaderRate: 0.1,
     leaderCrashWithinTicks: 20,
@@ -61,8 +67,9 @@ export const PROFILES: Readonly<Record<ProfileName, FaultProfile>> = {
   },
   partitions: {
     name: "partitions",
+    crashMidSyncRate: 1 / 400,
     faultRate: 1 / 40,
-    weights: { crash: 1, crashLeader: 1, restart: 1, partition: 4, isolate: 3, asymmetric: 3, heal: 4, network: 1 },
+    weights: { crash: 1, crashLeader: 1, crashUnsynced: 1, restart: 1, partition: 4, isolate: 3, asymmetric: 3, heal: 4, network: 1 },
     restartAfterTicks: [10, 100],
     crashNewLeaderRate: 0.05,
     leaderCrashWithinTicks: 20,
@@ -70,8 +77,9 @@ export const PROFILES: Readonly<Record<ProfileName, FaultProfile>> = {
   },
   churn: {
     name: "churn",
+    crashMidSyncRate: 1 / 100,
     faultRate: 1 / 50,
-    weights: { crash: 2, crashLeader: 4, restart: 3, partition: 1, isolate: 2, asymmetric: 1, heal: 2, network: 2 },
+    weights: { crash: 2, crashLeader: 4, crashUnsynced: 3, restart: 3, partition: 1, isolate: 2, asymmetric: 1, heal: 2, network: 2 },
     restartAfterTicks: [5, 60],
     crashNewLeaderRate: 0.6,
     leaderCrashWithinTicks: 8,

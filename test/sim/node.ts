@@ -30,6 +30,9 @@ export interface CoreSettings {
   /** Small batching and pipelining limits make partial replication (and so Figure 8) reachable. */
   readonly maxEntriesPerMsg?: number;
   readonly maxInflightMsgs?: number;
+  /** A deliberately wrong runner for tests: sends a Ready's messages before its batch is synced, so a crash
+   *  can lose state that a vote or an acknowledgement already promised. */
+  readonly sendBeforeSync?: boolean;
   /** PRNG for one incarnation of one node. */
   readonly random: (incarnation: number) => () => number;
 }
@@ -133,6 +136,7 @@ export class SimNode {
       }
       this.inflight = { rd, doneTick: rd.mustSync ? now + fsyncDelayTicks() : now };
       sink.readyTaken(this, rd);
+      if (this.settings.sendBeforeSync) for (const m of rd.messages) sink.send(m);
       progressed = true;
     }
     return progressed;
@@ -167,7 +171,7 @@ export class SimNode {
     this.log = this.durableLog;
     for (const m of rd.messages) {
       if (m.from !== this.id) sink.contractBroken(this, `message from ${m.from} in ${this.id}'s Ready`);
-      sink.send(m);
+      if (!this.settings.sendBeforeSync) sink.send(m);
     }
     for (const e of rd.committedEntries) {
       if (e.index !== this.applied.length + 1) {
