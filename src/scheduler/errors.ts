@@ -3,7 +3,7 @@
 
 export class TableError extends Error {
   constructor(
-    readonly code: "APPLY_ORDER" | "BAD_SNAPSHOT",
+    readonly code: "APPLY_ORDER" | "BAD_SNAPSHOT" | "INVARIANT",
     message: string,
   ) {
     super(message);

@@ -8,6 +8,7 @@
 
 import { Packr } from "msgpackr";
 import type { TaskRecord, WorkerRecord } from "./table.js";
+import type { FrozenList } from "./sorted-list.js";
 import { TableError } from "./errors.js";
 import { TASK_STATES, type JsonValue, type TaskState } from "./types.js";
 
@@ -18,14 +19,15 @@ const HAS_ERROR = 2;
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
-export interface SnapshotContents {
+/** What a snapshot holds: a consistent view of the table at one applied index, never changed afterwards (task
+ *  records are immutable, the blocks are a TaskTable's frozen copy-on-write view, workers are copies). */
+export interface SnapshotView {
   readonly appliedIndex: number;
   readonly rrCursor: string | null;
   /** Sorted by id. */
   readonly workers: readonly WorkerRecord[];
-  /** Sorted by id. */
-  readonly tasks: Iterable<TaskRecord>;
-  readonly taskCount: number;
+  /** Sorted by id: the concatenation of the blocks. */
+  readonly tasks: FrozenList<TaskRecord>;
 }
 
 export interface DecodedSnapshot {
@@ -35,31 +37,123 @@ export interface DecodedSnapshot {
   readonly tasks: TaskRecord[];
 }
 
-export function encodeSnapshot(s: SnapshotContents): Uint8Array {
-  const tasks: unknown[] = new Array(s.taskCount);
-  let i = 0;
-  for (const t of s.tasks) {
-    const flags = (t.result !== undefined ? HAS_RESULT : 0) | (t.error !== undefined ? HAS_ERROR : 0);
-    tasks[i++] = [
-      t.id,
-      t.state,
-      t.worker,
-      t.attempt,
-      t.priority,
-      t.maxAttempts,
-      t.createdIndex,
-      t.updatedIndex,
-      t.createdAtMs,
-      t.retryAtMs,
-      flags,
-      t.payload,
-      t.result ?? null,
-      t.error ?? null,
-    ];
+/** Task rows packed per msgpackr call: large enough to amortize the call, small enough (~30 KiB for typical
+ *  tasks) that a deadline is checked often. */
+const ROWS_PER_PACK = 256;
+/** Bytes copied per step while assembling the result (a few ms of memcpy at most). */
+const ASSEMBLE_BYTES_PER_CHECK = 4 * 1024 * 1024;
+
+/**
+ * Serializes a SnapshotView in steps, so a caller can yield to the event loop between them. The output is the
+ * format above byte for byte: the outer array and the task array headers are written by hand (msgpack's
+ * fixarray/array16/array32 rules), and every row is packed by the same Packr as one whole-table pack() would —
+ * a msgpack value's encoding does not depend on where it sits, so the concatenation is the same bytes.
+ */
+export class SnapshotEncoder {
+  private readonly chunks: Uint8Array[] = [];
+  private totalBytes = 0;
+  private block = 0;
+  private offset = 0;
+  private rows = 0;
+  private out: Uint8Array | null = null;
+  private assembledChunks = 0;
+  private assembledBytes = 0;
+
+  constructor(private readonly view: SnapshotView) {
+    const workers = view.workers.map((w) => [w.id, w.alive, w.capacity, w.changedAtMs]);
+    const head = packr.pack([MAGIC, VERSION, view.appliedIndex, view.rrCursor, workers]);
+    if (head[0] !== 0x95) throw new Error("snapshot: unexpected header encoding");
+    this.push(Uint8Array.of(0x96)); // the same array with the tasks as its sixth element
+    this.push(head.subarray(1));
+    this.push(arrayHeader(view.tasks.size));
   }
-  if (i !== s.taskCount) throw new Error(`snapshot: ${i} tasks iterated, ${s.taskCount} expected`);
-  const workers = s.workers.map((w) => [w.id, w.alive, w.capacity, w.changedAtMs]);
-  return packr.pack([MAGIC, VERSION, s.appliedIndex, s.rrCursor, workers, tasks]);
+
+  /** Works until performance.now() passes deadlineMs (at least one unit of work); true once the bytes are ready. */
+  step(deadlineMs: number): boolean {
+    const blocks = this.view.tasks.blocks;
+    while (this.block < blocks.length) {
+      const rows: unknown[] = [];
+      while (rows.length < ROWS_PER_PACK && this.block < blocks.length) {
+        const block = blocks[this.block]!;
+        rows.push(taskRow(block[this.offset]!));
+        if (++this.offset === block.length) {
+          this.block += 1;
+          this.offset = 0;
+        }
+      }
+      this.rows += rows.length;
+      const packed = packr.pack(rows);
+      this.push(packed.subarray(arrayHeaderLength(packed[0]!)));
+      if (performance.now() >= deadlineMs) return false;
+    }
+    if (this.rows !== this.view.tasks.size) {
+      throw new Error(`snapshot: ${this.rows} tasks iterated, ${this.view.tasks.size} expected`);
+    }
+    // Assemble into one buffer, also in steps: a 70 MiB copy is itself a few tens of ms.
+    this.out ??= new Uint8Array(this.totalBytes);
+    let copied = 0;
+    while (this.assembledChunks < this.chunks.length) {
+      const chunk = this.chunks[this.assembledChunks]!;
+      this.out.set(chunk, this.assembledBytes);
+      this.assembledBytes += chunk.byteLength;
+      this.chunks[this.assembledChunks++] = EMPTY; // let the chunk go
+      copied += chunk.byteLength;
+      if (copied >= ASSEMBLE_BYTES_PER_CHECK) {
+        copied = 0;
+        if (performance.now() >= deadlineMs) return false;
+      }
+    }
+    return true;
+  }
+
+  /** The snapshot bytes; only after step() returned true. */
+  result(): Uint8Array {
+    if (this.out === null || this.assembledChunks !== this.chunks.length) throw new Error("snapshot: not finished");
+    return this.out;
+  }
+
+  private push(bytes: Uint8Array): void {
+    // A copy: msgpackr may hand back a view of a buffer it reuses for later packs.
+    const copy = new Uint8Array(bytes);
+    this.chunks.push(copy);
+    this.totalBytes += copy.byteLength;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function taskRow(t: TaskRecord): unknown[] {
+  const flags = (t.result !== undefined ? HAS_RESULT : 0) | (t.error !== undefined ? HAS_ERROR : 0);
+  return [
+    t.id,
+    t.state,
+    t.worker,
+    t.attempt,
+    t.priority,
+    t.maxAttempts,
+    t.createdIndex,
+    t.updatedIndex,
+    t.createdAtMs,
+    t.retryAtMs,
+    flags,
+    t.payload,
+    t.result ?? null,
+    t.error ?? null,
+  ];
+}
+
+/** msgpack's array header for n elements, as msgpackr writes it (the shortest form). */
+function arrayHeader(n: number): Uint8Array {
+  if (n < 16) return Uint8Array.of(0x90 | n);
+  if (n < 0x10000) return Uint8Array.of(0xdc, n >>> 8, n & 0xff);
+  return Uint8Array.of(0xdd, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+
+function arrayHeaderLength(firstByte: number): number {
+  if ((firstByte & 0xf0) === 0x90) return 1;
+  if (firstByte === 0xdc) return 3;
+  if (firstByte === 0xdd) return 5;
+  throw new Error(`snapshot: 0x${firstByte.toString(16)} is not an array header`);
 }
 
 export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {

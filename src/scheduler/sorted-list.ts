@@ -2,12 +2,28 @@
 // search over blocks plus a splice inside one block of at most MAX_BLOCK elements, so a million tasks never
 // pay an O(n) array shift; iteration from a cursor starts with the same binary search.
 // Elements are compared with a total order; two elements comparing 0 are the same element.
+//
+// freeze() hands out a read-only view of the current contents in O(blocks) time (a copy of the block array, not
+// of the elements): the frozen blocks become copy-on-write, so the first later change to one of them copies
+// that block (at most MAX_BLOCK pointers) instead of editing it. A snapshot serializes the view at leisure while
+// the list keeps changing.
 
 const MAX_BLOCK = 1024;
+
+/** The list's contents at the moment freeze() was called; never changes afterwards. */
+export interface FrozenList<T> {
+  /** Sorted blocks; their concatenation is the list in order. Must not be modified. */
+  readonly blocks: readonly (readonly T[])[];
+  readonly size: number;
+}
 
 export class SortedList<T> {
   private blocks: T[][] = [];
   private count = 0;
+  /** Blocks some FrozenList still reads: copied before their first change. Weak, so a block that left the list
+   *  (copied, emptied) is not kept alive here. Each freeze() replaces the set: a block frozen earlier is either
+   *  still in the list (so in the new set too) or was already copied away. */
+  private shared: WeakSet<T[]> | null = null;
 
   constructor(private readonly compare: (a: T, b: T) => number) {}
 
@@ -24,6 +40,23 @@ export class SortedList<T> {
     return this.count;
   }
 
+  /** The current contents, frozen: O(number of blocks), later changes copy the blocks they touch. */
+  freeze(): FrozenList<T> {
+    const blocks = this.blocks.slice();
+    this.shared = new WeakSet(blocks);
+    return { blocks, size: this.count };
+  }
+
+  /** Replaces the element equal to x (same sort key) with x; false when absent. */
+  replace(x: T): boolean {
+    const b = this.blockFor((y) => this.compare(y, x));
+    if (b === this.blocks.length) return false;
+    const i = lowerBound(this.blocks[b]!, (y) => this.compare(y, x));
+    if (i === this.blocks[b]!.length || this.compare(this.blocks[b]![i]!, x) !== 0) return false;
+    this.writableBlock(b)[i] = x;
+    return true;
+  }
+
   /** Adds x; false when an equal element is already present. */
   insert(x: T): boolean {
     if (this.blocks.length === 0) {
@@ -34,9 +67,9 @@ export class SortedList<T> {
     // The first block whose last element is >= x; past the end: append to the last block.
     let b = this.blockFor((y) => this.compare(y, x));
     if (b === this.blocks.length) b -= 1;
-    const block = this.blocks[b]!;
-    const i = lowerBound(block, (y) => this.compare(y, x));
-    if (i < block.length && this.compare(block[i]!, x) === 0) return false;
+    const i = lowerBound(this.blocks[b]!, (y) => this.compare(y, x));
+    if (i < this.blocks[b]!.length && this.compare(this.blocks[b]![i]!, x) === 0) return false;
+    const block = this.writableBlock(b);
     block.splice(i, 0, x);
     this.count += 1;
     if (block.length > MAX_BLOCK) this.blocks.splice(b + 1, 0, block.splice(MAX_BLOCK / 2));
@@ -47,9 +80,9 @@ export class SortedList<T> {
   delete(x: T): boolean {
     const b = this.blockFor((y) => this.compare(y, x));
     if (b === this.blocks.length) return false;
-    const block = this.blocks[b]!;
-    const i = lowerBound(block, (y) => this.compare(y, x));
-    if (i === block.length || this.compare(block[i]!, x) !== 0) return false;
+    const i = lowerBound(this.blocks[b]!, (y) => this.compare(y, x));
+    if (i === this.blocks[b]!.length || this.compare(this.blocks[b]![i]!, x) !== 0) return false;
+    const block = this.writableBlock(b);
     block.splice(i, 1);
     this.count -= 1;
     if (block.length === 0) this.blocks.splice(b, 1);
@@ -79,6 +112,15 @@ export class SortedList<T> {
 
   toArray(): T[] {
     return this.blocks.flat();
+  }
+
+  /** Block b, copied first if a FrozenList shares it. */
+  private writableBlock(b: number): T[] {
+    const block = this.blocks[b]!;
+    if (this.shared === null || !this.shared.has(block)) return block;
+    const copy = block.slice();
+    this.blocks[b] = copy;
+    return copy;
   }
 
   /** Index of the first block whose last element has sign(y) >= 0, or blocks.length. */

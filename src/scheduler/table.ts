@@ -4,12 +4,16 @@
 //
 // Indexes, so that no request scans a million tasks: all tasks by id, tasks by state by id, tasks by
 // (worker, state) by id, and the pending queue by (priority desc, createdIndex asc). All are SortedLists of
-// the same mutable records; a record's sort keys (id, priority, createdIndex) never change, and its state and
-// worker change only through move(), which keeps every index in step.
+// the same records; a record's sort keys (id, priority, createdIndex) never change, and its state and worker
+// change only through move(), which keeps every index in step.
+//
+// Task records are immutable: every change builds a new record and puts it in place of the old one. With the
+// SortedLists' copy-on-write freeze(), beginSnapshot() captures the whole table in O(blocks) time, and the
+// snapshot is serialized in slices (snapshotAsync) while apply() goes on.
 
 import type { Command, SubmitCommand } from "./commands.js";
 import { decodeCommand } from "./commands.js";
-import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
+import { decodeSnapshot, SnapshotEncoder, type SnapshotView } from "./snapshot.js";
 import { TableError } from "./errors.js";
 import { compareStrings, SortedList } from "./sorted-list.js";
 import type {
@@ -27,25 +31,36 @@ export { TableError } from "./errors.js";
 export const DEFAULT_LIST_LIMIT = 100;
 export const MAX_LIST_LIMIT = 1000;
 
-/** The table's own record of a task. Exported for the snapshot codec; never handed to callers (they get Task). */
+/** The table's own record of a task. Exported for the snapshot codec; never handed to callers (they get Task).
+ *  Immutable: a snapshot in flight may still be reading a record that the table has since replaced. */
 export interface TaskRecord {
   readonly id: string;
-  state: TaskState;
-  worker: string | null;
-  attempt: number;
+  readonly state: TaskState;
+  readonly worker: string | null;
+  readonly attempt: number;
   readonly payload: JsonValue;
   readonly priority: number;
   readonly maxAttempts: number;
   /** undefined = absent (JSON values never contain undefined). */
-  result: JsonValue | undefined;
-  error: JsonValue | undefined;
+  readonly result: JsonValue | undefined;
+  readonly error: JsonValue | undefined;
   readonly createdIndex: number;
-  updatedIndex: number;
+  readonly updatedIndex: number;
   /** Leader clock when submitted (from the command). */
   readonly createdAtMs: number;
   /** Not to be assigned before this leader-clock time (0: at once); set by fail's backoff. */
-  retryAtMs: number;
+  readonly retryAtMs: number;
 }
+
+/** The fields of a task that change besides state, worker and updatedIndex. */
+type TaskChanges = Partial<Pick<TaskRecord, "attempt" | "result" | "error" | "retryAtMs">>;
+
+export interface SnapshotAsyncOptions {
+  /** Work at most about this long before yielding to the event loop (default 8 ms). */
+  readonly sliceMs?: number;
+}
+
+export const DEFAULT_SNAPSHOT_SLICE_MS = 8;
 
 export interface WorkerRecord {
   readonly id: string;
@@ -128,8 +143,7 @@ export class TaskTable {
           // the decision is a function of the table alone, so every replica skips the same ones.
           if (task === undefined || task.state !== "pending" || a.attempt !== task.attempt + 1) continue;
           if (worker === undefined || !worker.alive || this.activeOf(a.worker) >= worker.capacity) continue;
-          this.move(task, "assigned", a.worker, index);
-          task.attempt = a.attempt;
+          this.move(task, "assigned", a.worker, index, { attempt: a.attempt });
           assigned.push({ taskId: a.taskId, worker: a.worker, attempt: a.attempt });
         }
         if (command.rrCursor !== undefined) this.cursor = command.rrCursor;
@@ -142,10 +156,8 @@ export class TaskTable {
         if (task.state === "completed" && task.attempt === command.attempt) return { ok: true, task: toTask(task) };
         const stale = staleAttempt(task, command.attempt);
         if (stale !== null) return stale;
-        this.move(task, "completed", task.worker, index);
-        task.result = command.result;
-        task.error = undefined;
-        return { ok: true, task: toTask(task) };
+        const completed = this.move(task, "completed", task.worker, index, { result: command.result, error: undefined });
+        return { ok: true, task: toTask(completed) };
       }
       case "fail": {
         const task = this.tasks.get(command.id);
@@ -153,20 +165,17 @@ export class TaskTable {
         if (task.state === "dead" && task.attempt === command.attempt) return { ok: true, task: toTask(task) };
         const stale = staleAttempt(task, command.attempt);
         if (stale !== null) return stale;
-        task.error = command.error;
-        if (task.attempt >= task.maxAttempts) {
-          this.move(task, "dead", task.worker, index);
-        } else {
-          this.move(task, "pending", null, index);
-          task.retryAtMs = command.retryAtMs;
-        }
-        return { ok: true, task: toTask(task) };
+        const failed =
+          task.attempt >= task.maxAttempts
+            ? this.move(task, "dead", task.worker, index, { error: command.error })
+            : this.move(task, "pending", null, index, { error: command.error, retryAtMs: command.retryAtMs });
+        return { ok: true, task: toTask(failed) };
       }
       case "cancel": {
         const task = this.tasks.get(command.id);
         if (task === undefined) return notFound(command.id);
-        if (task.state === "pending" || task.state === "assigned") this.move(task, "cancelled", task.worker, index);
-        return { ok: true, task: toTask(task) };
+        const now = task.state === "pending" || task.state === "assigned" ? this.move(task, "cancelled", task.worker, index) : task;
+        return { ok: true, task: toTask(now) };
       }
       case "workerUp": {
         const worker = this.workerRecords.get(command.worker);
@@ -319,16 +328,29 @@ export class TaskTable {
   }
 
   /** The whole table as bytes: identical on every replica that applied the same commands (tasks by id, workers
-   *  by id, fixed field order). */
+   *  by id, fixed field order). Blocks the caller for the whole serialization; see snapshotAsync. */
   snapshot(): Uint8Array {
-    const workers = [...this.workerRecords.keys()].sort(compareStrings).map((id) => this.workerRecords.get(id)!);
-    return encodeSnapshot({
-      appliedIndex: this.appliedIndex,
-      rrCursor: this.cursor,
-      workers,
-      tasks: this.allById.after(),
-      taskCount: this.tasks.size,
-    });
+    const encoder = new SnapshotEncoder(this.beginSnapshot());
+    if (!encoder.step(Number.POSITIVE_INFINITY)) throw new Error("snapshot: encoder stopped before its deadline");
+    return encoder.result();
+  }
+
+  /** The table as of now, frozen: O(blocks + workers), whatever apply() does afterwards. */
+  beginSnapshot(): SnapshotView {
+    const workers = [...this.workerRecords.keys()]
+      .sort(compareStrings)
+      .map((id): WorkerRecord => ({ ...this.workerRecords.get(id)! }));
+    return { appliedIndex: this.appliedIndex, rrCursor: this.cursor, workers, tasks: this.allById.freeze() };
+  }
+
+  /** The same bytes snapshot() returns at the moment of this call (captured synchronously, before the first
+   *  await), serialized in slices of about sliceMs that yield to the event loop between them, so heartbeats and
+   *  requests go on and apply() may keep changing the table meanwhile. */
+  async snapshotAsync(options: SnapshotAsyncOptions = {}): Promise<Uint8Array> {
+    const encoder = new SnapshotEncoder(this.beginSnapshot());
+    const sliceMs = options.sliceMs ?? DEFAULT_SNAPSHOT_SLICE_MS;
+    while (!encoder.step(performance.now() + sliceMs)) await yieldToEventLoop();
+    return encoder.result();
   }
 
   /** Rebuilds a table from snapshot() bytes. Throws TableError BAD_SNAPSHOT on anything inconsistent. */
@@ -391,32 +413,34 @@ export class TaskTable {
   /** Sends every task assigned to `worker` back to pending, attempt unchanged (the next assignment supersedes it). */
   private requeueAssigned(worker: string, index: number): string[] {
     const tasks = this.byWorker.get(worker)?.assigned.toArray() ?? [];
-    for (const task of tasks) {
-      this.move(task, "pending", null, index);
-      task.retryAtMs = 0;
-    }
+    for (const task of tasks) this.move(task, "pending", null, index, { retryAtMs: 0 });
     return tasks.map((t) => t.id);
   }
 
-  /** The only place a task's state or worker changes: keeps every index in step. */
-  private move(task: TaskRecord, state: TaskState, worker: string | null, index: number): void {
+  /** The only place a task changes: builds its next record and puts it in place of the old one in every index. */
+  private move(task: TaskRecord, state: TaskState, worker: string | null, index: number, changes: TaskChanges = {}): TaskRecord {
+    const next: TaskRecord = { ...task, state, worker, updatedIndex: index, ...changes };
     this.byState[task.state].delete(task);
     if (task.worker !== null) this.byWorker.get(task.worker)?.[task.state].delete(task);
     if (task.state === "pending") this.pending.delete(task);
-    task.state = state;
-    task.worker = worker;
-    task.updatedIndex = index;
-    this.byState[state].insert(task);
+    this.tasks.set(next.id, next);
+    if (!this.allById.replace(next)) throw new TableError("INVARIANT", `task ${next.id} missing from the id index`);
+    this.byState[state].insert(next);
     if (worker !== null) {
       let lists = this.byWorker.get(worker);
       if (lists === undefined) {
         lists = newStateLists();
         this.byWorker.set(worker, lists);
       }
-      lists[state].insert(task);
+      lists[state].insert(next);
     }
-    if (state === "pending") this.pending.insert(task);
+    if (state === "pending") this.pending.insert(next);
+    return next;
   }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function fromSortedLists(arrays: Record<TaskState, TaskRecord[]>): StateLists {

@@ -44,4 +44,36 @@ describe("SortedList", () => {
     expect([...list.after((x) => compareStrings(x, "z"))]).toEqual([]);
     expect([...list.after((x) => compareStrings(x, "a"))]).toEqual(["b", "d", "f"]);
   });
+
+  it("freeze() keeps the contents of the moment while the list changes (copy-on-write blocks)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 4000 })), { minLength: 500, maxLength: 3000 }), (ops) => {
+        const list = SortedList.fromSorted(cmp, Array.from({ length: 3000 }, (_, i) => i * 2));
+        const frozen: { view: ReturnType<SortedList<number>["freeze"]>; expected: number[] }[] = [];
+        ops.forEach(([op, x], step) => {
+          // Freeze now and then, so several views (some sharing blocks) are alive at once.
+          if (step % 400 === 0) frozen.push({ view: list.freeze(), expected: list.toArray() });
+          if (op === 0) list.insert(x);
+          else if (op === 1) list.delete(x);
+          else list.replace(x);
+        });
+        for (const { view, expected } of frozen) {
+          expect(view.blocks.flat()).toEqual(expected);
+          expect(view.size).toBe(expected.length);
+        }
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it("replace() swaps the element with the same sort key and refuses an absent one", () => {
+    type Row = { id: number; v: string };
+    const list = new SortedList<Row>((a, b) => a.id - b.id);
+    for (let i = 0; i < 2000; i++) list.insert({ id: i, v: "old" });
+    const view = list.freeze();
+    expect(list.replace({ id: 1500, v: "new" })).toBe(true);
+    expect(list.replace({ id: 5000, v: "new" })).toBe(false);
+    expect(list.toArray()[1500]!.v).toBe("new");
+    expect(view.blocks.flat()[1500]!.v).toBe("old");
+  });
 });
