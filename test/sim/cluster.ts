@@ -266,6 +266,11 @@ export class SimCluster {
       }
       this.trace.message(this.now, "deliver", m);
       this.guard(target, () => target.core!.step(m));
+      // A vote response can make a leader that a later message deposes before its first Ready: record it now.
+      if (m.type === "voteResp" && target.core) {
+        const st = target.core.status();
+        if (st.role === "leader") this.recordLeader(target, st.term, undefined);
+      }
     }
     return due.length > 0;
   }
