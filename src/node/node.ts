@@ -198,7 +198,11 @@ class NodeImpl implements RaftschedNode {
       onRoleChange: (role, leaderId, term) => this.onRoleChange(role, leaderId, term),
       onApplied: () => this.executor.reconcile(),
       snapshotEveryEntries: this.cfg.snapshotEveryEntries,
-      takeSnapshot: () => encodeSnapshotData({ memberUrls: this.memberUrls, table: this.table.snapshot() }),
+      // The urls and the table view are captured now; the table serializes in slices while entries keep applying.
+      takeSnapshot: () => {
+        const memberUrls = new Map(this.memberUrls);
+        return this.table.snapshotAsync().then((table) => encodeSnapshotData({ memberUrls, table }));
+      },
     });
     this.transport.onMessage((m: Message) => {
       this.duties.heard(m.from);

@@ -34,8 +34,9 @@ export interface RaftRunnerOptions {
   readonly snapshotEveryEntries?: number;
   /** Entries kept below a snapshot so that slightly-behind followers catch up from the log, not a snapshot. */
   readonly snapshotTrailingEntries?: number;
-  /** Serializes the state machine as of the last applied entry. */
-  readonly takeSnapshot?: () => Uint8Array;
+  /** Serializes the state machine as of the last applied entry. The state must be captured during the call
+   *  (synchronously); the bytes may arrive later, as a promise, while the runner keeps applying entries. */
+  readonly takeSnapshot?: () => Uint8Array | Promise<Uint8Array>;
 }
 
 interface PendingProposal {
@@ -70,6 +71,8 @@ export class RaftRunner {
   private readonly maxPendingReads: number;
   private idleWaiters: Array<() => void> = [];
   private snapshotting = false;
+  /** A serialized snapshot waiting for the process loop to reach a point between Readies, to be saved there. */
+  private snapshotToSave: (() => void) | null = null;
   /** The last snapshot this node took or installed, for the metrics and the log. */
   lastSnapshot: { index: number; bytes: number; durationMs: number } | null = null;
   readonly counters = { readies: 0, fsyncs: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0 };
@@ -292,8 +295,16 @@ export class RaftRunner {
   }
 
   /** Takes a snapshot between Readies, when the core's membership is exactly the one at the applied index. The
-   *  write goes through the store's queue, so it is ordered with the Ready batches around it. */
+   *  table view and the meta (index, term, conf) are captured together, synchronously, here; serialization may
+   *  then go on in slices while later Readies are applied. The write is enqueued only between Readies (from the
+   *  process loop, or at once when no Ready is in flight), so it is ordered after any snapshot installed from the
+   *  leader meanwhile, and is dropped when that one superseded it. */
   private maybeSnapshot(): void {
+    const save = this.snapshotToSave;
+    if (save !== null) {
+      this.snapshotToSave = null;
+      save();
+    }
     const every = this.o.snapshotEveryEntries ?? 0;
     if (every <= 0 || this.snapshotting || !this.o.takeSnapshot) return;
     const current = this.o.storage.snapshot().meta.index;
@@ -301,30 +312,70 @@ export class RaftRunner {
     this.snapshotting = true;
     const t0 = performance.now();
     const index = this.applied;
-    const snap: Snapshot = {
-      meta: { index, term: this.o.storage.term(index), conf: this.core.status().conf },
-      data: this.o.takeSnapshot(),
-    };
+    const meta = { index, term: this.o.storage.term(index), conf: this.core.status().conf };
     const compactTo = Math.max(0, index - (this.o.snapshotTrailingEntries ?? Math.min(5000, Math.floor(every / 2))));
-    const serializeMs = performance.now() - t0;
-    this.o.durable
-      .saveSnapshot(snap, compactTo)
-      .then(() => {
-        // A newer snapshot from the leader may have been installed meanwhile: then ours is already superseded.
-        if (this.o.storage.snapshot().meta.index < index) {
-          this.o.storage.createSnapshot(snap);
-          this.o.storage.compact(Math.min(compactTo, index));
-        }
-        const durationMs = performance.now() - t0;
-        this.lastSnapshot = { index, bytes: snap.data.byteLength, durationMs };
-        this.o.logger.info(
-          { index, bytes: snap.data.byteLength, serializeMs: Math.round(serializeMs), durationMs: Math.round(durationMs), compactedTo: compactTo },
-          "snapshot taken and log compacted",
-        );
+    // The longest event-loop block while the snapshot is in flight (capture, slices, other work): a probe timer's
+    // lateness. A block longer than the heartbeat interval is what would cost the cluster an election.
+    const probeMs = 5;
+    let lastProbe = t0;
+    let maxBlockMs = 0;
+    const probe = setInterval(() => {
+      const now = performance.now();
+      maxBlockMs = Math.max(maxBlockMs, now - lastProbe - probeMs);
+      lastProbe = now;
+    }, probeMs);
+    probe.unref();
+    const finish = (): void => {
+      clearInterval(probe);
+      this.snapshotting = false;
+    };
+    let data: Promise<Uint8Array>;
+    try {
+      data = Promise.resolve(this.o.takeSnapshot()); // captures the state now, before anything else is applied
+    } catch (err) {
+      data = Promise.reject(err);
+    }
+    data
+      .then((bytes) => {
+        const serializeMs = performance.now() - t0;
+        const snap: Snapshot = { meta, data: bytes };
+        const saveNow = (): void => {
+          // Stopped, or a newer snapshot from the leader was installed meanwhile: ours is superseded.
+          if (this.stopped || this.o.storage.snapshot().meta.index >= index) return finish();
+          this.o.durable
+            .saveSnapshot(snap, compactTo)
+            .then(() => {
+              if (this.o.storage.snapshot().meta.index < index) {
+                this.o.storage.createSnapshot(snap);
+                this.o.storage.compact(Math.min(compactTo, index));
+              }
+              const durationMs = performance.now() - t0;
+              maxBlockMs = Math.max(maxBlockMs, performance.now() - lastProbe - probeMs);
+              this.lastSnapshot = { index, bytes: bytes.byteLength, durationMs };
+              this.o.logger.info(
+                {
+                  index,
+                  bytes: bytes.byteLength,
+                  serializeMs: Math.round(serializeMs),
+                  durationMs: Math.round(durationMs),
+                  maxEventLoopBlockMs: Math.round(maxBlockMs),
+                  compactedTo: compactTo,
+                },
+                "snapshot taken and log compacted",
+              );
+            })
+            .catch((err) => {
+              if (!this.stopped) this.die(err);
+            })
+            .finally(finish);
+        };
+        // A Ready in flight may be installing a snapshot or appending: save once it is done (the loop calls here).
+        if (this.processing) this.snapshotToSave = saveNow;
+        else saveNow();
       })
-      .catch((err) => this.die(err))
-      .finally(() => {
-        this.snapshotting = false;
+      .catch((err) => {
+        finish();
+        if (!this.stopped) this.die(err);
       });
   }
 
