@@ -1,0 +1,195 @@
+// raftsched as a benchmark backend: a fresh 3-node cluster from the compiled CLI (bin/raftsched.js, so run
+// `npm run build` first) in a temp dir, on free loopback ports, every node with capacity 0 so submitted tasks stay
+// pending — a submit is then exactly a replicated, durable, applied write, the same work as an etcd put.
+// Writes: POST /v1/tasks {id, payload} over a raw keep-alive HTTP/1.1 socket per client (raw-http.ts); 201 means
+// committed on a majority and applied. Leader: GET /v1/status on each node.
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Backend, KilledLeader, LeaderInfo, LeaderView, WriteClient } from "./backend.js";
+import { BenchError } from "./backend.js";
+import { isRunning, killChild, removeTempDir, spawnTracked, trackTempDir } from "./children.js";
+import { freePorts } from "./ports.js";
+import { RawHttpClient } from "./raw-http.js";
+import { now, sleep } from "./stats.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const TOKEN = "bench-token-0123456789abcdef";
+const STATUS_TIMEOUT_MS = 400;
+
+export interface RaftschedOptions {
+  readonly electionTimeoutMs: readonly [number, number];
+  readonly heartbeatMs: number;
+}
+
+interface Member {
+  readonly name: string;
+  readonly port: number;
+  child: ChildProcess | null;
+}
+
+interface StatusBody {
+  id?: string;
+  role?: string;
+  leaderId?: string | null;
+  term?: number;
+}
+
+export class RaftschedBackend implements Backend {
+  readonly system = "raftsched";
+  readonly label: string;
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly endpointCount = 3;
+  private dir = "";
+  private cfgPath = "";
+  private members: Member[] = [];
+  private readonly statusClients = new Map<number, RawHttpClient>();
+
+  constructor(private readonly opts: RaftschedOptions) {
+    const [lo, hi] = opts.electionTimeoutMs;
+    this.label = `raftsched ET ${lo}-${hi}`;
+    this.settings = { electionTimeoutMs: [lo, hi], heartbeatMs: opts.heartbeatMs, client: "raw HTTP/1.1 keep-alive, one socket per client" };
+  }
+
+  async start(): Promise<void> {
+    this.dir = mkdtempSync(path.join(os.tmpdir(), "raftsched-bench-"));
+    trackTempDir(this.dir);
+    const ports = await freePorts(3);
+    this.members = ports.map((port, i) => ({ name: `n${i + 1}`, port, child: null }));
+    this.cfgPath = path.join(this.dir, "cluster.json");
+    writeFileSync(
+      this.cfgPath,
+      JSON.stringify(
+        {
+          cluster: "bench",
+          token: TOKEN,
+          electionTimeoutMs: this.opts.electionTimeoutMs,
+          heartbeatMs: this.opts.heartbeatMs,
+          nodes: this.members.map((m) => ({ id: m.name, url: `http://127.0.0.1:${m.port}`, capacity: 0 })),
+        },
+        null,
+        2,
+      ),
+    );
+    for (const m of this.members) this.spawnMember(m);
+  }
+
+  private spawnMember(m: Member): void {
+    const dataDir = path.join(this.dir, m.name);
+    mkdirSync(dataDir, { recursive: true });
+    m.child = spawnTracked(process.execPath, [path.join(ROOT, "bin/raftsched.js"), "start", "--config", this.cfgPath, "--id", m.name, "--data-dir", dataDir], {
+      logFile: path.join(this.dir, `${m.name}.log`),
+      // The token in the environment would override the cluster file's; pin it to ours.
+      env: { ...process.env, RAFTSCHED_LOG_LEVEL: "warn", RAFTSCHED_TOKEN: TOKEN },
+      cwd: ROOT,
+    });
+  }
+
+  createClient(endpointIndex: number, reqTimeoutMs: number): WriteClient {
+    const m = this.member(endpointIndex);
+    const http = new RawHttpClient("127.0.0.1", m.port, reqTimeoutMs, `Authorization: Bearer ${TOKEN}\r\n`);
+    return {
+      multiplexed: false,
+      async put(key: string, value: string): Promise<void> {
+        const r = await http.request("POST", "/v1/tasks", `{"id":${JSON.stringify(key)},"payload":${JSON.stringify(value)}}`);
+        if (r.status !== 201 && r.status !== 200) throw new BenchError("WRITE_REFUSED", `HTTP ${r.status} ${r.body.toString("utf8", 0, 200)}`);
+      },
+      close: () => http.close(),
+    };
+  }
+
+  private member(i: number): Member {
+    const m = this.members[i % this.members.length];
+    if (!m) throw new BenchError("NOT_STARTED", "cluster not started");
+    return m;
+  }
+
+  private async status(i: number): Promise<StatusBody | null> {
+    let c = this.statusClients.get(i);
+    if (!c) {
+      c = new RawHttpClient("127.0.0.1", this.member(i).port, STATUS_TIMEOUT_MS);
+      this.statusClients.set(i, c);
+    }
+    try {
+      const r = await c.request("GET", "/v1/status");
+      return r.status === 200 ? (JSON.parse(r.body.toString("utf8")) as StatusBody) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async leaderViews(): Promise<LeaderView[]> {
+    const all = await Promise.all(
+      this.members.map(async (m, i): Promise<LeaderView | null> => {
+        if (!m.child || !isRunning(m.child)) return null;
+        const s = await this.status(i);
+        if (!s || typeof s.id !== "string") return null;
+        return { endpointIndex: i, self: s.id, leader: s.role === "leader" ? s.id : (s.leaderId ?? null) };
+      }),
+    );
+    return all.filter((v): v is LeaderView => v !== null);
+  }
+
+  async leader(): Promise<LeaderInfo | null> {
+    const views = await this.leaderViews();
+    const self = views.find((v) => v.leader === v.self);
+    if (!self) return null;
+    const m = this.member(self.endpointIndex);
+    if (!m.child?.pid || !isRunning(m.child)) return null;
+    return { name: m.name, endpointIndex: self.endpointIndex, pid: m.child.pid };
+  }
+
+  async killLeader(): Promise<KilledLeader> {
+    const l = await this.leader();
+    if (!l) throw new BenchError("NO_LEADER", "no leader to kill");
+    const tKill = now();
+    process.kill(l.pid, "SIGKILL");
+    return { ...l, tKill };
+  }
+
+  async restartMember(name: string): Promise<void> {
+    const i = this.members.findIndex((m) => m.name === name);
+    const m = this.members[i];
+    if (!m) throw new BenchError("NO_SUCH_MEMBER", `no member ${name}`);
+    if (m.child) await killChild(m.child); // wait for the SIGKILLed process to be reaped before reusing its port
+    this.statusClients.get(i)?.close();
+    this.statusClients.delete(i);
+    this.spawnMember(m);
+  }
+
+  async waitHealthy(timeoutMs: number): Promise<void> {
+    const deadline = now() + timeoutMs;
+    let key = 0;
+    while (now() < deadline) {
+      const views = await this.leaderViews();
+      const leaders = new Set(views.map((v) => v.leader));
+      if (views.length === this.members.length && leaders.size === 1 && !leaders.has(null)) {
+        const probes = this.members.map((_, i) => this.createClient(i, 1000));
+        const stamp = Date.now().toString(36);
+        const ok = await Promise.all(probes.map((p, i) => p.put(`health.${stamp}.${i}.${key++}`, "ok").then(() => true, () => false)));
+        probes.forEach((p) => p.close());
+        if (ok.every(Boolean)) return;
+      }
+      for (const m of this.members) {
+        if (m.child && !isRunning(m.child) && m.child.exitCode !== null) {
+          throw new BenchError("MEMBER_EXITED", `${m.name} exited with code ${m.child.exitCode}; see ${path.join(this.dir, `${m.name}.log`)}`);
+        }
+      }
+      await sleep(100);
+    }
+    throw new BenchError("NOT_HEALTHY", `raftsched cluster not healthy within ${timeoutMs} ms (logs in ${this.dir})`);
+  }
+
+  pids(): Array<number | null> {
+    return this.members.map((m) => (m.child?.pid && isRunning(m.child) ? m.child.pid : null));
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.statusClients.values()) c.close();
+    this.statusClients.clear();
+    await Promise.all(this.members.map((m) => (m.child ? killChild(m.child) : Promise.resolve())));
+    if (this.dir) removeTempDir(this.dir);
+  }
+}
