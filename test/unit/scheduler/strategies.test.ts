@@ -91,7 +91,8 @@ describe("weighted", () => {
   ];
   for (const [name, load] of regimes) {
     it(`gives each worker a share within 5% of its capacity share over 10,000 tasks: ${name}`, () => {
-      for (const capacities of [{ a: 10, b: 20, c: 30, d: 40 }, { n1: 16, n2: 8, n3: 8 }, { x: 8, y: 24 }]) {
+      const cases: Record<string, number>[] = [{ a: 10, b: 20, c: 30, d: 40 }, { n1: 16, n2: 8, n3: 8 }, { x: 8, y: 24 }];
+      for (const capacities of cases) {
         const total = Object.values(capacities).reduce((s, c) => s + c, 0);
         const got = shares("weighted", capacities, 10_000, 42, load);
         for (const [id, capacity] of Object.entries(capacities)) {
@@ -167,7 +168,7 @@ describe("round-robin", () => {
     const seq: string[] = [];
     let cursor: string | null = null;
     for (let i = 0; i < 4; i++) {
-      const pick = pickWorker("round-robin", cs, mulberry32(0), { rrCursor: cursor })!;
+      const pick: { worker: string; rrCursor: string | null } = pickWorker("round-robin", cs, mulberry32(0), { rrCursor: cursor })!;
       seq.push(pick.worker);
       cursor = pick.rrCursor;
     }
