@@ -7,6 +7,7 @@
 // peer, the receiver because the bytes come from the network.
 import { Packr, Unpackr, type Options as PackrOptions } from "msgpackr";
 import type { Message } from "../raft/types.js";
+import { SNAPSHOT_FRAME_TYPES, type SnapshotTransferFrame, validateSnapshotFrame } from "./snapshot-frames.js";
 import { validateMessage } from "./validate.js";
 
 export type DecodeResult =
@@ -59,6 +60,49 @@ export function decodeFrame(bytes: Uint8Array): DecodeResult {
   const checked = validateMessage(value);
   if (!checked.ok) return { ok: false, code: "BAD_FRAME", reason: checked.reason };
   return checked;
+}
+
+/** Anything that may arrive on a peer connection: a Raft message, or one of the transport's snapshot frames. */
+export type PeerFrame = { readonly kind: "message"; readonly message: Message } | { readonly kind: "snapshot"; readonly frame: SnapshotTransferFrame };
+
+export type PeerDecodeResult = ({ readonly ok: true } & PeerFrame) | { readonly ok: false; readonly code: "BAD_FRAME"; readonly reason: string };
+
+/** Decodes and validates one frame from a peer: a Message exactly as decodeFrame does, or a snapshot chunk/ack
+ *  frame validated as strictly. Never throws. */
+export function decodePeerFrame(bytes: Uint8Array): PeerDecodeResult {
+  if (!(bytes instanceof Uint8Array)) return { ok: false, code: "BAD_FRAME", reason: "frame is not binary data" };
+  if (bytes.length === 0) return { ok: false, code: "BAD_FRAME", reason: "empty frame" };
+  let value: unknown;
+  try {
+    value = unpackr.unpack(bytes);
+  } catch (err) {
+    return { ok: false, code: "BAD_FRAME", reason: `not a MessagePack value: ${errorText(err)}` };
+  }
+  let type: unknown;
+  try {
+    type = typeof value === "object" && value !== null ? (value as { type?: unknown }).type : undefined;
+  } catch {
+    type = undefined; // a getter cannot come out of msgpackr, but nothing here may throw
+  }
+  if (typeof type === "string" && SNAPSHOT_FRAME_TYPES.has(type)) {
+    const checked = validateSnapshotFrame(value);
+    if (!checked.ok) return { ok: false, code: "BAD_FRAME", reason: checked.reason };
+    return { ok: true, kind: "snapshot", frame: checked.frame };
+  }
+  const checked = validateMessage(value);
+  if (!checked.ok) return { ok: false, code: "BAD_FRAME", reason: checked.reason };
+  return { ok: true, kind: "message", message: checked.message };
+}
+
+/** Validates and encodes one snapshot chunk or ack frame. Never throws. */
+export function encodeSnapshotFrame(frame: SnapshotTransferFrame): EncodeResult {
+  const checked = validateSnapshotFrame(frame);
+  if (!checked.ok) return { ok: false, code: "BAD_MESSAGE", reason: checked.reason };
+  try {
+    return { ok: true, bytes: packr.pack(frame) };
+  } catch (err) {
+    return { ok: false, code: "BAD_MESSAGE", reason: `encode failed: ${errorText(err)}` };
+  }
 }
 
 function errorText(err: unknown): string {

@@ -27,3 +27,17 @@ export const DEFAULT_PING_INTERVAL_MS = 1_000;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 2_000;
 /** Remote addresses remembered for "log a refused upgrade once per address"; cleared when full. */
 export const MAX_REMEMBERED_REFUSALS = 1_024;
+
+// ---- snapshot transfer (InstallSnapshot in chunks; see snapshot-frames.ts) ----------------------------------------
+/** Snapshot data bytes per chunk frame; a snapshot up to this size travels as a single chunk. */
+export const DEFAULT_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/** Hard ceiling on one chunk's data, whatever the sender's setting: keeps every chunk frame well under maxPayload. */
+export const MAX_SNAPSHOT_CHUNK_BYTES = 8 * 1024 * 1024;
+/** Chunks a sender may have sent but not yet seen acknowledged: what bounds its memory and its queue. */
+export const DEFAULT_SNAPSHOT_WINDOW_CHUNKS = 4;
+/** Sum of the sizes of every snapshot being reassembled, across all peers (at most one transfer per peer). */
+export const DEFAULT_MAX_INCOMING_SNAPSHOT_BYTES = 1024 * 1024 * 1024;
+/** A transfer with no progress (no ack on the sending side, no chunk on the receiving side) this long is dropped. */
+export const DEFAULT_SNAPSHOT_STALL_TIMEOUT_MS = 10_000;
+/** Length of the free-text reason a receiver gives when it refuses a transfer. */
+export const MAX_REFUSAL_REASON_CHARS = 256;

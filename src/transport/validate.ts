@@ -7,16 +7,16 @@
 // not understand is more likely corruption or a confused peer than a newer one. The result is a fresh object
 // holding only known fields, with binary data as plain Uint8Array views (msgpackr gives Buffers), so what the
 // core receives round-trips exactly and owns no surprising prototype or extra property.
-import type { ConfState, Entry, EntryKind, Message, MessageType, NodeId, Snapshot } from "../raft/types.js";
+import type { ConfState, Entry, EntryKind, Message, MessageType, NodeId, Snapshot, SnapshotMeta } from "../raft/types.js";
 import { MESSAGE_TYPES } from "../raft/types.js";
 import { MAX_CONTEXT_CHARS, MAX_ENTRIES_PER_FRAME, MAX_MEMBERS, MAX_NODE_ID_CHARS } from "./limits.js";
 
 export type ValidationResult = { readonly ok: true; readonly message: Message } | { readonly ok: false; readonly reason: string };
 
 /** Thrown only inside this file; validateMessage turns it into a result. */
-class Invalid extends Error {}
+export class Invalid extends Error {}
 
-type Fields = Record<string, unknown>;
+export type Fields = Record<string, unknown>;
 
 const MESSAGE_TYPE_SET: ReadonlySet<string> = new Set<string>(MESSAGE_TYPES);
 
@@ -201,18 +201,23 @@ function hasOnlyEntryKeys(o: Fields): boolean {
 function snapshot(value: unknown, term: number): Snapshot {
   const s = plainObject(value, "snapshot");
   onlyKeys(s, SNAPSHOT_KEYS, "snapshot");
-  const m = plainObject(s["meta"], "snapshot.meta");
-  onlyKeys(m, META_KEYS, "snapshot.meta");
-  const index = nat(m["index"], "snapshot.meta.index");
-  const metaTerm = nat(m["term"], "snapshot.meta.term");
+  return { meta: snapshotMeta(s["meta"], term, "snapshot.meta"), data: bytes(s["data"], "snapshot.data") };
+}
+
+/** A snapshot's metadata, sent by a sender in `term`. Exported for the snapshot chunk frames. */
+export function snapshotMeta(value: unknown, term: number, path: string): SnapshotMeta {
+  const m = plainObject(value, path);
+  onlyKeys(m, META_KEYS, path);
+  const index = nat(m["index"], `${path}.index`);
+  const metaTerm = nat(m["term"], `${path}.term`);
   // Index 0 is the bootstrap snapshot (term 0): it carries only the first membership, and is what a leader sends
   // a member that joined with an empty data dir before the leader ever compacted its log.
   if ((index === 0) !== (metaTerm === 0)) {
-    throw new Invalid(`snapshot.meta: index ${index} with term ${metaTerm} (only the bootstrap snapshot has index 0, and it has term 0)`);
+    throw new Invalid(`${path}: index ${index} with term ${metaTerm} (only the bootstrap snapshot has index 0, and it has term 0)`);
   }
-  if (metaTerm > term) throw new Invalid(`snapshot.meta.term: ${metaTerm} is above the message term ${term}`);
-  const conf = confState(m["conf"], "snapshot.meta.conf");
-  return { meta: { index, term: metaTerm, conf }, data: bytes(s["data"], "snapshot.data") };
+  if (metaTerm > term) throw new Invalid(`${path}.term: ${metaTerm} is above the message term ${term}`);
+  const conf = confState(m["conf"], `${path}.conf`);
+  return { index, term: metaTerm, conf };
 }
 
 function confState(value: unknown, path: string): ConfState {
@@ -235,9 +240,9 @@ function nodeIdList(value: unknown, path: string): NodeId[] {
   return value.map((id: unknown, i) => nodeId(id, `${path}[${i}]`));
 }
 
-// ---- leaf readers ---------------------------------------------------------------------------------------------
+// ---- leaf readers (exported for snapshot-frames.ts, which validates the transport's own frame kinds) ---------
 
-function plainObject(value: unknown, path: string): Fields {
+export function plainObject(value: unknown, path: string): Fields {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new Invalid(`${path}: expected an object, got ${describe(value)}`);
   }
@@ -248,31 +253,31 @@ function plainObject(value: unknown, path: string): Fields {
   return value as Fields;
 }
 
-function onlyKeys(o: Fields, allowed: ReadonlySet<string>, path: string): void {
+export function onlyKeys(o: Fields, allowed: ReadonlySet<string>, path: string): void {
   for (const key of Object.keys(o)) {
     if (!allowed.has(key)) throw new Invalid(`${path}: unknown field ${JSON.stringify(key.slice(0, 64))}`);
   }
 }
 
 /** An optional field: absent and `undefined` both mean "not set". */
-function optional<T>(o: Fields, key: string, read: (value: unknown, path: string) => T): T | undefined {
+export function optional<T>(o: Fields, key: string, read: (value: unknown, path: string) => T): T | undefined {
   if (!Object.hasOwn(o, key) || o[key] === undefined) return undefined;
   return read(o[key], key);
 }
 
-function nat(value: unknown, path: string): number {
+export function nat(value: unknown, path: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
     throw new Invalid(`${path}: expected a non-negative safe integer, got ${describe(value)}`);
   }
   return value === 0 ? 0 : value; // folds -0 into 0
 }
 
-function bool(value: unknown, path: string): boolean {
+export function bool(value: unknown, path: string): boolean {
   if (typeof value !== "boolean") throw new Invalid(`${path}: expected a boolean, got ${describe(value)}`);
   return value;
 }
 
-function nodeId(value: unknown, path: string): NodeId {
+export function nodeId(value: unknown, path: string): NodeId {
   if (typeof value !== "string" || value.length === 0 || value.length > MAX_NODE_ID_CHARS) {
     throw new Invalid(`${path}: expected a node id of 1-${MAX_NODE_ID_CHARS} characters, got ${describe(value)}`);
   }
@@ -294,13 +299,13 @@ function entryKind(value: unknown, path: string): EntryKind {
 }
 
 /** Binary data as a plain Uint8Array view over the same memory (no copy; Buffer is a Uint8Array subclass). */
-function bytes(value: unknown, path: string): Uint8Array {
+export function bytes(value: unknown, path: string): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new Invalid(`${path}: expected binary data, got ${describe(value)}`);
   return value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
 
 /** A short, safe description of an offending value for the reason string (never the whole value). */
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return `an array of ${value.length}`;
   switch (typeof value) {
