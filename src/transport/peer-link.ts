@@ -23,10 +23,32 @@ export interface PeerCounters {
   badFrames: number;
   /** Frames dropped by the in-process link filter (chaos tests), either direction. */
   filtered: number;
+  /** Snapshot transfers to the peer that it acknowledged as delivered. */
+  snapshotsSent: number;
+  /** Snapshot transfers to the peer that ended otherwise (refused, connection lost, stalled, dropped). */
+  snapshotsFailed: number;
+  /** Snapshots from the peer reassembled, verified and handed to the message handlers. */
+  snapshotsReceived: number;
+  /** Snapshot transfers from the peer refused (bad checksum, out of order, too large). */
+  snapshotsRefused: number;
+  /** Snapshot transfers from the peer abandoned half-way (connection closed, superseded, stalled). */
+  snapshotsInterrupted: number;
 }
 
 export function newPeerCounters(): PeerCounters {
-  return { sent: 0, dropped: 0, reconnects: 0, received: 0, badFrames: 0, filtered: 0 };
+  return {
+    sent: 0,
+    dropped: 0,
+    reconnects: 0,
+    received: 0,
+    badFrames: 0,
+    filtered: 0,
+    snapshotsSent: 0,
+    snapshotsFailed: 0,
+    snapshotsReceived: 0,
+    snapshotsRefused: 0,
+    snapshotsInterrupted: 0,
+  };
 }
 
 export interface PeerLinkOptions {
@@ -43,7 +65,13 @@ export interface PeerLinkOptions {
   readonly socketHighWaterBytes: number;
   readonly handshakeTimeoutMs: number;
   readonly backoff: BackoffOptions;
+  /** Called when an open connection is lost (not on failed dials, not on close()). Snapshot transfers in flight
+   *  on it are over: the receiver discards a transfer whose connection closed. */
+  readonly onConnectionLost?: () => void;
 }
+
+/** Told once whether a frame reached the socket (true) or was dropped (false: overflow, close, write error). */
+export type FrameOutcome = (written: boolean) => void;
 
 type LinkState = "idle" | "connecting" | "open" | "waiting" | "closed";
 
@@ -64,6 +92,7 @@ export class PeerLink {
   private lastProblem = "";
   private readonly queue = new FrameQueue();
   private inFlightBytes = 0;
+  private heldBytesPeakValue = 0;
 
   constructor(options: PeerLinkOptions) {
     this.o = options;
@@ -85,24 +114,30 @@ export class PeerLink {
     return this.queue.bytes;
   }
 
+  /** The most bytes this link ever held at once: queued plus handed to the socket and not yet written. */
+  get heldBytesPeak(): number {
+    return this.heldBytesPeakValue;
+  }
+
   start(): void {
     if (this.state === "idle") this.dial();
   }
 
-  /** Queues one encoded frame; never blocks. */
-  enqueue(frame: Buffer): void {
+  /** Queues one encoded frame; never blocks. `outcome`, if given, is told later whether the frame was written. */
+  enqueue(frame: Buffer, outcome?: FrameOutcome): void {
     if (this.state === "closed") {
       this.o.counters.dropped++;
+      if (outcome) queueMicrotask(() => outcome(false));
       return;
     }
     while (
       this.queue.length > 0 &&
       (this.queue.length >= this.o.sendQueueLimitFrames || this.queue.bytes + frame.length > this.o.sendQueueLimitBytes)
     ) {
-      this.queue.shift();
-      this.o.counters.dropped++;
+      this.dropped(this.queue.shift());
     }
-    this.queue.push(frame);
+    this.queue.push({ bytes: frame, outcome });
+    this.noteHeld();
     if (this.state === "open") this.drain();
   }
 
@@ -124,8 +159,7 @@ export class PeerLink {
     this.state = "closed";
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
-    this.o.counters.dropped += this.queue.length;
-    this.queue.clear();
+    while (this.queue.length > 0) this.dropped(this.queue.shift());
     const ws = this.ws;
     this.ws = null;
     if (ws === null || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
@@ -179,6 +213,7 @@ export class PeerLink {
       this.ws = null;
       this.inFlightBytes = 0;
       if (this.state === "closed") return;
+      const wasOpen = this.state === "open";
       if (this.state === "open") this.noteProblem(`connection closed (${code}${reason.length ? ` ${reason.toString()}` : ""})`);
       this.state = "waiting";
       this.failures++;
@@ -187,6 +222,12 @@ export class PeerLink {
         this.reconnectTimer = null;
         if (this.state === "waiting") this.dial();
       }, delayMs);
+      if (wasOpen) {
+        // Frames with an outcome belong to a snapshot transfer, which the receiver discarded with the connection:
+        // sending them on the next one would only get them refused.
+        for (const item of this.queue.removeWhere((f) => f.outcome !== undefined)) this.dropped(item);
+        this.o.onConnectionLost?.();
+      }
     });
   }
 
@@ -194,19 +235,37 @@ export class PeerLink {
   private drain(): void {
     const ws = this.ws;
     while (this.state === "open" && ws !== null && this.queue.length > 0 && this.inFlightBytes < this.o.socketHighWaterBytes) {
-      const frame = this.queue.shift() as Buffer;
-      const size = frame.length;
+      const item = this.queue.shift() as QueuedFrame;
+      const size = item.bytes.length;
       this.inFlightBytes += size;
-      ws.send(frame, { binary: true }, (err) => {
+      this.noteHeld();
+      ws.send(item.bytes, { binary: true }, (err) => {
         if (this.ws === ws) this.inFlightBytes -= size;
         if (err) {
           this.o.counters.dropped++;
+          item.outcome?.(false);
           return;
         }
         this.o.counters.sent++;
+        item.outcome?.(true);
         if (this.ws === ws && this.queue.length > 0) this.drain();
       });
     }
+  }
+
+  private dropped(item: QueuedFrame | undefined): void {
+    if (item === undefined) return;
+    this.o.counters.dropped++;
+    // Deferred: the owner of the outcome may be in the middle of enqueueing (or of closing) right now.
+    if (item.outcome) {
+      const outcome = item.outcome;
+      queueMicrotask(() => outcome(false));
+    }
+  }
+
+  private noteHeld(): void {
+    const held = this.queue.bytes + this.inFlightBytes;
+    if (held > this.heldBytesPeakValue) this.heldBytesPeakValue = held;
   }
 
   /** Logs a failure once when it starts or changes, not on every retry of the same failure. */
@@ -221,9 +280,14 @@ export class PeerLink {
   }
 }
 
+interface QueuedFrame {
+  readonly bytes: Buffer;
+  readonly outcome: FrameOutcome | undefined;
+}
+
 /** A FIFO of frames with O(1) push/shift and a running byte count. */
 class FrameQueue {
-  private items: (Buffer | undefined)[] = [];
+  private items: (QueuedFrame | undefined)[] = [];
   private head = 0;
   bytes = 0;
 
@@ -231,17 +295,17 @@ class FrameQueue {
     return this.items.length - this.head;
   }
 
-  push(frame: Buffer): void {
+  push(frame: QueuedFrame): void {
     this.items.push(frame);
-    this.bytes += frame.length;
+    this.bytes += frame.bytes.length;
   }
 
-  shift(): Buffer | undefined {
+  shift(): QueuedFrame | undefined {
     if (this.head >= this.items.length) return undefined;
     const frame = this.items[this.head];
     this.items[this.head] = undefined;
     this.head++;
-    if (frame) this.bytes -= frame.length;
+    if (frame) this.bytes -= frame.bytes.length;
     // Compact now and then so the array does not grow forever behind the head.
     if (this.head >= 1024 && this.head * 2 >= this.items.length) {
       this.items = this.items.slice(this.head);
@@ -250,9 +314,24 @@ class FrameQueue {
     return frame;
   }
 
-  clear(): void {
-    this.items = [];
-    this.head = 0;
-    this.bytes = 0;
+  /** Removes (and returns) the frames matching `predicate`, keeping the others in order. */
+  removeWhere(predicate: (frame: QueuedFrame) => boolean): QueuedFrame[] {
+    const removed: QueuedFrame[] = [];
+    const kept: QueuedFrame[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const item = this.items[i];
+      if (item === undefined) continue;
+      if (predicate(item)) {
+        removed.push(item);
+        this.bytes -= item.bytes.length;
+      } else {
+        kept.push(item);
+      }
+    }
+    if (removed.length > 0) {
+      this.items = kept;
+      this.head = 0;
+    }
+    return removed;
   }
 }

@@ -5,27 +5,42 @@
 // known peer) and every frame is decoded and validated; a frame that is invalid, or whose `from` is not the
 // authenticated node, closes that connection and is never delivered. Sending never blocks: each peer has a
 // bounded queue that drops when full, because Raft retransmits whatever matters.
+//
+// Snapshots are the exception to "one Message, one frame": a `snapshot` Message is split into checksummed chunk
+// frames paced by the receiver's acks (snapshot-sender.ts), reassembled and verified on the other side
+// (snapshot-receiver.ts), and delivered there as one ordinary `snapshot` Message. How each transfer ended is
+// reported to onSnapshotSent handlers, for the node to pass on to core.reportSnapshot.
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import WebSocket, { WebSocketServer } from "ws";
-import type { Message, NodeId } from "../raft/types.js";
+import type { Message, NodeId, SnapshotRequest } from "../raft/types.js";
 import { bearerTokenMatches, peerSocketUrl, presentedNodeId, refuseUpgrade, requestPath, RAFT_PATH } from "./auth.js";
 import { checkBackoffOptions, type BackoffOptions } from "./backoff.js";
-import { decodeFrame, encodeFrame } from "./codec.js";
+import { decodePeerFrame, encodeFrame, encodeSnapshotFrame } from "./codec.js";
 import {
   DEFAULT_BACKOFF_INITIAL_MS,
   DEFAULT_BACKOFF_JITTER,
   DEFAULT_BACKOFF_MAX_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_INCOMING_SNAPSHOT_BYTES,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_SEND_QUEUE_LIMIT_BYTES,
   DEFAULT_SEND_QUEUE_LIMIT_FRAMES,
+  DEFAULT_SNAPSHOT_CHUNK_BYTES,
+  DEFAULT_SNAPSHOT_STALL_TIMEOUT_MS,
+  DEFAULT_SNAPSHOT_WINDOW_CHUNKS,
   DEFAULT_SOCKET_HIGH_WATER_BYTES,
+  MAX_REFUSAL_REASON_CHARS,
   MAX_REMEMBERED_REFUSALS,
+  MAX_SNAPSHOT_CHUNK_BYTES,
 } from "./limits.js";
 import { newPeerCounters, PeerLink, type PeerCounters } from "./peer-link.js";
+import type { SnapshotAckFrame, SnapshotChunkFrame, SnapshotTransferFrame } from "./snapshot-frames.js";
+import { SnapshotReassembler } from "./snapshot-receiver.js";
+import { OutgoingSnapshot } from "./snapshot-sender.js";
+import { validateMessage } from "./validate.js";
 
 export interface WsTransportOptions {
   readonly selfId: NodeId;
@@ -45,6 +60,16 @@ export interface WsTransportOptions {
   readonly pingIntervalMs?: number;
   /** Outbound upgrade must complete within this (default 2000 ms). */
   readonly handshakeTimeoutMs?: number;
+  /** Snapshot data per chunk frame (default 1 MiB, or maxPayloadBytes / 2 if smaller; at most 8 MiB and below
+   *  maxPayloadBytes). */
+  readonly snapshotChunkBytes?: number;
+  /** Chunks a sender keeps unacknowledged (default 4): bounds its memory and queue to about window × chunk. */
+  readonly snapshotWindowChunks?: number;
+  /** Cap on the sum of the sizes of incoming snapshots being reassembled, all peers together (default 1 GiB). */
+  readonly maxIncomingSnapshotBytes?: number;
+  /** A transfer without progress this long is abandoned, on either side (default 10 s; checked every ping
+   *  interval). */
+  readonly snapshotStallTimeoutMs?: number;
 }
 
 export interface PeerLinkStats {
@@ -61,6 +86,17 @@ export interface PeerLinkStats {
   readonly received: number;
   readonly badFrames: number;
   readonly filtered: number;
+  /** The most bytes our outbound link to the peer ever held at once (queued + in the socket, unwritten). */
+  readonly heldBytesPeak: number;
+  readonly snapshotsSent: number;
+  readonly snapshotsFailed: number;
+  readonly snapshotsReceived: number;
+  readonly snapshotsRefused: number;
+  readonly snapshotsInterrupted: number;
+  /** The snapshot transfer to the peer in progress, if any. */
+  readonly outgoingSnapshot: { readonly transferId: number; readonly ackedBytes: number; readonly totalBytes: number } | null;
+  /** The snapshot transfer from the peer in progress, if any. */
+  readonly incomingSnapshot: { readonly transferId: number; readonly received: number; readonly totalBytes: number } | null;
 }
 
 export interface TransportStats {
@@ -69,9 +105,14 @@ export interface TransportStats {
   readonly unroutable: number;
   /** Upgrade requests on /raft refused (bad token, unknown node, ...). */
   readonly refusedUpgrades: number;
+  /** Bytes allocated for incoming snapshots being reassembled, all peers together. */
+  readonly incomingSnapshotBytes: number;
 }
 
 export type MessageHandler = (message: Message) => void;
+/** How a snapshot sent to `to` ended: ok=true once the peer reassembled, verified and handed it to its node;
+ *  false when it was refused, the connection dropped, it stalled, or it could not be sent at all. */
+export type SnapshotSentHandler = (to: NodeId, ok: boolean) => void;
 /** Returns false to drop a message travelling from `from` to `to`. In-process only (chaos tests). */
 export type LinkFilter = (from: NodeId, to: NodeId) => boolean;
 
@@ -97,6 +138,14 @@ export class WsTransport {
   private readonly counters = new Map<NodeId, PeerCounters>();
   private readonly inbound = new Map<NodeId, InboundConnection>();
   private readonly handlers = new Set<MessageHandler>();
+  private readonly snapshotSentHandlers = new Set<SnapshotSentHandler>();
+  private readonly snapshotChunkBytes: number;
+  private readonly snapshotWindowChunks: number;
+  private readonly snapshotStallTimeoutMs: number;
+  /** At most one transfer per peer; a newer snapshot for the same peer supersedes the one in progress. */
+  private readonly outgoing = new Map<NodeId, OutgoingSnapshot>();
+  private readonly reassembler: SnapshotReassembler;
+  private nextTransferId = 1;
   private readonly wss: WebSocketServer;
   private readonly livenessTimer: NodeJS.Timeout;
   /** Remote address + status pairs already logged, so a misconfigured peer retrying every 2 s logs once. */
@@ -126,6 +175,20 @@ export class WsTransport {
     checkBackoffOptions(this.backoff);
     this.handshakeTimeoutMs = positiveInt(options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS, "handshakeTimeoutMs");
     const pingIntervalMs = positiveInt(options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS, "pingIntervalMs");
+    this.snapshotChunkBytes = positiveInt(
+      options.snapshotChunkBytes ?? Math.max(1, Math.min(DEFAULT_SNAPSHOT_CHUNK_BYTES, Math.floor(this.maxPayloadBytes / 2))),
+      "snapshotChunkBytes",
+    );
+    if (this.snapshotChunkBytes > MAX_SNAPSHOT_CHUNK_BYTES || this.snapshotChunkBytes >= this.maxPayloadBytes) {
+      throw new RangeError(
+        `WsTransport: snapshotChunkBytes ${this.snapshotChunkBytes} must be at most ${MAX_SNAPSHOT_CHUNK_BYTES} and below maxPayloadBytes ${this.maxPayloadBytes}`,
+      );
+    }
+    this.snapshotWindowChunks = positiveInt(options.snapshotWindowChunks ?? DEFAULT_SNAPSHOT_WINDOW_CHUNKS, "snapshotWindowChunks");
+    this.snapshotStallTimeoutMs = positiveInt(options.snapshotStallTimeoutMs ?? DEFAULT_SNAPSHOT_STALL_TIMEOUT_MS, "snapshotStallTimeoutMs");
+    this.reassembler = new SnapshotReassembler({
+      maxIncomingBytes: positiveInt(options.maxIncomingSnapshotBytes ?? DEFAULT_MAX_INCOMING_SNAPSHOT_BYTES, "maxIncomingSnapshotBytes"),
+    });
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.maxPayloadBytes,
@@ -151,7 +214,16 @@ export class WsTransport {
     return () => this.handlers.delete(handler);
   }
 
-  /** Queues a message for `message.to`. Never blocks and never throws: what cannot be sent is dropped and counted. */
+  /** Registers a handler told how every snapshot sent through `send` ended (exactly once per snapshot, except
+   *  one superseded by a newer snapshot to the same peer, or cut short by close()). Never called synchronously
+   *  from `send`: always from a later macrotask. Returns a function that unregisters it. */
+  onSnapshotSent(handler: SnapshotSentHandler): () => void {
+    this.snapshotSentHandlers.add(handler);
+    return () => this.snapshotSentHandlers.delete(handler);
+  }
+
+  /** Queues a message for `message.to`. Never blocks and never throws: what cannot be sent is dropped and counted.
+   *  A `snapshot` message starts a chunked transfer whose outcome goes to the onSnapshotSent handlers. */
   send(message: Message): void {
     if (this.closed) return;
     const link = this.links.get(message.to);
@@ -159,10 +231,16 @@ export class WsTransport {
     if (link === undefined || counters === undefined) {
       this.unroutable++;
       this.log.debug({ to: message.to, type: message.type }, "dropping message for unknown peer");
+      if (message.type === "snapshot") this.reportSnapshot(message.to, false);
       return;
     }
     if (this.linkFilter !== null && !this.applyFilter(this.selfId, message.to)) {
       counters.filtered++;
+      if (message.type === "snapshot") this.reportSnapshot(message.to, false);
+      return;
+    }
+    if (message.type === "snapshot") {
+      this.sendSnapshot(message, link, counters);
       return;
     }
     const encoded = encodeFrame(message);
@@ -196,6 +274,8 @@ export class WsTransport {
       if (wanted.get(id) === link.baseUrl) continue;
       void link.close();
       this.links.delete(id);
+      this.outgoing.get(id)?.abort(wanted.has(id) ? "the peer's address changed" : "the peer was removed");
+      if (this.reassembler.discard(id)) this.log.info({ peer: id }, "discarding the snapshot being received from a removed peer");
       if (!wanted.has(id)) {
         this.counters.delete(id);
         const conn = this.inbound.get(id);
@@ -226,6 +306,7 @@ export class WsTransport {
         socketHighWaterBytes: DEFAULT_SOCKET_HIGH_WATER_BYTES,
         handshakeTimeoutMs: this.handshakeTimeoutMs,
         backoff: this.backoff,
+        onConnectionLost: () => this.outgoing.get(id)?.abort("the connection to the peer was lost"),
       });
       this.links.set(id, link);
       link.start();
@@ -254,9 +335,22 @@ export class WsTransport {
         received: c.received,
         badFrames: c.badFrames,
         filtered: c.filtered,
+        heldBytesPeak: link.heldBytesPeak,
+        snapshotsSent: c.snapshotsSent,
+        snapshotsFailed: c.snapshotsFailed,
+        snapshotsReceived: c.snapshotsReceived,
+        snapshotsRefused: c.snapshotsRefused,
+        snapshotsInterrupted: c.snapshotsInterrupted,
+        outgoingSnapshot: outgoingProgress(this.outgoing.get(id)),
+        incomingSnapshot: this.reassembler.inProgress(id) ?? null,
       };
     }
-    return { peers, unroutable: this.unroutable, refusedUpgrades: this.refusedUpgrades };
+    return {
+      peers,
+      unroutable: this.unroutable,
+      refusedUpgrades: this.refusedUpgrades,
+      incomingSnapshotBytes: this.reassembler.bytesReserved,
+    };
   }
 
   /** Stops dialling, closes every connection (waiting up to about a second for the close handshakes) and
@@ -266,6 +360,10 @@ export class WsTransport {
     this.closed = true;
     clearInterval(this.livenessTimer);
     this.server?.off("upgrade", this.onUpgrade);
+    for (const transfer of this.outgoing.values()) transfer.abort("shutting down", false);
+    this.outgoing.clear();
+    this.reassembler.clear();
+    this.snapshotSentHandlers.clear();
     const pending: Promise<void>[] = [];
     for (const link of this.links.values()) pending.push(link.close());
     this.links.clear();
@@ -320,6 +418,7 @@ export class WsTransport {
     if (previous) {
       // The newest connection wins: the old one is most likely half-open after a restart of the peer.
       previous.ws.close(4000, "superseded by a newer connection");
+      this.interruptIncoming(peerId, "superseded by a newer connection");
     }
     this.inbound.set(peerId, conn);
     this.log.info({ peer: peerId, remote }, "peer connected");
@@ -329,7 +428,10 @@ export class WsTransport {
     });
     ws.on("error", (err) => this.log.debug({ peer: peerId, remote, err: err.message }, "inbound peer socket error"));
     ws.on("close", (code) => {
-      if (this.inbound.get(peerId) === conn) this.inbound.delete(peerId);
+      if (this.inbound.get(peerId) === conn) {
+        this.inbound.delete(peerId);
+        this.interruptIncoming(peerId, `connection closed (${code})`);
+      }
       this.log.debug({ peer: peerId, remote, code }, "peer disconnected");
     });
   }
@@ -340,8 +442,9 @@ export class WsTransport {
     if (counters === undefined) return; // peer removed while frames were in flight; the socket is closing
     conn.alive = true;
     if (!isBinary) return this.refuseFrame(conn, counters, 1003, "TEXT_FRAME", "text frame on a binary protocol");
-    const decoded = decodeFrame(toBuffer(data));
+    const decoded = decodePeerFrame(toBuffer(data));
     if (!decoded.ok) return this.refuseFrame(conn, counters, 1003, decoded.code, decoded.reason);
+    if (decoded.kind === "snapshot") return this.onSnapshotFrame(conn, counters, decoded.frame);
     const message = decoded.message;
     if (message.from !== conn.peerId) {
       return this.refuseFrame(conn, counters, 1008, "SPOOFED_FROM", `frame claims from=${JSON.stringify(message.from)}`);
@@ -353,14 +456,187 @@ export class WsTransport {
       counters.filtered++;
       return;
     }
+    this.deliver(counters, message);
+  }
+
+  private deliver(counters: PeerCounters, message: Message): void {
     counters.received++;
     for (const handler of this.handlers) {
       try {
         handler(message);
       } catch (err) {
         // A handler bug is not the peer's fault: keep the connection, make the bug loud.
-        this.log.error({ err, peer: conn.peerId, type: message.type }, "message handler threw");
+        this.log.error({ err, peer: message.from, type: message.type }, "message handler threw");
       }
+    }
+  }
+
+  // ---- snapshot transfers ---------------------------------------------------------------------------------------
+
+  private sendSnapshot(message: SnapshotRequest, link: PeerLink, counters: PeerCounters): void {
+    const to = message.to;
+    const checked = validateMessage(message);
+    if (!checked.ok) {
+      this.unroutable++;
+      this.log.error({ to, type: message.type, reason: checked.reason }, "refusing to send an invalid message");
+      this.reportSnapshot(to, false);
+      return;
+    }
+    const previous = this.outgoing.get(to);
+    if (previous !== undefined) {
+      // The core only sends a new snapshot once it has moved on from the previous one: nobody awaits that outcome.
+      previous.abort("superseded by a newer snapshot", false);
+      counters.snapshotsFailed++;
+      this.log.info({ peer: to, transferId: previous.transferId }, "snapshot transfer superseded by a newer snapshot");
+    }
+    const startedMs = Date.now();
+    const transfer: OutgoingSnapshot = new OutgoingSnapshot({
+      message,
+      transferId: this.nextTransferId++,
+      chunkBytes: this.snapshotChunkBytes,
+      windowChunks: this.snapshotWindowChunks,
+      nowMs: startedMs,
+      sink: (chunk, outcome) => {
+        if (this.linkFilter !== null && !this.applyFilter(this.selfId, to)) {
+          counters.filtered++;
+          return { ok: false, why: "dropped by the link filter" };
+        }
+        const encoded = encodeSnapshotFrame(chunk);
+        if (!encoded.ok) return { ok: false, why: `chunk frame refused: ${encoded.reason}` };
+        if (encoded.bytes.length > this.maxPayloadBytes) {
+          return { ok: false, why: `chunk frame of ${encoded.bytes.length} bytes exceeds maxPayloadBytes ${this.maxPayloadBytes}` };
+        }
+        link.enqueue(encoded.bytes, outcome);
+        return { ok: true };
+      },
+      finish: (ok, why) => {
+        if (this.outgoing.get(to) === transfer) this.outgoing.delete(to);
+        const elapsedMs = Date.now() - startedMs;
+        const fields = { peer: to, transferId: transfer.transferId, bytes: transfer.totalBytes, ackedBytes: transfer.ackedBytes, elapsedMs };
+        if (ok) {
+          counters.snapshotsSent++;
+          this.log.info({ ...fields, index: message.snapshot.meta.index }, "snapshot delivered");
+        } else {
+          counters.snapshotsFailed++;
+          this.log.warn({ ...fields, reason: why }, "snapshot transfer failed");
+        }
+        this.reportSnapshot(to, ok);
+      },
+    });
+    this.outgoing.set(to, transfer);
+    this.log.info(
+      { peer: to, transferId: transfer.transferId, bytes: transfer.totalBytes, index: message.snapshot.meta.index, chunkBytes: this.snapshotChunkBytes },
+      "sending snapshot",
+    );
+    transfer.pump();
+  }
+
+  private onSnapshotFrame(conn: InboundConnection, counters: PeerCounters, frame: SnapshotTransferFrame): void {
+    if (frame.from !== conn.peerId) {
+      return this.refuseFrame(conn, counters, 1008, "SPOOFED_FROM", `frame claims from=${JSON.stringify(frame.from)}`);
+    }
+    if (frame.to !== this.selfId) {
+      return this.refuseFrame(conn, counters, 1008, "MISROUTED", `frame addressed to ${JSON.stringify(frame.to)}`);
+    }
+    if (this.linkFilter !== null && !this.applyFilter(frame.from, this.selfId)) {
+      counters.filtered++;
+      // A lost chunk leaves a gap: the transfer cannot complete, so drop it now rather than at the next chunk.
+      if (frame.type === "snapshotChunk") this.interruptIncoming(frame.from, "a chunk was dropped by the link filter");
+      return;
+    }
+    if (frame.type === "snapshotAck") return this.onSnapshotAck(frame);
+    // Chunks of one transfer must come over one connection: a superseded connection's leftovers are ignored.
+    if (this.inbound.get(conn.peerId) !== conn) return;
+    this.onSnapshotChunk(counters, frame);
+  }
+
+  private onSnapshotChunk(counters: PeerCounters, chunk: SnapshotChunkFrame): void {
+    if (chunk.offset === 0) this.interruptIncoming(chunk.from, `superseded by transfer ${chunk.transferId}`);
+    const verdict = this.reassembler.accept(chunk, Date.now());
+    const ack = { from: this.selfId, to: chunk.from, term: chunk.term, transferId: chunk.transferId, received: verdict.received };
+    switch (verdict.kind) {
+      case "progress":
+        if (chunk.offset === 0) {
+          this.log.info({ peer: chunk.from, transferId: chunk.transferId, bytes: chunk.totalBytes }, "receiving snapshot");
+        }
+        this.sendAck({ type: "snapshotAck", ...ack, status: "receiving" });
+        return;
+      case "refused":
+        counters.snapshotsRefused++;
+        this.log.warn(
+          { peer: chunk.from, transferId: chunk.transferId, offset: chunk.offset, code: verdict.code, reason: verdict.reason },
+          "refusing snapshot transfer",
+        );
+        this.sendAck({ type: "snapshotAck", ...ack, status: "refused", code: verdict.code, reason: verdict.reason.slice(0, MAX_REFUSAL_REASON_CHARS) });
+        return;
+      case "complete":
+        counters.snapshotsReceived++;
+        this.log.info(
+          { peer: chunk.from, transferId: chunk.transferId, bytes: chunk.totalBytes, index: verdict.message.snapshot.meta.index },
+          "snapshot received and verified",
+        );
+        this.deliver(counters, verdict.message);
+        this.sendAck({ type: "snapshotAck", ...ack, status: "done" });
+        return;
+    }
+  }
+
+  private onSnapshotAck(ack: SnapshotAckFrame): void {
+    const transfer = this.outgoing.get(ack.from);
+    if (transfer === undefined || transfer.transferId !== ack.transferId) {
+      this.log.debug({ peer: ack.from, transferId: ack.transferId, status: ack.status }, "ack for a snapshot transfer no longer in progress");
+      return;
+    }
+    transfer.onAck(ack, Date.now());
+  }
+
+  /** Acks travel on our own outbound link to the sender, like any message to it; losing one stalls the transfer
+   *  until the sender's stall timeout, which reports it failed. */
+  private sendAck(ack: SnapshotAckFrame): void {
+    const link = this.links.get(ack.to);
+    const counters = this.counters.get(ack.to);
+    if (link === undefined || counters === undefined) return;
+    if (this.linkFilter !== null && !this.applyFilter(this.selfId, ack.to)) {
+      counters.filtered++;
+      return;
+    }
+    const encoded = encodeSnapshotFrame(ack);
+    if (!encoded.ok) {
+      this.log.error({ to: ack.to, reason: encoded.reason }, "refusing to send an invalid snapshot ack");
+      return;
+    }
+    link.enqueue(encoded.bytes);
+  }
+
+  private interruptIncoming(peerId: NodeId, why: string): void {
+    const progress = this.reassembler.inProgress(peerId);
+    if (progress === undefined || !this.reassembler.discard(peerId)) return;
+    const counters = this.counters.get(peerId);
+    if (counters) counters.snapshotsInterrupted++;
+    this.log.warn({ peer: peerId, ...progress, reason: why }, "discarding an incomplete incoming snapshot");
+  }
+
+  private reportSnapshot(to: NodeId, ok: boolean): void {
+    // Later, not now: the caller may be inside send(), itself inside the node's handling of a Ready.
+    setImmediate(() => {
+      if (this.closed) return;
+      for (const handler of this.snapshotSentHandlers) {
+        try {
+          handler(to, ok);
+        } catch (err) {
+          this.log.error({ err, peer: to }, "snapshot outcome handler threw");
+        }
+      }
+    });
+  }
+
+  private checkSnapshotStalls(): void {
+    const nowMs = Date.now();
+    for (const transfer of [...this.outgoing.values()]) transfer.checkStall(nowMs, this.snapshotStallTimeoutMs);
+    for (const expired of this.reassembler.expire(nowMs, this.snapshotStallTimeoutMs)) {
+      const counters = this.counters.get(expired.from);
+      if (counters) counters.snapshotsInterrupted++;
+      this.log.warn({ peer: expired.from, ...expired, stallTimeoutMs: this.snapshotStallTimeoutMs }, "discarding a stalled incoming snapshot");
     }
   }
 
@@ -380,6 +656,7 @@ export class WsTransport {
   }
 
   private checkLiveness(): void {
+    this.checkSnapshotStalls();
     for (const link of this.links.values()) link.checkLiveness();
     for (const conn of this.inbound.values()) {
       if (conn.ws.readyState !== WebSocket.OPEN) continue;
@@ -392,6 +669,11 @@ export class WsTransport {
       conn.ws.ping();
     }
   }
+}
+
+function outgoingProgress(transfer: OutgoingSnapshot | undefined): PeerLinkStats["outgoingSnapshot"] {
+  if (transfer === undefined) return null;
+  return { transferId: transfer.transferId, ackedBytes: transfer.ackedBytes, totalBytes: transfer.totalBytes };
 }
 
 function toBuffer(data: WebSocket.RawData): Buffer {
