@@ -258,7 +258,7 @@ export function rawRequest(port: number, req: RawRequest): Promise<RawAnswer> {
         const i = line.indexOf(":");
         if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
       }
-      let bodyBytes = buf.subarray(headEnd + 4);
+      let bodyBytes: Buffer = buf.subarray(headEnd + 4);
       const cl = headers["content-length"];
       if (req.method === "HEAD") {
         bodyBytes = Buffer.alloc(0); // a HEAD answer declares a length but carries no body

@@ -349,7 +349,7 @@ describe("HTTP fuzz on a single-node cluster", () => {
   });
 
   it("answers 401 to a mutating call without the token before reading its body", async () => {
-    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: `bearer ${node.token}` }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: "Bearer wrong" }, { authorization: `bearer ${node.token}` }]) {
       // A declared 50 GB body that never comes: the answer can only arrive if nothing waited for the body.
       const declared = await send({ method: "POST", path: "/v1/tasks", headers, contentLength: 50_000_000_000, headOnly: true, body: "" });
       expect(declared.status).toBe(401);
