@@ -204,6 +204,7 @@ class NodeImpl implements RaftschedNode {
         return this.table.snapshotAsync().then((table) => encodeSnapshotData({ memberUrls, table }));
       },
     });
+    this.transport.onSnapshotSent((to, ok) => this.runner.reportSnapshot(to, ok));
     this.transport.onMessage((m: Message) => {
       this.duties.heard(m.from);
       this.runner.step(m);

@@ -137,6 +137,13 @@ export class RaftRunner {
     this.core.reportUnreachable(to);
   }
 
+  /** The transport's word on a snapshot transfer: on failure the leader probes again instead of waiting. */
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    if (this.stopped) return;
+    this.core.reportSnapshot(to, ok);
+    this.kick();
+  }
+
   /** Proposes a command; resolves with what `apply` returned for it once it is committed and applied. */
   propose(data: Uint8Array, timeoutMs: number): Promise<unknown> {
     return this.track((c) => c.propose(data), timeoutMs);
