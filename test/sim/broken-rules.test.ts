@@ -11,7 +11,7 @@ const SEED_BUDGET = 200;
 /** The first seed in 1..SEED_BUDGET whose run reports `checker`, or null. */
 function firstSeedReporting(brokenRules: BrokenRules, checker: CheckerName): { seed: number; detail: string } | null {
   for (let seed = 1; seed <= SEED_BUDGET; seed++) {
-    const r = runSeed({ seed, brokenRules });
+    const r = runSeed({ seed, brokenRules, continueAfterViolation: true });
     const v = r.violations.find((x) => x.checker === checker);
     if (v) return { seed, detail: v.detail };
   }
