@@ -110,9 +110,20 @@ function runOne(args: CliArgs, seed: number): SimResult {
   return runSeed(optionsFor(args, seed));
 }
 
-function printFailure(r: SimResult): void {
+/** The command that replays seed `seed` with the same forced options. */
+function replayCommand(args: CliArgs, seed: number): string {
+  const parts = ["npm run sim --", `--seed ${seed}`];
+  if (args.nodes) parts.push(`--nodes ${args.nodes}`);
+  if (args.profile) parts.push(`--profile ${args.profile}`);
+  if (args.faultTicks !== undefined) parts.push(`--ticks ${args.faultTicks}`);
+  if (args.brokenRules) parts.push(`--broken ${Object.keys(args.brokenRules).join(",")}`);
+  if (args.scenario) parts.push(`--scenario ${args.scenario}`);
+  return `${parts.join(" ")} --trace`;
+}
+
+function printFailure(args: CliArgs, r: SimResult): void {
   const out = process.stdout;
-  out.write(`\nFAIL seed ${r.seed} (${r.nodes} nodes, profile ${r.profile}); replay: npm run sim -- --seed ${r.seed} --trace\n`);
+  out.write(`\nFAIL seed ${r.seed} (${r.nodes} nodes, profile ${r.profile}); replay: ${replayCommand(args, r.seed)}\n`);
   for (const v of r.violations) out.write(`  ${v.checker} at tick ${v.tick}: ${v.detail}\n`);
   out.write(`  trace (${r.trace.length} events):\n`);
   for (const line of r.trace) out.write(`    ${line}\n`);
@@ -130,7 +141,7 @@ function main(): void {
         `${s.messagesSent} messages (${s.messagesDropped} lost)\n`,
     );
     if (args.trace) for (const line of r.trace) process.stdout.write(`${line}\n`);
-    if (r.violations.length > 0) printFailure(r);
+    if (r.violations.length > 0) printFailure(args, r);
     process.stdout.write(`sim: 1 seeds, ${r.violations.length} violations\n`);
     process.exitCode = r.violations.length > 0 ? 1 : 0;
     return;
@@ -146,7 +157,7 @@ function main(): void {
     if (r.violations.length > 0) {
       violations += r.violations.length;
       failedSeeds++;
-      printFailure(r);
+      printFailure(args, r);
     }
     if ((k + 1) % progressEvery === 0 || k + 1 === args.seeds) {
       const elapsedS = (performance.now() - started) / 1000;
