@@ -37,9 +37,11 @@ export interface DecodedSnapshot {
   readonly tasks: TaskRecord[];
 }
 
-/** Task rows packed per msgpackr call: large enough to amortize the call, small enough (~30 KiB for typical
- *  tasks) that a deadline is checked often. */
+/** Task rows packed per msgpackr call at most: enough to amortize the call (~25 KiB for typical tasks). */
 const ROWS_PER_PACK = 256;
+/** Bytes per msgpackr call aimed at: big payloads (up to 1 MiB each) shrink the batch, so one unit of work, and
+ *  so the longest stretch between deadline checks, stays short. */
+const PACK_TARGET_BYTES = 256 * 1024;
 /** Bytes copied per step while assembling the result (a few ms of memcpy at most). */
 const ASSEMBLE_BYTES_PER_CHECK = 4 * 1024 * 1024;
 
@@ -55,6 +57,7 @@ export class SnapshotEncoder {
   private block = 0;
   private offset = 0;
   private rows = 0;
+  private rowsPerPack = ROWS_PER_PACK;
   private out: Uint8Array | null = null;
   private assembledChunks = 0;
   private assembledBytes = 0;
@@ -73,7 +76,7 @@ export class SnapshotEncoder {
     const blocks = this.view.tasks.blocks;
     while (this.block < blocks.length) {
       const rows: unknown[] = [];
-      while (rows.length < ROWS_PER_PACK && this.block < blocks.length) {
+      while (rows.length < this.rowsPerPack && this.block < blocks.length) {
         const block = blocks[this.block]!;
         rows.push(taskRow(block[this.offset]!));
         if (++this.offset === block.length) {
@@ -84,6 +87,8 @@ export class SnapshotEncoder {
       this.rows += rows.length;
       const packed = packr.pack(rows);
       this.push(packed.subarray(arrayHeaderLength(packed[0]!)));
+      const fitting = Math.floor((rows.length * PACK_TARGET_BYTES) / packed.byteLength);
+      this.rowsPerPack = Math.max(1, Math.min(ROWS_PER_PACK, fitting));
       if (performance.now() >= deadlineMs) return false;
     }
     if (this.rows !== this.view.tasks.size) {

@@ -113,6 +113,18 @@ describe("snapshotAsync", () => {
     expect(same(await second, secondBytes)).toBe(true);
   });
 
+  it("packs big payloads in small batches and still writes the same bytes", async () => {
+    const table = new TaskTable();
+    let index = 0;
+    const big = "x".repeat(200_000);
+    for (let i = 0; i < 40; i++) {
+      table.apply(++index, { type: "submit", id: `big-${String(i).padStart(2, "0")}`, payload: i % 3 === 0 ? { big } : { i }, priority: 0, maxAttempts: 1, nowMs: 0 });
+    }
+    const bytes = await table.snapshotAsync({ sliceMs: 0 });
+    expect(same(bytes, referenceEncoding(table))).toBe(true);
+    expect(same(bytes, table.snapshot())).toBe(true);
+  });
+
   it("yields to the event loop: timers run while a large table serializes", async () => {
     const { table } = buildTable(60_000, 4);
     let timerRuns = 0;
