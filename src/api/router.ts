@@ -82,6 +82,9 @@ export function parseSubmit(body: unknown): SubmitInput {
   let id: string | undefined;
   if (o.id !== undefined) {
     if (typeof o.id !== "string" || !TASK_ID_RE.test(o.id)) throw field("id", "must be 1–128 characters of [A-Za-z0-9._:-]");
+    // URLs treat "." and ".." as path segments (every client normalizes /v1/tasks/.. to /v1/), so a task with
+    // such an id could be created but never read, completed or cancelled.
+    if (o.id === "." || o.id === "..") throw field("id", `"${o.id}" cannot be addressed in a URL; use another id`);
     id = o.id;
   }
   if (!("payload" in o)) throw field("payload", "is required (any JSON value)");

@@ -33,6 +33,7 @@ export class NodeApi implements ApiBackend {
   async submit(input: SubmitInput, ctx?: RequestContext): Promise<{ created: boolean; task: Task }> {
     // The id is fixed where the request arrives, so a forward that is retried cannot create a second task.
     const id = input.id ?? this.n.newTaskId();
+    await this.awaitLeader(ctx);
     if (!this.n.runner.isLeader) {
       const r = await this.forward("POST", "/v1/tasks", { ...input, id }, ctx);
       return { created: r.status === 201, task: r.body as Task };
@@ -53,6 +54,7 @@ export class NodeApi implements ApiBackend {
   }
 
   async complete(id: string, attempt: number, result: JsonValue | undefined, ctx?: RequestContext): Promise<Task> {
+    await this.awaitLeader(ctx);
     if (!this.n.runner.isLeader) {
       return (await this.forward("POST", `/v1/tasks/${encodeURIComponent(id)}/complete`, { attempt, ...(result !== undefined ? { result } : {}) }, ctx)).body as Task;
     }
@@ -60,6 +62,7 @@ export class NodeApi implements ApiBackend {
   }
 
   async fail(id: string, attempt: number, error: JsonValue | undefined, ctx?: RequestContext): Promise<Task> {
+    await this.awaitLeader(ctx);
     if (!this.n.runner.isLeader) {
       return (await this.forward("POST", `/v1/tasks/${encodeURIComponent(id)}/fail`, { attempt, ...(error !== undefined ? { error } : {}) }, ctx)).body as Task;
     }
@@ -69,10 +72,18 @@ export class NodeApi implements ApiBackend {
   }
 
   async cancel(id: string, ctx?: RequestContext): Promise<Task> {
+    await this.awaitLeader(ctx);
     if (!this.n.runner.isLeader) {
       return (await this.forward("POST", `/v1/tasks/${encodeURIComponent(id)}/cancel`, undefined, ctx)).body as Task;
     }
     return expectTask(await this.n.proposeCommand({ type: "cancel", id }));
+  }
+
+  /** Right after a start or during an election no leader is known: wait about one election for one rather than
+   *  fail at once (what etcd's clients do too). A request that was already forwarded never waits. */
+  private async awaitLeader(ctx?: RequestContext): Promise<void> {
+    if (ctx?.forwarded || this.n.runner.knownLeader !== null) return;
+    await this.n.runner.waitForLeader(this.n.cfg.electionTimeoutMs[1] * 2);
   }
 
   // ---- reads ----
@@ -88,6 +99,7 @@ export class NodeApi implements ApiBackend {
   }
 
   private async linearize(): Promise<void> {
+    await this.awaitLeader();
     try {
       await this.n.runner.readIndex(READ_TIMEOUT_MS);
     } catch (err) {

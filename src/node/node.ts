@@ -168,7 +168,8 @@ class NodeImpl implements RaftschedNode {
       rng: makePrng(seed ^ 0x9e3779b9),
       workerMembers: () => this.workerMembers(),
       propose: (cmd) => this.proposeCommand(cmd),
-      isLeader: () => this.runner.isLeader,
+      // The role as announced by the last Ready: duties start only after becameLeader() granted the grace period.
+      isLeader: () => this.role === "leader",
     });
     this.executor = new TaskExecutor({
       selfId: this.id,
@@ -213,6 +214,20 @@ class NodeImpl implements RaftschedNode {
     this.api = new NodeApi(this);
     if (faultsEnabled()) installFaultHooks(this.api, this.transport, this.logger);
     this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handleRequest(this.api, req, res));
+    // Requests Node's HTTP parser refuses before our router sees them (bad bytes in the path, oversized heads,
+    // unknown methods) still get the contract's JSON error shape.
+    this.server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+      // As Node's default: answer only if nothing was written on this connection yet, then close it.
+      if (!socket.writable || (socket as { bytesWritten?: number }).bytesWritten !== 0) {
+        socket.destroy();
+        return;
+      }
+      const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
+      const body = JSON.stringify({ error: { code: tooLarge ? "HEADERS_TOO_LARGE" : "BAD_REQUEST", message: `malformed HTTP request (${err.code ?? err.message})` } });
+      socket.end(
+        `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    });
     this.transport.attach(this.server);
     const spec = findNode(this.cfg, this.id);
     await new Promise<void>((resolve, reject) => {

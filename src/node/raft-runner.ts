@@ -99,12 +99,23 @@ export class RaftRunner {
     return this.applied;
   }
 
+  /** The core's view, not the last Ready's: a proposal made right after an election must not be refused
+   *  because the Ready announcing it has not been processed yet. */
   get isLeader(): boolean {
-    return this.role === "leader";
+    return !this.stopped && this.core.currentRole() === "leader";
   }
 
   get knownLeader(): NodeId | null {
-    return this.leaderId;
+    return this.core.currentLeader();
+  }
+
+  /** Resolves once a leader is known (or this node leads), or after timeoutMs. */
+  async waitForLeader(timeoutMs: number): Promise<NodeId | null> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.stopped && this.core.currentLeader() === null && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.core.currentLeader();
   }
 
   status(): RaftStatus {

@@ -105,4 +105,7 @@ export interface RaftCore {
   /** Acknowledges that everything in `rd` was persisted, sent and applied. */
   advance(rd: Ready): void;
   status(): RaftStatus;
+  /** Cheap reads for hot paths (status() copies the membership and progress). */
+  currentRole(): Role;
+  currentLeader(): NodeId | null;
 }

@@ -323,6 +323,14 @@ export class RaftNode implements RaftCore {
     }
   }
 
+  currentRole(): Role {
+    return this.role;
+  }
+
+  currentLeader(): NodeId | null {
+    return this.leaderId;
+  }
+
   status(): RaftStatus {
     const base = {
       id: this.id,

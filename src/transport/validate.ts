@@ -265,10 +265,15 @@ export function optional<T>(o: Fields, key: string, read: (value: unknown, path:
   return read(o[key], key);
 }
 
+/** Terms and indexes stay far below 2^53: a peer that announced term 2^53 - 1 would push a node to a term whose
+ *  successor is not representable, wedging it for good. 2^48 terms is ~9,000 years of an election per second. */
+export const MAX_TERM_OR_INDEX = 2 ** 48;
+
 export function nat(value: unknown, path: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
     throw new Invalid(`${path}: expected a non-negative safe integer, got ${describe(value)}`);
   }
+  if (value > MAX_TERM_OR_INDEX) throw new Invalid(`${path}: ${value} is above the limit of 2^48`);
   return value === 0 ? 0 : value; // folds -0 into 0
 }
 

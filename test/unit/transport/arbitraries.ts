@@ -1,5 +1,6 @@
 // fast-check generators for VALID peer messages: every field in range and every Raft-level invariant the validator
 // checks (entries consecutive after prevLogIndex, terms non-decreasing and never above the message term, ...).
+import { MAX_TERM_OR_INDEX } from "../../../src/transport/validate.js";
 import fc from "fast-check";
 import type { Entry, Message, NodeId } from "../../../src/raft/types.js";
 
@@ -14,7 +15,8 @@ const endpointsArb = fc
   .filter(([from, to]) => from !== to)
   .map(([from, to]) => ({ from, to }));
 
-const safeNat = fc.maxSafeNat();
+// Terms and indexes are bounded by the validator (MAX_TERM_OR_INDEX = 2^48); valid messages stay within it.
+const safeNat = fc.integer({ min: 0, max: MAX_TERM_OR_INDEX });
 const contextArb = fc.oneof(fc.string({ maxLength: 256 }), fc.string({ maxLength: 128, unit: "binary" }));
 const bytesArb = fc.uint8Array({ maxLength: 64 });
 
@@ -22,7 +24,7 @@ const bytesArb = fc.uint8Array({ maxLength: 64 });
 function logPosition(maxTerm: number): fc.Arbitrary<{ index: number; term: number }> {
   return fc.oneof(
     fc.constant({ index: 0, term: 0 }),
-    fc.record({ index: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER - 20_000 }), term: fc.integer({ min: 0, max: maxTerm }) }),
+    fc.record({ index: fc.integer({ min: 1, max: MAX_TERM_OR_INDEX - 20_000 }), term: fc.integer({ min: 0, max: maxTerm }) }),
   );
 }
 
@@ -85,7 +87,7 @@ const messageArb: fc.Arbitrary<Message> = fc.tuple(endpointsArb, safeNat).chain(
       ? [
           fc
             .tuple(
-              fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+              fc.integer({ min: 1, max: MAX_TERM_OR_INDEX }),
               fc.integer({ min: 1, max: term }),
               fc.uniqueArray(nodeIdArb, { minLength: 1, maxLength: 9 }),
               fc.integer({ min: 1, max: 9 }),

@@ -224,7 +224,11 @@ describe("validation refuses, naming the field", () => {
 
   it("append whose indexes run past the safe integer range", () => {
     const prevLogIndex = Number.MAX_SAFE_INTEGER - 1;
-    expectBad(decodeFrame(raw({ ...appendBase, prevLogIndex, entries: [entry(prevLogIndex + 1), entry(prevLogIndex + 2)] })), /index/);
+    expectBad(decodeFrame(raw({ ...appendBase, prevLogIndex, entries: [entry(prevLogIndex + 1), entry(prevLogIndex + 2)] })), /[iI]ndex/);
+  });
+
+  it("a term above 2^48, which would wedge a node that adopted it", () => {
+    expectBad(decodeFrame(raw({ type: "heartbeat", from: "n1", to: "n2", term: Number.MAX_SAFE_INTEGER, commit: 0 })), /term: .* above the limit of 2\^48/);
   });
 
   const snapBase = { type: "snapshot", from: "n1", to: "n2", term: 3 };
