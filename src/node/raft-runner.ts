@@ -262,6 +262,8 @@ export class RaftRunner {
     if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
       const batch = {
         entries: rd.entries,
+        // A commit-only change needs no fsync on the critical path (the commit index is re-learned from the leader).
+        sync: rd.mustSync,
         ...(rd.hardState ? { hardState: rd.hardState } : {}),
         ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
       };

@@ -10,6 +10,9 @@ export interface PersistBatch {
   readonly entries: readonly Entry[];
   /** A snapshot received from the leader: replaces the log up to its index. */
   readonly snapshot?: Snapshot;
+  /** False when nothing in the batch must survive a power loss (Ready.mustSync false: only the commit index
+   *  moved, which a node re-learns from its leader). Default true. */
+  readonly sync?: boolean;
 }
 
 export interface DurableStore {

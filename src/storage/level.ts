@@ -64,6 +64,8 @@ interface StoredState {
 type QueuedWrite = {
   readonly plan: (ops: BatchOp[]) => void;
   readonly bytes: number;
+  /** Whether this write needs the fsync; a group is synced if any of its writes does. */
+  readonly sync: boolean;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 };
@@ -127,11 +129,11 @@ export class LevelStore implements DurableStore {
 
   persist(batch: PersistBatch): Promise<void> {
     const bytes = batch.entries.reduce((n, e) => n + e.data.byteLength, 0) + (batch.snapshot?.data.byteLength ?? 0);
-    return this.enqueue(bytes, (ops) => this.planPersist(batch, ops));
+    return this.enqueue(bytes, (ops) => this.planPersist(batch, ops), batch.sync ?? true);
   }
 
   saveSnapshot(snapshot: Snapshot, compactTo: number): Promise<void> {
-    return this.enqueue(snapshot.data.byteLength, (ops) => this.planSaveSnapshot(snapshot, compactTo, ops));
+    return this.enqueue(snapshot.data.byteLength, (ops) => this.planSaveSnapshot(snapshot, compactTo, ops), true);
   }
 
   /** Waits for queued writes, then closes the database. Later calls fail with STORAGE_CLOSED. */
@@ -144,7 +146,7 @@ export class LevelStore implements DurableStore {
 
   // ---- the write queue ----
 
-  private enqueue(bytes: number, plan: (ops: BatchOp[]) => void): Promise<void> {
+  private enqueue(bytes: number, plan: (ops: BatchOp[]) => void, sync: boolean): Promise<void> {
     try {
       this.assertOpen();
       if (this.failure) throw this.failure;
@@ -155,7 +157,7 @@ export class LevelStore implements DurableStore {
       return Promise.reject(err);
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ plan, bytes, resolve, reject });
+      this.queue.push({ plan, bytes, sync, resolve, reject });
       this.flushing ??= this.flush();
     });
   }
@@ -177,8 +179,9 @@ export class LevelStore implements DurableStore {
       }
       try {
         if (ops.length > 0) {
-          await this.db.batch(ops, { sync: true });
-          this.counters.syncedBatches++;
+          const sync = planned.some((w) => w.sync);
+          await this.db.batch(ops, { sync });
+          if (sync) this.counters.syncedBatches++;
         }
       } catch (cause) {
         // The in-memory shape already includes this batch and the disk may or may not: refuse everything from
