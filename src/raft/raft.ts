@@ -50,6 +50,8 @@ export class RaftNode implements RaftCore {
   private term = 0;
   private vote: NodeId | null = null;
   private role: Role = "follower";
+  /** Entries were proposed since the last broadcast: send appends when the next Ready is built. */
+  private appendPending = false;
   private leaderId: NodeId | null = null;
   private readonly log: RaftLog;
   private readonly tracker: ProgressTracker;
@@ -258,6 +260,7 @@ export class RaftNode implements RaftCore {
 
   hasReady(): boolean {
     if (this.readyOutstanding) return false;
+    if (this.appendPending && this.role === "leader") return true;
     const ss = this.softState();
     if (ss.leaderId !== this.prevSoftState.leaderId || ss.role !== this.prevSoftState.role) return true;
     if (!sameHardState(this.hardState(), this.prevHardState)) return true;
@@ -272,6 +275,7 @@ export class RaftNode implements RaftCore {
 
   ready(): Ready {
     if (this.readyOutstanding) throw new RaftError("INVARIANT", "ready() called again before advance()");
+    this.flushPendingAppends();
     this.readyOutstanding = true;
     const ss = this.softState();
     const hs = this.hardState();
@@ -677,8 +681,17 @@ export class RaftNode implements RaftCore {
     this.tracker.progress.get(this.id)?.maybeUpdate(index);
     // A single-voter cluster commits at once; otherwise this is a no-op until followers acknowledge.
     if (this.maybeCommit()) this.onCommitAdvanced();
-    this.bcastAppend();
+    // Proposals arriving together (one HTTP burst, one microtask) go out as ONE append per follower, built when
+    // the runner next asks for a Ready, not one append per proposal.
+    this.appendPending = true;
     return { index, term: this.term };
+  }
+
+  /** Sends the appends that proposals deferred; called as a Ready is built. */
+  private flushPendingAppends(): void {
+    if (!this.appendPending) return;
+    this.appendPending = false;
+    if (this.role === "leader") this.bcastAppend();
   }
 
   /** Figure 8: only an entry of the current term is committed by counting replicas. */

@@ -102,7 +102,13 @@ export class PaperNode {
     // 2. every message may leave only now: check that what it promises is durable
     const hs = this.storage.initialState().hardState;
     for (const m of rd.messages) {
-      if (m.type === "voteResp" && !m.reject && (hs.term !== m.term || hs.vote !== m.to)) {
+      // A grant is safe to send once the stored state can never grant another vote in its term: the same term with
+      // this vote, or a later term (a node that granted in term 6 and then moved to term 8 in the same Ready never
+      // votes in term 6 again).
+      if (m.type === "voteResp" && !m.reject && hs.term < m.term) {
+        throw new Error(`${this.id}: vote for ${m.to} in term ${m.term} sent before its term was persisted (stored ${hs.term}/${hs.vote})`);
+      }
+      if (m.type === "voteResp" && !m.reject && hs.term === m.term && hs.vote !== m.to) {
         throw new Error(`${this.id}: vote for ${m.to} in term ${m.term} sent before it was persisted (stored ${hs.term}/${hs.vote})`);
       }
       if (m.type === "appendResp" && !m.reject && m.index > this.storage.lastIndex()) {
