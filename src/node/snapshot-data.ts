@@ -1,10 +1,16 @@
 // What a node's snapshot holds: the task table and the member urls. The core's ConfState knows member ids only;
 // a member added at runtime has its url in its config entry, and once that entry is compacted away the url must
 // live in the snapshot, or a node restarted from it could not reach that member.
+//
+// Layout: "RSN1" | u32 header length | msgpack header ([[id, url], ...]) | table bytes. The table (100 MiB at a
+// million tasks) is copied once into a buffer allocated at its final size, and decoding takes a view of it: no
+// re-encoding of the big part, so wrapping costs a memcpy rather than a second serialization.
 import { Packr } from "msgpackr";
 import { RaftschedError } from "../util/errors.js";
 
-const FORMAT_VERSION = 1;
+const MAGIC = Buffer.from("RSN1");
+const PREFIX_BYTES = MAGIC.length + 4;
+const MAX_HEADER_BYTES = 1024 * 1024;
 const packr = new Packr({ useRecords: false, structuredClone: false });
 
 export interface NodeSnapshotData {
@@ -15,27 +21,39 @@ export interface NodeSnapshotData {
 
 export function encodeSnapshotData(d: NodeSnapshotData): Uint8Array {
   const urls = [...d.memberUrls.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return packr.pack([FORMAT_VERSION, urls, d.table]);
+  const header = packr.pack(urls);
+  const out = Buffer.allocUnsafe(PREFIX_BYTES + header.length + d.table.byteLength);
+  MAGIC.copy(out, 0);
+  out.writeUInt32BE(header.length, MAGIC.length);
+  header.copy(out, PREFIX_BYTES);
+  out.set(d.table, PREFIX_BYTES + header.length);
+  return out;
 }
 
 /** Empty data (a never-written snapshot) is an empty table with no urls. */
 export function decodeSnapshotData(bytes: Uint8Array): NodeSnapshotData {
   if (bytes.byteLength === 0) return { memberUrls: new Map(), table: new Uint8Array(0) };
-  let v: unknown;
-  try {
-    v = packr.unpack(bytes);
-  } catch (err) {
-    throw new RaftschedError("SNAPSHOT_CORRUPT", `snapshot data does not decode: ${(err as Error).message}`);
-  }
-  if (!Array.isArray(v) || v[0] !== FORMAT_VERSION || !Array.isArray(v[1]) || !(v[2] instanceof Uint8Array)) {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < PREFIX_BYTES || !buf.subarray(0, MAGIC.length).equals(MAGIC)) {
     throw new RaftschedError("SNAPSHOT_CORRUPT", "snapshot data has an unknown layout");
   }
+  const headerBytes = buf.readUInt32BE(MAGIC.length);
+  if (headerBytes > MAX_HEADER_BYTES || PREFIX_BYTES + headerBytes > buf.length) {
+    throw new RaftschedError("SNAPSHOT_CORRUPT", `snapshot header of ${headerBytes} bytes does not fit`);
+  }
+  let urls: unknown;
+  try {
+    urls = packr.unpack(buf.subarray(PREFIX_BYTES, PREFIX_BYTES + headerBytes));
+  } catch (err) {
+    throw new RaftschedError("SNAPSHOT_CORRUPT", `snapshot header does not decode: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(urls)) throw new RaftschedError("SNAPSHOT_CORRUPT", "snapshot member url list is malformed");
   const memberUrls = new Map<string, string>();
-  for (const pair of v[1] as unknown[]) {
+  for (const pair of urls as unknown[]) {
     if (!Array.isArray(pair) || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
       throw new RaftschedError("SNAPSHOT_CORRUPT", "snapshot member url list is malformed");
     }
     memberUrls.set(pair[0], pair[1]);
   }
-  return { memberUrls, table: v[2] };
+  return { memberUrls, table: buf.subarray(PREFIX_BYTES + headerBytes) };
 }
