@@ -5,7 +5,7 @@
 // state machine's answer, not just "appended".
 import type { Logger } from "pino";
 import type { RaftCore, RaftStatus } from "../raft/api.js";
-import type { ConfChange, Entry, Message, NodeId, Ready, Role, Snapshot } from "../raft/types.js";
+import type { ConfChange, Entry, HardState, Message, NodeId, Ready, Role, Snapshot } from "../raft/types.js";
 import { RaftError } from "../raft/types.js";
 import type { DurableStore } from "../storage/durable.js";
 import type { MemoryStorage } from "../storage/memory.js";
@@ -258,60 +258,98 @@ export class RaftRunner {
 
   private async handle(rd: Ready): Promise<void> {
     this.counters.readies++;
-    // 1. persist, synced, as one batch.
-    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
-      const batch = {
-        entries: rd.entries,
-        // A commit-only change needs no fsync on the critical path (the commit index is re-learned from the leader).
-        sync: rd.mustSync,
-        ...(rd.hardState ? { hardState: rd.hardState } : {}),
-        ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
-      };
-      await this.o.durable.persist(batch);
-      this.counters.fsyncs++;
+    const needsWrite = rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined;
+    // A leader may send its appends and heartbeats while its own write is in flight (Raft dissertation §10.2.1):
+    // they promise nothing about the leader's disk, and nothing that reveals a commit can leave before this
+    // write is done, because the next Ready is only built after advance(). A term or vote change is always
+    // persisted first, and replies (vote grants, append acks) always wait for the write.
+    const early: Message[] = [];
+    const late: Message[] = [];
+    const leaderMayStream = this.core.currentRole() === "leader" && !this.changesTermOrVote(rd);
+    for (const m of rd.messages) ((leaderMayStream && (m.type === "append" || m.type === "heartbeat")) ? early : late).push(m);
+    if (early.length > 0) this.sendNow(early);
+
+    // 1. persist, as one batch (synced when the Ready says so).
+    const persisted = needsWrite
+      ? this.o.durable.persist({
+          entries: rd.entries,
+          // A commit-only change needs no fsync (the commit index is re-learned from the leader).
+          sync: rd.mustSync,
+          ...(rd.hardState ? { hardState: rd.hardState } : {}),
+          ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
+        })
+      : null;
+
+    // Committed entries already in the log before this Ready's new entries are durable on a majority: apply them
+    // (and answer their clients) while our own write is in flight. Entries that this Ready itself adds (a
+    // single-voter cluster commits at once) wait for the write.
+    const firstNew = rd.entries[0]?.index ?? Infinity;
+    let i = 0;
+    if (!rd.snapshot) {
+      while (i < rd.committedEntries.length && rd.committedEntries[i]!.index < firstNew) this.applyOne(rd.committedEntries[i++]!);
+    }
+
+    if (persisted) {
+      await persisted;
+      this.counters.fsyncs += rd.mustSync ? 1 : 0;
       this.counters.entriesPersisted += rd.entries.length;
       if (this.stopped) return;
       // 2. the in-memory log the core reads.
       if (rd.snapshot) this.o.storage.applySnapshot(rd.snapshot);
       this.o.storage.append(rd.entries);
-      if (rd.hardState) this.o.storage.setHardState(rd.hardState);
+      if (rd.hardState) {
+        this.o.storage.setHardState(rd.hardState);
+        this.lastHardState = rd.hardState;
+      }
     }
-    if (rd.softState) this.noteSoftState(rd.softState.role, rd.softState.leaderId);
     // 3. send: only now is everything these messages promise durable.
-    if (rd.messages.length > 0) {
-      this.counters.messagesSent += rd.messages.length;
-      this.o.send(rd.messages);
-    }
-    // 4. apply.
+    if (late.length > 0) this.sendNow(late);
+    // 4. apply the rest (a snapshot from the leader first).
     if (rd.snapshot && rd.snapshot.meta.index > this.applied) {
       this.o.restore(rd.snapshot);
       this.applied = rd.snapshot.meta.index;
       this.failProposalsUpTo(this.applied);
     }
-    for (const e of rd.committedEntries) {
-      if (e.index <= this.applied) continue;
-      if (e.index !== this.applied + 1) {
-        throw new RaftError("INVARIANT", `applying ${e.index} after ${this.applied}: committed entries must be contiguous`);
-      }
-      const result = this.o.apply(e);
-      this.applied = e.index;
-      this.counters.entriesApplied++;
-      const p = this.proposals.get(e.index);
-      if (p) {
-        this.proposals.delete(e.index);
-        clearTimeout(p.timer);
-        if (p.term === e.term) p.resolve(result);
-        // Another leader's entry took this index: ours was never committed and never will be.
-        else p.reject(new RaftschedError("NOT_COMMITTED", "leadership changed before the proposal committed; it was not applied"));
-      }
-    }
+    while (i < rd.committedEntries.length) this.applyOne(rd.committedEntries[i++]!);
     if (rd.committedEntries.length > 0 || rd.snapshot) this.o.onApplied?.(this.applied);
+    if (rd.softState) this.noteSoftState(rd.softState.role, rd.softState.leaderId);
     // 5. reads.
     for (const rs of rd.readStates) {
       const r = this.reads.get(rs.context);
       if (r) r.index = rs.index;
     }
     this.releaseReads();
+  }
+
+  private lastHardState: HardState | null = null;
+
+  private changesTermOrVote(rd: Ready): boolean {
+    if (!rd.hardState) return false;
+    const prev = this.lastHardState ?? this.o.storage.initialState().hardState;
+    return rd.hardState.term !== prev.term || rd.hardState.vote !== prev.vote;
+  }
+
+  private sendNow(messages: readonly Message[]): void {
+    this.counters.messagesSent += messages.length;
+    this.o.send(messages);
+  }
+
+  private applyOne(e: Entry): void {
+    if (e.index <= this.applied) return;
+    if (e.index !== this.applied + 1) {
+      throw new RaftError("INVARIANT", `applying ${e.index} after ${this.applied}: committed entries must be contiguous`);
+    }
+    const result = this.o.apply(e);
+    this.applied = e.index;
+    this.counters.entriesApplied++;
+    const p = this.proposals.get(e.index);
+    if (p) {
+      this.proposals.delete(e.index);
+      clearTimeout(p.timer);
+      if (p.term === e.term) p.resolve(result);
+      // Another leader's entry took this index: ours was never committed and never will be.
+      else p.reject(new RaftschedError("NOT_COMMITTED", "leadership changed before the proposal committed; it was not applied"));
+    }
   }
 
   /** Takes a snapshot between Readies, when the core's membership is exactly the one at the applied index. The

@@ -187,8 +187,13 @@ export interface ReadState {
  *     (a conflicting suffix is truncated in the same write).
  *  2. only then send `messages`: a vote grant or an append acknowledgement must never leave the node before
  *     the state it promises is durable (Figure 2: "respond to RPCs only after updating stable storage").
- *  3. apply `committedEntries` to the state machine, in order (they are always durable already), and apply
- *     `snapshot` to the state machine if present (before the committed entries, which follow it).
+ *     One exception (dissertation §10.2.1): a leader whose Ready changes neither term nor vote may send its
+ *     appends and heartbeats while its own write is in flight. They promise nothing about the leader's disk,
+ *     and nothing revealing a commit can leave before the write ends, since the next Ready follows advance().
+ *  3. apply `committedEntries` to the state machine, in order, and apply `snapshot` to the state machine if
+ *     present (before the committed entries, which follow it). Committed entries below `entries[0].index` are
+ *     durable on a majority already and may be applied while this Ready's write is in flight; those this Ready
+ *     itself adds (a single-voter cluster commits at once) only after it.
  *  4. answer the reads in `readStates` once the applied index reaches each one's `index`.
  *  5. call `advance(ready)` exactly once, with this same object, before asking for the next Ready.
  */
