@@ -244,6 +244,11 @@ export class RaftRunner {
         const rd = this.core.ready();
         await this.handle(rd);
         this.core.advance(rd);
+        if (this.afterAdvance.length > 0) {
+          const done = this.afterAdvance;
+          this.afterAdvance = [];
+          for (const f of done) f();
+        }
         this.maybeSnapshot();
       }
     } catch (err) {
@@ -346,11 +351,20 @@ export class RaftRunner {
     if (p) {
       this.proposals.delete(e.index);
       clearTimeout(p.timer);
-      if (p.term === e.term) p.resolve(result);
-      // Another leader's entry took this index: ours was never committed and never will be.
-      else p.reject(new RaftschedError("NOT_COMMITTED", "leadership changed before the proposal committed; it was not applied"));
+      if (p.term !== e.term) {
+        // Another leader's entry took this index: ours was never committed and never will be.
+        p.reject(new RaftschedError("NOT_COMMITTED", "leadership changed before the proposal committed; it was not applied"));
+      } else if (e.kind === "config") {
+        // The core switches membership inside advance(): answer once status() shows the new configuration.
+        this.afterAdvance.push(() => p.resolve(result));
+      } else {
+        p.resolve(result);
+      }
     }
   }
+
+  /** Answers that must wait until the core has advanced past the Ready that applied them. */
+  private afterAdvance: Array<() => void> = [];
 
   /** Takes a snapshot between Readies, when the core's membership is exactly the one at the applied index. The
    *  table view and the meta (index, term, conf) are captured together, synchronously, here; serialization may

@@ -11,7 +11,7 @@ import { MAX_SNAPSHOT_CHUNK_BYTES } from "../../../src/transport/limits.js";
 import { validateSnapshotFrame, type SnapshotAckFrame, type SnapshotChunkFrame } from "../../../src/transport/snapshot-frames.js";
 import { SnapshotReassembler } from "../../../src/transport/snapshot-receiver.js";
 import { OutgoingSnapshot } from "../../../src/transport/snapshot-sender.js";
-import { validateMessage } from "../../../src/transport/validate.js";
+import { MAX_TERM_OR_INDEX, validateMessage } from "../../../src/transport/validate.js";
 
 const plainPackr = new Packr({ useRecords: false });
 
@@ -70,10 +70,10 @@ const validChunkArb: fc.Arbitrary<SnapshotChunkFrame> = fc
   });
 
 const validAckArb: fc.Arbitrary<SnapshotAckFrame> = fc.oneof(
-  fc.record({ received: fc.maxSafeNat(), status: fc.constantFrom("receiving" as const, "done" as const) }).map((f) => ackOf(f)),
+  fc.record({ received: fc.integer({ min: 0, max: MAX_TERM_OR_INDEX }), status: fc.constantFrom("receiving" as const, "done" as const) }).map((f) => ackOf(f)),
   fc
     .record({
-      received: fc.maxSafeNat(),
+      received: fc.integer({ min: 0, max: MAX_TERM_OR_INDEX }),
       code: fc.constantFrom("CHUNK_CORRUPT" as const, "SNAPSHOT_CORRUPT" as const, "OUT_OF_ORDER" as const, "INCONSISTENT" as const, "TOO_LARGE" as const),
       reason: fc.string({ maxLength: 256 }),
     })
