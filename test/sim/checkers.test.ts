@@ -5,13 +5,15 @@ import type { Entry } from "../../src/raft/types.js";
 import {
   checkAll,
   committedEntryLost,
+  disjointMajorities,
   electionSafety,
   leaderCompleteness,
   linearizableRead,
   logMatching,
+  removedNodeLeads,
   stateMachineSafety,
 } from "./checkers.js";
-import type { ClusterView, CommitRecord, LeaderRecord, NodeView, ReadRecord } from "./view.js";
+import type { ClusterView, CommitRecord, ConfRecord, LeaderRecord, NodeView, QuorumRecord, ReadRecord, RemovalRecord } from "./view.js";
 
 const enc = new TextEncoder();
 
@@ -37,6 +39,9 @@ function view(parts: {
   committed?: Entry[];
   commitTerms?: [number, number][];
   reads?: ReadRecord[];
+  confs?: ConfRecord[];
+  quorums?: QuorumRecord[];
+  removals?: RemovalRecord[];
 }): ClusterView {
   const committed = new Map<number, CommitRecord>();
   for (const c of parts.committed ?? []) committed.set(c.index, { entry: c, node: "n1", tick: 1 });
@@ -48,6 +53,9 @@ function view(parts: {
     committed,
     commitTerms: new Map(parts.commitTerms ?? []),
     reads: parts.reads ?? [],
+    confs: parts.confs ?? [],
+    quorums: parts.quorums ?? [],
+    removals: parts.removals ?? [],
   };
 }
 
@@ -181,6 +189,132 @@ describe("committedEntryLost", () => {
   it("passes when a majority holds every committed entry", () => {
     const v = view({ nodes: [node("n1", l), node("n2", l), node("n3", [])], committed: l });
     expect(committedEntryLost(v)).toEqual([]);
+  });
+});
+
+describe("committedEntryLost over the configuration in force", () => {
+  const l = log("1:a", "1:b");
+  const conf = (voters: string[]): ConfRecord[] => [{ index: 0, tick: 0, conf: { voters, learners: [] } }];
+
+  it("fires when the holders are most of the nodes but not a majority of the voters in force", () => {
+    // n1 and n4 hold it, n2 and n3 do not; n4 is a learner: 1 of the 3 voters.
+    const v = view({
+      nodes: [node("n1", l), node("n2", []), node("n3", []), node("n4", l)],
+      committed: l,
+      confs: conf(["n1", "n2", "n3"]),
+    });
+    const out = committedEntryLost(v);
+    expect(out).toHaveLength(2);
+    expect(out[0]!.detail).toContain("is durable on 1 of 3 nodes, below a majority of 2 (voters {n1,n2,n3})");
+  });
+
+  it("with an even number of voters, half of them meets every majority", () => {
+    const v = view({ nodes: [node("n1", l), node("n2", l), node("n3", []), node("n4", [])], committed: l, confs: conf(["n1", "n2", "n3", "n4"]) });
+    expect(committedEntryLost(v)).toEqual([]);
+    const short = view({ nodes: [node("n1", l), node("n2", []), node("n3", []), node("n4", [])], committed: l, confs: conf(["n1", "n2", "n3", "n4"]) });
+    expect(committedEntryLost(short)).toHaveLength(2);
+  });
+});
+
+describe("disjointMajorities", () => {
+  const q = (p: Partial<QuorumRecord> & Pick<QuorumRecord, "term" | "by" | "members" | "voters">): QuorumRecord => ({ kind: "election", tick: 10, ...p });
+
+  it("fires on two disjoint majorities in one term, each of the configuration its decider had in force", () => {
+    // Two changes applied differently: n1 thinks {n1,n2,n3}, n4 thinks {n3,n4,n5} — both majorities, no shared node.
+    const out = disjointMajorities(
+      view({
+        nodes: [],
+        quorums: [
+          q({ term: 5, by: "n1", members: ["n1", "n2"], voters: ["n1", "n2", "n3"] }),
+          q({ term: 5, by: "n4", members: ["n4", "n5"], voters: ["n3", "n4", "n5"] }),
+        ],
+      }),
+    );
+    expect(out).toHaveLength(1);
+    expect(out[0]!.detail).toContain("term 5 has two disjoint majorities: n1's election in term 5 (tick 10) by {n1,n2}");
+  });
+
+  it("fires on a leader committing after leaving the configuration: its commit misses its election quorum", () => {
+    const out = disjointMajorities(
+      view({
+        nodes: [],
+        quorums: [
+          q({ term: 3, by: "n1", members: ["n1", "n2"], voters: ["n1", "n2", "n3"] }),
+          q({ term: 3, by: "n1", kind: "commit", index: 9, members: ["n3", "n4"], voters: ["n3", "n4", "n5"] }),
+        ],
+      }),
+    );
+    expect(out.map((v) => v.detail)).toEqual([expect.stringContaining("n1's commit of index 9 in term 3")]);
+  });
+
+  it("fires on a commit or an election that is not a majority of the voters in force", () => {
+    const out = disjointMajorities(
+      view({
+        nodes: [],
+        quorums: [
+          q({ term: 4, by: "n2", kind: "commit", index: 7, members: ["n2", "n9"], voters: ["n1", "n2", "n3"] }), // n9 is no voter
+          q({ term: 6, by: "n3", members: ["n3", "n4"], voters: ["n1", "n2", "n3", "n4"] }), // 2 of 4
+        ],
+      }),
+    );
+    expect(out.map((v) => v.detail)).toEqual([
+      expect.stringContaining("n2's commit of index 7 in term 4 (tick 10) by {n2,n9} of voters {n1,n2,n3}: 1 voters are not a majority of 3"),
+      expect.stringContaining("n3's election in term 6 (tick 10) by {n3,n4} of voters {n1,n2,n3,n4}: 2 voters are not a majority of 4"),
+    ]);
+  });
+
+  it("passes overlapping majorities across a one-at-a-time change, and different terms", () => {
+    const v = view({
+      nodes: [],
+      quorums: [
+        q({ term: 2, by: "n1", members: ["n1", "n2"], voters: ["n1", "n2", "n3"] }),
+        q({ term: 2, by: "n1", kind: "commit", index: 4, members: ["n1", "n3", "n4"], voters: ["n1", "n2", "n3", "n4"] }),
+        q({ term: 3, by: "n4", members: ["n3", "n4"], voters: ["n2", "n3", "n4"] }),
+        q({ term: 3, by: "n4", kind: "commit", index: 6, members: ["n4", "n2"], voters: ["n2", "n3", "n4"] }),
+      ],
+    });
+    expect(disjointMajorities(v)).toEqual([]);
+  });
+});
+
+describe("removedNodeLeads", () => {
+  const removal: Entry = { ...e(8, 2, '{"op":"remove","id":"n3"}'), kind: "config" };
+  const withRemoval = [...log("1:", "1:a", "2:", "2:b", "2:c", "2:d", "2:e"), removal];
+
+  it("fires when a node leads after it applied its own removal", () => {
+    const out = removedNodeLeads(
+      view({
+        nodes: [],
+        leaders: [{ term: 4, id: "n3", tick: 90, log: withRemoval }],
+        removals: [{ id: "n3", index: 8, tick: 50, entry: removal, knownTick: 60 }],
+      }),
+    );
+    expect(out).toHaveLength(1);
+    expect(out[0]!.detail).toContain("n3 became leader of term 4 at tick 90, after it applied its own removal");
+  });
+
+  it("fires when a removed node that never heard of its removal leads after it committed", () => {
+    const out = removedNodeLeads(
+      view({
+        nodes: [],
+        leaders: [{ term: 3, id: "n3", tick: 90, log: withRemoval.slice(0, 7) }],
+        removals: [{ id: "n3", index: 8, tick: 50, entry: removal }],
+      }),
+    );
+    expect(out[0]!.detail).toContain("n3 became leader of term 3 at tick 90 although its removal");
+  });
+
+  it("passes a node that led before its removal, and one holding the removal that had not learned it committed", () => {
+    const v = view({
+      nodes: [],
+      leaders: [
+        { term: 2, id: "n3", tick: 20, log: withRemoval.slice(0, 3) },
+        { term: 3, id: "n3", tick: 55, log: withRemoval },
+        { term: 3, id: "n1", tick: 90 },
+      ],
+      removals: [{ id: "n3", index: 8, tick: 50, entry: removal, knownTick: 70 }],
+    });
+    expect(removedNodeLeads(v)).toEqual([]);
   });
 });
 

@@ -1,8 +1,8 @@
 // The safety properties of Raft (Figure 3 of the paper) as pure functions over a recorded ClusterView.
 // Each returns the violations it finds; an empty list means the property holds for this view.
-import type { Entry } from "../../src/raft/types.js";
+import type { ConfState, Entry, NodeId } from "../../src/raft/types.js";
 import { describeEntry, sameEntry } from "./entries.js";
-import type { CheckerName, ClusterView, NodeView, Violation } from "./view.js";
+import type { CheckerName, ClusterView, NodeView, QuorumRecord, Violation } from "./view.js";
 
 export type Checker = (view: ClusterView) => Violation[];
 
@@ -118,25 +118,131 @@ export const stateMachineSafety: Checker = (view) => {
   return out;
 };
 
-/** No committed entry is lost: an entry applied anywhere stays in the durable log of a majority (a commit
- *  needs a majority of synced acknowledgements, and no correct leader ever overwrites a committed entry). */
+/** No committed entry is lost: an entry applied anywhere stays in the durable log of enough voters of the
+ *  configuration in force that every majority of them holds it (a commit needs a majority of synced
+ *  acknowledgements, no correct leader ever overwrites a committed entry, and one-at-a-time membership changes
+ *  keep the majorities of consecutive configurations overlapping). With an even number of voters that is half of
+ *  them; otherwise a majority. */
 export const committedEntryLost: Checker = (view) => {
   const out: Violation[] = [];
-  const majority = Math.floor(view.nodes.length / 2) + 1;
+  const conf = confInForce(view);
+  const voters = conf ? conf.voters : view.nodes.map((n) => n.id);
+  const counted = view.nodes.filter((n) => voters.includes(n.id));
+  const need = voters.length - majorityOf(voters.length) + 1;
   for (const [index, rec] of view.committed) {
     let holders = 0;
-    for (const n of view.nodes) {
+    for (const n of counted) {
       const e = n.durableLog[index - 1];
       if (e && sameEntry(e, rec.entry)) holders++;
     }
-    if (holders < majority) {
+    if (holders < need) {
       out.push(
         violation(
           view,
           "committedEntryLost",
-          `${describeEntry(rec.entry)} (applied by ${rec.node} at tick ${rec.tick}) is durable on ${holders} of ${view.nodes.length} nodes, below a majority of ${majority}`,
+          `${describeEntry(rec.entry)} (applied by ${rec.node} at tick ${rec.tick}) is durable on ${holders} of ${voters.length} nodes, below a majority of ${need} (voters {${voters.join(",")}})`,
         ),
       );
+    }
+  }
+  return out;
+};
+
+function majorityOf(n: number): number {
+  return Math.floor(n / 2) + 1;
+}
+
+/** The configuration in force: the last committed one, if the view records membership. */
+function confInForce(view: ClusterView): ConfState | null {
+  return view.confs.length > 0 ? view.confs[view.confs.length - 1]!.conf : null;
+}
+
+const counted = new WeakMap<QuorumRecord, ReadonlySet<NodeId>>();
+
+/** The members of a quorum record that count: voters of the configuration it was decided under. */
+function countedMembers(q: QuorumRecord): ReadonlySet<NodeId> {
+  let set = counted.get(q);
+  if (!set) {
+    set = new Set(q.members.filter((id) => q.voters.includes(id)));
+    counted.set(q, set);
+  }
+  return set;
+}
+
+function quorumText(q: QuorumRecord): string {
+  const what = q.kind === "election" ? `${q.by}'s election` : `${q.by}'s commit of index ${q.index ?? "?"}`;
+  return `${what} in term ${q.term} (tick ${q.tick}) by {${q.members.join(",")}} of voters {${q.voters.join(",")}}`;
+}
+
+/** Never two disjoint majorities in one term: every election and every commit rests on a majority of the
+ *  configuration in force on the node that decided, and within one term any two such majorities share a node
+ *  (checked between different deciders, and between a leader's election and each of its commits, which is where
+ *  two membership changes in flight would show). */
+export const disjointMajorities: Checker = (view) => {
+  const out: Violation[] = [];
+  const byTerm = new Map<number, QuorumRecord[]>();
+  for (const q of view.quorums) {
+    const members = countedMembers(q);
+    if (members.size < majorityOf(q.voters.length)) {
+      out.push(violation(view, "disjointMajorities", `${quorumText(q)}: ${members.size} voters are not a majority of ${q.voters.length}`));
+    }
+    const list = byTerm.get(q.term);
+    if (list) list.push(q);
+    else byTerm.set(q.term, [q]);
+  }
+  for (const [term, list] of byTerm) {
+    // Pairs worth comparing: an election against anything else in its term, and commits of different deciders.
+    // (Two commits of one leader both hold the leader.) Linear in the term's records: a term has one election.
+    const disjoint = (qa: QuorumRecord, qb: QuorumRecord) => {
+      const inA = countedMembers(qa);
+      if (![...countedMembers(qb)].some((id) => inA.has(id))) {
+        out.push(violation(view, "disjointMajorities", `term ${term} has two disjoint majorities: ${quorumText(qa)} and ${quorumText(qb)}`));
+      }
+    };
+    const elections = list.filter((q) => q.kind === "election");
+    for (const e of elections) for (const q of list) if (q !== e && !(q.kind === "election" && elections.indexOf(q) < elections.indexOf(e))) disjoint(e, q);
+    const commitsBy = new Map<NodeId, QuorumRecord[]>();
+    for (const q of list) {
+      if (q.kind !== "commit") continue;
+      const g = commitsBy.get(q.by);
+      if (g) g.push(q);
+      else commitsBy.set(q.by, [q]);
+    }
+    const groups = [...commitsBy.values()];
+    for (let a = 0; a < groups.length; a++) for (let b = a + 1; b < groups.length; b++) for (const qa of groups[a]!) for (const qb of groups[b]!) disjoint(qa, qb);
+  }
+  return out;
+};
+
+/** A removed node never wins an election: once it learned that its removal committed it never leads again, and
+ *  no node leads after a removal committed without that removal in its log. (A removed node that holds the
+ *  removal entry but has not yet learned it committed may still win and then commit its own removal: with
+ *  configurations that take effect when applied, as here and in etcd, that is allowed.) */
+export const removedNodeLeads: Checker = (view) => {
+  const out: Violation[] = [];
+  for (const r of view.removals) {
+    for (const l of view.leaders) {
+      if (l.id !== r.id || l.tick <= r.tick) continue;
+      if (r.knownTick !== undefined && l.tick > r.knownTick) {
+        out.push(
+          violation(
+            view,
+            "removedNodeLeads",
+            `${l.id} became leader of term ${l.term} at tick ${l.tick}, after it applied its own removal ${describeEntry(r.entry)} at tick ${r.knownTick}`,
+          ),
+        );
+        continue;
+      }
+      const held = l.log?.[r.index - 1];
+      if (l.log && !(held && sameEntry(held, r.entry))) {
+        out.push(
+          violation(
+            view,
+            "removedNodeLeads",
+            `${l.id} became leader of term ${l.term} at tick ${l.tick} although its removal ${describeEntry(r.entry)} was committed at tick ${r.tick} and its log holds ${describeEntry(held)} there`,
+          ),
+        );
+      }
     }
   }
   return out;
@@ -169,6 +275,8 @@ export const SAFETY_CHECKERS: Readonly<Record<SafetyCheckerName, Checker>> = {
   stateMachineSafety,
   committedEntryLost,
   linearizableRead,
+  disjointMajorities,
+  removedNodeLeads,
 };
 
 export const SAFETY_CHECKER_NAMES = Object.keys(SAFETY_CHECKERS) as SafetyCheckerName[];

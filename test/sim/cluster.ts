@@ -5,24 +5,51 @@
 // One tick = 10 ms of logical time. Each tick: inject faults -> tick every live core -> client requests ->
 // delivery rounds (deliver due messages, work through Readies; messages with zero delay arrive within the same
 // tick) -> observe roles and terms -> run the checkers. After the fault phase comes the heal phase, which checks
-// liveness: a stable leader within a bound, and a proposal to it applied everywhere within a bound.
+// liveness: a stable leader within a bound, and a proposal to it applied on every member within a bound.
+//
+// Most seeds also take snapshots and compact logs (every node, at random points between Readies) and change the
+// membership at random during the fault phase (membership.ts): learners join with empty storage and catch up from
+// a snapshot or the log, get promoted, voters and learners are removed, the leader included.
 import type { BrokenRules } from "../../src/raft/api.js";
-import type { Entry, Message, NodeId, ReadState, Ready } from "../../src/raft/types.js";
+import { decodeConfChange } from "../../src/raft/confchange.js";
+import type { ConfChange, ConfState, Entry, Message, NodeId, ReadState, Ready, Snapshot } from "../../src/raft/types.js";
 import { RaftError } from "../../src/raft/types.js";
-import { SAFETY_CHECKERS, SAFETY_CHECKER_NAMES, type SafetyCheckerName, leaderCompleteness } from "./checkers.js";
+import {
+  SAFETY_CHECKERS,
+  SAFETY_CHECKER_NAMES,
+  type SafetyCheckerName,
+  disjointMajorities,
+  leaderCompleteness,
+} from "./checkers.js";
 import { makeRaftNode } from "./core.js";
 import { bytesEqual, describeEntry, payloadText } from "./entries.js";
 import { type FaultProfile, type ProfileName, PROFILES, pickProfile } from "./faults.js";
 import { GOOD_NETWORK, type NetworkConditions, SimNetwork } from "./network.js";
-import { type MakeCore, type RunnerSink, SimNode, errorText } from "./node.js";
+import { type CoreSettings, type MakeCore, type RunnerSink, SimNode, errorText } from "./node.js";
+import { MembershipChanger } from "./membership.js";
 import { Rng, mixSeed, mulberry32 } from "./prng.js";
+import { confAfter, confText } from "./statemachine.js";
 import { Trace, describeMessage } from "./trace.js";
-import type { CheckerName, ClusterView, CommitRecord, LeaderRecord, ReadRecord, Violation } from "./view.js";
+import type {
+  CheckerName,
+  ClusterView,
+  CommitRecord,
+  ConfRecord,
+  LeaderRecord,
+  QuorumRecord,
+  ReadRecord,
+  RemovalRecord,
+  Violation,
+} from "./view.js";
 
 export interface SimOptions {
   readonly seed: number;
-  /** Cluster size; by default the seed picks 3 or 5. */
-  readonly nodes?: 3 | 5;
+  /** Cluster size at the start; by default the seed picks 3 or 5 (scripted scenarios may start with 1). */
+  readonly nodes?: number;
+  /** Random membership changes during the fault phase; by default the seed decides (on in most seeds). */
+  readonly membership?: boolean;
+  /** Snapshots and log compaction; by default the seed decides (on in most seeds). */
+  readonly snapshots?: boolean;
   /** Fault profile; by default the seed picks one. */
   readonly profile?: ProfileName;
   readonly brokenRules?: BrokenRules;
@@ -42,6 +69,8 @@ export interface SimOptions {
   readonly maxInflightMsgs?: number;
   /** Test-only runner bug: send each Ready's messages before its batch is synced (proves crashes lose state). */
   readonly sendBeforeSync?: boolean;
+  /** Pre-vote in every core (default on, as in production); off only to show what a scenario guards against. */
+  readonly preVote?: boolean;
   /** Simulation steps per tick (default 1). Above 1, every node ticks at its own random phase within the tick, as
    *  real nodes' timers do, and network and fsync delays count in steps: 10 steps per tick = 1 ms resolution.
    *  The election timing script uses it; random runs keep lockstep ticks. */
@@ -58,12 +87,20 @@ export interface SimStats {
   readonly crashes: number;
   readonly messagesSent: number;
   readonly messagesDropped: number;
+  readonly snapshotsTaken: number;
+  readonly snapshotsInstalled: number;
+  /** Membership changes committed, and nodes ever created (the initial ones included). */
+  readonly confChanges: number;
+  readonly nodesCreated: number;
 }
 
 export interface SimResult {
   readonly seed: number;
+  /** Nodes at the start (stats.nodesCreated counts the ones that joined too). */
   readonly nodes: number;
   readonly profile: ProfileName;
+  readonly membership: boolean;
+  readonly snapshots: boolean;
   readonly violations: readonly Violation[];
   readonly trace: readonly string[];
   readonly stats: SimStats;
@@ -82,6 +119,9 @@ const DEFAULT_FAULT_TICKS = 1500;
 const MAX_ROUNDS_PER_TICK = 12;
 const PROPOSE_RATE = 0.12;
 const READ_RATE = 0.03;
+/** Share of seeds with random membership changes, and with snapshots + compaction (drawn independently). */
+const MEMBERSHIP_SEED_SHARE = 0.6;
+const SNAPSHOT_SEED_SHARE = 0.7;
 
 const encoder = new TextEncoder();
 
@@ -101,6 +141,19 @@ export class SimCluster {
   private readonly byId = new Map<NodeId, SimNode>();
   private readonly rng: Rng;
   private readonly clientRng: Rng;
+  /** Snapshots and membership draw from their own stream, so turning them off leaves every other draw alone. */
+  private readonly memberRng: Rng;
+  readonly membershipOn: boolean;
+  readonly snapshotsOn: boolean;
+  /** A node snapshots once it applied this many entries past its last snapshot... */
+  private readonly snapshotEveryEntries: number;
+  /** ...and compacts its log to keep 0..this many entries below the snapshot. */
+  private readonly keepEntriesMax: number;
+  private readonly membershipChanger: MembershipChanger | null;
+  private readonly makeCore: MakeCore;
+  private nextNodeNumber: number;
+  /** Nodes at the start (more may join). */
+  readonly initialSize: number;
   private readonly net: SimNetwork;
   private readonly trace: Trace;
   private readonly maxFsyncTicks: number;
@@ -128,11 +181,26 @@ export class SimCluster {
    *  term dropped). Both are sub-views of the history, so the pure checker needs no change. */
   private readonly newLeaders: number[] = [];
   private readonly changedCommits = new Set<number>();
+  private readonly confs: ConfRecord[] = [];
+  private readonly quorums: QuorumRecord[] = [];
+  private readonly quorumsByTerm = new Map<number, QuorumRecord[]>();
+  /** Quorum records not yet checked, and per term: its elections and the nodes that decided in it. */
+  private readonly newQuorums: QuorumRecord[] = [];
+  private readonly electionsByTerm = new Map<number, QuorumRecord[]>();
+  private readonly decidersByTerm = new Map<number, Set<NodeId>>();
+  private readonly removals: RemovalRecord[] = [];
+  /** term/candidate -> the voters whose grants reached the candidate. */
+  private readonly votes = new Map<string, Set<NodeId>>();
+  /** Per leader node: the term and commit index its last commit quorum was recorded at. */
+  private readonly commitBaseline = new Map<NodeId, { term: number; commit: number }>();
 
   // Scheduling.
   private readonly restartAt = new Map<NodeId, number>();
   private readonly crashAt = new Map<NodeId, number>();
   private readonly crashMidSync = new Set<NodeId>();
+  /** Removed nodes shut down for good: never restarted. */
+  private readonly retired = new Set<NodeId>();
+  private readonly retireAt = new Map<NodeId, number>();
 
   private readonly violations: Violation[] = [];
   private readonly reported = new Set<CheckerName>();
@@ -140,6 +208,7 @@ export class SimCluster {
   private stopped = false;
   private counter = 0;
   private stats = { proposals: 0, reads: 0, crashes: 0, maxTerm: 0 };
+  private readonly coreSettings: (i: number) => CoreSettings;
 
   constructor(private readonly opts: SimOptions) {
     this.seed = opts.seed;
@@ -148,6 +217,10 @@ export class SimCluster {
     this.rng = new Rng(mixSeed(opts.seed, 1));
     this.clientRng = new Rng(mixSeed(opts.seed, 2));
     this.net = new SimNetwork(new Rng(mixSeed(opts.seed, 3)));
+    this.net.onLost = (m) => {
+      if (m.type === "snapshot") this.reportSnapshot(m, false);
+    };
+    this.memberRng = new Rng(mixSeed(opts.seed, 5));
     this.trace = new Trace(opts.trace ?? false);
     const size = opts.nodes ?? (this.rng.chance(0.5) ? 3 : 5);
     this.profile = opts.profile ? PROFILES[opts.profile] : pickProfile(this.rng);
@@ -159,26 +232,39 @@ export class SimCluster {
     this.stepsPerTick = Math.max(1, Math.floor(opts.stepsPerTick ?? 1));
     const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
     if (this.stepsPerTick > 1) for (let i = 0; i < size; i++) this.tickPhase.push(this.rng.int(0, this.stepsPerTick - 1));
-    const makeCore = opts.makeCore ?? makeRaftNode;
-    ids.forEach((id, i) => {
-      const node = new SimNode(
-        id,
-        ids,
-        {
-          electionTicksMin: ELECTION_TICKS_MIN,
-          electionTicksMax: ELECTION_TICKS_MAX,
-          heartbeatTicks: HEARTBEAT_TICKS,
-          ...(opts.brokenRules ? { brokenRules: opts.brokenRules } : {}),
-          ...(this.maxEntriesPerMsg ? { maxEntriesPerMsg: this.maxEntriesPerMsg } : {}),
-          ...(this.maxInflightMsgs ? { maxInflightMsgs: this.maxInflightMsgs } : {}),
-          ...(opts.sendBeforeSync ? { sendBeforeSync: true } : {}),
-          random: (incarnation) => mulberry32(mixSeed(opts.seed, 4, i, incarnation)),
-        },
-        makeCore,
-      );
-      this.nodes.push(node);
-      this.byId.set(id, node);
+    this.makeCore = opts.makeCore ?? makeRaftNode;
+    this.coreSettings = (i) => ({
+      electionTicksMin: ELECTION_TICKS_MIN,
+      electionTicksMax: ELECTION_TICKS_MAX,
+      heartbeatTicks: HEARTBEAT_TICKS,
+      ...(opts.brokenRules ? { brokenRules: opts.brokenRules } : {}),
+      ...(this.maxEntriesPerMsg ? { maxEntriesPerMsg: this.maxEntriesPerMsg } : {}),
+      ...(this.maxInflightMsgs ? { maxInflightMsgs: this.maxInflightMsgs } : {}),
+      ...(opts.sendBeforeSync ? { sendBeforeSync: true } : {}),
+      ...(opts.preVote === false ? { preVote: false } : {}),
+      random: (incarnation) => mulberry32(mixSeed(opts.seed, 4, i, incarnation)),
     });
+    const bootstrap: ConfState = { voters: ids, learners: [] };
+    for (const id of ids) this.createNode(id, bootstrap);
+    this.nextNodeNumber = size + 1;
+    this.initialSize = size;
+    this.confs.push({ index: 0, tick: 0, conf: bootstrap });
+
+    const membershipDrawn = this.memberRng.chance(MEMBERSHIP_SEED_SHARE);
+    const snapshotsDrawn = this.memberRng.chance(SNAPSHOT_SEED_SHARE);
+    this.membershipOn = !opts.scripted && pickOr(opts.membership, membershipDrawn);
+    this.snapshotsOn = pickOr(opts.snapshots, opts.scripted ? false : snapshotsDrawn);
+    this.snapshotEveryEntries = this.memberRng.int(3, 40);
+    this.keepEntriesMax = this.memberRng.int(0, 20);
+    this.membershipChanger = this.membershipOn ? new MembershipChanger(this, this.memberRng, size) : null;
+  }
+
+  private createNode(id: NodeId, conf: ConfState): SimNode {
+    const node = new SimNode(id, conf, this.coreSettings(this.nodes.length), this.makeCore);
+    if (this.stepsPerTick > 1 && this.tickPhase.length < this.nodes.length + 1) this.tickPhase.push(this.memberRng.int(0, this.stepsPerTick - 1));
+    this.nodes.push(node);
+    this.byId.set(id, node);
+    return node;
   }
 
   run(): SimResult {
@@ -195,6 +281,7 @@ export class SimCluster {
     this.trace.note(
       0,
       `seed ${this.seed}: ${this.nodes.length} nodes, profile ${this.profile.name}, fsync 0..${this.maxFsyncTicks} ticks, ` +
+        `membership changes ${this.membershipOn ? "on" : "off"}, snapshots ${this.snapshotsOn ? `every ${this.snapshotEveryEntries} entries keeping 0..${this.keepEntriesMax}` : "off"}, ` +
         `batch ${this.maxEntriesPerMsg ?? "default"} entries, inflight ${this.maxInflightMsgs ?? "default"}, ` +
         `network delay ${c.minDelayTicks}..${c.maxDelayTicks} drop ${c.dropRate.toFixed(2)} dup ${c.duplicateRate.toFixed(2)}` +
         (this.opts.brokenRules ? `, broken rules ${JSON.stringify(this.opts.brokenRules)}` : ""),
@@ -206,8 +293,10 @@ export class SimCluster {
   result(): SimResult {
     return {
       seed: this.seed,
-      nodes: this.nodes.length,
+      nodes: this.initialSize,
       profile: this.profile.name,
+      membership: this.membershipOn,
+      snapshots: this.snapshotsOn,
       violations: this.violations,
       trace: this.trace.lines(),
       stats: {
@@ -220,6 +309,10 @@ export class SimCluster {
         crashes: this.stats.crashes,
         messagesSent: this.net.sent,
         messagesDropped: this.net.dropped,
+        snapshotsTaken: this.nodes.reduce((sum, n) => sum + n.snapshotsTaken, 0),
+        snapshotsInstalled: this.nodes.reduce((sum, n) => sum + n.snapshotsInstalled, 0),
+        confChanges: this.confs.length - 1,
+        nodesCreated: this.nodes.length,
       },
     };
   }
@@ -231,6 +324,7 @@ export class SimCluster {
   private step(): void {
     this.now++;
     if (this.faultsOn) this.injectFaults();
+    if (this.faultsOn) this.membershipChanger?.tick();
     this.nodes.forEach((n, i) => {
       const ticksNow = this.stepsPerTick === 1 || (this.now + this.tickPhase[i]!) % this.stepsPerTick === 0;
       if (n.core && ticksNow) this.guard(n, () => n.core!.tick());
@@ -262,10 +356,18 @@ export class SimCluster {
       const target = this.byId.get(m.to);
       if (!target?.core) {
         this.trace.message(this.now, "lost (target down)", m);
+        if (m.type === "snapshot") this.reportSnapshot(m, false);
         continue;
       }
       this.trace.message(this.now, "deliver", m);
+      if (m.type === "voteResp" && !m.reject) {
+        const key = `${m.term}/${m.to}`;
+        const granted = this.votes.get(key);
+        if (granted) granted.add(m.from);
+        else this.votes.set(key, new Set([m.from]));
+      }
       this.guard(target, () => target.core!.step(m));
+      if (m.type === "snapshot") this.reportSnapshot(m, true);
       // A vote response can make a leader that a later message deposes before its first Ready: record it now.
       if (m.type === "voteResp" && target.core) {
         const st = target.core.status();
@@ -273,6 +375,12 @@ export class SimCluster {
       }
     }
     return due.length > 0;
+  }
+
+  /** What a real transport tells the sender's core once a snapshot transfer ends (delivered or lost). */
+  private reportSnapshot(m: Message, ok: boolean): void {
+    const sender = this.byId.get(m.from);
+    if (sender?.core) this.guard(sender, () => sender.core!.reportSnapshot(m.to, ok));
   }
 
   /** Runs a call into a core; a throw is a violation (a core must never throw on its inputs) and ends the seed. */
@@ -304,8 +412,22 @@ export class SimCluster {
         this.changedCommits.add(e.index);
         this.dirty.add("committedEntryLost");
         this.trace.note(this.now, `${node.id} applies ${describeEntry(e)} first`);
+        if (e.kind === "config") this.confCommitted(e);
       } else if (this.trace.full) {
         this.trace.note(this.now, `${node.id} applies ${describeEntry(e)}`);
+      }
+      this.noteRemovalKnown(node);
+    },
+    restored: (node: SimNode, snap: Snapshot) => {
+      this.dirty.add("stateMachineSafety");
+      this.trace.note(this.now, `${node.id} installs a snapshot at ${snap.meta.index}@t${snap.meta.term} (${confText(snap.meta.conf)})`);
+      this.noteRemovalKnown(node);
+    },
+    advanced: (node: SimNode, rd: Ready) => {
+      if (!this.snapshotsOn || node.applied.length - node.storage.snapshot().meta.index < this.snapshotEveryEntries) return;
+      const keep = this.memberRng.chance(0.2) ? null : this.memberRng.int(0, this.keepEntriesMax);
+      if (node.takeSnapshot(keep, this.sink) && this.trace.full) {
+        this.trace.note(this.now, `${node.id} snapshots at ${node.applied.length}, log now starts at ${node.storage.firstIndex()}`);
       }
     },
     readState: (node: SimNode, rs: ReadState) => {
@@ -339,13 +461,22 @@ export class SimCluster {
       node.commitSeen = st.commit;
     }
     // The first Ready of a leader shows its whole log (ready() hands out every unstable entry).
-    if (st.role === "leader") this.recordLeader(node, st.term, node.log.slice());
+    if (st.role === "leader") {
+      const at = this.leaderAt.get(`${st.term}/${node.id}`);
+      const logKnown = at !== undefined && this.leaders[at]!.log !== undefined;
+      this.recordLeader(node, st.term, logKnown ? undefined : node.log.slice());
+      this.recordCommitQuorum(node, st.term, st.commit);
+    }
+
     this.noteState(node, st.role, st.term, st.leaderId);
   }
 
   private observe(): void {
     for (const n of this.nodes) {
       if (!n.core) continue;
+      // Term and role changes come with a Ready (readyTaken notes them); between Readies only look closer when the
+      // cheap accessors show a change (status() copies the membership, and on a leader all progress).
+      if (n.core.currentRole() === n.role && n.core.currentLeader() === n.leaderId) continue;
       const st = n.core.status();
       if (st.role === "leader") this.recordLeader(n, st.term, undefined);
       this.noteState(n, st.role, st.term, st.leaderId);
@@ -355,6 +486,7 @@ export class SimCluster {
   private noteState(node: SimNode, role: SimNode["role"], term: number, leaderId: NodeId | null): void {
     node.role = role;
     node.term = term;
+    node.leaderId = leaderId;
     if (term > this.stats.maxTerm) this.stats.maxTerm = term;
     const text = `${role} t${term}${leaderId && role !== "leader" ? ` (leader ${leaderId})` : ""}`;
     if (text !== node.lastTraced) {
@@ -371,6 +503,11 @@ export class SimCluster {
       this.newLeaders.push(this.leaders.length);
       this.leaders.push({ term, id: node.id, tick: this.now, ...(log ? { log } : {}) });
       this.dirty.add("electionSafety");
+      this.dirty.add("removedNodeLeads");
+      const granted = this.votes.get(key) ?? new Set<NodeId>();
+      this.votes.delete(key);
+      this.addQuorum({ term, kind: "election", by: node.id, members: [node.id, ...granted], voters: node.conf.voters, tick: this.now });
+      this.commitBaseline.set(node.id, { term, commit: node.core?.status().commit ?? 0 });
       this.trace.note(this.now, `${node.id} is leader of term ${term}, log ends at ${node.log.length}`);
       if (this.faultsOn && this.rng.chance(this.profile.crashNewLeaderRate)) {
         this.crashAt.set(node.id, this.now + this.rng.int(0, this.profile.leaderCrashWithinTicks));
@@ -378,6 +515,82 @@ export class SimCluster {
     } else if (log && !this.leaders[at]!.log) {
       this.leaders[at] = { ...this.leaders[at]!, log };
       this.newLeaders.push(at);
+      this.dirty.add("removedNodeLeads");
+    }
+  }
+
+  /** When a leader's commit index passes an index (seen at its next Ready), the voters holding that entry: the
+   *  leader's own copy may still be in flight to its disk, a follower's counts once synced (it acks only then).
+   *  Between two Readies the node applied at most one batch, so the core counted with the configuration from
+   *  before that batch or the one after it: the record takes whichever the holders are a majority of (the newer
+   *  if both), and the newer when neither (a violation either way). */
+  private recordCommitQuorum(node: SimNode, term: number, commit: number): void {
+    const base = this.commitBaseline.get(node.id);
+    if (!base || base.term !== term || commit <= base.commit) return;
+    this.commitBaseline.set(node.id, { term, commit });
+    const entry = node.log[commit - 1];
+    if (!entry) return;
+    const holders = (voters: readonly NodeId[]) =>
+      voters.filter((id) => {
+        const held = id === node.id ? node.log[commit - 1] : this.byId.get(id)?.durableLog[commit - 1];
+        return held !== undefined && held.term === entry.term;
+      });
+    let voters = node.conf.voters;
+    let members = holders(voters);
+    if (members.length <= voters.length / 2 && node.confBeforeLastBatch !== node.conf) {
+      const older = holders(node.confBeforeLastBatch.voters);
+      if (older.length > node.confBeforeLastBatch.voters.length / 2) {
+        voters = node.confBeforeLastBatch.voters;
+        members = older;
+      }
+    }
+    this.addQuorum({ term, kind: "commit", by: node.id, index: commit, members, voters, tick: this.now });
+  }
+
+  private addQuorum(q: QuorumRecord): void {
+    this.quorums.push(q);
+    const list = this.quorumsByTerm.get(q.term);
+    if (list) list.push(q);
+    else this.quorumsByTerm.set(q.term, [q]);
+    this.newQuorums.push(q);
+    const deciders = this.decidersByTerm.get(q.term);
+    if (deciders) deciders.add(q.by);
+    else this.decidersByTerm.set(q.term, new Set([q.by]));
+    if (q.kind === "election") {
+      const elections = this.electionsByTerm.get(q.term);
+      if (elections) elections.push(q);
+      else this.electionsByTerm.set(q.term, [q]);
+    }
+  }
+
+  /** A config entry was applied for the first time anywhere: the configuration in force changes. */
+  private confCommitted(e: Entry): void {
+    const prev = this.confs[this.confs.length - 1]!.conf;
+    const conf = confAfter(prev, e);
+    this.confs.push({ index: e.index, tick: this.now, conf });
+    this.dirty.add("committedEntryLost");
+    this.trace.note(this.now, `membership from ${e.index}: ${confText(conf)}`);
+    let cc: ConfChange;
+    try {
+      cc = decodeConfChange(e.data);
+    } catch {
+      return;
+    }
+    if (cc.op !== "remove") return;
+    this.removals.push({ id: cc.id, index: e.index, tick: this.now, entry: e });
+    this.dirty.add("removedNodeLeads");
+    this.membershipChanger?.removed(cc.id);
+    for (const n of this.nodes) this.noteRemovalKnown(n);
+  }
+
+  /** A removed node learns its removal once its state machine passes the removal entry. */
+  private noteRemovalKnown(node: SimNode): void {
+    for (let k = 0; k < this.removals.length; k++) {
+      const r = this.removals[k]!;
+      if (r.id !== node.id || r.knownTick !== undefined || node.applied.length < r.index) continue;
+      this.removals[k] = { ...r, knownTick: this.now };
+      this.dirty.add("removedNodeLeads");
+      this.trace.note(this.now, `${node.id} knows it was removed (index ${r.index})`);
     }
   }
 
@@ -402,20 +615,23 @@ export class SimCluster {
       committed: this.committed,
       commitTerms: this.commitTerms,
       reads: this.reads,
+      confs: this.confs,
+      quorums: this.quorums,
+      removals: this.removals,
     };
   }
 
   private markAllDirty(): void {
-    for (const name of SAFETY_CHECKER_NAMES) if (name !== "leaderCompleteness") this.dirty.add(name);
+    for (const name of SAFETY_CHECKER_NAMES) if (name !== "leaderCompleteness" && name !== "disjointMajorities") this.dirty.add(name);
   }
 
   /** Runs the checkers whose inputs changed this tick. */
   private check(): void {
-    const incremental = this.newLeaders.length > 0 || this.changedCommits.size > 0;
+    const incremental = this.newLeaders.length > 0 || this.changedCommits.size > 0 || this.newQuorums.length > 0;
     if (this.dirty.size === 0 && !incremental) return;
     const view = this.view();
     for (const name of SAFETY_CHECKER_NAMES) {
-      if (!this.dirty.has(name)) continue;
+      if (!this.dirty.has(name) || name === "leaderCompleteness" || name === "disjointMajorities") continue;
       for (const v of SAFETY_CHECKERS[name](view)) this.record(v);
     }
     this.dirty.clear();
@@ -429,6 +645,18 @@ export class SimCluster {
       for (const i of this.changedCommits) committed.set(i, this.committed.get(i)!);
       for (const v of leaderCompleteness({ ...view, committed })) this.record(v);
       this.changedCommits.clear();
+    }
+    if (this.newQuorums.length > 0) {
+      // Quorums only meet within a term. A new record is compared with its term's elections; only a term with two
+      // deciders (already two leaders) needs all its records compared with each other.
+      const quorums = new Set<QuorumRecord>();
+      for (const q of this.newQuorums) {
+        if ((this.decidersByTerm.get(q.term)?.size ?? 0) > 1) for (const x of this.quorumsByTerm.get(q.term) ?? []) quorums.add(x);
+        for (const x of this.electionsByTerm.get(q.term) ?? []) quorums.add(x);
+        quorums.add(q);
+      }
+      for (const v of disjointMajorities({ ...view, quorums: [...quorums] })) this.record(v);
+      this.newQuorums.length = 0;
     }
     if (this.violations.length > 0 && !this.opts.continueAfterViolation) this.stopped = true;
   }
@@ -460,10 +688,13 @@ export class SimCluster {
     for (const [id, at] of this.restartAt) {
       if (at <= this.now) this.restart(this.byId.get(id)!);
     }
+    for (const [id, at] of this.retireAt) {
+      if (at <= this.now) this.retire(id);
+    }
     if (!this.rng.chance(this.profile.faultRate)) return;
     const ids = this.nodes.map((n) => n.id);
     const alive = this.nodes.filter((n) => n.alive);
-    const dead = this.nodes.filter((n) => !n.alive);
+    const dead = this.nodes.filter((n) => !n.alive && !this.retired.has(n.id));
     switch (this.rng.weighted(this.profile.weights)) {
       case "crash":
         if (alive.length > 0) this.crash(this.rng.pick(alive), "at random");
@@ -529,15 +760,26 @@ export class SimCluster {
     this.crashAt.delete(n.id);
     this.dirty.add("logMatching");
     this.trace.note(this.now, `CRASH ${n.id} ${why}${lost}`);
-    if (this.faultsOn) {
+    if (this.faultsOn && !this.retired.has(n.id)) {
       const [lo, hi] = this.profile.restartAfterTicks;
       this.restartAt.set(n.id, this.now + this.rng.int(lo, hi));
     }
   }
 
+  /** Shuts a removed node down for good, as an operator does once the removal went through. */
+  private retire(id: NodeId): void {
+    this.retireAt.delete(id);
+    this.restartAt.delete(id);
+    if (this.retired.has(id)) return;
+    this.retired.add(id);
+    const n = this.node(id);
+    if (n.alive) this.crash(n, "to retire it (removed)");
+    else this.trace.note(this.now, `RETIRE ${id} (removed)`);
+  }
+
   private restart(n: SimNode): void {
     this.restartAt.delete(n.id);
-    if (n.alive) return;
+    if (n.alive || this.retired.has(n.id)) return;
     this.guard(n, () => n.start());
     this.dirty.add("logMatching");
     const hs = n.storage.initialState().hardState;
@@ -552,7 +794,7 @@ export class SimCluster {
     const alive = this.nodes.filter((n) => n.core);
     if (alive.length === 0) return;
     if (this.clientRng.chance(PROPOSE_RATE)) {
-      const leaders = alive.filter((n) => n.core!.status().role === "leader");
+      const leaders = alive.filter((n) => n.core!.currentRole() === "leader");
       const target = leaders.length > 0 && this.clientRng.chance(0.8) ? this.clientRng.pick(leaders) : this.clientRng.pick(alive);
       this.propose(target, `p${++this.counter}`);
     }
@@ -562,7 +804,7 @@ export class SimCluster {
   /** Proposes; returns where the entry should land, or null when the node refused. */
   private propose(n: SimNode, text: string): { index: number; term: number } | null {
     const core = n.core!;
-    const wasLeader = core.status().role === "leader";
+    const wasLeader = core.currentRole() === "leader";
     try {
       const p = core.propose(encoder.encode(text));
       this.stats.proposals++;
@@ -673,6 +915,67 @@ export class SimCluster {
     return n.core ? this.propose(n, text) : null;
   }
 
+  /** Creates a node with empty storage (no membership: it waits to be added) under a fresh id; `start` boots it. */
+  addJoiningNode(start: boolean): SimNode {
+    const id = `n${this.nextNodeNumber++}`;
+    const n = this.createNode(id, { voters: [], learners: [] });
+    this.trace.note(this.now, `NEW NODE ${id} (empty storage${start ? "" : ", not started"})`);
+    if (start) this.guard(n, () => n.start());
+    this.dirty.add("logMatching");
+    return n;
+  }
+
+  /** Starts a node that was created but never started (or restarts a crashed one). */
+  startNode(id: NodeId): void {
+    this.restart(this.node(id));
+  }
+
+  /** Proposes a membership change to `id`; returns where it landed, or null when refused (the code is traced). */
+  proposeConfChangeTo(id: NodeId, cc: ConfChange): { index: number; term: number } | null {
+    const core = this.node(id).core;
+    if (!core) return null;
+    try {
+      const p = core.proposeConfChange(cc);
+      this.trace.note(this.now, `member: ${cc.op} ${cc.id} proposed to ${id}: index ${p.index} term ${p.term}`);
+      return p;
+    } catch (err) {
+      if (!(err instanceof RaftError)) {
+        this.report("coreThrew", `${id} proposeConfChange: ${errorText(err)}`);
+        return null;
+      }
+      this.trace.note(this.now, `member: ${cc.op} ${cc.id} refused by ${id}: ${err.code}`);
+      return null;
+    }
+  }
+
+  /** Snapshots node `id` at its applied index and compacts its log to keep `keepEntries` below it. */
+  snapshotNode(id: NodeId, keepEntries: number | null): boolean {
+    const n = this.node(id);
+    const took = n.takeSnapshot(keepEntries, this.sink);
+    if (took) this.trace.note(this.now, `${id} snapshots at ${n.applied.length}, log now starts at ${n.storage.firstIndex()}`);
+    return took;
+  }
+
+  /** Shuts a node down for good after a random delay (membership changer) or now (delay 0). */
+  retireLater(id: NodeId, afterTicks: number): void {
+    if (afterTicks <= 0) this.retire(id);
+    else this.retireAt.set(id, this.now + afterTicks);
+  }
+
+  isRetired(id: NodeId): boolean {
+    return this.retired.has(id);
+  }
+
+  /** The configuration in force (the last committed one). */
+  confInForce(): ConfState {
+    return this.confs[this.confs.length - 1]!.conf;
+  }
+
+  /** Removals committed so far, with when the removed node learned of its own. */
+  removalRecords(): readonly RemovalRecord[] {
+    return this.removals;
+  }
+
   note(text: string): void {
     this.trace.note(this.now, text);
   }
@@ -685,6 +988,7 @@ export class SimCluster {
   healPhase(): void {
     this.faultsOn = false;
     this.crashAt.clear();
+    this.retireAt.clear();
     for (const n of this.nodes) if (!n.alive) this.restart(n);
     this.net.healAll();
     this.net.conditions = GOOD_NETWORK;
@@ -700,8 +1004,8 @@ export class SimCluster {
     if (this.stopped) return;
     if (!leader) {
       const states = this.nodes.map((n) => {
-        const st = n.core!.status();
-        return `${n.id} ${st.role} t${st.term} leader=${st.leaderId ?? "-"}`;
+        const st = n.core?.status();
+        return st ? `${n.id} ${st.role} t${st.term} leader=${st.leaderId ?? "-"} ${confText(st.conf)}` : `${n.id} retired`;
       });
       this.report("liveness", `no leader known to every node within ${LEADER_WITHIN_TICKS} ticks of the heal: ${states.join(", ")}`);
       return;
@@ -718,7 +1022,7 @@ export class SimCluster {
     const proposedAt = this.now;
     const data = encoder.encode(text);
     const appliedEverywhere = () =>
-      this.nodes.every((n) => {
+      this.members(leader).every((n) => {
         const e = n.applied[p.index - 1];
         return e !== undefined && e.term === p.term && bytesEqual(e.data, data);
       });
@@ -728,26 +1032,35 @@ export class SimCluster {
     }
     if (this.stopped) return;
     if (!appliedEverywhere()) {
-      const states = this.nodes.map((n) => `${n.id} applied ${n.applied.length} ${n.role} t${n.term}`);
+      const states = this.members(leader).map((n) => `${n.id} applied ${n.applied.length} ${n.role} t${n.term}`);
       this.report("liveness", `proposal "${text}" (index ${p.index} term ${p.term}) to ${leader.id} not applied everywhere within ${COMMIT_WITHIN_TICKS} ticks: ${states.join(", ")}`);
       return;
     }
     this.trace.note(this.now, `"${text}" applied on every node ${this.now - proposedAt} ticks after the proposal`);
   }
 
-  /** A live leader that every node knows, in its term. */
+  /** A live leader that every member of its configuration knows, in its term. Nodes outside it (removed, or
+   *  never added) do not count: they may wait or knock forever, as long as they do not disturb the members. */
   private stableLeader(): SimNode | null {
+    const voters = this.confInForce().voters;
     let leader: SimNode | null = null;
     for (const n of this.nodes) {
-      if (n.core?.status().role === "leader") leader = n;
+      const st = n.core?.status();
+      if (st?.role === "leader" && voters.includes(n.id) && (!leader || st.term > leader.core!.status().term)) leader = n;
     }
     if (!leader) return null;
     const term = leader.core!.status().term;
-    for (const n of this.nodes) {
+    for (const n of this.members(leader)) {
       const st = n.core?.status();
       if (!st || st.term !== term || st.leaderId !== leader.id) return null;
     }
     return leader;
+  }
+
+  /** The voters and learners of `leader`'s configuration (from its applied entries). */
+  members(leader: SimNode): SimNode[] {
+    const ids = [...leader.conf.voters, ...leader.conf.learners];
+    return ids.map((id) => this.byId.get(id)).filter((n): n is SimNode => n !== undefined);
   }
 }
 

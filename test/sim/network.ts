@@ -31,6 +31,9 @@ export class SimNetwork {
   private seq = 0;
   sent = 0;
   dropped = 0;
+  /** Told about every message that will never arrive (dropped, cut, or cut while in flight), so the cluster can
+   *  report a failed snapshot transfer to its sender as a real transport does. */
+  onLost: ((m: Message) => void) | null = null;
 
   constructor(private readonly rng: Rng) {}
 
@@ -69,10 +72,12 @@ export class SimNetwork {
     this.sent++;
     if (this.isCut(m.from, m.to)) {
       this.dropped++;
+      this.onLost?.(m);
       return "cut";
     }
     if (this.queue.length >= MAX_IN_FLIGHT || this.rng.chance(this.conditions.dropRate)) {
       this.dropped++;
+      this.onLost?.(m);
       return "dropped";
     }
     this.enqueue(m, now);
@@ -99,8 +104,10 @@ export class SimNetwork {
     ready.sort((x, y) => x.deliverTick - y.deliverTick || x.seq - y.seq);
     const out: Message[] = [];
     for (const f of ready) {
-      if (this.isCut(f.m.from, f.m.to)) this.dropped++;
-      else out.push(f.m);
+      if (this.isCut(f.m.from, f.m.to)) {
+        this.dropped++;
+        this.onLost?.(f.m);
+      } else out.push(f.m);
     }
     return out;
   }

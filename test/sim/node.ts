@@ -1,13 +1,19 @@
 // One simulated node: a core, the storage that survived (durable), and the runner around them, modelled on the
 // Ready contract: persist (after a simulated fsync delay) -> send -> apply -> advance. A crash throws away the
 // core and the Ready being persisted: its entries and hard state never reach storage and its messages are
-// never sent. A restart builds a new core over what did reach storage, with an empty state machine that is
-// rebuilt by re-applying the committed entries.
+// never sent. A restart builds a new core over what did reach storage, with the state machine restored from the
+// stored snapshot and rebuilt by re-applying the committed entries after it.
+//
+// The state machine is the list of applied entries (statemachine.ts). Between Readies the cluster may ask the
+// node to snapshot it at its applied index and to compact its log to a trailing window; a leader whose needed
+// entries are gone then sends a snapshot, which the follower's runner persists before the Ready's entries and
+// restores its state machine from.
 import type { RaftConfig, RaftCore } from "../../src/raft/api.js";
-import type { Entry, Message, NodeId, ReadState, Ready, Role } from "../../src/raft/types.js";
+import type { ConfState, Entry, Message, NodeId, ReadState, Ready, Role, Snapshot } from "../../src/raft/types.js";
 import { RaftError } from "../../src/raft/types.js";
 import { MemoryStorage } from "../../src/storage/memory.js";
 import { describeEntry, sameEntry } from "./entries.js";
+import { confAfter, confText, encodeState, sameConf, snapshotEntries } from "./statemachine.js";
 
 export type MakeCore = (cfg: RaftConfig) => RaftCore;
 
@@ -18,6 +24,10 @@ export interface RunnerSink {
   readState(node: SimNode, rs: ReadState): void;
   /** Called right after core.ready(): every entry the core holds is now visible in node.log. */
   readyTaken(node: SimNode, rd: Ready): void;
+  /** The state machine was replaced by a snapshot the leader sent (already persisted). */
+  restored(node: SimNode, s: Snapshot): void;
+  /** A Ready was fully handled (persisted, sent, applied, advanced): the moment to take a snapshot. */
+  advanced(node: SimNode, rd: Ready): void;
   /** The core broke the Ready contract (or storage refused its batch). */
   contractBroken(node: SimNode, detail: string): void;
 }
@@ -33,6 +43,8 @@ export interface CoreSettings {
   /** A deliberately wrong runner for tests: sends a Ready's messages before its batch is synced, so a crash
    *  can lose state that a vote or an acknowledgement already promised. */
   readonly sendBeforeSync?: boolean;
+  /** Pre-vote off (scenario contrast runs only: it shows what a removed node's elections do without it). */
+  readonly preVote?: boolean;
   /** PRNG for one incarnation of one node. */
   readonly random: (incarnation: number) => () => number;
 }
@@ -47,28 +59,39 @@ export class SimNode {
   incarnation = 0;
   /** The Ready being persisted and the tick its fsync completes. */
   inflight: { readonly rd: Ready; readonly doneTick: number } | null = null;
-  /** Mirror of storage's log (the simulator never compacts): durableLog[k].index === k + 1. */
+  /** What storage holds, as a whole log from index 1: the stored snapshot's entries (the state it encodes)
+   *  followed by the stored log after it. durableLog[k].index === k + 1. */
   durableLog: Entry[] = [];
   /** durableLog overlaid with the in-flight Ready's entries. */
   log: Entry[] = [];
   /** Bumped whenever log or durableLog changes, so the cluster reruns the log checkers only then. */
   logVersion = 0;
-  /** Entries applied by this incarnation (the state machine is just this list). */
+  /** The state machine: every entry applied, from index 1 (restored from the snapshot at a restart). */
   applied: Entry[] = [];
+  /** The membership the state machine implies: the snapshot's, then every applied config entry. */
+  conf: ConfState = { voters: [], learners: [] };
+  /** Snapshots taken locally and installed from a leader, by this node over its whole life. */
+  snapshotsTaken = 0;
+  snapshotsInstalled = 0;
   /** The highest commit index already reported to the cluster's commit-term record, this incarnation. */
   commitSeen = 0;
   role: Role | "down" = "down";
+  /** The leader this node last showed (as of the last Ready or observation). */
+  leaderId: NodeId | null = null;
+  /** `conf` as it was before the last batch of committed entries was applied. */
+  confBeforeLastBatch: ConfState = this.conf;
   term = 0;
   /** Last soft/hard state printed in the trace, to print changes only. */
   lastTraced = "";
 
+  /** `conf` is the bootstrap membership; an empty one makes a joining node that waits for a leader's snapshot. */
   constructor(
     readonly id: NodeId,
-    voters: readonly NodeId[],
+    conf: ConfState,
     private readonly settings: CoreSettings,
     private readonly makeCore: MakeCore,
   ) {
-    this.storage = new MemoryStorage({ voters, learners: [] });
+    this.storage = new MemoryStorage(conf);
   }
 
   get alive(): boolean {
@@ -79,11 +102,13 @@ export class SimNode {
     this.incarnation++;
     // A fresh clone: nothing the dead core held can leak into the new incarnation.
     this.storage = this.storage.clone();
-    const last = this.storage.lastIndex();
-    this.durableLog = last > 0 ? this.storage.entries(1, last + 1) : [];
+    const snap = this.storage.snapshot();
+    this.durableLog = logOf(this.storage);
     this.log = this.durableLog;
     this.logVersion++;
-    this.applied = [];
+    this.applied = snapshotEntries(snap).slice();
+    this.conf = snap.meta.conf;
+    this.confBeforeLastBatch = this.conf;
     this.commitSeen = 0;
     this.inflight = null;
     this.core = this.makeCore({
@@ -93,7 +118,8 @@ export class SimNode {
       electionTicksMax: this.settings.electionTicksMax,
       heartbeatTicks: this.settings.heartbeatTicks,
       random: this.settings.random(this.incarnation),
-      applied: 0,
+      applied: snap.meta.index,
+      ...(this.settings.preVote === false ? { preVote: false } : {}),
       ...(this.settings.brokenRules ? { brokenRules: this.settings.brokenRules } : {}),
       ...(this.settings.maxEntriesPerMsg ? { maxEntriesPerMsg: this.settings.maxEntriesPerMsg } : {}),
       ...(this.settings.maxInflightMsgs ? { maxInflightMsgs: this.settings.maxInflightMsgs } : {}),
@@ -113,6 +139,24 @@ export class SimNode {
     this.role = "down";
   }
 
+  /** Snapshots the state machine at its applied index, with the membership in force there, and compacts the
+   *  log to keep `keepEntries` entries below it (null: keep the whole log). Returns whether it snapshotted. */
+  takeSnapshot(keepEntries: number | null, sink: RunnerSink): boolean {
+    const core = this.core;
+    const index = this.applied.length;
+    if (!core || this.inflight || index <= this.storage.snapshot().meta.index) return false;
+    const st = core.status();
+    // With nothing committed beyond the applied index, the core's membership is the one in force at it.
+    if (st.applied === index && st.commit === index && !sameConf(st.conf, this.conf)) {
+      sink.contractBroken(this, `membership at applied index ${index}: core says ${confText(st.conf)}, the applied entries say ${confText(this.conf)}`);
+    }
+    const last = this.applied[index - 1]!;
+    this.storage.createSnapshot({ meta: { index, term: last.term, conf: this.conf }, data: encodeState(this.applied) });
+    if (keepEntries !== null) this.storage.compact(Math.max(0, index - keepEntries));
+    this.snapshotsTaken++;
+    return true;
+  }
+
   /** Works through Readies: completes a persist whose fsync is done, then takes the next Ready, and so on.
    *  Returns true when anything happened (so the cluster runs another delivery round). */
   processReadies(now: number, fsyncDelayTicks: () => number, sink: RunnerSink): boolean {
@@ -129,7 +173,14 @@ export class SimNode {
       if (!this.core.hasReady()) break;
       const rd = this.core.ready();
       this.checkShape(rd, sink);
-      if (rd.entries.length > 0) {
+      if (rd.snapshot) {
+        // What storage will hold once this batch is synced.
+        const after = this.storage.clone();
+        after.applySnapshot(rd.snapshot);
+        after.append(rd.entries);
+        this.log = logOf(after);
+        this.logVersion++;
+      } else if (rd.entries.length > 0) {
         const first = rd.entries[0]!.index;
         this.log = this.durableLog.slice(0, Math.min(first - 1, this.durableLog.length)).concat(rd.entries);
         this.logVersion++;
@@ -156,8 +207,12 @@ export class SimNode {
   private complete(rd: Ready, sink: RunnerSink): void {
     const core = this.core!;
     try {
-      if (rd.snapshot) this.storage.applySnapshot(rd.snapshot);
-      if (rd.entries.length > 0) {
+      if (rd.snapshot) {
+        this.storage.applySnapshot(rd.snapshot);
+        this.storage.append(rd.entries);
+        this.durableLog = logOf(this.storage);
+        this.logVersion++;
+      } else if (rd.entries.length > 0) {
         this.storage.append(rd.entries);
         const first = rd.entries[0]!.index;
         this.durableLog.length = Math.min(first - 1, this.durableLog.length);
@@ -169,10 +224,12 @@ export class SimNode {
       sink.contractBroken(this, `storage refused the Ready's batch: ${errorText(err)}`);
     }
     this.log = this.durableLog;
+    if (rd.snapshot) this.restore(rd.snapshot, sink);
     for (const m of rd.messages) {
       if (m.from !== this.id) sink.contractBroken(this, `message from ${m.from} in ${this.id}'s Ready`);
       if (!this.settings.sendBeforeSync) sink.send(m);
     }
+    this.confBeforeLastBatch = this.conf;
     for (const e of rd.committedEntries) {
       if (e.index !== this.applied.length + 1) {
         sink.contractBroken(this, `committed entry ${describeEntry(e)} handed out after applied index ${this.applied.length}`);
@@ -183,11 +240,42 @@ export class SimNode {
         sink.contractBroken(this, `committed entry ${describeEntry(e)} is not in durable storage (it holds ${describeEntry(stored)})`);
       }
       this.applied.push(e);
+      this.conf = confAfter(this.conf, e);
       sink.applied(this, e);
     }
     for (const rs of rd.readStates) sink.readState(this, rs);
     core.advance(rd);
+    sink.advanced(this, rd);
   }
+
+  /** Step 3 of the contract for a snapshot: the state machine becomes the snapshot's state. */
+  private restore(s: Snapshot, sink: RunnerSink): void {
+    if (s.meta.index < this.applied.length) {
+      sink.contractBroken(this, `Ready carries a snapshot at ${s.meta.index}, behind the applied index ${this.applied.length}`);
+      return;
+    }
+    let entries: readonly Entry[];
+    try {
+      entries = snapshotEntries(s);
+    } catch (err) {
+      sink.contractBroken(this, `snapshot at ${s.meta.index} does not decode: ${errorText(err)}`);
+      return;
+    }
+    this.applied = entries.slice();
+    this.conf = s.meta.conf;
+    this.snapshotsInstalled++;
+    sink.restored(this, s);
+  }
+}
+
+/** A storage's content as a whole log from index 1: its snapshot's entries, then the log after the snapshot
+ *  (entries kept below the snapshot by a trailing-window compaction are the same entries; the snapshot's win). */
+function logOf(storage: MemoryStorage): Entry[] {
+  const snap = storage.snapshot();
+  const prefix = snapshotEntries(snap);
+  const last = storage.lastIndex();
+  const tail = last > snap.meta.index ? storage.entries(snap.meta.index + 1, last + 1) : [];
+  return prefix.concat(tail);
 }
 
 export function errorText(err: unknown): string {

@@ -1,7 +1,7 @@
 // What the checkers see: a recorded view of the whole cluster at one tick plus the history they need
 // (every leader ever seen, every entry ever applied). Checkers are pure functions over this value, so a
 // test can hand them a made-up broken history as easily as the simulator hands them a real one.
-import type { Entry, NodeId, Role } from "../../src/raft/types.js";
+import type { ConfState, Entry, NodeId, Role } from "../../src/raft/types.js";
 
 export interface NodeView {
   readonly id: NodeId;
@@ -10,11 +10,12 @@ export interface NodeView {
   readonly role: Role | "down";
   readonly term: number;
   /** The log the node holds now: its durable log overlaid with the Ready being persisted (durable only while
-   *  down). log[k].index === k + 1 (the simulator does not compact). */
+   *  down). log[k].index === k + 1: entries covered by the node's snapshot are the entries its data encodes. */
   readonly log: readonly Entry[];
-  /** What survives a crash: the synced storage. */
+  /** What survives a crash: the synced storage (snapshot entries, then the stored log after the snapshot). */
   readonly durableLog: readonly Entry[];
-  /** Entries applied by the current incarnation, applied[k].index === k + 1 (a restart re-applies from 1). */
+  /** The state machine of the current incarnation: applied[k].index === k + 1 (a restart restores the stored
+   *  snapshot and re-applies from there). */
   readonly applied: readonly Entry[];
 }
 
@@ -45,6 +46,39 @@ export interface ReadRecord {
   readonly answerTick?: number;
 }
 
+/** A set of nodes that made a decision in a term: the voters whose grants elected a leader ("election"), or the
+ *  voters that durably held an entry when a leader's commit index passed it ("commit"). `voters` is the
+ *  configuration in force on the deciding node at that moment (from its applied entries, not from the core). */
+export interface QuorumRecord {
+  readonly term: number;
+  readonly kind: "election" | "commit";
+  /** The candidate or leader that decided. */
+  readonly by: NodeId;
+  /** For a commit: the index committed. */
+  readonly index?: number;
+  readonly members: readonly NodeId[];
+  readonly voters: readonly NodeId[];
+  readonly tick: number;
+}
+
+/** A membership change observed committed: the first application of its config entry anywhere. */
+export interface ConfRecord {
+  readonly index: number;
+  readonly tick: number;
+  /** The configuration from this index on. */
+  readonly conf: ConfState;
+}
+
+/** A committed removal of `id`: from `tick` on (first applied anywhere) it is not a member. `knownTick` is when
+ *  the removed node itself learned it (applied the entry or a snapshot past it), if it has. */
+export interface RemovalRecord {
+  readonly id: NodeId;
+  readonly index: number;
+  readonly tick: number;
+  readonly entry: Entry;
+  readonly knownTick?: number;
+}
+
 export interface ClusterView {
   readonly seed: number;
   readonly tick: number;
@@ -57,6 +91,10 @@ export interface ClusterView {
    *  in which the entry was really committed, so "leaders of later terms hold it" stays a sound check. */
   readonly commitTerms: ReadonlyMap<number, number>;
   readonly reads: readonly ReadRecord[];
+  /** The bootstrap configuration, then every committed change in index order; the last is the one in force. */
+  readonly confs: readonly ConfRecord[];
+  readonly quorums: readonly QuorumRecord[];
+  readonly removals: readonly RemovalRecord[];
 }
 
 export type CheckerName =
@@ -66,6 +104,8 @@ export type CheckerName =
   | "stateMachineSafety"
   | "committedEntryLost"
   | "linearizableRead"
+  | "disjointMajorities"
+  | "removedNodeLeads"
   | "liveness"
   | "readyContract"
   | "coreThrew";
