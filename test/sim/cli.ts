@@ -4,13 +4,15 @@
 //   npm run sim -- --seed 1234           replay one seed exactly; --trace prints every event
 //   options: --nodes 3|5, --profile calm|mixed|partitions|churn, --ticks <fault-phase ticks>,
 //            --broken grantTwoVotesPerTerm,commitOldTermEntries,... (prove the checkers fire)
-//            --scenario figure8 (the targeted Figure 8 schedule instead of random faults)
+//            --membership on|off, --snapshots on|off (default: the seed decides; on in most seeds)
+//            --scenario figure8 | add-down-member | removed-rejoins (targeted schedules instead of random faults:
+//              Figure 8, etcd-io/etcd#6420 on 1 and 3 nodes, hashicorp/raft#502 on 3 and 5 nodes)
 //
 // Ends with exactly `sim: N seeds, V violations` and exits 1 when V > 0.
 import type { BrokenRules } from "../../src/raft/api.js";
 import { type SimOptions, type SimResult, runSeed } from "./cluster.js";
 import { PROFILES, type ProfileName } from "./faults.js";
-import { runFigure8 } from "./scenarios.js";
+import { runFigure8, runQuorumLossWhileAdding, runRemovedVoterRejoins } from "./scenarios.js";
 
 interface CliArgs {
   seeds: number;
@@ -21,14 +23,19 @@ interface CliArgs {
   profile?: ProfileName;
   faultTicks?: number;
   brokenRules?: BrokenRules;
-  scenario?: "figure8";
+  scenario?: ScenarioName;
+  membership?: boolean;
+  snapshots?: boolean;
 }
+
+const SCENARIOS = ["figure8", "add-down-member", "removed-rejoins"] as const;
+type ScenarioName = (typeof SCENARIOS)[number];
 
 const BROKEN_RULES = ["grantTwoVotesPerTerm", "commitOldTermEntries", "skipLogConsistencyCheck", "skipUpToDateCheck"] as const;
 
 function usage(problem: string): never {
   process.stderr.write(
-    `sim: ${problem}\nusage: sim [--seeds N] [--start S] [--seed S] [--trace] [--nodes 3|5] [--profile ${Object.keys(PROFILES).join("|")}] [--ticks N] [--broken ${BROKEN_RULES.join(",")}] [--scenario figure8]\n`,
+    `sim: ${problem}\nusage: sim [--seeds N] [--start S] [--seed S] [--trace] [--nodes 3|5] [--profile ${Object.keys(PROFILES).join("|")}] [--ticks N] [--broken ${BROKEN_RULES.join(",")}] [--membership on|off] [--snapshots on|off] [--scenario ${SCENARIOS.join("|")}]\n`,
   );
   process.exit(2);
 }
@@ -83,8 +90,16 @@ function parseArgs(argv: readonly string[]): CliArgs {
       }
       case "--scenario": {
         const name = value();
-        if (name !== "figure8") usage(`unknown scenario ${name ?? "(none)"}`);
-        args.scenario = name;
+        if (!(SCENARIOS as readonly (string | undefined)[]).includes(name)) usage(`unknown scenario ${name ?? "(none)"}`);
+        args.scenario = name as ScenarioName;
+        break;
+      }
+      case "--membership":
+      case "--snapshots": {
+        const v = value();
+        if (v !== "on" && v !== "off") usage(`${flag} must be on or off, got ${v ?? "nothing"}`);
+        if (flag === "--membership") args.membership = v === "on";
+        else args.snapshots = v === "on";
         break;
       }
       default:
@@ -102,11 +117,16 @@ function optionsFor(args: CliArgs, seed: number): SimOptions {
     ...(args.profile ? { profile: args.profile } : {}),
     ...(args.faultTicks !== undefined ? { faultTicks: args.faultTicks } : {}),
     ...(args.brokenRules ? { brokenRules: args.brokenRules } : {}),
+    ...(args.membership !== undefined ? { membership: args.membership } : {}),
+    ...(args.snapshots !== undefined ? { snapshots: args.snapshots } : {}),
   };
 }
 
 function runOne(args: CliArgs, seed: number): SimResult {
   if (args.scenario === "figure8") return runFigure8(seed, args.brokenRules, { trace: args.trace });
+  // The membership scenarios alternate their cluster size with the seed: odd seeds the small one.
+  if (args.scenario === "add-down-member") return runQuorumLossWhileAdding(seed, { nodes: seed % 2 === 1 ? 1 : 3, learnerFirst: true, trace: args.trace }).result;
+  if (args.scenario === "removed-rejoins") return runRemovedVoterRejoins(seed, { nodes: seed % 2 === 1 ? 3 : 5, trace: args.trace }).result;
   return runSeed(optionsFor(args, seed));
 }
 
@@ -118,6 +138,8 @@ function replayCommand(args: CliArgs, seed: number): string {
   if (args.faultTicks !== undefined) parts.push(`--ticks ${args.faultTicks}`);
   if (args.brokenRules) parts.push(`--broken ${Object.keys(args.brokenRules).join(",")}`);
   if (args.scenario) parts.push(`--scenario ${args.scenario}`);
+  if (args.membership !== undefined) parts.push(`--membership ${args.membership ? "on" : "off"}`);
+  if (args.snapshots !== undefined) parts.push(`--snapshots ${args.snapshots ? "on" : "off"}`);
   return `${parts.join(" ")} --trace`;
 }
 
@@ -138,7 +160,8 @@ function main(): void {
     process.stdout.write(
       `seed ${r.seed}: ${r.nodes} nodes, profile ${r.profile}, ${s.ticks} ticks, ${s.leaders} leaders up to term ${s.maxTerm}, ` +
         `${s.proposals} proposals, ${s.committed} committed, ${s.reads} reads, ${s.crashes} crashes, ` +
-        `${s.messagesSent} messages (${s.messagesDropped} lost)\n`,
+        `${s.messagesSent} messages (${s.messagesDropped} lost), ${s.confChanges} membership changes, ${s.nodesCreated} nodes ever, ` +
+        `${s.snapshotsTaken} snapshots taken, ${s.snapshotsInstalled} installed\n`,
     );
     if (args.trace) for (const line of r.trace) process.stdout.write(`${line}\n`);
     if (r.violations.length > 0) printFailure(args, r);
