@@ -12,7 +12,8 @@ const SUBMIT_EVERY_MS = 250;
 /** Keep the cluster about this busy: enough to see load move, never enough to queue forever. */
 const TARGET_BUSY_FRACTION = 0.75;
 
-export function startDemoWorkload(cfg: ClusterFile, rng: () => number = Math.random): DemoWorkload {
+/** `liveUrls` names the nodes worth trying (the live view knows which children are up). */
+export function startDemoWorkload(cfg: ClusterFile, liveUrls: () => string[], rng: () => number = Math.random): DemoWorkload {
   let submitted = 0;
   let failed = 0;
   let lastError = "";
@@ -25,24 +26,26 @@ export function startDemoWorkload(cfg: ClusterFile, rng: () => number = Math.ran
 
   const tick = async (): Promise<void> => {
     if (stopped) return;
-    const node = cfg.nodes[Math.floor(rng() * cfg.nodes.length)]!;
+    const urls = liveUrls();
+    if (urls.length === 0) return;
     const id = `demo-${runId}-${++seq}`;
     const sleepMs = Math.round(meanSleepMs * (0.5 + rng()));
-    try {
-      const r = await httpJson(`${node.url}/v1/tasks`, {
-        body: { id, payload: { sleepMs } },
-        token: cfg.token,
-        timeoutMs: 3000,
-      });
-      if (r.status === 201 || r.status === 200) submitted++;
-      else {
-        failed++;
+    // Like a careful client: retry the same id (idempotent) on the other live nodes before giving up.
+    const first = Math.floor(rng() * urls.length);
+    for (let k = 0; k < urls.length; k++) {
+      const url = urls[(first + k) % urls.length]!;
+      try {
+        const r = await httpJson(`${url}/v1/tasks`, { body: { id, payload: { sleepMs } }, token: cfg.token, timeoutMs: 3000 });
+        if (r.status === 201 || r.status === 200) {
+          submitted++;
+          return;
+        }
         lastError = `${r.status} ${JSON.stringify(r.body).slice(0, 80)}`;
+      } catch (err) {
+        lastError = (err as Error).message;
       }
-    } catch (err) {
-      failed++;
-      lastError = (err as Error).message;
     }
+    failed++;
   };
   const timer = setInterval(() => void tick(), SUBMIT_EVERY_MS);
   return {

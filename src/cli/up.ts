@@ -25,6 +25,8 @@ interface NodeView {
   leaderId: string | null;
   commitIndex: number;
   appliedIndex: number;
+  completedTasks?: number;
+  tasks?: { pending: number; assigned: number; completed: number; dead: number; cancelled: number; total: number };
 }
 
 interface WorkerView {
@@ -32,7 +34,6 @@ interface WorkerView {
   alive: boolean;
   active: number;
   capacity: number;
-  completed?: number;
 }
 
 export async function upCommand(argv: readonly string[]): Promise<number> {
@@ -47,13 +48,15 @@ export async function upCommand(argv: readonly string[]): Promise<number> {
 
   const tty = process.stdout.isTTY === true;
   let demo: DemoWorkload | null = null;
-  if (args.flags.demo) demo = startDemoWorkload(cfg);
+  // The demo starts once the cluster has elected its first leader.
+  const leaderSeen = { value: false };
+  if (args.flags.demo) demo = startDemoWorkload(cfg, () => (leaderSeen.value ? children.filter((c) => c.proc && !c.exit).map((c) => c.url) : []));
 
   let stopping = false;
   let lastPlain = "";
   let lastPlainAt = 0;
   const render = async (): Promise<void> => {
-    const frame = await renderFrame(cfg, children, dataRoot, demo);
+    const frame = await renderFrame(cfg, children, dataRoot, demo, leaderSeen);
     if (tty) {
       process.stdout.write("\x1b[H\x1b[2J" + frame + "\n");
     } else {
@@ -116,7 +119,13 @@ async function stopChild(c: Child): Promise<void> {
   });
 }
 
-async function renderFrame(cfg: ClusterFile, children: Child[], dataRoot: string, demo: DemoWorkload | null): Promise<string> {
+async function renderFrame(
+  cfg: ClusterFile,
+  children: Child[],
+  dataRoot: string,
+  demo: DemoWorkload | null,
+  leaderSeen: { value: boolean },
+): Promise<string> {
   const views = await Promise.all(
     children.map(async (c) => {
       if (c.exit) return null;
@@ -129,6 +138,7 @@ async function renderFrame(cfg: ClusterFile, children: Child[], dataRoot: string
     }),
   );
   const leaderIdx = views.findIndex((v) => v?.role === "leader");
+  if (leaderIdx >= 0) leaderSeen.value = true;
   let workers: WorkerView[] = [];
   const source = leaderIdx >= 0 ? children[leaderIdx]! : children.find((_, i) => views[i]);
   if (source) {
@@ -154,7 +164,7 @@ async function renderFrame(cfg: ClusterFile, children: Child[], dataRoot: string
       v ? String(v.appliedIndex) : "-",
       w ? (w.alive ? "alive" : "dead") : "-",
       w ? `${w.active}/${w.capacity}` : "-",
-      w?.completed !== undefined ? String(w.completed) : "-",
+      v?.completedTasks !== undefined ? String(v.completedTasks) : "-",
     ]);
   });
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
@@ -169,6 +179,10 @@ async function renderFrame(cfg: ClusterFile, children: Child[], dataRoot: string
       ? `leader: ${leader.id} (pid ${leader.proc?.pid}). Try: kill -9 ${leader.proc?.pid}  — another node takes over.`
       : "no leader yet (electing)…",
   ];
+  const counts = leaderIdx >= 0 ? views[leaderIdx]?.tasks : undefined;
+  if (counts) {
+    lines.push(`tasks: ${counts.total} in all — ${counts.pending} pending, ${counts.assigned} assigned, ${counts.completed} completed, ${counts.dead} dead, ${counts.cancelled} cancelled`);
+  }
   if (demo) lines.push(demo.summary());
   lines.push("Ctrl-C stops every node.");
   return lines.join("\n");

@@ -25,7 +25,14 @@ export class NodeApi implements ApiBackend {
   }
 
   status(): unknown {
-    return { ...this.n.status(), activeTasks: this.n.executor.active, completedTasks: this.n.executor.completedCount, failedTasks: this.n.executor.failedCount };
+    return {
+      ...this.n.status(),
+      // Beyond the contract's fields: this node's own work, and its replica's task counts (for `raftsched up`).
+      activeTasks: this.n.executor.active,
+      completedTasks: this.n.executor.completedCount,
+      failedTasks: this.n.executor.failedCount,
+      tasks: this.n.table.counts(),
+    };
   }
 
   // ---- writes ----
