@@ -2,9 +2,11 @@
 // but FREE loopback ports, a fresh token and fresh temp data dirs, so a chaos run never touches a real
 // cluster's data. Every node is a child process of the compiled CLI started with RAFTSCHED_ENABLE_FAULTS=1, and
 // every child is killed by PID when the run ends — normally, on an error, on Ctrl-C, or if this process exits.
+// With `netns` (root only) each node instead runs in its own network namespace at its own address, and the faults
+// cut real links (src/chaos/netns.ts); the fault hook is then not enabled.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,6 +15,7 @@ import type { ClusterFile } from "../config/cluster-file.js";
 import { FAULTS_ENV } from "../node/fault-hooks.js";
 import { RaftschedError } from "../util/errors.js";
 import { requestJson, type Answer } from "./http.js";
+import { NetnsNetwork } from "./netns.js";
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/raftsched.js");
 const GRACEFUL_STOP_MS = 8000;
@@ -69,6 +72,12 @@ async function freePort(host: string): Promise<number> {
   });
 }
 
+export interface ChaosClusterOptions {
+  /** Put each node in its own network namespace (the caller has checked netnsUnavailableReason()). */
+  readonly netns?: boolean;
+  readonly log?: (line: string) => void;
+}
+
 export class ChaosCluster {
   readonly nodes: ChaosNode[];
   readonly token: string;
@@ -82,6 +91,8 @@ export class ChaosCluster {
     token: string,
     configPath: string,
     cfg: ClusterFile,
+    /** Set in --netns mode: the namespaces and links the nodes run on. */
+    readonly network: NetnsNetwork | null,
   ) {
     this.nodes = nodes;
     this.token = token;
@@ -91,7 +102,7 @@ export class ChaosCluster {
   }
 
   /** Writes the chaos copy of `cfg` into a new temp dir. Refuses any node that is not on loopback. */
-  static async create(cfg: ClusterFile): Promise<ChaosCluster> {
+  static async create(cfg: ClusterFile, opts: ChaosClusterOptions = {}): Promise<ChaosCluster> {
     for (const n of cfg.nodes) {
       if (!isLoopbackHost(n.host)) {
         throw new RaftschedError(
@@ -100,15 +111,25 @@ export class ChaosCluster {
         );
       }
     }
+    installExitHook();
+    const network = opts.netns ? await NetnsNetwork.create(cfg.nodes.length, opts.log ?? (() => undefined)) : null;
     const root = mkdtempSync(path.join(tmpdir(), "raftsched-chaos-"));
     const token = randomBytes(18).toString("base64url");
     const used = new Set<number>();
     const nodes: ChaosNode[] = [];
-    for (const n of cfg.nodes) {
-      const host = n.host === "localhost" ? "127.0.0.1" : n.host;
-      let port = await freePort(host);
-      while (used.has(port)) port = await freePort(host);
-      used.add(port);
+    for (const [i, n] of cfg.nodes.entries()) {
+      let host: string;
+      let port: number;
+      if (network) {
+        // Alone in its namespace: the cluster file's own port is free there.
+        host = network.address(i);
+        port = n.port;
+      } else {
+        host = n.host === "localhost" ? "127.0.0.1" : n.host;
+        port = await freePort(host);
+        while (used.has(port)) port = await freePort(host);
+        used.add(port);
+      }
       const dataDir = path.join(root, n.id);
       mkdirSync(dataDir, { recursive: true });
       nodes.push({
@@ -145,8 +166,7 @@ export class ChaosCluster {
     };
     const configPath = path.join(root, "cluster.json");
     writeFileSync(configPath, JSON.stringify(file, null, 2) + "\n");
-    installExitHook();
-    return new ChaosCluster(root, nodes, token, configPath, cfg);
+    return new ChaosCluster(root, nodes, token, configPath, cfg, network);
   }
 
   node(id: string): ChaosNode {
@@ -162,11 +182,12 @@ export class ChaosCluster {
   start(n: ChaosNode): void {
     if (n.proc) return;
     const fd = openSync(n.logFile, "a");
-    const env = { ...process.env, [FAULTS_ENV]: "1", RAFTSCHED_TOKEN: this.token };
-    const proc = spawn(process.execPath, [BIN, "start", "--config", this.configPath, "--id", n.id, "--data-dir", n.dataDir], {
-      stdio: ["ignore", fd, fd],
-      env,
-    });
+    const env: NodeJS.ProcessEnv = { ...process.env, RAFTSCHED_TOKEN: this.token };
+    if (this.network) delete env[FAULTS_ENV];
+    else env[FAULTS_ENV] = "1";
+    const argv = [process.execPath, BIN, "start", "--config", this.configPath, "--id", n.id, "--data-dir", n.dataDir];
+    const { cmd, args } = this.network ? this.network.wrap(this.nodes.indexOf(n), argv) : { cmd: argv[0]!, args: argv.slice(1) };
+    const proc = spawn(cmd, args, { stdio: ["ignore", fd, fd], env });
     closeSync(fd);
     n.proc = proc;
     n.paused = false;
@@ -237,6 +258,34 @@ export class ChaosCluster {
   /** Kills every child by PID (SIGKILL works on stopped processes too). */
   async killAll(): Promise<void> {
     await Promise.all(this.nodes.map((n) => this.kill(n)));
+  }
+
+  /** killAll, then (--netns) removes every namespace and link of this run. Safe to call more than once. */
+  async shutdown(): Promise<void> {
+    await this.killAll();
+    await this.network?.teardown();
+  }
+
+  /**
+   * --netns: checks that each running child's PID is the node itself (`ip netns exec` replaced itself with node),
+   * so kill -9 and SIGSTOP by PID hit the node and not a wrapper. Throws when one is not.
+   */
+  verifyNodePids(): void {
+    if (!this.network) return;
+    const node = realpathSync(process.execPath);
+    for (const n of this.nodes) {
+      const pid = n.proc?.pid;
+      if (pid === undefined) continue;
+      let exe = "";
+      try {
+        exe = readlinkSync(`/proc/${pid}/exe`);
+      } catch {
+        continue; // exited meanwhile: nothing to signal
+      }
+      if (exe !== node) {
+        throw new RaftschedError("NETNS_WRAPPER", `chaos --netns: process ${pid} of ${n.id} is ${exe}, not ${node}: signals by PID would miss the node`);
+      }
+    }
   }
 
   async status(n: ChaosNode, timeoutMs = 500): Promise<NodeStatusView | null> {

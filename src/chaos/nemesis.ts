@@ -7,6 +7,7 @@
 //                   acknowledging writes (check-quorum) while the rest elect a new leader
 //   restart         a graceful restart (SIGTERM, then start again) of any node
 // The kinds, targets and durations come from the seed; when each fault lands depends on the machine.
+// Cuts go through the nodes' fault hook, or with --netns through real links (veth down, blackhole routes).
 import type { ChaosCluster, ChaosNode, NodeStatusView } from "./cluster.js";
 import { requestJson, sleep } from "./http.js";
 import { makePrng } from "../raft/prng.js";
@@ -231,8 +232,9 @@ export class Nemesis {
     const deadline = this.o.clock() + timeoutMs;
     while (this.o.clock() < deadline) {
       if ((await this.o.cluster.status(n, 400)) !== null) {
-        // A restarted node has no cut list; give it the current one (normally empty).
-        if (this.blocked.length > 0) await this.o.cluster.setBlocked(n, this.blocked);
+        // A restarted node has no cut list; give it the current one (normally empty). Namespaced links keep
+        // their state across restarts.
+        if (this.blocked.length > 0 && !this.o.cluster.network) await this.o.cluster.setBlocked(n, this.blocked);
         return;
       }
       if (!this.o.cluster.isRunning(n)) return;
@@ -243,6 +245,20 @@ export class Nemesis {
   /** Sends the current cut list to every running node, retrying the ones that did not acknowledge. */
   private async broadcastBlocked(tries: number): Promise<void> {
     const c = this.o.cluster;
+    if (c.network) {
+      const index = new Map(c.nodes.map((n, i) => [n.id, i]));
+      const cuts = this.blocked.map(([a, b]) => [index.get(a)!, index.get(b)!] as const);
+      for (let t = 0; t < tries; t++) {
+        try {
+          await c.network.applyCuts(cuts);
+          return;
+        } catch (err) {
+          if (t === tries - 1) this.o.log(`warning: the links did not take the cut list: ${(err as Error).message}`);
+          else await sleep(100);
+        }
+      }
+      return;
+    }
     let pending = c.nodes.filter((n) => c.isRunning(n) && !n.paused);
     for (let t = 0; t < tries && pending.length > 0; t++) {
       const answers = await Promise.all(pending.map((n) => c.setBlocked(n, this.blocked)));

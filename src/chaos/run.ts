@@ -27,6 +27,8 @@ export interface ChaosOptions {
   readonly log: (line: string) => void;
   /** A transient status line (the CLI redraws it on a TTY). */
   readonly progress: (line: string) => void;
+  /** Each node in its own network namespace with real link cuts (root only; src/chaos/netns.ts). */
+  readonly netns?: boolean;
   /** Set by Ctrl-C: stop injecting and working, then clean up. */
   readonly aborted?: () => boolean;
 }
@@ -44,6 +46,8 @@ export interface ChaosReport {
   readonly nodes: readonly string[];
   readonly faultKinds: readonly FaultKind[];
   readonly clients: number;
+  /** How faults reached the network: the nodes' fault hook, or namespaces with real links (and netem or not). */
+  readonly network: "fault-hook" | "netns" | "netns+netem";
   linearizable: "yes" | "no" | "unknown";
   counterexample: string | null;
   checker: { operations: number; partitions: number; largestPartition: number; elapsedMs: number } | null;
@@ -83,7 +87,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
   const aborted = o.aborted ?? (() => false);
   const t0 = performance.now();
   const clock = (): number => performance.now() - t0;
-  const cluster = await ChaosCluster.create(o.config);
+  const cluster = await ChaosCluster.create(o.config, { netns: o.netns === true, log: o.log });
   onCluster(cluster);
   const history = new HistoryRecorder<TaskInput, TaskOutput>(clock);
   const report: ChaosReport = {
@@ -94,6 +98,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
     nodes: cluster.nodes.map((n) => n.id),
     faultKinds: o.faults,
     clients: o.clients,
+    network: cluster.network ? (cluster.network.netem ? "netns+netem" : "netns") : "fault-hook",
     linearizable: "unknown",
     counterexample: null,
     checker: null,
@@ -114,6 +119,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
   };
 
   o.log(`chaos: ${cluster.nodes.length} nodes on ${cluster.nodes.map((n) => n.url).join(" ")}; data and logs in ${cluster.root}`);
+  if (cluster.network) o.log(`chaos: one network namespace per node (${cluster.network.prefix}n1..n${cluster.nodes.length}), real links between them`);
   for (const n of cluster.nodes) cluster.start(n);
   const seedRng = makePrng(o.seed);
   const nemesis = new Nemesis({ cluster, kinds: o.faults, rng: makePrng(Math.floor(seedRng() * 2 ** 32)), clock, log: o.log });
@@ -121,6 +127,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
     report.violations.push("no leader was elected within 30 s of starting the cluster");
     return { report, history, cluster };
   }
+  cluster.verifyNodePids();
 
   const clientSeeds = Array.from({ length: o.clients }, () => Math.floor(seedRng() * 2 ** 32));
   const workload = new Workload({
