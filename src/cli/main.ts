@@ -29,7 +29,17 @@ const COMMANDS: Record<string, Command> = {
   "transfer-leader": transferLeaderCommand,
 };
 
+/** A closed stdout (`raftsched start | head`) must not crash a node: logs are best effort, the node is not. */
+function ignoreClosedStdout(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE") throw err;
+    });
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
+  ignoreClosedStdout();
   const [name, ...rest] = argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
     process.stdout.write(USAGE);

@@ -13,6 +13,7 @@ import { makePrng } from "../raft/prng.js";
 import type { ConfChange, ConfState, Entry, Message, NodeId, Role, Snapshot } from "../raft/types.js";
 import { applyConfChange, decodeConfChange } from "../raft/confchange.js";
 import { decodeSnapshotData, encodeSnapshotData } from "./snapshot-data.js";
+import { prettyStream } from "./pretty-log.js";
 import { LevelStore } from "../storage/level.js";
 import type { MemoryStorage } from "../storage/memory.js";
 import { WsTransport } from "../transport/ws-transport.js";
@@ -75,13 +76,8 @@ export interface NodeStatus {
 export async function startNode(opts: StartNodeOptions): Promise<RaftschedNode> {
   const cfg = typeof opts.config === "string" ? loadClusterFile(opts.config) : opts.config;
   const spec = findNode(cfg, opts.id);
-  const logger =
-    opts.logger ??
-    pino({
-      base: { node: opts.id },
-      level: opts.logLevel ?? process.env.RAFTSCHED_LOG_LEVEL ?? "info",
-      ...(opts.pretty ? { transport: undefined } : {}),
-    });
+  const logOptions = { base: { node: opts.id }, level: opts.logLevel ?? process.env.RAFTSCHED_LOG_LEVEL ?? "info" };
+  const logger = opts.logger ?? (opts.pretty ? pino(logOptions, prettyStream()) : pino(logOptions));
   const dataDir = path.resolve(opts.dataDir ?? path.join("data", opts.id));
   mkdirSync(dataDir, { recursive: true });
   const node = new NodeImpl(cfg, opts, logger, dataDir);
