@@ -1032,6 +1032,13 @@ export class SimCluster {
     }
     const proposedAt = this.now;
     const data = encoder.encode(text);
+    // A follower far behind catches up at (entries per append × appends in flight) per round trip. With the
+    // throttled settings some seeds pick (1 entry, 1 in flight, 5-tick delays) a lag of 100 entries takes ~700
+    // ticks: allow for it, so the bound tests liveness, not the throttle.
+    const lag = Math.max(0, ...this.members(leader).map((n) => p.index - n.applied.length));
+    const perRound = (this.maxEntriesPerMsg ?? 512) * (this.maxInflightMsgs ?? 64);
+    const roundTripTicks = 2 * (this.net.conditions.maxDelayTicks + 1) + this.maxFsyncTicks + 1;
+    const deadline = proposedAt + COMMIT_WITHIN_TICKS + Math.ceil(lag / perRound) * roundTripTicks;
     const appliedEverywhere = () =>
       this.members(leader).every((n) => {
         const e = n.applied[p.index - 1];
@@ -1041,7 +1048,7 @@ export class SimCluster {
       const st = leader.core?.status();
       return st !== undefined && st.role === "leader" && st.term === p.term;
     };
-    while (!this.stopped && this.now < proposedAt + COMMIT_WITHIN_TICKS) {
+    while (!this.stopped && this.now < deadline) {
       this.step();
       if (appliedEverywhere()) break;
       const appliedOnLeader = leader.applied[p.index - 1];
@@ -1053,7 +1060,7 @@ export class SimCluster {
     if (this.stopped) return "failed";
     if (!appliedEverywhere()) {
       const states = this.members(leader).map((n) => `${n.id} applied ${n.applied.length} ${n.role} t${n.term}`);
-      this.report("liveness", `proposal "${text}" (index ${p.index} term ${p.term}) to ${leader.id} not applied everywhere within ${COMMIT_WITHIN_TICKS} ticks: ${states.join(", ")}`);
+      this.report("liveness", `proposal "${text}" (index ${p.index} term ${p.term}) to ${leader.id} not applied everywhere within ${deadline - proposedAt} ticks (lag ${lag} entries): ${states.join(", ")}`);
       return "failed";
     }
     this.trace.note(this.now, `"${text}" applied on every member ${this.now - proposedAt} ticks after the proposal`);

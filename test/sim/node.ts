@@ -43,6 +43,8 @@ export interface CoreSettings {
   /** A deliberately wrong runner for tests: sends a Ready's messages before its batch is synced, so a crash
    *  can lose state that a vote or an acknowledgement already promised. */
   readonly sendBeforeSync?: boolean;
+  /** Model the strict order (persist → send → apply) instead of the real runner's leader streaming. */
+  readonly strictOrder?: boolean;
   /** Pre-vote off (scenario contrast runs only: it shows what a removed node's elections do without it). */
   readonly preVote?: boolean;
   /** PRNG for one incarnation of one node. */
@@ -52,13 +54,25 @@ export interface CoreSettings {
 /** At most this many Readies are worked through per node per delivery round (a runaway core cannot hang us). */
 const MAX_READIES_PER_ROUND = 16;
 
+/** A Ready whose write is in flight, and what the runner already did with it. */
+interface InflightReady {
+  readonly rd: Ready;
+  readonly doneTick: number;
+  /** Indexes in rd.messages sent before the write completed (a leader's appends and heartbeats). */
+  readonly sentEarly: Set<number>;
+  /** How many of rd.committedEntries were applied before the write completed. */
+  appliedEarly: number;
+  /** The membership before this Ready's committed entries were applied (early ones included). */
+  readonly confBefore: ConfState;
+}
+
 export class SimNode {
   /** What survives a crash. The live core reads it; the runner writes each Ready's batch to it once "synced". */
   storage: MemoryStorage;
   core: RaftCore | null = null;
   incarnation = 0;
   /** The Ready being persisted and the tick its fsync completes. */
-  inflight: { readonly rd: Ready; readonly doneTick: number } | null = null;
+  inflight: InflightReady | null = null;
   /** What storage holds, as a whole log from index 1: the stored snapshot's entries (the state it encodes)
    *  followed by the stored log after it. durableLog[k].index === k + 1. */
   durableLog: Entry[] = [];
@@ -164,9 +178,9 @@ export class SimNode {
     for (let n = 0; n < MAX_READIES_PER_ROUND && this.core; n++) {
       if (this.inflight) {
         if (now < this.inflight.doneTick) break;
-        const { rd } = this.inflight;
+        const inflight = this.inflight;
         this.inflight = null;
-        this.complete(rd, sink);
+        this.complete(inflight.rd, inflight, sink);
         progressed = true;
         continue;
       }
@@ -185,12 +199,38 @@ export class SimNode {
         this.log = this.durableLog.slice(0, Math.min(first - 1, this.durableLog.length)).concat(rd.entries);
         this.logVersion++;
       }
-      this.inflight = { rd, doneTick: rd.mustSync ? now + fsyncDelayTicks() : now };
+      this.inflight = { rd, doneTick: rd.mustSync ? now + fsyncDelayTicks() : now, sentEarly: new Set(), appliedEarly: 0, confBefore: this.conf };
       sink.readyTaken(this, rd);
       if (this.settings.sendBeforeSync) for (const m of rd.messages) sink.send(m);
+      else this.streamAsLeader(rd, this.inflight, sink);
       progressed = true;
     }
     return progressed;
+  }
+
+  /** What src/node/raft-runner.ts does while a Ready's write is in flight (dissertation §10.2.1): a leader whose
+   *  Ready changes neither term nor vote sends its appends and heartbeats at once, and committed entries below
+   *  the Ready's new ones are applied at once. A crash before the write completes still loses the write (and
+   *  the replies, which wait for it), which is what the checkers hold this to. */
+  private streamAsLeader(rd: Ready, inflight: InflightReady, sink: RunnerSink): void {
+    if (this.settings.strictOrder) return;
+    const stored = this.storage.initialState().hardState;
+    const changesTermOrVote = rd.hardState !== undefined && (rd.hardState.term !== stored.term || rd.hardState.vote !== stored.vote);
+    if (this.core?.currentRole() === "leader" && !changesTermOrVote) {
+      rd.messages.forEach((m, i) => {
+        if (m.type === "append" || m.type === "heartbeat") {
+          inflight.sentEarly.add(i);
+          sink.send(m);
+        }
+      });
+    }
+    if (rd.snapshot) return;
+    const firstNew = rd.entries[0]?.index ?? Infinity;
+    for (const e of rd.committedEntries) {
+      if (e.index >= firstNew) break;
+      if (!this.applyCommitted(e, sink)) break;
+      inflight.appliedEarly++;
+    }
   }
 
   /** Readies that need no fsync must not carry anything that would be lost by a crash unnoticed. */
@@ -204,7 +244,7 @@ export class SimNode {
   }
 
   /** The fsync finished: write the batch, then send, apply and advance, in the contract's order. */
-  private complete(rd: Ready, sink: RunnerSink): void {
+  private complete(rd: Ready, inflight: InflightReady, sink: RunnerSink): void {
     const core = this.core!;
     try {
       if (rd.snapshot) {
@@ -225,27 +265,31 @@ export class SimNode {
     }
     this.log = this.durableLog;
     if (rd.snapshot) this.restore(rd.snapshot, sink);
-    for (const m of rd.messages) {
+    rd.messages.forEach((m, i) => {
       if (m.from !== this.id) sink.contractBroken(this, `message from ${m.from} in ${this.id}'s Ready`);
-      if (!this.settings.sendBeforeSync) sink.send(m);
-    }
-    this.confBeforeLastBatch = this.conf;
-    for (const e of rd.committedEntries) {
-      if (e.index !== this.applied.length + 1) {
-        sink.contractBroken(this, `committed entry ${describeEntry(e)} handed out after applied index ${this.applied.length}`);
-        continue;
-      }
-      const stored = this.durableLog[e.index - 1];
-      if (!stored || !sameEntry(stored, e)) {
-        sink.contractBroken(this, `committed entry ${describeEntry(e)} is not in durable storage (it holds ${describeEntry(stored)})`);
-      }
-      this.applied.push(e);
-      this.conf = confAfter(this.conf, e);
-      sink.applied(this, e);
-    }
+      if (!this.settings.sendBeforeSync && !inflight.sentEarly.has(i)) sink.send(m);
+    });
+    this.confBeforeLastBatch = inflight.confBefore;
+    for (const e of rd.committedEntries.slice(inflight.appliedEarly)) this.applyCommitted(e, sink);
     for (const rs of rd.readStates) sink.readState(this, rs);
     core.advance(rd);
     sink.advanced(this, rd);
+  }
+
+  /** Applies one committed entry, checking it is the next one and already durable. */
+  private applyCommitted(e: Entry, sink: RunnerSink): boolean {
+    if (e.index !== this.applied.length + 1) {
+      sink.contractBroken(this, `committed entry ${describeEntry(e)} handed out after applied index ${this.applied.length}`);
+      return false;
+    }
+    const stored = this.durableLog[e.index - 1];
+    if (!stored || !sameEntry(stored, e)) {
+      sink.contractBroken(this, `committed entry ${describeEntry(e)} is not in durable storage (it holds ${describeEntry(stored)})`);
+    }
+    this.applied.push(e);
+    this.conf = confAfter(this.conf, e);
+    sink.applied(this, e);
+    return true;
   }
 
   /** Step 3 of the contract for a snapshot: the state machine becomes the snapshot's state. */
