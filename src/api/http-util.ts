@@ -79,17 +79,28 @@ export async function readJsonBody(req: IncomingMessage, limitBytes = MAX_BODY_B
     req.resume();
     throw new RaftschedError("BODY_TOO_LARGE", `request body is ${declared} bytes; the limit is ${limitBytes}`);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > limitBytes) {
-      req.resume();
-      throw new RaftschedError("BODY_TOO_LARGE", `request body passed the limit of ${limitBytes} bytes`);
-    }
-    chunks.push(buf);
-  }
+  // Plain 'data'/'end' listeners: the async iterator costs a promise per chunk on the hot path.
+  const { chunks, size } = await new Promise<{ chunks: Buffer[]; size: number }>((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let total = 0;
+    let over = false;
+    req.on("data", (buf: Buffer) => {
+      if (over) return;
+      total += buf.length;
+      if (total > limitBytes) {
+        over = true;
+        reject(new RaftschedError("BODY_TOO_LARGE", `request body passed the limit of ${limitBytes} bytes`));
+        return; // keep draining so the 413 can be written on this connection
+      }
+      parts.push(buf);
+    });
+    req.once("end", () => {
+      if (!over) resolve({ chunks: parts, size: total });
+    });
+    req.once("error", (err) => {
+      if (!over) reject(new RaftschedError("BAD_REQUEST", `request body could not be read: ${errorMessage(err)}`));
+    });
+  });
   if (size === 0) return undefined;
   const text = Buffer.concat(chunks, size).toString("utf8");
   try {
