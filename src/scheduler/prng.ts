@@ -1,16 +1,8 @@
-// A small seeded PRNG (mulberry32) for the leader's random picks and for tests. Deterministic for a seed;
-// never used inside apply().
+// The leader's random picks use the same seeded PRNG as the core (mulberry32, src/raft/prng.ts). Deterministic
+// for a seed; never used inside apply().
+import { makePrng } from "../raft/prng.js";
 
 export type Rng = () => number;
 
 /** Uniform floats in [0, 1) from a 32-bit seed. */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const mulberry32: (seed: number) => Rng = makePrng;

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openLevelStore } from "../../src/storage/level.js";
 import type { MemoryStorage } from "../../src/storage/memory.js";
 import { entryPayload, snapshotPayload, voteForTerm } from "./fixtures/durability-child.js";
+import { makePrng as mulberry32 } from "../../src/raft/prng.js";
 
 const CHILD_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "durability-child.ts");
 const ROUNDS = 24;
@@ -29,16 +30,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface RoundResult {
   readonly lines: string[];

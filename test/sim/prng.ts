@@ -1,17 +1,10 @@
 // The simulator's only source of randomness: mulberry32, a tiny 32-bit PRNG that is fast and good enough to
 // schedule faults. One seed fixes every choice, so a failing seed replays exactly.
 
-/** A PRNG returning floats in [0, 1), fully determined by `seed`. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { makePrng } from "../../src/raft/prng.js";
+
+/** A PRNG returning floats in [0, 1), fully determined by `seed` (the core's mulberry32). */
+export const mulberry32: (seed: number) => () => number = makePrng;
 
 /** Mixes several integers into one well-spread 32-bit seed (so seed 1 and seed 2 do not share streams). */
 export function mixSeed(...parts: number[]): number {

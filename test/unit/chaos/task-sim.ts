@@ -4,17 +4,10 @@
 // between. Histories made this way are linearizable by construction.
 import { HistoryRecorder, type HistoryEvent } from "../../../src/chaos/history.js";
 import type { TaskInput, TaskOutput, TaskStatus } from "../../../src/chaos/task-model.js";
+import { makePrng } from "../../../src/raft/prng.js";
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const mulberry32: (seed: number) => () => number = makePrng;
+
 
 interface RefTask {
   state: TaskStatus;
