@@ -16,6 +16,7 @@ import { FAULTS_ENV } from "../node/fault-hooks.js";
 import { RaftschedError } from "../util/errors.js";
 import { requestJson, type Answer } from "./http.js";
 import { NetnsNetwork } from "./netns.js";
+import { trackChildPid, untrackChildPid } from "../util/child-pids.js";
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/raftsched.js");
 const GRACEFUL_STOP_MS = 8000;
@@ -35,22 +36,6 @@ export interface ChaosNode {
   starts: number;
 }
 
-// Every child of every chaos cluster in this process: the exit hook SIGKILLs what is left.
-const livePids = new Set<number>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const pid of livePids) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
 
 /** True for 127.0.0.0/8 (and "localhost"): chaos only runs clusters on this machine's loopback. */
 export function isLoopbackHost(host: string): boolean {
@@ -111,7 +96,6 @@ export class ChaosCluster {
         );
       }
     }
-    installExitHook();
     const network = opts.netns ? await NetnsNetwork.create(cfg.nodes.length, opts.log ?? (() => undefined)) : null;
     const root = mkdtempSync(path.join(tmpdir(), "raftsched-chaos-"));
     const token = randomBytes(18).toString("base64url");
@@ -193,10 +177,10 @@ export class ChaosCluster {
     n.paused = false;
     n.starts++;
     const pid = proc.pid;
-    if (pid !== undefined) livePids.add(pid);
+    if (pid !== undefined) trackChildPid(pid);
     n.exited = new Promise<void>((resolve) => {
       proc.once("exit", () => {
-        if (pid !== undefined) livePids.delete(pid);
+        if (pid !== undefined) untrackChildPid(pid);
         if (n.proc === proc) {
           n.proc = null;
           n.paused = false;

@@ -9,6 +9,7 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { trackChildPid, untrackChildPid } from "../../src/util/child-pids.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CLI_PATH = path.join(REPO_ROOT, "bin", "raftsched.js");
@@ -28,22 +29,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-// Every node process this test process started, so an exit hook can SIGKILL them if no afterAll ran.
-const livePids = new Set<number>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const pid of livePids) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
 
 export interface FuzzNodeOptions {
   /** Member ids in the cluster file; only `runId` is started. Default ["n1"]. */
@@ -71,14 +56,13 @@ export class FuzzNode {
     this.exited = new Promise((resolve) => {
       child.once("exit", (code, signal) => {
         this.exitInfo = { code, signal };
-        if (child.pid !== undefined) livePids.delete(child.pid);
+        if (child.pid !== undefined) untrackChildPid(child.pid);
         resolve();
       });
     });
   }
 
   static async start(opts: FuzzNodeOptions = {}): Promise<FuzzNode> {
-    installExitHook();
     const memberIds = opts.memberIds ?? ["n1"];
     const runId = opts.runId ?? memberIds[0]!;
     const token = opts.token ?? "fuzz-token";
@@ -103,7 +87,7 @@ export class FuzzNode {
     });
     closeSync(logFd);
     if (child.pid === undefined) throw new Error("could not spawn the node");
-    livePids.add(child.pid);
+    trackChildPid(child.pid);
     const node = new FuzzNode(dir, token, ports, runId, child);
     const deadline = Date.now() + 20_000;
     for (;;) {

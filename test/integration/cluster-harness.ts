@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { trackChildPid, untrackChildPid } from "../../src/util/child-pids.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CLI_PATH = path.join(REPO_ROOT, "bin", "raftsched.js");
@@ -63,22 +64,6 @@ const DEFAULT_TOKEN = "integration-test-token";
 const STOP_GRACE_MS = 3_000;
 const START_ATTEMPTS = 4;
 
-// Every child of every cluster in this process, so an exit hook can SIGKILL them even if no afterAll ran.
-const livePids = new Set<number>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const pid of livePids) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
 
 // The exit hook does not run when the test process itself is SIGKILLed (a vitest timeout, an OOM kill). A reaper
 // process holds a pipe from us: it learns each node's PID ("+pid" / "-pid" lines) and, when the pipe closes
@@ -203,7 +188,6 @@ export class Cluster {
   /** Writes the cluster file and starts every node; resolves once every node answers /healthz. A port taken by
    *  someone else between probing and listening (EADDRINUSE) restarts the whole cluster on fresh ports. */
   static async start(opts: ClusterOptions = {}): Promise<Cluster> {
-    installExitHook();
     const c = new Cluster(opts);
     try {
       for (let attempt = 1; ; attempt++) {
@@ -316,7 +300,7 @@ export class Cluster {
     }
     const pid = child.pid;
     if (pid === undefined) throw new Error(`could not spawn node ${id}`);
-    livePids.add(pid);
+    trackChildPid(pid);
     this.reaper.watch(pid);
     const node: RunningNode = {
       child,
@@ -324,7 +308,7 @@ export class Cluster {
       exitInfo: null,
       exited: new Promise((resolve) => {
         child.once("exit", (code, signal) => {
-          livePids.delete(pid);
+          untrackChildPid(pid);
           this.reaper.forget(pid);
           node.exitInfo = { code, signal };
           resolve({ code, signal });
