@@ -73,6 +73,15 @@ export class Progress {
   /** A rejected append at `rejected`; `matchHint` is the highest index the follower may still match.
    *  Returns false when the rejection is stale (answers an older message) and must be ignored. */
   maybeDecrTo(rejected: number, matchHint: number): boolean {
+    if (matchHint < this.match && rejected >= this.match && this.state !== "snapshot") {
+      // The follower refuses the very entry it acknowledged and holds less: it lost its storage (restarted with a
+      // wiped data dir). Start again from what it says it has; without this the rejection looks stale forever
+      // (it is not above match) and the follower never catches up.
+      this.match = matchHint;
+      this.resetState("probe");
+      this.next = matchHint + 1;
+      return true;
+    }
     if (this.state === "replicate") {
       if (rejected <= this.match) return false;
       this.next = this.match + 1;

@@ -165,9 +165,19 @@ describe("progress and inflights", () => {
     expect(pr.next).toBe(4);
     pr.maybeUpdate(5);
     pr.becomeReplicate();
-    expect(pr.maybeDecrTo(5, 0)).toBe(false); // <= match: stale
-    expect(pr.maybeDecrTo(8, 0)).toBe(true);
+    expect(pr.maybeDecrTo(4, 0)).toBe(false); // below match: stale
+    expect(pr.maybeDecrTo(8, 5)).toBe(true);
     expect(pr.next).toBe(6);
+  });
+
+  it("a follower that refuses an entry it acknowledged, holding less, lost its storage: probe from what it has", () => {
+    const pr = new Progress(11, 4, false);
+    pr.maybeUpdate(10);
+    pr.becomeReplicate();
+    expect(pr.maybeDecrTo(10, 0)).toBe(true); // wiped data dir: its log is empty
+    expect(pr.match).toBe(0);
+    expect(pr.state).toBe("probe");
+    expect(pr.next).toBe(1);
   });
 
   it("snapshot state pauses until the snapshot is done, then probes right after it", () => {
