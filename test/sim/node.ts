@@ -227,7 +227,8 @@ export class SimNode {
     if (rd.snapshot) return;
     const firstNew = rd.entries[0]?.index ?? Infinity;
     for (const e of rd.committedEntries) {
-      if (e.index >= firstNew) break;
+      // Applying an entry can retire this node (its own removal): then it is down and applies nothing more.
+      if (e.index >= firstNew || !this.core) break;
       if (!this.applyCommitted(e, sink)) break;
       inflight.appliedEarly++;
     }
@@ -270,7 +271,10 @@ export class SimNode {
       if (!this.settings.sendBeforeSync && !inflight.sentEarly.has(i)) sink.send(m);
     });
     this.confBeforeLastBatch = inflight.confBefore;
-    for (const e of rd.committedEntries.slice(inflight.appliedEarly)) this.applyCommitted(e, sink);
+    for (const e of rd.committedEntries.slice(inflight.appliedEarly)) {
+      if (!this.core) return; // retired by applying its own removal
+      this.applyCommitted(e, sink);
+    }
     for (const rs of rd.readStates) sink.readState(this, rs);
     core.advance(rd);
     sink.advanced(this, rd);
