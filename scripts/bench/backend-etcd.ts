@@ -12,7 +12,7 @@ import type { Backend, KilledLeader, LeaderInfo, LeaderView, WriteClient } from 
 import { BenchError } from "./backend.js";
 import { isRunning, killChild, removeTempDir, spawnTracked, trackTempDir } from "./children.js";
 import type { EtcdBinary } from "./etcd-install.js";
-import { freePorts } from "./ports.js";
+import { freePorts } from "../../src/util/ports.js";
 import { now, sleep } from "./stats.js";
 
 export interface EtcdOptions {

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import type { Backend, KilledLeader, LeaderInfo, LeaderView, WriteClient } from "./backend.js";
 import { BenchError } from "./backend.js";
 import { isRunning, killChild, removeTempDir, spawnTracked, trackTempDir } from "./children.js";
-import { freePorts } from "./ports.js";
+import { freePorts } from "../../src/util/ports.js";
 import { RawHttpClient } from "./raw-http.js";
 import { now, sleep } from "./stats.js";
 

@@ -7,13 +7,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ClusterFile } from "../config/cluster-file.js";
 import { FAULTS_ENV } from "../node/fault-hooks.js";
 import { RaftschedError } from "../util/errors.js";
+import { freePort } from "../util/ports.js";
 import { requestJson, type Answer } from "./http.js";
 import { NetnsNetwork } from "./netns.js";
 import { trackChildPid, untrackChildPid } from "../util/child-pids.js";
@@ -42,19 +42,6 @@ export function isLoopbackHost(host: string): boolean {
   if (host === "localhost") return true;
   const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
   return m !== null && m.slice(1).every((x) => Number(x) <= 255);
-}
-
-/** A port the OS reports free on `host` right now. */
-async function freePort(host: string): Promise<number> {
-  return await new Promise<number>((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const p = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(p));
-    });
-  });
 }
 
 export interface ChaosClusterOptions {
@@ -99,7 +86,6 @@ export class ChaosCluster {
     const network = opts.netns ? await NetnsNetwork.create(cfg.nodes.length, opts.log ?? (() => undefined)) : null;
     const root = mkdtempSync(path.join(tmpdir(), "raftsched-chaos-"));
     const token = randomBytes(18).toString("base64url");
-    const used = new Set<number>();
     const nodes: ChaosNode[] = [];
     for (const [i, n] of cfg.nodes.entries()) {
       let host: string;
@@ -110,9 +96,7 @@ export class ChaosCluster {
         port = n.port;
       } else {
         host = n.host === "localhost" ? "127.0.0.1" : n.host;
-        port = await freePort(host);
-        while (used.has(port)) port = await freePort(host);
-        used.add(port);
+        port = await freePort(host); // distinct from every other node's: freePort never repeats within a process
       }
       const dataDir = path.join(root, n.id);
       mkdirSync(dataDir, { recursive: true });

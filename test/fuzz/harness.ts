@@ -5,29 +5,18 @@
 // hang, which the tests report as a failure.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { trackChildPid, untrackChildPid } from "../../src/util/child-pids.js";
+import { freePorts } from "../../src/util/ports.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CLI_PATH = path.join(REPO_ROOT, "bin", "raftsched.js");
 
 /** The statuses shared/CONTRACT.md allows (504 only for calls that wait on a commit or an election). */
 export const CONTRACT_STATUSES: ReadonlySet<number> = new Set([200, 201, 400, 401, 404, 405, 409, 413, 431, 503, 504]);
-
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 
 export interface FuzzNodeOptions {
@@ -68,7 +57,8 @@ export class FuzzNode {
     const token = opts.token ?? "fuzz-token";
     const dir = mkdtempSync(path.join(tmpdir(), "raftsched-fuzz-"));
     const ports = new Map<string, number>();
-    for (const id of memberIds) ports.set(id, await freePort());
+    const free = await freePorts(memberIds.length);
+    for (const [i, id] of memberIds.entries()) ports.set(id, free[i]!);
     const cluster = {
       cluster: "fuzz",
       token,

@@ -4,11 +4,11 @@
 // early (an exit hook SIGKILLs whatever is left), so no node outlives the test file.
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { trackChildPid, untrackChildPid } from "../../src/util/child-pids.js";
+import { freePorts } from "../../src/util/ports.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CLI_PATH = path.join(REPO_ROOT, "bin", "raftsched.js");
@@ -121,23 +121,8 @@ class Reaper {
   }
 }
 
-/** Ports the OS reports free on 127.0.0.1 right now (listen on port 0, close, reuse). Distinct within a call. */
-export async function freePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < count) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once("error", reject);
-      srv.listen(0, "127.0.0.1", () => {
-        const addr = srv.address();
-        const p = typeof addr === "object" && addr !== null ? addr.port : 0;
-        srv.close(() => resolve(p));
-      });
-    });
-    if (port > 0) ports.add(port);
-  }
-  return [...ports];
-}
+// Tests that build their own cluster files take their ports from here too.
+export { freePorts };
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -42,12 +42,7 @@ export async function closeServer(server: http.Server): Promise<void> {
 }
 
 /** A port that was free a moment ago and is closed now (for peers that are down). */
-export async function freePort(): Promise<number> {
-  const s = http.createServer();
-  const port = await listen(s);
-  await closeServer(s);
-  return port;
-}
+export { freePort } from "../../../src/util/ports.js";
 
 export interface TestNode {
   readonly id: NodeId;
