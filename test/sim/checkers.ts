@@ -266,7 +266,11 @@ export const linearizableRead: Checker = (view) => {
   return out;
 };
 
-export type SafetyCheckerName = Exclude<CheckerName, "liveness" | "readyContract" | "coreThrew">;
+/** The Raft checkers over a ClusterView (the scheduler's are in scheduler-checkers.ts, over a SchedulerView). */
+export type SafetyCheckerName = Exclude<
+  CheckerName,
+  "liveness" | "readyContract" | "coreThrew" | "taskLost" | "taskDuplicated" | "attemptFencing" | "replicaDivergence"
+>;
 
 export const SAFETY_CHECKERS: Readonly<Record<SafetyCheckerName, Checker>> = {
   electionSafety,

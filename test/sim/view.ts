@@ -2,6 +2,7 @@
 // (every leader ever seen, every entry ever applied). Checkers are pure functions over this value, so a
 // test can hand them a made-up broken history as easily as the simulator hands them a real one.
 import type { ConfState, Entry, NodeId, Role } from "../../src/raft/types.js";
+import type { TaskState } from "../../src/scheduler/types.js";
 
 export interface NodeView {
   readonly id: NodeId;
@@ -17,6 +18,13 @@ export interface NodeView {
   /** The state machine of the current incarnation: applied[k].index === k + 1 (a restart restores the stored
    *  snapshot and re-applies from there). */
   readonly applied: readonly Entry[];
+  /** The node's task table (its state machine's scheduler half), at applied index applied.length. */
+  readonly tasks?: TaskTableReader;
+}
+
+/** What the scheduler checkers read of a node's task table. */
+export interface TaskTableReader {
+  getTask(id: string): { readonly state: TaskState; readonly attempt: number } | undefined;
 }
 
 /** A node observed as leader of a term. `log` is its whole log at its first Ready as that term's leader
@@ -97,6 +105,84 @@ export interface ClusterView {
   readonly removals: readonly RemovalRecord[];
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// The scheduler's history: what clients were told, and what every replica's apply() did.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A client was told: "task `id` exists" (its submit applied on the node it proposed to, at `index`), or
+ *  "attempt `attempt` of task `id` completed" (the worker's report applied at `index`). From `index` on, every
+ *  replica's table holds the task, and a completed task stays completed at that attempt. */
+export interface TaskAck {
+  readonly kind: "submit" | "complete";
+  readonly id: string;
+  readonly index: number;
+  readonly attempt?: number;
+  readonly node: NodeId;
+  readonly tick: number;
+}
+
+/** A replica's apply() created task `id` at `index` (a submit whose id it did not hold). */
+export interface CreationRecord {
+  readonly id: string;
+  readonly index: number;
+  readonly node: NodeId;
+  readonly tick: number;
+}
+
+/** A replica's apply() gave attempt `attempt` of task `id` to `worker`, at `index`. */
+export interface AssignmentRecord {
+  readonly id: string;
+  readonly attempt: number;
+  readonly worker: NodeId;
+  readonly index: number;
+  readonly node: NodeId;
+  readonly tick: number;
+}
+
+/** A replica's apply() accepted a completion or failure report carrying `attempt` for task `id` at `index`
+ *  (and changed the task: a repeated report of an already finished attempt is not recorded). */
+export interface FinishRecord {
+  readonly id: string;
+  readonly attempt: number;
+  readonly kind: "complete" | "fail";
+  readonly index: number;
+  readonly node: NodeId;
+  readonly tick: number;
+}
+
+/** A replica's apply() took attempt `attempt` of task `id` away from its worker at `index` without a report:
+ *  the worker was declared dead or removed (the task goes back to pending) or the task was cancelled. From
+ *  then on no report of that attempt may be accepted. */
+export interface ReleaseRecord {
+  readonly id: string;
+  readonly attempt: number;
+  readonly why: "workerDead" | "workerRemoved" | "cancel";
+  readonly index: number;
+  readonly node: NodeId;
+  readonly tick: number;
+}
+
+/** A replica's whole table (TaskTable.snapshot() bytes) at applied index `index`. */
+export interface TableStateRecord {
+  readonly index: number;
+  readonly node: NodeId;
+  readonly tick: number;
+  readonly bytes: Uint8Array;
+}
+
+export interface SchedulerView {
+  readonly seed: number;
+  readonly tick: number;
+  /** The nodes whose tables are checked (their `tasks` set), each at applied index applied.length. */
+  readonly nodes: readonly NodeView[];
+  readonly acks: readonly TaskAck[];
+  readonly creations: readonly CreationRecord[];
+  readonly assignments: readonly AssignmentRecord[];
+  readonly finishes: readonly FinishRecord[];
+  readonly releases: readonly ReleaseRecord[];
+  readonly tableStates: readonly TableStateRecord[];
+}
+
 export type CheckerName =
   | "electionSafety"
   | "logMatching"
@@ -106,6 +192,10 @@ export type CheckerName =
   | "linearizableRead"
   | "disjointMajorities"
   | "removedNodeLeads"
+  | "taskLost"
+  | "taskDuplicated"
+  | "attemptFencing"
+  | "replicaDivergence"
   | "liveness"
   | "readyContract"
   | "coreThrew";
