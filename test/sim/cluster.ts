@@ -25,9 +25,10 @@ import { makeRaftNode } from "./core.js";
 import { bytesEqual, describeEntry, payloadText } from "./entries.js";
 import { type FaultProfile, type ProfileName, PROFILES, pickProfile } from "./faults.js";
 import { GOOD_NETWORK, type NetworkConditions, SimNetwork } from "./network.js";
-import { type CoreSettings, type MakeCore, type RunnerSink, SimNode, errorText } from "./node.js";
+import { type BrokenScheduler, type CoreSettings, type MakeCore, type RunnerSink, SimNode, errorText } from "./node.js";
 import { MembershipChanger } from "./membership.js";
 import { Rng, mixSeed, mulberry32 } from "./prng.js";
+import { type SchedulerHost, type SchedulerStats, SimScheduler } from "./scheduler-model.js";
 import { confAfter, confText } from "./statemachine.js";
 import { Trace, describeMessage } from "./trace.js";
 import type {
@@ -53,6 +54,8 @@ export interface SimOptions {
   /** Fault profile; by default the seed picks one. */
   readonly profile?: ProfileName;
   readonly brokenRules?: BrokenRules;
+  /** Deliberately wrong scheduler replicas (tests prove the scheduler checkers fire). */
+  readonly brokenScheduler?: BrokenScheduler;
   /** Length of the fault phase in ticks. Default 1500 (15 s of simulated time). */
   readonly faultTicks?: number;
   /** Keep the full event trace (every message), not just the last 60 notable events. */
@@ -92,6 +95,8 @@ export interface SimStats {
   /** Membership changes committed, and nodes ever created (the initial ones included). */
   readonly confChanges: number;
   readonly nodesCreated: number;
+  /** The scheduler workload (absent in scripted runs, which drive the cluster themselves). */
+  readonly tasks?: SchedulerStats;
 }
 
 export interface SimResult {
@@ -115,6 +120,9 @@ export const LEADER_WITHIN_TICKS = 200;
 /** ...and a proposal to it is applied on every node within this many ticks (2 s). */
 export const COMMIT_WITHIN_TICKS = 200;
 const DEFAULT_FAULT_TICKS = 1500;
+/** After the heal every task the leader knows reaches an end state within this many ticks, plus the time its
+ *  backlog needs on the members' capacity (tasks / capacity rounds of the longest run and a report). */
+export const TASKS_SETTLE_WITHIN_TICKS = 400;
 /** Heal-phase marker proposals: a leader removing itself may lose one, legitimately; more than this is a failure. */
 const HEAL_MARKER_ATTEMPTS = 3;
 /** Delivery rounds per tick; zero-delay messages chain at most this deep within one tick. */
@@ -167,7 +175,8 @@ export class SimCluster {
   /** Per node: the step within each tick at which it ticks. */
   private readonly tickPhase: number[] = [];
   private faultsOn: boolean;
-  private readonly clientsOn: boolean;
+  /** Random client requests; off in scripted runs, and while the heal phase waits for the tasks to settle. */
+  private clientsOn: boolean;
 
   // History the checkers read.
   private readonly leaders: LeaderRecord[] = [];
@@ -210,6 +219,8 @@ export class SimCluster {
   private stopped = false;
   private counter = 0;
   private stats = { proposals: 0, reads: 0, crashes: 0, maxTerm: 0 };
+  /** The scheduler workload and its checkers; null in scripted runs. */
+  private readonly scheduler: SimScheduler | null;
   private readonly coreSettings: (i: number) => CoreSettings;
 
   constructor(private readonly opts: SimOptions) {
@@ -243,6 +254,7 @@ export class SimCluster {
       ...(this.maxEntriesPerMsg ? { maxEntriesPerMsg: this.maxEntriesPerMsg } : {}),
       ...(this.maxInflightMsgs ? { maxInflightMsgs: this.maxInflightMsgs } : {}),
       ...(opts.sendBeforeSync ? { sendBeforeSync: true } : {}),
+      ...(opts.brokenScheduler ? { brokenScheduler: opts.brokenScheduler } : {}),
       ...(opts.preVote === false ? { preVote: false } : {}),
       random: (incarnation) => mulberry32(mixSeed(opts.seed, 4, i, incarnation)),
     });
@@ -259,6 +271,26 @@ export class SimCluster {
     this.snapshotEveryEntries = this.memberRng.int(3, 40);
     this.keepEntriesMax = this.memberRng.int(0, 20);
     this.membershipChanger = this.membershipOn ? new MembershipChanger(this, this.memberRng, size) : null;
+    this.scheduler = opts.scripted ? null : new SimScheduler(this.schedulerHost(), new Rng(mixSeed(opts.seed, 6)));
+  }
+
+  private schedulerHost(): SchedulerHost {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const cluster = this;
+    return {
+      seed: this.seed,
+      get tick() {
+        return cluster.now;
+      },
+      nodes: this.nodes,
+      nodeById: (id) => this.byId.get(id),
+      proposeBytes: (n, data, label) => this.propose(n, data, label),
+      record: (v) => {
+        this.record(v);
+        if (!this.opts.continueAfterViolation) this.stopped = true;
+      },
+      note: (text) => this.trace.note(this.now, text),
+    };
   }
 
   private createNode(id: NodeId, conf: ConfState): SimNode {
@@ -285,6 +317,7 @@ export class SimCluster {
       `seed ${this.seed}: ${this.nodes.length} nodes, profile ${this.profile.name}, fsync 0..${this.maxFsyncTicks} ticks, ` +
         `membership changes ${this.membershipOn ? "on" : "off"}, snapshots ${this.snapshotsOn ? `every ${this.snapshotEveryEntries} entries keeping 0..${this.keepEntriesMax}` : "off"}, ` +
         `batch ${this.maxEntriesPerMsg ?? "default"} entries, inflight ${this.maxInflightMsgs ?? "default"}, ` +
+        (this.scheduler ? `${this.scheduler.describe()}, ` : "") +
         `network delay ${c.minDelayTicks}..${c.maxDelayTicks} drop ${c.dropRate.toFixed(2)} dup ${c.duplicateRate.toFixed(2)}` +
         (this.opts.brokenRules ? `, broken rules ${JSON.stringify(this.opts.brokenRules)}` : ""),
     );
@@ -315,6 +348,7 @@ export class SimCluster {
         snapshotsInstalled: this.nodes.reduce((sum, n) => sum + n.snapshotsInstalled, 0),
         confChanges: this.confs.length - 1,
         nodesCreated: this.nodes.length,
+        ...(this.scheduler ? { tasks: this.scheduler.result() } : {}),
       },
     };
   }
@@ -332,6 +366,7 @@ export class SimCluster {
       if (n.core && ticksNow) this.guard(n, () => n.core!.tick());
     });
     if (this.clientsOn) this.clientActions();
+    this.scheduler?.tick(this.clientsOn);
     for (let round = 0; round < MAX_ROUNDS_PER_TICK && !this.stopped; round++) {
       let progressed = this.deliver();
       for (const n of this.nodes) {
@@ -362,6 +397,7 @@ export class SimCluster {
         continue;
       }
       this.trace.message(this.now, "deliver", m);
+      this.scheduler?.heard(target.id, m.from);
       if (m.type === "voteResp" && !m.reject) {
         const key = `${m.term}/${m.to}`;
         const granted = this.votes.get(key);
@@ -406,7 +442,8 @@ export class SimCluster {
       const fate = this.net.send(m, this.now);
       this.trace.message(this.now, fate === "queued" ? "send" : fate, m);
     },
-    applied: (node: SimNode, e: Entry) => {
+    applied: (node: SimNode, e: Entry, command, result) => {
+      this.scheduler?.applied(node, e, command, result);
       this.dirty.add("stateMachineSafety");
       if (!this.committed.has(e.index)) {
         this.committed.set(e.index, { entry: e, node: node.id, tick: this.now });
@@ -424,6 +461,7 @@ export class SimCluster {
       this.dirty.add("stateMachineSafety");
       this.trace.note(this.now, `${node.id} installs a snapshot at ${snap.meta.index}@t${snap.meta.term} (${confText(snap.meta.conf)})`);
       this.noteRemovalKnown(node);
+      this.scheduler?.restored(node);
     },
     advanced: (node: SimNode, rd: Ready) => {
       if (!this.snapshotsOn || node.applied.length - node.storage.snapshot().meta.index < this.snapshotEveryEntries) return;
@@ -758,6 +796,7 @@ export class SimCluster {
   private crash(n: SimNode, why: string): void {
     const lost = n.inflight ? ` (loses an unsynced Ready: ${n.inflight.rd.entries.length} entries, ${n.inflight.rd.messages.length} messages)` : "";
     n.crash();
+    this.scheduler?.crashed(n);
     this.stats.crashes++;
     this.crashAt.delete(n.id);
     this.dirty.add("logMatching");
@@ -783,6 +822,7 @@ export class SimCluster {
     this.restartAt.delete(n.id);
     if (n.alive || this.retired.has(n.id)) return;
     this.guard(n, () => n.start());
+    if (n.alive) this.scheduler?.restored(n);
     this.dirty.add("logMatching");
     const hs = n.storage.initialState().hardState;
     this.trace.note(this.now, `RESTART ${n.id}: durable log ends at ${n.durableLog.length}, term ${hs.term}, vote ${hs.vote ?? "-"}, commit ${hs.commit}`);
@@ -798,17 +838,18 @@ export class SimCluster {
     if (this.clientRng.chance(PROPOSE_RATE)) {
       const leaders = alive.filter((n) => n.core!.currentRole() === "leader");
       const target = leaders.length > 0 && this.clientRng.chance(0.8) ? this.clientRng.pick(leaders) : this.clientRng.pick(alive);
-      this.propose(target, `p${++this.counter}`);
+      if (this.scheduler) this.scheduler.maybeSubmitTo(target);
+      else this.propose(target, encoder.encode(`p${++this.counter}`), `p${this.counter}`);
     }
     if (this.clientRng.chance(READ_RATE)) this.readIndex(this.clientRng.pick(alive));
   }
 
-  /** Proposes; returns where the entry should land, or null when the node refused. */
-  private propose(n: SimNode, text: string): { index: number; term: number } | null {
+  /** Proposes; returns where the entry should land, or null when the node refused. `text` names it in the trace. */
+  private propose(n: SimNode, data: Uint8Array, text: string): { index: number; term: number } | null {
     const core = n.core!;
     const wasLeader = core.currentRole() === "leader";
     try {
-      const p = core.propose(encoder.encode(text));
+      const p = core.propose(data);
       this.stats.proposals++;
       this.trace.note(this.now, `client proposes "${text}" to ${n.id}: index ${p.index} term ${p.term}`);
       if (!wasLeader) this.report("readyContract", `${n.id} (not leader) accepted proposal "${text}"`);
@@ -914,7 +955,7 @@ export class SimCluster {
 
   proposeTo(id: NodeId, text: string): { index: number; term: number } | null {
     const n = this.node(id);
-    return n.core ? this.propose(n, text) : null;
+    return n.core ? this.propose(n, encoder.encode(text), text) : null;
   }
 
   /** Creates a node with empty storage (no membership: it waits to be added) under a fresh id; `start` boots it. */
@@ -998,7 +1039,9 @@ export class SimCluster {
     // A leader whose own removal is still on its way may accept the marker and then step down, and its successor
     // may rightly drop it (it was never committed): then the marker goes again to the next stable leader.
     for (let attempt = 1; attempt <= HEAL_MARKER_ATTEMPTS; attempt++) {
-      if (this.healMarker(attempt) !== "leaderLost" || this.stopped) return;
+      const outcome = this.healMarker(attempt);
+      if (outcome === "ok") this.settleTasks();
+      if (outcome !== "leaderLost" || this.stopped) return;
     }
     this.report("liveness", `every stable leader since the heal lost leadership before committing the marker (${HEAL_MARKER_ATTEMPTS} attempts)`);
   }
@@ -1024,7 +1067,7 @@ export class SimCluster {
     this.trace.note(this.now, `stable leader ${leader.id} after ${this.now - from} ticks`);
 
     const text = attempt === 1 ? `heal-marker-${this.seed}` : `heal-marker-${this.seed}-${attempt}`;
-    const p = this.propose(leader, text);
+    const p = this.propose(leader, encoder.encode(text), text);
     if (this.stopped) return "failed";
     if (!p) {
       this.report("liveness", `stable leader ${leader.id} refused a proposal`);
@@ -1067,6 +1110,50 @@ export class SimCluster {
     return "ok";
   }
 
+
+  /** Scheduler liveness after the heal: every task the leader's table holds unfinished (pending or assigned)
+   *  reaches an end state (completed, dead or cancelled) within a bound. A task stuck assigned to a worker that
+   *  forgot it, or pending while workers have room, fails the seed. */
+  private settleTasks(): void {
+    const scheduler = this.scheduler;
+    const leader = this.stableLeader();
+    if (!scheduler || !leader || this.stopped) return;
+    const ids = scheduler.unfinishedOn(leader);
+    if (ids.length === 0) return;
+    // New submissions would keep the backlog from ever draining under a throttled replication setting: the
+    // clients stop; their retries of ids already sent stop too (those ids are in the table or never will be).
+    this.clientsOn = false;
+    const rounds = Math.ceil(ids.length / Math.max(1, scheduler.capacityOfMembers(leader)));
+    // Each task needs about three more entries (assign, report, maybe a retry): at a throttled seed's pace of
+    // (entries per append × appends in flight) per round trip, that is the replication part of the bound.
+    const perRound = (this.maxEntriesPerMsg ?? 512) * (this.maxInflightMsgs ?? 64);
+    const roundTripTicks = 2 * (this.net.conditions.maxDelayTicks + 1) + this.maxFsyncTicks + 1;
+    const bound = TASKS_SETTLE_WITHIN_TICKS + rounds * (scheduler.maxRunTicks + 20) + Math.ceil((3 * ids.length) / perRound) * roundTripTicks;
+    const from = this.now;
+    const unfinished = (): string[] => {
+      const l = this.leader();
+      if (!l) return ids;
+      return ids.filter((id) => {
+        const state = l.tasks.getTask(id)?.state;
+        return state !== "completed" && state !== "dead" && state !== "cancelled";
+      });
+    };
+    while (!this.stopped && this.now < from + bound) {
+      this.step();
+      if (this.now % 10 === 0 && unfinished().length === 0) {
+        this.trace.note(this.now, `all ${ids.length} unfinished tasks ended ${this.now - from} ticks after the heal marker`);
+        return;
+      }
+    }
+    if (this.stopped) return;
+    const l = this.leader();
+    const stuck = unfinished().slice(0, 5).map((id) => {
+      const t = l?.tasks.getTask(id);
+      return t ? `${id} ${t.state} worker=${t.worker ?? "-"} attempt ${t.attempt}` : `${id} missing`;
+    });
+    const workers = l ? l.tasks.workers().map((w) => `${w.id}${w.alive ? "" : " dead"} ${w.active}/${w.capacity}`) : [];
+    this.report("liveness", `${unfinished().length} of ${ids.length} tasks unfinished ${bound} ticks after the heal marker (leader ${l?.id ?? "none"}; ${stuck.join("; ")}; workers ${workers.join(", ")})`);
+  }
 
   /** A live leader that every member of its configuration knows, in its term. Nodes outside it (removed, or
    *  never added) do not count: they may wait or knock forever, as long as they do not disturb the members. */

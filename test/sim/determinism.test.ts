@@ -29,6 +29,17 @@ describe("the simulator is deterministic", () => {
     expect([...profiles].sort()).toEqual(["calm", "churn", "mixed", "partitions"]);
   });
 
+  it("the scheduler workload does real work: tasks acknowledged and completed, stale reports fenced, tables compared", () => {
+    const sum = { acknowledged: 0, completed: 0, failedAttempts: 0, staleReportsRefused: 0, requeued: 0, tableComparisons: 0, tablesRestored: 0 };
+    for (let seed = 1; seed <= 10; seed++) {
+      const tasks = runSeed({ seed }).stats.tasks;
+      expect(tasks, `seed ${seed}`).toBeDefined();
+      expect(tasks!.acknowledged, `seed ${seed}`).toBeGreaterThan(0);
+      for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += tasks![k];
+    }
+    for (const [k, v] of Object.entries(sum)) expect(v, k).toBeGreaterThan(0);
+  });
+
   it("--nodes and --profile overrides are honoured", () => {
     const r = runSeed({ seed: 9, nodes: 3, profile: "churn", faultTicks: 200 });
     expect(r.nodes).toBe(3);

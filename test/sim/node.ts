@@ -4,23 +4,29 @@
 // never sent. A restart builds a new core over what did reach storage, with the state machine restored from the
 // stored snapshot and rebuilt by re-applying the committed entries after it.
 //
-// The state machine is the list of applied entries (statemachine.ts). Between Readies the cluster may ask the
+// The state machine is the list of applied entries plus the scheduler's task table they build (statemachine.ts):
+// every normal entry with data goes through TaskTable.applyEntry, exactly as src/node/node.ts does. Between Readies the cluster may ask the
 // node to snapshot it at its applied index and to compact its log to a trailing window; a leader whose needed
 // entries are gone then sends a snapshot, which the follower's runner persists before the Ready's entries and
 // restores its state machine from.
 import type { RaftConfig, RaftCore } from "../../src/raft/api.js";
 import type { ConfState, Entry, Message, NodeId, ReadState, Ready, Role, Snapshot } from "../../src/raft/types.js";
 import { RaftError } from "../../src/raft/types.js";
+import { type Command, decodeCommand } from "../../src/scheduler/commands.js";
+import { TaskTable } from "../../src/scheduler/table.js";
+import type { ApplyResult } from "../../src/scheduler/types.js";
 import { MemoryStorage } from "../../src/storage/memory.js";
 import { describeEntry, sameEntry } from "./entries.js";
-import { confAfter, confText, encodeState, sameConf, snapshotEntries } from "./statemachine.js";
+import { confAfter, confText, decodeState, encodeState, sameConf, snapshotEntries } from "./statemachine.js";
 
 export type MakeCore = (cfg: RaftConfig) => RaftCore;
 
 /** What the runner hands back to the cluster as it works through Readies. */
 export interface RunnerSink {
   send(m: Message): void;
-  applied(node: SimNode, e: Entry): void;
+  /** `command` is the scheduler command the entry carries (as proposed) and `result` what the node's table
+   *  answered; both absent for config entries, a new leader's empty entry and data that is not a command. */
+  applied(node: SimNode, e: Entry, command?: Command, result?: ApplyResult): void;
   readState(node: SimNode, rs: ReadState): void;
   /** Called right after core.ready(): every entry the core holds is now visible in node.log. */
   readyTaken(node: SimNode, rd: Ready): void;
@@ -47,8 +53,20 @@ export interface CoreSettings {
   readonly strictOrder?: boolean;
   /** Pre-vote off (scenario contrast runs only: it shows what a removed node's elections do without it). */
   readonly preVote?: boolean;
+  /** Deliberately wrong scheduler replicas for tests: each must make a scheduler checker fire. */
+  readonly brokenScheduler?: BrokenScheduler;
   /** PRNG for one incarnation of one node. */
   readonly random: (incarnation: number) => () => number;
+}
+
+export interface BrokenScheduler {
+  /** Completion and failure reports carrying an old attempt are applied as if they carried the current one
+   *  (no fencing token). */
+  readonly acceptStaleReports?: boolean;
+  /** Snapshots carry the table as it was at the node's previous snapshot, not at the snapshot index. */
+  readonly staleSnapshotTable?: boolean;
+  /** Node n2 skips the last assignment of every assign command (an apply() that depends on the replica). */
+  readonly replicaSpecificApply?: boolean;
 }
 
 /** At most this many Readies are worked through per node per delivery round (a runaway core cannot hang us). */
@@ -82,6 +100,10 @@ export class SimNode {
   logVersion = 0;
   /** The state machine: every entry applied, from index 1 (restored from the snapshot at a restart). */
   applied: Entry[] = [];
+  /** The scheduler half of the state machine, at applied index applied.length. */
+  tasks = new TaskTable();
+  /** The table bytes written into this node's last snapshot (only the staleSnapshotTable bug reads them). */
+  private lastSnapshotTable: Uint8Array = new Uint8Array(0);
   /** The membership the state machine implies: the snapshot's, then every applied config entry. */
   conf: ConfState = { voters: [], learners: [] };
   /** Snapshots taken locally and installed from a leader, by this node over its whole life. */
@@ -121,6 +143,7 @@ export class SimNode {
     this.log = this.durableLog;
     this.logVersion++;
     this.applied = snapshotEntries(snap).slice();
+    this.tasks = tableOf(decodeState(snap.data).table);
     this.conf = snap.meta.conf;
     this.confBeforeLastBatch = this.conf;
     this.commitSeen = 0;
@@ -150,6 +173,7 @@ export class SimNode {
     this.log = this.durableLog;
     this.logVersion++;
     this.applied = [];
+    this.tasks = new TaskTable();
     this.role = "down";
   }
 
@@ -165,7 +189,9 @@ export class SimNode {
       sink.contractBroken(this, `membership at applied index ${index}: core says ${confText(st.conf)}, the applied entries say ${confText(this.conf)}`);
     }
     const last = this.applied[index - 1]!;
-    this.storage.createSnapshot({ meta: { index, term: last.term, conf: this.conf }, data: encodeState(this.applied) });
+    const table = this.settings.brokenScheduler?.staleSnapshotTable ? this.lastSnapshotTable : this.tasks.snapshot();
+    this.lastSnapshotTable = this.tasks.snapshot();
+    this.storage.createSnapshot({ meta: { index, term: last.term, conf: this.conf }, data: encodeState(this.applied, table) });
     if (keepEntries !== null) this.storage.compact(Math.max(0, index - keepEntries));
     this.snapshotsTaken++;
     return true;
@@ -292,8 +318,31 @@ export class SimNode {
     }
     this.applied.push(e);
     this.conf = confAfter(this.conf, e);
-    sink.applied(this, e);
+    if (e.kind === "config" || e.data.byteLength === 0) {
+      sink.applied(this, e);
+      return true;
+    }
+    const decoded = decodeCommand(e.data);
+    const command = decoded.ok ? decoded.command : undefined;
+    // What TaskTable.applyEntry does (decode, then apply; undecodable data is a BAD_COMMAND no-op), without
+    // decoding twice.
+    const result = command ? this.tasks.apply(e.index, this.settings.brokenScheduler ? this.brokenCommand(command) : command) : this.tasks.applyEntry(e.index, e.data);
+    sink.applied(this, e, command, result);
     return true;
+  }
+
+  /** The command as a broken replica would apply it (the command itself when nothing is broken). */
+  private brokenCommand(command: Command): Command {
+    const broken = this.settings.brokenScheduler;
+    let c = command;
+    if (broken?.acceptStaleReports && (c.type === "complete" || c.type === "fail")) {
+      const t = this.tasks.getTask(c.id);
+      if (t && t.state === "assigned") c = { ...c, attempt: t.attempt };
+    }
+    if (broken?.replicaSpecificApply && this.id === "n2" && c.type === "assign" && c.assignments.length > 0) {
+      c = { ...c, assignments: c.assignments.slice(0, -1) };
+    }
+    return c;
   }
 
   /** Step 3 of the contract for a snapshot: the state machine becomes the snapshot's state. */
@@ -309,11 +358,21 @@ export class SimNode {
       sink.contractBroken(this, `snapshot at ${s.meta.index} does not decode: ${errorText(err)}`);
       return;
     }
+    try {
+      this.tasks = tableOf(decodeState(s.data).table);
+    } catch (err) {
+      sink.contractBroken(this, `snapshot at ${s.meta.index} holds a task table that does not restore: ${errorText(err)}`);
+      return;
+    }
     this.applied = entries.slice();
     this.conf = s.meta.conf;
     this.snapshotsInstalled++;
     sink.restored(this, s);
   }
+}
+
+function tableOf(bytes: Uint8Array): TaskTable {
+  return bytes.byteLength === 0 ? new TaskTable() : TaskTable.restore(bytes);
 }
 
 /** A storage's content as a whole log from index 1: its snapshot's entries, then the log after the snapshot

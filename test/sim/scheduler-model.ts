@@ -1,0 +1,597 @@
+// The scheduler in the simulator: the production TaskTable runs on every node (node.ts applies every committed
+// command to it), and this module plays everything around it, deterministically from the seed:
+//
+//   clients   submit tasks with ids to any node (mostly the leader), retry the same id when the answer is lost or
+//             late, sometimes resubmit an id already acknowledged (an answer lost on the way back), cancel some;
+//   leader    what src/node/leader-duties.ts does: heartbeats are the Raft messages a member sends the leader;
+//             a new leader grants everyone one workerTimeout of grace; commits workerUp / workerDead /
+//             workerRemoved; proposes one assign command at a time from planAssignments (the production planner,
+//             with the seed's strategy);
+//   workers   what src/node/task-executor.ts does: every node runs the tasks its own table assigns to it, reports
+//             complete or fail (with the attempt) through the leader and retries a lost report. A report already
+//             on its way when the attempt is superseded is sometimes still delivered, so fencing is exercised.
+//
+// It also records the history the scheduler checkers read (scheduler-checkers.ts) and checks it incrementally:
+// each new record against the first one of its kind, every table state against the first table seen at the same
+// applied index. All randomness comes from one PRNG stream of the seed, separate from the Raft simulator's.
+import type { Entry, NodeId } from "../../src/raft/types.js";
+import { type Command, encodeCommand } from "../../src/scheduler/commands.js";
+import { planAssignments, retryAtMs } from "../../src/scheduler/planner.js";
+import { STRATEGIES, type Strategy } from "../../src/scheduler/strategies.js";
+import type { ApplyResult } from "../../src/scheduler/types.js";
+import type { SimNode } from "./node.js";
+import { type Rng, mixSeed } from "./prng.js";
+import { SCHEDULER_CHECKERS, type SchedulerCheckerName } from "./scheduler-checkers.js";
+import type {
+  AssignmentRecord,
+  CheckerName,
+  CreationRecord,
+  FinishRecord,
+  ReleaseRecord,
+  SchedulerView,
+  TableStateRecord,
+  TaskAck,
+  Violation,
+} from "./view.js";
+
+/** What the model needs from the cluster. */
+export interface SchedulerHost {
+  readonly seed: number;
+  readonly tick: number;
+  readonly nodes: readonly SimNode[];
+  nodeById(id: NodeId): SimNode | undefined;
+  /** Proposes bytes to a live node's core; null when it refused (not leader). */
+  proposeBytes(n: SimNode, data: Uint8Array, label: string): { index: number; term: number } | null;
+  record(v: Violation): void;
+  note(text: string): void;
+}
+
+export interface SchedulerStats {
+  readonly submits: number;
+  readonly acknowledged: number;
+  readonly completed: number;
+  readonly failedAttempts: number;
+  readonly staleReportsRefused: number;
+  readonly requeued: number;
+  /** Tables compared with another replica's at the same applied index. */
+  readonly tableComparisons: number;
+  /** Tables restored from a snapshot (installed from a leader, or the node's own at a restart). */
+  readonly tablesRestored: number;
+}
+
+/** One tick is 10 ms: commands carry leader clock readings in ms. */
+const TICK_MS = 10;
+/** A client gives up waiting for an answer after this many ticks and retries the same id. */
+const CLIENT_TIMEOUT_TICKS = 80;
+const CLIENT_MAX_TRIES = 6;
+/** Share of new submissions that reuse an id a client already sent (a retry after a lost answer). */
+const RESUBMIT_SHARE = 0.08;
+/** Share of the cluster's client requests that submit a task. */
+const SUBMIT_SHARE = 0.5;
+const CANCEL_RATE = 0.004;
+/** A report (or duty) proposal not applied on its proposer within this many ticks counts as lost. */
+const PROPOSAL_TIMEOUT_TICKS = 150;
+/** A report already on its way when its attempt was superseded is still delivered this often. */
+const LATE_REPORT_SHARE = 0.3;
+/** Acknowledged tasks are checked against every table this often (and after every restore). */
+const FULL_LOSS_CHECK_EVERY_TICKS = 100;
+/** Tables are compared at every applied index divisible by this (and at every snapshot install): serializing a
+ *  table after every entry on every node would cost most of the simulator's time, and a replica that diverged
+ *  stays diverged until a snapshot replaces its table, which is compared too. */
+export const TABLE_COMPARE_EVERY_INDEXES = 16;
+
+type ProposalOutcome = { readonly applied: true; readonly result: ApplyResult | undefined; readonly index: number } | { readonly applied: false };
+
+interface Proposal {
+  readonly node: NodeId;
+  readonly incarnation: number;
+  readonly index: number;
+  readonly term: number;
+  readonly expiresTick: number;
+  readonly done: (o: ProposalOutcome) => void;
+}
+
+interface Duties {
+  term: number;
+  leaderSinceTick: number;
+  readonly lastHeardTick: Map<NodeId, number>;
+  readonly livenessInFlight: Set<NodeId>;
+  assigning: boolean;
+  /** The table index and tick of the last planning round that found nothing to assign. */
+  idleAt: { tableIndex: number; tick: number } | null;
+}
+
+interface Run {
+  readonly attempt: number;
+  readonly doneTick: number;
+  readonly fail: boolean;
+}
+
+interface Report {
+  readonly attempt: number;
+  readonly fail: boolean;
+  nextTryTick: number;
+  inFlight: boolean;
+  /** Still delivered after the attempt was superseded (decided once, when the supersede is noticed). */
+  late?: boolean;
+}
+
+interface Executor {
+  readonly incarnation: number;
+  readonly running: Map<string, Run>;
+  /** task id -> the attempt being reported. */
+  readonly reporting: Map<string, Report>;
+  /** "id#attempt" already reported: never run again here. */
+  readonly finished: Set<string>;
+}
+
+interface ClientSubmit {
+  readonly id: string;
+  tries: number;
+  retryTick: number | null;
+  acked: boolean;
+}
+
+export class SimScheduler {
+  readonly strategy: Strategy;
+  readonly workerTimeoutTicks: number;
+  readonly maxRunTicks: number;
+  readonly failRate: number;
+  private readonly random: () => number;
+
+  // History (first record of each kind per key; checkers compare later ones with it).
+  private readonly acks: TaskAck[] = [];
+  private readonly creations = new Map<string, CreationRecord>();
+  private readonly assignmentsByAttempt = new Map<string, AssignmentRecord>();
+  private readonly assignmentsByTask = new Map<string, AssignmentRecord[]>();
+  private readonly finishes = new Map<string, FinishRecord>();
+  private readonly releasesByTask = new Map<string, ReleaseRecord[]>();
+  private readonly releaseKeys = new Set<string>();
+  private readonly tableAt = new Map<number, TableStateRecord>();
+
+  private readonly proposals = new Map<string, Proposal>();
+  private readonly duties = new Map<NodeId, Duties>();
+  private readonly executors = new Map<NodeId, Executor>();
+  private readonly submits = new Map<string, ClientSubmit>();
+  private readonly submitOrder: string[] = [];
+  private nextTaskNumber = 0;
+  private stats = { submits: 0, acknowledged: 0, completed: 0, failedAttempts: 0, staleReportsRefused: 0, requeued: 0, tableComparisons: 0, tablesRestored: 0 };
+
+  constructor(
+    private readonly host: SchedulerHost,
+    private readonly rng: Rng,
+  ) {
+    this.strategy = rng.pick(STRATEGIES);
+    this.workerTimeoutTicks = rng.int(40, 120);
+    this.maxRunTicks = rng.int(1, 40);
+    this.failRate = rng.pick([0, 0.1, 0.3]);
+    this.random = () => rng.next();
+  }
+
+  describe(): string {
+    return `scheduler ${this.strategy}, worker timeout ${this.workerTimeoutTicks} ticks, tasks run 1..${this.maxRunTicks} ticks, fail rate ${this.failRate}`;
+  }
+
+  /** What a member can run at once: fixed per node id, so a node keeps its capacity across restarts. */
+  capacityOf(id: NodeId): number {
+    return 1 + (mixSeed(this.host.seed, 7, Number(id.slice(1)) || 0) % 4);
+  }
+
+  result(): SchedulerStats {
+    return { ...this.stats };
+  }
+
+  // ----------------------------------------------------------------------------------------------------------
+  // Proposals: a proposal is answered when its proposer applies its index (same term: applied; another entry
+  // there: lost), or lost when the proposer crashes or the answer takes too long.
+  // ----------------------------------------------------------------------------------------------------------
+
+  private propose(n: SimNode, command: Command, label: string, done: (o: ProposalOutcome) => void, timeoutTicks = PROPOSAL_TIMEOUT_TICKS): boolean {
+    if (!n.core) return false;
+    const p = this.host.proposeBytes(n, encodeCommand(command), label);
+    if (!p) return false;
+    this.proposals.set(`${n.id}/${n.incarnation}/${p.index}`, {
+      node: n.id,
+      incarnation: n.incarnation,
+      index: p.index,
+      term: p.term,
+      expiresTick: this.host.tick + timeoutTicks,
+      done,
+    });
+    return true;
+  }
+
+  private expireProposals(): void {
+    const now = this.host.tick;
+    for (const [key, p] of this.proposals) {
+      const n = this.host.nodeById(p.node);
+      if (p.expiresTick <= now || !n?.core || n.incarnation !== p.incarnation) {
+        this.proposals.delete(key);
+        p.done({ applied: false });
+      }
+    }
+  }
+
+  // ----------------------------------------------------------------------------------------------------------
+  // Hooks from the cluster.
+  // ----------------------------------------------------------------------------------------------------------
+
+  /** A message from `from` reached `to`: for a leader, a heartbeat from that member. */
+  heard(to: NodeId, from: NodeId): void {
+    this.duties.get(to)?.lastHeardTick.set(from, this.host.tick);
+  }
+
+  crashed(n: SimNode): void {
+    this.executors.delete(n.id);
+    this.duties.delete(n.id);
+  }
+
+  /** Every entry a node applies, with what its table made of it. */
+  applied(n: SimNode, e: Entry, command: Command | undefined, result: ApplyResult | undefined): void {
+    const key = `${n.id}/${n.incarnation}/${e.index}`;
+    const p = this.proposals.get(key);
+    if (p) {
+      this.proposals.delete(key);
+      p.done(p.term === e.term ? { applied: true, result, index: e.index } : { applied: false });
+    }
+    if (e.index % TABLE_COMPARE_EVERY_INDEXES === 0) this.recordTable(n);
+    if (!command || !result?.ok) {
+      if (command && result && !result.ok && result.code === "STALE_ATTEMPT" && n.role === "leader") this.stats.staleReportsRefused++;
+      return;
+    }
+    const tick = this.host.tick;
+    switch (command.type) {
+      case "submit":
+        if (result.created) this.addCreation({ id: command.id, index: e.index, node: n.id, tick });
+        break;
+      case "assign":
+        for (const a of result.assigned ?? []) this.addAssignment({ id: a.taskId, attempt: a.attempt, worker: a.worker, index: e.index, node: n.id, tick });
+        break;
+      case "complete":
+      case "fail":
+        // A repeated report of an attempt that already finished is answered without a change: not a finish.
+        if (result.task && result.task.updatedIndex === e.index) {
+          this.addFinish({ id: command.id, attempt: command.attempt, kind: command.type, index: e.index, node: n.id, tick });
+        }
+        break;
+      case "cancel":
+        if (result.task && result.task.state === "cancelled" && result.task.updatedIndex === e.index && result.task.attempt > 0) {
+          this.addRelease({ id: command.id, attempt: result.task.attempt, why: "cancel", index: e.index, node: n.id, tick });
+        }
+        break;
+      case "workerDead":
+      case "workerRemoved":
+        for (const id of result.requeued ?? []) {
+          const t = n.tasks.getTask(id);
+          if (t) this.addRelease({ id, attempt: t.attempt, why: command.type, index: e.index, node: n.id, tick });
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** A node's table was replaced: it restored a snapshot, or restarted from its stored one. */
+  restored(n: SimNode): void {
+    if (n.applied.length > 0) this.stats.tablesRestored++;
+    this.recordTable(n);
+    this.check("taskLost", { nodes: [this.nodeView(n)], acks: this.acks });
+  }
+
+  /** Records a node's table at its applied index and compares it with the first table recorded there. */
+  private recordTable(n: SimNode): void {
+    const rec: TableStateRecord = { index: n.applied.length, node: n.id, tick: this.host.tick, bytes: n.tasks.snapshot() };
+    const first = this.tableAt.get(rec.index);
+    if (!first) this.tableAt.set(rec.index, rec);
+    else {
+      this.stats.tableComparisons++;
+      this.check("replicaDivergence", { tableStates: [first, rec] });
+    }
+  }
+
+  // ----------------------------------------------------------------------------------------------------------
+  // One tick: clients, the leader's duties, every node's worker.
+  // ----------------------------------------------------------------------------------------------------------
+
+  tick(clientsOn: boolean): void {
+    this.expireProposals();
+    const live = this.host.nodes.filter((n) => n.core);
+    if (clientsOn) this.clientRetries(live);
+    for (const n of live) if (n.core!.currentRole() === "leader") this.leaderDuties(n);
+    for (const n of live) this.work(n);
+    if (this.host.tick % FULL_LOSS_CHECK_EVERY_TICKS === 0) {
+      this.check("taskLost", { nodes: live.map((n) => this.nodeView(n)), acks: this.acks });
+    }
+  }
+
+  /** A client's request to `target` (the cluster decides when and where, from its own client stream): a task
+   *  takes about three entries (submit, assign, report), so only every other request submits one, which keeps
+   *  the log about as long as the Raft-only simulator's and the seeds about as fast. */
+  maybeSubmitTo(target: SimNode): void {
+    if (this.rng.chance(1 - SUBMIT_SHARE)) return;
+    let id: string;
+    if (this.submitOrder.length > 0 && this.rng.chance(RESUBMIT_SHARE)) {
+      id = this.rng.pick(this.submitOrder); // a client that never heard the answer, or heard it and lost it
+    } else {
+      id = `t${++this.nextTaskNumber}`;
+      this.submits.set(id, { id, tries: 0, retryTick: null, acked: false });
+      this.submitOrder.push(id);
+    }
+    this.sendSubmit(this.submits.get(id)!, target);
+  }
+
+  private sendSubmit(s: ClientSubmit, target: SimNode): void {
+    s.tries++;
+    s.retryTick = null;
+    this.stats.submits++;
+    const command: Command = {
+      type: "submit",
+      id: s.id,
+      payload: { n: Number(s.id.slice(1)) },
+      priority: this.rng.chance(0.2) ? this.rng.int(1, 3) : 0,
+      maxAttempts: this.rng.int(1, 4),
+      nowMs: this.host.tick * TICK_MS,
+    };
+    const sent = this.propose(
+      target,
+      command,
+      `submit ${s.id}`,
+      (o) => {
+        if (o.applied && o.result?.ok) {
+          this.ack({ kind: "submit", id: s.id, index: o.index, node: target.id, tick: this.host.tick });
+          s.acked = true;
+        } else if (!s.acked && s.tries < CLIENT_MAX_TRIES && s.retryTick === null) {
+          s.retryTick = this.host.tick + this.rng.int(3, 40);
+        }
+      },
+      CLIENT_TIMEOUT_TICKS,
+    );
+    if (!sent && !s.acked && s.tries < CLIENT_MAX_TRIES) s.retryTick = this.host.tick + this.rng.int(3, 40);
+  }
+
+  private clientRetries(live: readonly SimNode[]): void {
+    if (live.length === 0) return;
+    const now = this.host.tick;
+    for (const s of this.submits.values()) {
+      if (s.retryTick === null || s.retryTick > now) continue;
+      this.sendSubmit(s, this.pickTarget(live));
+    }
+    if (this.submitOrder.length > 0 && this.rng.chance(CANCEL_RATE)) {
+      const leader = live.find((n) => n.core!.currentRole() === "leader");
+      if (leader) this.propose(leader, { type: "cancel", id: this.rng.pick(this.submitOrder) }, "cancel", () => {});
+    }
+  }
+
+  private pickTarget(live: readonly SimNode[]): SimNode {
+    const leaders = live.filter((n) => n.core!.currentRole() === "leader");
+    return leaders.length > 0 && this.rng.chance(0.8) ? this.rng.pick(leaders) : this.rng.pick(live);
+  }
+
+  private ack(a: TaskAck): void {
+    this.acks.push(a);
+    if (a.kind === "submit") this.stats.acknowledged++;
+    else this.stats.completed++;
+    const nodes = this.host.nodes.filter((n) => n.core && n.applied.length >= a.index).map((n) => this.nodeView(n));
+    this.check("taskLost", { nodes, acks: [a] });
+  }
+
+  // The leader (src/node/leader-duties.ts, on the simulator's clock).
+
+  private leaderDuties(n: SimNode): void {
+    // The term the cluster last observed for this node (it observes every tick; a leader's term never changes).
+    const term = n.term;
+    let d = this.duties.get(n.id);
+    const now = this.host.tick;
+    const members = [...n.conf.voters, ...n.conf.learners];
+    if (!d || d.term !== term) {
+      d = { term, leaderSinceTick: now, lastHeardTick: new Map(members.map((id) => [id, now])), livenessInFlight: new Set(), assigning: false, idleAt: null };
+      this.duties.set(n.id, d);
+    }
+    const duties = d;
+    const table = n.tasks;
+    const registered = new Map(table.workers().map((w) => [w.id, w]));
+    const liveness = (worker: NodeId, command: Command) => {
+      duties.livenessInFlight.add(worker);
+      const ok = this.propose(n, command, `${command.type} ${worker}`, (o) => {
+        duties.livenessInFlight.delete(worker);
+        if (o.applied && o.result?.ok) this.stats.requeued += o.result.requeued?.length ?? 0;
+      });
+      if (!ok) duties.livenessInFlight.delete(worker);
+    };
+    for (const w of registered.values()) {
+      if (!members.includes(w.id) && w.id !== n.id && !duties.livenessInFlight.has(w.id) && (w.alive || w.active > 0)) {
+        liveness(w.id, { type: "workerRemoved", worker: w.id });
+      }
+    }
+    for (const id of members) {
+      if (duties.livenessInFlight.has(id)) continue;
+      const w = registered.get(id);
+      const capacity = this.capacityOf(id);
+      const silence = id === n.id ? 0 : now - (duties.lastHeardTick.get(id) ?? duties.leaderSinceTick);
+      const heardRecently = silence < this.workerTimeoutTicks;
+      if ((!w || !w.alive || w.capacity !== capacity) && heardRecently) {
+        liveness(id, { type: "workerUp", worker: id, capacity, nowMs: now * TICK_MS });
+      } else if (w && w.alive && !heardRecently && now - duties.leaderSinceTick >= this.workerTimeoutTicks) {
+        liveness(id, { type: "workerDead", worker: id, nowMs: now * TICK_MS });
+      }
+    }
+    // Planning again is only worth it when the table changed or a task's retry time may have come (every 5 ticks).
+    const idle = duties.idleAt;
+    if (!duties.assigning && !(idle && idle.tableIndex === table.lastAppliedIndex && now - idle.tick < 5)) {
+      const cmd = planAssignments(table, { nowMs: now * TICK_MS, strategy: this.strategy, rng: this.random });
+      duties.idleAt = cmd ? null : { tableIndex: table.lastAppliedIndex, tick: now };
+      if (cmd) {
+        duties.assigning = true;
+        const ok = this.propose(n, cmd, `assign ${cmd.assignments.length}`, () => {
+          duties.assigning = false;
+        });
+        if (!ok) duties.assigning = false;
+      }
+    }
+  }
+
+  // Every node's worker (src/node/task-executor.ts): the local table is the truth.
+
+  private work(n: SimNode): void {
+    let ex = this.executors.get(n.id);
+    if (!ex || ex.incarnation !== n.incarnation) {
+      ex = { incarnation: n.incarnation, running: new Map(), reporting: new Map(), finished: new Set() };
+      this.executors.set(n.id, ex);
+    }
+    const now = this.host.tick;
+    if (ex.running.size === 0 && ex.reporting.size === 0 && ex.finished.size === 0 && n.tasks.activeOf(n.id) === 0) return;
+    const current = (id: string, attempt: number) => {
+      const t = n.tasks.getTask(id);
+      return t !== undefined && t.state === "assigned" && t.worker === n.id && t.attempt === attempt;
+    };
+    // Abort attempts the table no longer gives us; forget finished ones the table has moved past.
+    for (const [id, run] of ex.running) if (!current(id, run.attempt)) ex.running.delete(id);
+    for (const key of ex.finished) {
+      const [id, attempt] = key.split("#") as [string, string];
+      if (!current(id, Number(attempt))) ex.finished.delete(key);
+    }
+    // Start what the table assigns to us.
+    for (const id of n.tasks.assignedTaskIds(n.id)) {
+      const t = n.tasks.getTask(id)!;
+      const key = `${id}#${t.attempt}`;
+      if (ex.running.get(id)?.attempt === t.attempt || ex.reporting.get(id)?.attempt === t.attempt || ex.finished.has(key)) continue;
+      if (ex.running.size >= this.capacityOf(n.id)) break;
+      ex.running.set(id, { attempt: t.attempt, doneTick: now + this.rng.int(1, this.maxRunTicks), fail: this.rng.chance(this.failRate) });
+    }
+    for (const [id, run] of ex.running) {
+      if (run.doneTick > now) continue;
+      ex.running.delete(id);
+      ex.reporting.set(id, { attempt: run.attempt, fail: run.fail, nextTryTick: now, inFlight: false });
+    }
+    // Report through the leader this node knows; retry a lost report.
+    for (const [id, r] of ex.reporting) {
+      if (r.inFlight || r.nextTryTick > now) continue;
+      if (!current(id, r.attempt)) {
+        r.late ??= this.rng.chance(LATE_REPORT_SHARE);
+        if (!r.late) {
+          ex.reporting.delete(id);
+          continue;
+        }
+      }
+      const leader = n.leaderId ? this.host.nodeById(n.leaderId) : undefined;
+      if (!leader?.core || leader.core.currentRole() !== "leader") {
+        r.nextTryTick = now + 5;
+        continue;
+      }
+      const nowMs = now * TICK_MS;
+      const command: Command = r.fail
+        ? { type: "fail", id, attempt: r.attempt, error: { code: "SIM_FAIL" }, retryAtMs: retryAtMs(nowMs, r.attempt, { baseMs: 50, maxMs: 500 }) }
+        : { type: "complete", id, attempt: r.attempt, result: { by: n.id } };
+      r.inFlight = true;
+      const executor = ex;
+      const sent = this.propose(leader, command, `${command.type} ${id}#${r.attempt} from ${n.id}`, (o) => {
+        r.inFlight = false;
+        if (!o.applied) {
+          r.nextTryTick = this.host.tick + this.rng.int(2, 10);
+          return;
+        }
+        executor.reporting.delete(id);
+        executor.finished.add(`${id}#${r.attempt}`);
+        if (o.result?.ok && command.type === "complete") {
+          this.ack({ kind: "complete", id, attempt: r.attempt, index: o.index, node: leader.id, tick: this.host.tick });
+        }
+        if (o.result?.ok && command.type === "fail") this.stats.failedAttempts++;
+      });
+      if (!sent) {
+        r.inFlight = false;
+        r.nextTryTick = now + 5;
+      }
+    }
+  }
+
+  // ----------------------------------------------------------------------------------------------------------
+  // After the heal: every task known to the leader reaches an end state.
+  // ----------------------------------------------------------------------------------------------------------
+
+  /** Ids the leader's table holds that are not finished (pending or assigned). */
+  unfinishedOn(n: SimNode): string[] {
+    const c = n.tasks.counts();
+    if (c.pending + c.assigned === 0) return [];
+    const out: string[] = [];
+    for (const state of ["pending", "assigned"] as const) {
+      let after: string | null = null;
+      do {
+        const page = n.tasks.listTasks({ state, limit: 1000, ...(after !== null ? { after } : {}) });
+        for (const t of page.tasks) out.push(t.id);
+        after = page.next;
+      } while (after !== null);
+    }
+    return out;
+  }
+
+  /** Total capacity of the members of `n`'s configuration. */
+  capacityOfMembers(n: SimNode): number {
+    return [...n.conf.voters, ...n.conf.learners].reduce((sum, id) => sum + this.capacityOf(id), 0);
+  }
+
+  // ----------------------------------------------------------------------------------------------------------
+  // History and incremental checks.
+  // ----------------------------------------------------------------------------------------------------------
+
+  private addCreation(c: CreationRecord): void {
+    const first = this.creations.get(c.id);
+    if (!first) this.creations.set(c.id, c);
+    else if (first.index !== c.index) this.check("taskDuplicated", { creations: [first, c] });
+  }
+
+  private addAssignment(a: AssignmentRecord): void {
+    const key = `${a.id}#${a.attempt}`;
+    const first = this.assignmentsByAttempt.get(key);
+    if (!first) {
+      this.assignmentsByAttempt.set(key, a);
+      const list = this.assignmentsByTask.get(a.id);
+      if (list) list.push(a);
+      else this.assignmentsByTask.set(a.id, [a]);
+    } else if (first.worker !== a.worker || first.index !== a.index) {
+      this.check("attemptFencing", { assignments: [first, a] });
+    }
+  }
+
+  private addFinish(f: FinishRecord): void {
+    const key = `${f.id}#${f.attempt}`;
+    const first = this.finishes.get(key);
+    if (!first) this.finishes.set(key, f);
+    else if (first.index === f.index) return; // the same entry on another replica, already checked
+    this.check("attemptFencing", {
+      assignments: this.assignmentsByTask.get(f.id) ?? [],
+      releases: this.releasesByTask.get(f.id) ?? [],
+      finishes: first ? [first, f] : [f],
+    });
+  }
+
+  private addRelease(r: ReleaseRecord): void {
+    const key = `${r.id}#${r.attempt}@${r.index}`;
+    if (this.releaseKeys.has(key)) return;
+    this.releaseKeys.add(key);
+    const list = this.releasesByTask.get(r.id);
+    if (list) list.push(r);
+    else this.releasesByTask.set(r.id, [r]);
+  }
+
+  private nodeView(n: SimNode): SchedulerView["nodes"][number] {
+    return { id: n.id, alive: n.alive, role: n.role, term: n.term, log: n.log, durableLog: n.durableLog, applied: n.applied, tasks: n.tasks };
+  }
+
+  private check(name: SchedulerCheckerName, parts: Partial<SchedulerView>): void {
+    const view: SchedulerView = {
+      seed: this.host.seed,
+      tick: this.host.tick,
+      nodes: [],
+      acks: [],
+      creations: [],
+      assignments: [],
+      finishes: [],
+      releases: [],
+      tableStates: [],
+      ...parts,
+    };
+    for (const v of SCHEDULER_CHECKERS[name](view)) this.host.record(v);
+  }
+}
+
+export type { CheckerName };
