@@ -2,6 +2,7 @@
 //
 //   npm run sim -- --seeds 200           seeds 1..200 (or --start S: S..S+199)
 //   npm run sim -- --seed 1234           replay one seed exactly; --trace prints every event
+//   npm run sim -- --seeds 20000 --workers 4   the range split over 4 child processes (default 1)
 //   options: --nodes 3|5, --profile calm|mixed|partitions|churn, --ticks <fault-phase ticks>,
 //            --broken grantTwoVotesPerTerm,commitOldTermEntries,... (prove the checkers fire)
 //            --membership on|off, --snapshots on|off (default: the seed decides; on in most seeds)
@@ -9,6 +10,9 @@
 //              Figure 8, etcd-io/etcd#6420 on 1 and 3 nodes, hashicorp/raft#502 on 3 and 5 nodes)
 //
 // Ends with exactly `sim: N seeds, V violations` and exits 1 when V > 0.
+import { spawn } from "node:child_process";
+import { availableParallelism } from "node:os";
+import { createInterface } from "node:readline";
 import type { BrokenRules } from "../../src/raft/api.js";
 import { type SimOptions, type SimResult, runSeed } from "./cluster.js";
 import { PROFILES, type ProfileName } from "./faults.js";
@@ -26,6 +30,7 @@ interface CliArgs {
   scenario?: ScenarioName;
   membership?: boolean;
   snapshots?: boolean;
+  workers: number;
 }
 
 const SCENARIOS = ["figure8", "add-down-member", "removed-rejoins"] as const;
@@ -35,7 +40,7 @@ const BROKEN_RULES = ["grantTwoVotesPerTerm", "commitOldTermEntries", "skipLogCo
 
 function usage(problem: string): never {
   process.stderr.write(
-    `sim: ${problem}\nusage: sim [--seeds N] [--start S] [--seed S] [--trace] [--nodes 3|5] [--profile ${Object.keys(PROFILES).join("|")}] [--ticks N] [--broken ${BROKEN_RULES.join(",")}] [--membership on|off] [--snapshots on|off] [--scenario ${SCENARIOS.join("|")}]\n`,
+    `sim: ${problem}\nusage: sim [--seeds N] [--start S] [--workers N|auto] [--seed S] [--trace] [--nodes 3|5] [--profile ${Object.keys(PROFILES).join("|")}] [--ticks N] [--broken ${BROKEN_RULES.join(",")}] [--membership on|off] [--snapshots on|off] [--scenario ${SCENARIOS.join("|")}]\n`,
   );
   process.exit(2);
 }
@@ -47,7 +52,7 @@ function positiveInt(flag: string, v: string | undefined): number {
 }
 
 function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { seeds: 200, start: 1, single: null, trace: false };
+  const args: CliArgs = { seeds: 200, start: 1, single: null, trace: false, workers: 1 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = () => argv[++i];
@@ -64,6 +69,12 @@ function parseArgs(argv: readonly string[]): CliArgs {
       case "--trace":
         args.trace = true;
         break;
+      case "--workers": {
+        const v = value();
+        args.workers = v === "auto" ? availableParallelism() : positiveInt(flag, v);
+        if (args.workers < 1 || args.workers > 64) usage(`--workers must be 1..64 or auto, got ${v ?? "nothing"}`);
+        break;
+      }
       case "--nodes": {
         const n = value();
         if (n !== "3" && n !== "5") usage(`--nodes must be 3 or 5, got ${n ?? "nothing"}`);
@@ -161,12 +172,22 @@ function main(): void {
       `seed ${r.seed}: ${r.nodes} nodes, profile ${r.profile}, ${s.ticks} ticks, ${s.leaders} leaders up to term ${s.maxTerm}, ` +
         `${s.proposals} proposals, ${s.committed} committed, ${s.reads} reads, ${s.crashes} crashes, ` +
         `${s.messagesSent} messages (${s.messagesDropped} lost), ${s.confChanges} membership changes, ${s.nodesCreated} nodes ever, ` +
-        `${s.snapshotsTaken} snapshots taken, ${s.snapshotsInstalled} installed\n`,
+        `${s.snapshotsTaken} snapshots taken, ${s.snapshotsInstalled} installed` +
+        (s.tasks
+          ? `; tasks: ${s.tasks.acknowledged} submits acknowledged, ${s.tasks.completed} completions acknowledged, ${s.tasks.failedAttempts} failed attempts, ` +
+            `${s.tasks.requeued} requeued from dead workers, ${s.tasks.staleReportsRefused} stale reports fenced, ${s.tasks.tableComparisons} table comparisons, ${s.tasks.tablesRestored} tables restored`
+          : "") +
+        "\n",
     );
     if (args.trace) for (const line of r.trace) process.stdout.write(`${line}\n`);
     if (r.violations.length > 0) printFailure(args, r);
     process.stdout.write(`sim: 1 seeds, ${r.violations.length} violations\n`);
     process.exitCode = r.violations.length > 0 ? 1 : 0;
+    return;
+  }
+
+  if (args.workers > 1 && args.seeds > 1) {
+    runInWorkers(args);
     return;
   }
 
@@ -191,6 +212,52 @@ function main(): void {
   }
   process.stdout.write(`sim: ${args.seeds} seeds, ${violations} violations\n`);
   process.exitCode = violations > 0 ? 1 : 0;
+}
+
+/** Splits the seed range into contiguous slices, one child process each (this same command with --start/--seeds
+ *  of its slice), passes their output through (progress lines tagged with the slice) and sums their verdicts into
+ *  the one `sim: N seeds, V violations` line. */
+function runInWorkers(args: CliArgs): void {
+  const workers = Math.min(args.workers, args.seeds);
+  const argv = process.argv.slice(2);
+  const passThrough: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    if (flag === "--seeds" || flag === "--start" || flag === "--workers") i++;
+    else passThrough.push(flag);
+  }
+  let violations = 0;
+  let seedsDone = 0;
+  let running = workers;
+  let broken = false;
+  const started = performance.now();
+  for (let w = 0; w < workers; w++) {
+    const first = args.start + Math.floor((w * args.seeds) / workers);
+    const end = args.start + Math.floor(((w + 1) * args.seeds) / workers);
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...passThrough, "--start", String(first), "--seeds", String(end - first)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const tag = `[${first}..${end - 1}]`;
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      const verdict = /^sim: (\d+) seeds, (\d+) violations$/.exec(line);
+      if (verdict) {
+        seedsDone += Number(verdict[1]);
+        violations += Number(verdict[2]);
+      } else process.stdout.write(line.startsWith("  ") && line.includes(" seeds, ") ? `${tag}${line}\n` : `${line}\n`);
+    });
+    child.on("close", (code) => {
+      if (code !== 0 && code !== 1) broken = true;
+      if (--running > 0) return;
+      const elapsedS = (performance.now() - started) / 1000;
+      process.stdout.write(`  ${workers} workers, ${elapsedS.toFixed(1)} s\n`);
+      if (broken || seedsDone !== args.seeds) {
+        process.stderr.write(`sim: a worker ended without a verdict (${seedsDone} of ${args.seeds} seeds reported)\n`);
+        process.exitCode = 2;
+      }
+      process.stdout.write(`sim: ${args.seeds} seeds, ${violations} violations\n`);
+      if (process.exitCode !== 2) process.exitCode = violations > 0 ? 1 : 0;
+    });
+  }
 }
 
 // `npm run sim -- --seed 1 --trace | head` closes the pipe early; that is not a failure of the run.
