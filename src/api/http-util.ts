@@ -1,7 +1,7 @@
 // Small, allocation-light HTTP helpers: bounded body reading, JSON answers, the error shape of the contract,
 // and the bearer-token check that runs before a mutating call's body is read.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { timingSafeEqual } from "node:crypto";
+import { bearerTokenMatches } from "../util/bearer.js";
 import { RaftschedError, errorCode, errorMessage } from "../util/errors.js";
 
 /** The contract's request body limit. */
@@ -110,17 +110,10 @@ export async function readJsonBody(req: IncomingMessage, limitBytes = MAX_BODY_B
   }
 }
 
-/** Constant-time bearer token check. */
-export function hasToken(req: IncomingMessage, token: string): boolean {
-  const h = req.headers.authorization;
-  if (typeof h !== "string" || !h.startsWith("Bearer ")) return false;
-  const given = Buffer.from(h.slice(7));
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
-}
-
+/** Refuses (401 UNAUTHORIZED) a call whose Authorization header is not `Bearer <token>`; the rule is the one the
+ *  peer transport uses too (src/util/bearer.ts). */
 export function requireToken(req: IncomingMessage, token: string): void {
-  if (!hasToken(req, token)) {
+  if (!bearerTokenMatches(req.headers.authorization, token)) {
     throw new RaftschedError("UNAUTHORIZED", "missing or wrong token: send Authorization: Bearer <cluster token>");
   }
 }

@@ -1,21 +1,12 @@
-// Upgrade-time authentication of peers: the cluster token (compared in constant time) and the node id header.
+// Upgrade-time authentication of peers: the node id header here; the cluster token by src/util/bearer.ts, the
+// same check as the HTTP API's.
 // Refusals are plain HTTP answers written on the raw socket, since no WebSocket exists yet.
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { MAX_NODE_ID_CHARS } from "./limits.js";
 
 export const RAFT_PATH = "/raft";
 export const NODE_ID_HEADER = "x-raftsched-node";
-
-/** True when the Authorization header is `Bearer <token>`. Both sides are hashed first so the comparison takes
- *  the same time whatever the presented length, and a short prefix match leaks nothing. */
-export function bearerTokenMatches(authorization: string | undefined, token: string): boolean {
-  const match = authorization === undefined ? null : /^Bearer[ \t]+(.+?)[ \t]*$/i.exec(authorization);
-  const presented = match?.[1] ?? "";
-  const equal = timingSafeEqual(sha256(presented), sha256(token));
-  return match !== null && equal;
-}
 
 /** The single node id header value, or null when missing, repeated or malformed. */
 export function presentedNodeId(req: IncomingMessage): string | null {
@@ -68,8 +59,4 @@ export function peerSocketUrl(baseUrl: string): string {
   url.search = "";
   url.hash = "";
   return url.toString();
-}
-
-function sha256(text: string): Buffer {
-  return createHash("sha256").update(text, "utf8").digest();
 }

@@ -15,7 +15,8 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import WebSocket, { WebSocketServer } from "ws";
 import type { Message, NodeId, SnapshotRequest } from "../raft/types.js";
-import { bearerTokenMatches, peerSocketUrl, presentedNodeId, refuseUpgrade, requestPath, RAFT_PATH } from "./auth.js";
+import { bearerTokenMatches } from "../util/bearer.js";
+import { peerSocketUrl, presentedNodeId, refuseUpgrade, requestPath, RAFT_PATH } from "./auth.js";
 import { checkBackoffOptions, type BackoffOptions } from "./backoff.js";
 import { decodePeerFrame, encodeFrame, encodeSnapshotFrame } from "./codec.js";
 import {

@@ -98,6 +98,14 @@ export const methodArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom("post", "FOO", "CONNECT", "TRACE", "PROPFIND") },
 );
 
+/** Whether the API must accept `auth` as carrying `token`: an independent statement of the rule of
+ *  src/util/bearer.ts (RFC 7235/6750). The scheme is case-insensitive and blanks after it and around the value
+ *  do not count (HTTP strips the outer ones anyway, RFC 9110 §5.5); the token must be exactly `token`. */
+export function authAccepted(auth: string | null | undefined, token: string): boolean {
+  const m = /^bearer[ \t]+(.*)$/i.exec((auth ?? "").replace(/^[ \t]+|[ \t]+$/g, ""));
+  return m !== null && m[1] === token;
+}
+
 /** Authorization header values: the right one (under `token`), near misses, and none (null). */
 export function authArb(token: string): fc.Arbitrary<string | null> {
   return fc.oneof(

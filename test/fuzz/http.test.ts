@@ -17,6 +17,7 @@ import {
 } from "./harness.js";
 import {
   attemptBodyArb,
+  authAccepted,
   authArb,
   bodyTextArb,
   contentTypeArb,
@@ -159,8 +160,7 @@ describe("HTTP fuzz on a single-node cluster", () => {
         const a = await send(req);
         checkAnswer(req, a);
         if (isParserRefusal(a)) return;
-        // HTTP strips leading and trailing whitespace from header values (RFC 9110 §5.5), so "Bearer t " is "Bearer t".
-        const validAuth = req.auth?.replace(/^[ \t]+|[ \t]+$/g, "") === `Bearer ${node.token}`;
+        const validAuth = authAccepted(req.auth, node.token);
         const where = `${req.method} ${req.path.slice(0, 200)} auth=${JSON.stringify(req.auth)} → ${a.status} ${a.text.slice(0, 200)}`;
         if (MUTATING.has(req.method) && !validAuth) {
           // The token is checked before anything else about a mutating call (a malformed URL aside).
@@ -194,7 +194,7 @@ describe("HTTP fuzz on a single-node cluster", () => {
       // Mutating calls without the right token, even with a perfectly valid body.
       fc
         .record({
-          auth: authArb(token).filter((a) => a?.replace(/^[ \t]+|[ \t]+$/g, "") !== `Bearer ${token}`),
+          auth: authArb(token).filter((a) => !authAccepted(a, token)),
           route: fc.constantFrom("/v1/tasks", `/v1/tasks/${LONG_TASK}/complete`, `/v1/tasks/${LONG_TASK}/cancel`, "/v1/cluster/members", "/v1/cluster/transfer-leader", "/v1/cluster/members/n1"),
           id: taskIdArb,
         })
@@ -350,7 +350,7 @@ describe("HTTP fuzz on a single-node cluster", () => {
   });
 
   it("answers 401 to a mutating call without the token before reading its body", async () => {
-    for (const headers of [{} as Record<string, string>, { authorization: "Bearer wrong" }, { authorization: `bearer ${node.token}` }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: "Bearer wrong" }, { authorization: `bearer ${node.token.toUpperCase()}` }]) {
       // A declared 50 GB body that never comes: the answer can only arrive if nothing waited for the body.
       const declared = await send({ method: "POST", path: "/v1/tasks", headers, contentLength: 50_000_000_000, headOnly: true, body: "" });
       expect(declared.status).toBe(401);
@@ -361,6 +361,18 @@ describe("HTTP fuzz on a single-node cluster", () => {
       expect(del.status).toBe(401);
     }
     await expectServing();
+  });
+
+  it("takes the Bearer scheme in any case (RFC 7235 §2.1), the token only exactly", async () => {
+    for (const [i, scheme] of ["bearer", "BEARER", "Bearer"].entries()) {
+      const headers = { authorization: `${scheme} ${node.token}`, "content-type": "application/json" };
+      const a = await send({ method: "POST", path: "/v1/tasks", headers, body: JSON.stringify({ id: `fz-scheme-${i}`, payload: {} }) });
+      expect(a.status, scheme).toBe(201);
+    }
+    const wrongCase = { authorization: `Bearer ${node.token.toUpperCase()}`, "content-type": "application/json" };
+    const refused = await send({ method: "POST", path: "/v1/tasks", headers: wrongCase, body: JSON.stringify({ id: "fz-scheme-x", payload: {} }) });
+    expect(refused.status).toBe(401);
+    expect((refused.body as { error: { code: string } }).error.code).toBe("UNAUTHORIZED");
   });
 
   it("answers 413 to bodies over 1 MiB, declared or streamed, and stays up", async () => {

@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { bearerTokenMatches, peerSocketUrl } from "../../../src/transport/auth.js";
+import { peerSocketUrl } from "../../../src/transport/auth.js";
 import { backoffDelayMs, checkBackoffOptions } from "../../../src/transport/backoff.js";
-
-describe("bearerTokenMatches", () => {
-  it("accepts exactly `Bearer <token>` (scheme case-insensitive) and nothing else", () => {
-    expect(bearerTokenMatches("Bearer s3cret", "s3cret")).toBe(true);
-    expect(bearerTokenMatches("bearer   s3cret ", "s3cret")).toBe(true);
-    for (const bad of [undefined, "", "s3cret", "Bearer", "Bearer ", "Bearer s3cre", "Bearer s3cretX", "Basic s3cret", "Bearer  "]) {
-      expect(bearerTokenMatches(bad, "s3cret"), String(bad)).toBe(false);
-    }
-  });
-});
 
 describe("peerSocketUrl", () => {
   it("maps http(s) base URLs to ws(s)://.../raft", () => {
