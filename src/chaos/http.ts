@@ -1,6 +1,8 @@
 // The chaos client's HTTP call: never throws. No answer is status 0 with a reason, because the history must tell
 // "refused before anything was sent" (the operation certainly did not happen) from "timed out or reset" (it may
-// have happened).
+// have happened). A thin wrapper over src/util/http-json.ts, the request and parsing the CLI's client uses too;
+// what is chaos-only is this classification and the cap on an answer's size.
+import { callJson, isTimeout } from "../util/http-json.js";
 
 export type NoAnswerReason = "refused" | "timeout" | "reset";
 
@@ -22,42 +24,16 @@ export interface RequestOptions {
 const MAX_ANSWER_CHARS = 32 * 1024 * 1024;
 
 export async function requestJson(url: string, opts: RequestOptions): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  if (opts.body !== undefined) headers["content-type"] = "application/json";
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  let res: Response;
-  const signal = AbortSignal.timeout(opts.timeoutMs);
-  try {
-    res = await fetch(url, {
-      method: opts.method ?? (opts.body === undefined ? "GET" : "POST"),
-      headers,
-      ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-      signal,
-    });
-  } catch (err) {
-    return { status: 0, body: null, noAnswer: noAnswerReason(err) };
-  }
-  let text: string;
-  try {
-    text = await res.text();
-  } catch (err) {
-    // Headers came but the body did not: the status is known, the body is not. Treat as no answer.
-    return { status: 0, body: null, noAnswer: noAnswerReason(err) === "timeout" ? "timeout" : "reset" };
-  }
-  if (text.length > MAX_ANSWER_CHARS) text = "";
-  let body: unknown = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    body = text;
-  }
-  return { status: res.status, body };
+  const r = await callJson(url, { ...opts, maxAnswerChars: MAX_ANSWER_CHARS });
+  if (r.ok) return { status: r.status, body: r.body };
+  if (r.phase === "connect") return { status: 0, body: null, noAnswer: noAnswerReason(r.error) };
+  // Headers came but the body did not: the status is known, the body is not. Treat as no answer.
+  return { status: 0, body: null, noAnswer: isTimeout(r.error) ? "timeout" : "reset" };
 }
 
 function noAnswerReason(err: unknown): NoAnswerReason {
-  const e = err as { name?: string; cause?: { code?: string; name?: string } };
-  if (e?.name === "TimeoutError" || e?.name === "AbortError" || e?.cause?.name === "TimeoutError") return "timeout";
-  if (e?.cause?.code === "ECONNREFUSED") return "refused";
+  if (isTimeout(err)) return "timeout";
+  if ((err as { cause?: { code?: string } } | null)?.cause?.code === "ECONNREFUSED") return "refused";
   return "reset";
 }
 
