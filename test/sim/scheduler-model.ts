@@ -190,7 +190,15 @@ export class SimScheduler {
     if (!n.core) return false;
     const p = this.host.proposeBytes(n, encodeCommand(command), label);
     if (!p) return false;
-    this.proposals.set(`${n.id}/${n.incarnation}/${p.index}`, {
+    const key = `${n.id}/${n.incarnation}/${p.index}`;
+    // An earlier proposal waiting at this index was appended in an earlier term of this node's leadership and has
+    // been replaced in its log: it will never commit (sim:long seed 608 lost a report here, and its task hung).
+    const replaced = this.proposals.get(key);
+    if (replaced) {
+      this.proposals.delete(key);
+      replaced.done({ applied: false });
+    }
+    this.proposals.set(key, {
       node: n.id,
       incarnation: n.incarnation,
       index: p.index,
