@@ -10,6 +10,10 @@ const SEEDS: ReadonlyArray<readonly [seed: number, found: string]> = [
   [608, "a replaced proposal must resolve as lost (scheduler-model.ts propose)"],
   // The same cause on 5 nodes with members added at runtime: a report to the leader n6 reported through was lost.
   [11267, "a replaced proposal must resolve as lost, with membership changes"],
+  // sim:long at 3f7305a: a learner joined late, 38 entries behind at the heal, catching up 1 entry per append with
+  // appends reordered (so the leader kept falling back to probing): ~600 ticks, over the heal bound, which had
+  // assumed pipelined appends. The bound now allows one append per round trip plus a heartbeat (catchUpTicks).
+  [17576, "the heal bound must allow a throttled learner's real catch-up pace"],
 ];
 
 for (const [seed, found] of SEEDS) {
