@@ -23,6 +23,7 @@ import { retryAtMs } from "../scheduler/planner.js";
 import type { ApplyResult, JsonValue, Task } from "../scheduler/types.js";
 import { RaftRunner } from "./raft-runner.js";
 import { LeaderDuties } from "./leader-duties.js";
+import { StorageIdentity } from "./storage-identity.js";
 import { TaskExecutor, type TaskHandler, type Outcome } from "./task-executor.js";
 import { NodeApi } from "./node-api.js";
 import { NodeMetrics } from "./metrics.js";
@@ -94,6 +95,8 @@ class NodeImpl implements RaftschedNode {
   private readonly opts: StartNodeOptions;
   private readonly dataDir: string;
   private store!: LevelStore;
+  /** This data dir's storage id and the ones its peers presented (refuses a peer that lost its disk). */
+  private identity!: StorageIdentity;
   private storage!: MemoryStorage;
   table = new TaskTable();
   runner!: RaftRunner;
@@ -123,6 +126,7 @@ class NodeImpl implements RaftschedNode {
 
   async start(): Promise<void> {
     this.store = await LevelStore.open(this.dataDir);
+    this.identity = StorageIdentity.open(this.dataDir);
     this.storage = await this.store.load();
     const init = this.storage.initialState();
     const fresh = init.hardState.term === 0 && this.storage.lastIndex() === 0 && init.confState.voters.length === 0;
@@ -152,7 +156,7 @@ class NodeImpl implements RaftschedNode {
 
     const peers = new Map<NodeId, string>();
     for (const [id, url] of this.memberUrls) if (id !== this.id) peers.set(id, url);
-    this.transport = new WsTransport({ selfId: this.id, token: this.cfg.token, peers, logger: this.logger });
+    this.transport = new WsTransport({ selfId: this.id, token: this.cfg.token, peers, logger: this.logger, identity: this.identity });
 
     this.metrics = new NodeMetrics(this);
     this.duties = new LeaderDuties({
@@ -315,6 +319,8 @@ class NodeImpl implements RaftschedNode {
   }
 
   private onMembershipChanged(conf: ConfState): void {
+    // A member that left may come back under its id with a new disk (remove, --join, add): forget its old one.
+    this.identity.retainOnly([...conf.voters, ...conf.learners]);
     const peers = new Map<NodeId, string>();
     for (const id of [...conf.voters, ...conf.learners]) {
       const url = this.memberUrls.get(id);

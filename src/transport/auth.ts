@@ -7,6 +7,16 @@ import { MAX_NODE_ID_CHARS } from "./limits.js";
 
 export const RAFT_PATH = "/raft";
 export const NODE_ID_HEADER = "x-raftsched-node";
+/** The random id of the data dir the connecting node runs on (src/node/storage-identity.ts). */
+export const STORAGE_ID_HEADER = "x-raftsched-storage";
+const STORAGE_ID_PATTERN = /^[0-9a-f]{32}$/;
+
+/** The storage id header: undefined when absent (a peer that does not send one), null when malformed. */
+export function presentedStorageId(req: IncomingMessage): string | null | undefined {
+  const value = req.headers[STORAGE_ID_HEADER];
+  if (value === undefined) return undefined;
+  return typeof value === "string" && STORAGE_ID_PATTERN.test(value.trim()) ? value.trim() : null;
+}
 
 /** The single node id header value, or null when missing, repeated or malformed. */
 export function presentedNodeId(req: IncomingMessage): string | null {
@@ -30,6 +40,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   401: "Unauthorized",
   403: "Forbidden",
   404: "Not Found",
+  409: "Conflict",
   503: "Service Unavailable",
 };
 

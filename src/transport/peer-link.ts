@@ -6,8 +6,9 @@
 import type { Logger } from "pino";
 import WebSocket from "ws";
 import type { NodeId } from "../raft/types.js";
-import { NODE_ID_HEADER, peerSocketUrl } from "./auth.js";
+import { NODE_ID_HEADER, peerSocketUrl, STORAGE_ID_HEADER } from "./auth.js";
 import { backoffDelayMs, type BackoffOptions } from "./backoff.js";
+import { MAX_REFUSAL_REASON_CHARS } from "./limits.js";
 
 /** Counters for one peer, shared by its outbound link and its inbound connection. */
 export interface PeerCounters {
@@ -57,6 +58,8 @@ export interface PeerLinkOptions {
   /** The peer's http(s):// base URL. */
   readonly baseUrl: string;
   readonly token: string;
+  /** This node's storage id, sent at every dial so the peer can tell a node that lost its disk. */
+  readonly storageId?: string;
   readonly logger: Logger;
   readonly counters: PeerCounters;
   readonly maxPayloadBytes: number;
@@ -182,7 +185,11 @@ export class PeerLink {
     this.dialed = true;
     this.state = "connecting";
     const ws = new WebSocket(this.socketUrl, {
-      headers: { authorization: `Bearer ${this.o.token}`, [NODE_ID_HEADER]: this.o.selfId },
+      headers: {
+        authorization: `Bearer ${this.o.token}`,
+        [NODE_ID_HEADER]: this.o.selfId,
+        ...(this.o.storageId ? { [STORAGE_ID_HEADER]: this.o.storageId } : {}),
+      },
       maxPayload: this.o.maxPayloadBytes,
       perMessageDeflate: false,
       handshakeTimeout: this.o.handshakeTimeoutMs,
@@ -207,7 +214,25 @@ export class PeerLink {
       this.log.warn({ url: this.socketUrl }, "peer sent a frame on our outbound link; closing it");
       ws.close(1008, "unexpected frame on outbound link");
     });
-    ws.on("error", (err) => this.noteProblem(err.message));
+    // A refused upgrade: log the peer's reason (its answer body), not just the status ws reports.
+    let refused = false;
+    ws.on("unexpected-response", (_req, res) => {
+      refused = true;
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        if (body.length < MAX_REFUSAL_REASON_CHARS) body += chunk;
+      });
+      const done = () => {
+        this.noteProblem(`refused with HTTP ${res.statusCode ?? "?"}: ${body.trim().slice(0, MAX_REFUSAL_REASON_CHARS)}`);
+        ws.terminate();
+      };
+      res.on("end", done);
+      res.on("error", done);
+    });
+    ws.on("error", (err) => {
+      if (!refused) this.noteProblem(err.message);
+    });
     ws.on("close", (code, reason) => {
       if (this.ws !== ws) return;
       this.ws = null;

@@ -16,7 +16,7 @@ import type { Logger } from "pino";
 import WebSocket, { WebSocketServer } from "ws";
 import type { Message, NodeId, SnapshotRequest } from "../raft/types.js";
 import { bearerTokenMatches } from "../util/bearer.js";
-import { peerSocketUrl, presentedNodeId, refuseUpgrade, requestPath, RAFT_PATH } from "./auth.js";
+import { peerSocketUrl, presentedNodeId, presentedStorageId, refuseUpgrade, requestPath, RAFT_PATH } from "./auth.js";
 import { checkBackoffOptions, type BackoffOptions } from "./backoff.js";
 import { decodePeerFrame, encodeFrame, encodeSnapshotFrame } from "./codec.js";
 import {
@@ -43,9 +43,17 @@ import { SnapshotReassembler } from "./snapshot-receiver.js";
 import { OutgoingSnapshot } from "./snapshot-sender.js";
 import { validateMessage } from "./validate.js";
 
+/** Which disk each peer runs on (src/node/storage-identity.ts). Without it no storage ids are sent or checked. */
+export interface PeerStorageIdentity {
+  readonly selfStorageId: string;
+  check(peer: NodeId, storageId: string): { readonly verdict: "known" | "first" } | { readonly verdict: "replaced"; readonly known: string };
+}
+
 export interface WsTransportOptions {
   readonly selfId: NodeId;
   readonly token: string;
+  /** Refuse peers whose storage id changed (they lost their disk); send our own. */
+  readonly identity?: PeerStorageIdentity;
   /** Every member's http(s):// base URL; this node's own entry, if present, is ignored. */
   readonly peers: ReadonlyMap<NodeId, string>;
   readonly logger: Logger;
@@ -129,6 +137,7 @@ interface InboundConnection {
 export class WsTransport {
   private readonly selfId: NodeId;
   private readonly token: string;
+  private readonly identity: PeerStorageIdentity | undefined;
   private readonly log: Logger;
   private readonly maxPayloadBytes: number;
   private readonly sendQueueLimitFrames: number;
@@ -160,6 +169,7 @@ export class WsTransport {
   constructor(options: WsTransportOptions) {
     this.selfId = options.selfId;
     this.token = options.token;
+    this.identity = options.identity;
     if (this.token.length === 0) throw new RangeError("WsTransport: token must not be empty");
     this.log = options.logger.child({ component: "transport" });
     this.maxPayloadBytes = positiveInt(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, "maxPayloadBytes");
@@ -299,6 +309,7 @@ export class WsTransport {
         peerId: id,
         baseUrl: url,
         token: this.token,
+        ...(this.identity ? { storageId: this.identity.selfStorageId } : {}),
         logger: this.log,
         counters,
         maxPayloadBytes: this.maxPayloadBytes,
@@ -393,6 +404,28 @@ export class WsTransport {
     if (peerId === null) return this.refuse(req, socket, 400, "missing or malformed x-raftsched-node header");
     if (peerId === this.selfId || !this.links.has(peerId)) {
       return this.refuse(req, socket, 403, `node ${JSON.stringify(peerId)} is not a peer of this node`);
+    }
+    const identity = this.identity;
+    const storageId = presentedStorageId(req);
+    if (storageId === null) return this.refuse(req, socket, 400, "malformed x-raftsched-storage header");
+    // A peer that sends no storage id (an older version) is not checked: there is nothing to compare.
+    if (identity && storageId !== undefined) {
+      let seen: ReturnType<PeerStorageIdentity["check"]>;
+      try {
+        seen = identity.check(peerId, storageId);
+      } catch (err) {
+        return this.refuse(req, socket, 503, `cannot record the storage id of ${peerId}: ${(err as Error).message}`);
+      }
+      if (seen.verdict === "replaced") {
+        return this.refuse(
+          req,
+          socket,
+          409,
+          `STORAGE_REPLACED: node ${peerId} runs on a new data dir (storage ${storageId}, known as ${seen.known}); a voter that lost its disk ` +
+            `must not vote or acknowledge. Remove it (raftsched member remove ${peerId}), start it with --join, add it back`,
+        );
+      }
+      if (seen.verdict === "first") this.log.info({ peer: peerId, storageId }, "remembered the peer's storage id");
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptInbound(ws, peerId, remote));
   };

@@ -1,7 +1,7 @@
 // Issue #5 item 6 with real node processes on loopback: the cluster grows 3 → 5 and shrinks 5 → 3 (a follower,
 // then the leader) while clients keep submitting, and no acknowledged submit is lost; after every change each live
-// member reports the same membership. A node whose data dir is wiped catches up from the leader's snapshot, and a
-// learner runs tasks like any other member.
+// member reports the same membership. A node whose data dir is wiped is refused by its peers until it is removed
+// and added back, then catches up from the leader's snapshot; a learner runs tasks like any other member.
 //
 // The shared harness starts every node of one cluster file; growing needs a first file listing n1..n3 (they
 // bootstrap with those voters) and a second listing n1..n5 with the same urls for the joiners, so this file runs
@@ -502,7 +502,7 @@ describe("a node whose data dir is wiped", () => {
     await c?.stopAll();
   });
 
-  it("restarts empty (same file, no --join) and catches up from the leader's snapshot", async () => {
+  it("is refused while it runs on the new disk unannounced, and catches up from a snapshot once removed and added back", async () => {
     onTestFailed(() => c?.printLogTails());
     const cl = c!;
     const file = cl.file(3);
@@ -527,17 +527,31 @@ describe("a node whose data dir is wiped", () => {
     const victim = cl.ids.find((id) => id !== leader)!;
     await cl.kill(victim, "SIGKILL");
     rmSync(cl.dataDir(victim), { recursive: true, force: true });
+
+    // Restarted on an empty data dir from the same file: its peers know its old disk and refuse it, so it can
+    // neither vote nor acknowledge with the log it lost, and the other two go on committing.
+    await cl.start(victim, file);
+    await waitFor(`the peers to refuse ${victim}'s new disk`, 15_000, () => cl.logText(leader).includes(`STORAGE_REPLACED: node ${victim}`));
+    await waitFor(`${victim} to log why it is refused`, 15_000, () => /refused with HTTP 409: STORAGE_REPLACED/.test(cl.logText(victim)));
     const during = "written-while-wiped";
     expect((await cl.request(leader, "POST", "/v1/tasks", { body: { id: during, payload: {} } })).status).toBe(201);
-    const target = (await cl.status(leader)).commitIndex as number;
+    expect(((await cl.status(victim)) as { appliedIndex: number }).appliedIndex).toBe(0);
 
+    // The way back (README "Deploying" step 6): remove it, start it empty with --join, add it back.
+    const removed = await cl.request(leader, "DELETE", `/v1/cluster/members/${victim}`, { timeoutMs: 20_000 });
+    expect(removed.status, JSON.stringify(removed.body)).toBe(200);
+    await cl.kill(victim, "SIGKILL");
+    rmSync(cl.dataDir(victim), { recursive: true, force: true });
+    await cl.start(victim, file, { join: true });
+    const target = (await cl.status(leader)).commitIndex as number;
     const t0 = Date.now();
-    await cl.start(victim, file);
+    const added = await cl.request(leader, "POST", "/v1/cluster/members", { body: { id: victim, url: cl.url(victim), role: "voter" }, timeoutMs: 80_000 });
+    expect([200, 201], JSON.stringify(added.body)).toContain(added.status);
     const st = await waitFor(`${victim} to apply up to ${target}`, 30_000, async () => {
       const s = await cl.status(victim);
       return s && s.appliedIndex >= target ? s : undefined;
     }, 50);
-    console.log(`wiped ${victim}: caught up to applied ${st.appliedIndex} (leader commit ${target} before restart) in ${Date.now() - t0} ms`);
+    console.log(`wiped ${victim}: caught up to applied ${st.appliedIndex} (leader commit ${target} before the add) in ${Date.now() - t0} ms`);
     expect(cl.logText(victim)).toMatch(/restored the task table from a snapshot/);
 
     for (const id of [...old, during]) {
