@@ -6,8 +6,9 @@
 //   options: --nodes 3|5, --profile calm|mixed|partitions|churn, --ticks <fault-phase ticks>,
 //            --broken grantTwoVotesPerTerm,commitOldTermEntries,... (prove the checkers fire)
 //            --membership on|off, --snapshots on|off (default: the seed decides; on in most seeds)
-//            --scenario figure8 | add-down-member | removed-rejoins (targeted schedules instead of random faults:
-//              Figure 8, etcd-io/etcd#6420 on 1 and 3 nodes, hashicorp/raft#502 on 3 and 5 nodes)
+//            --scenario figure8 | add-down-member | removed-rejoins | wiped-voter (targeted schedules instead of
+//              random faults: Figure 8, etcd-io/etcd#6420 on 1 and 3 nodes, hashicorp/raft#502 on 3 and 5 nodes, a
+//              voter that lost its disk and is refused by its peers)
 //
 // Ends with exactly `sim: N seeds, V violations` and exits 1 when V > 0.
 import { spawn } from "node:child_process";
@@ -16,7 +17,7 @@ import { createInterface } from "node:readline";
 import type { BrokenRules } from "../../src/raft/api.js";
 import { type SimOptions, type SimResult, runSeed } from "./cluster.js";
 import { PROFILES, type ProfileName } from "./faults.js";
-import { runFigure8, runQuorumLossWhileAdding, runRemovedVoterRejoins } from "./scenarios.js";
+import { runFigure8, runQuorumLossWhileAdding, runRemovedVoterRejoins, runWipedVoter } from "./scenarios.js";
 
 interface CliArgs {
   seeds: number;
@@ -33,7 +34,7 @@ interface CliArgs {
   workers: number;
 }
 
-const SCENARIOS = ["figure8", "add-down-member", "removed-rejoins"] as const;
+const SCENARIOS = ["figure8", "add-down-member", "removed-rejoins", "wiped-voter"] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const BROKEN_RULES = ["grantTwoVotesPerTerm", "commitOldTermEntries", "skipLogConsistencyCheck", "skipUpToDateCheck"] as const;
@@ -137,6 +138,11 @@ function runOne(args: CliArgs, seed: number): SimResult {
   if (args.scenario === "figure8") return runFigure8(seed, args.brokenRules, { trace: args.trace });
   // The membership scenarios alternate their cluster size with the seed: odd seeds the small one.
   if (args.scenario === "add-down-member") return runQuorumLossWhileAdding(seed, { nodes: seed % 2 === 1 ? 1 : 3, learnerFirst: true, trace: args.trace }).result;
+  // The wiped voter as the real transport handles it: refused by its peers (committedEntryLost is the wipe itself).
+  if (args.scenario === "wiped-voter") {
+    const r = runWipedVoter(seed, { refused: true, trace: args.trace });
+    return { ...r, violations: r.violations.filter((v) => v.checker !== "committedEntryLost") };
+  }
   if (args.scenario === "removed-rejoins") return runRemovedVoterRejoins(seed, { nodes: seed % 2 === 1 ? 3 : 5, trace: args.trace }).result;
   return runSeed(optionsFor(args, seed));
 }

@@ -933,6 +933,16 @@ export class SimCluster {
     this.restart(this.node(id));
   }
 
+  /** Crashes a node, loses its disk (back to the bootstrap membership, empty log, term 0, no vote) and restarts it
+   *  on the empty disk, as an operator restarting it from the cluster file would. */
+  wipeNode(id: NodeId): void {
+    const n = this.node(id);
+    if (n.alive) this.crash(n, "to wipe its disk");
+    n.wipe(this.confs[0]!.conf);
+    this.trace.note(this.now, `WIPE ${id}: its disk is lost; it restarts empty from the cluster file's membership`);
+    this.restart(n);
+  }
+
   cutLink(from: NodeId, to: NodeId): void {
     this.net.cutLink(from, to);
     this.trace.note(this.now, `cut ${from}->${to} (one way)`);

@@ -177,6 +177,16 @@ export class SimNode {
     this.role = "down";
   }
 
+  /** The disk is lost: storage becomes what a first start from the cluster file writes (`conf` at index 0, term
+   *  0, no vote, no log). The node must be down; start() brings it back on the empty disk. */
+  wipe(conf: ConfState): void {
+    if (this.core) throw new Error(`wipe ${this.id} while it runs`);
+    this.storage = new MemoryStorage(conf);
+    this.durableLog = [];
+    this.log = this.durableLog;
+    this.logVersion++;
+  }
+
   /** Snapshots the state machine at its applied index, with the membership in force there, and compacts the
    *  log to keep `keepEntries` entries below it (null: keep the whole log). Returns whether it snapshotted. */
   takeSnapshot(keepEntries: number | null, sink: RunnerSink): boolean {

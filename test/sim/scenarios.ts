@@ -271,3 +271,55 @@ export function runRemovedVoterRejoins(seed: number, opts: { nodes: 3 | 5; trace
 function everLed(sim: SimCluster, id: NodeId): boolean {
   return sim.view().leaders.some((l) => l.id === id && l.tick > (sim.removalRecords().find((r) => r.id === id)?.tick ?? Infinity));
 }
+
+/**
+ * A voter loses its disk (README "Deploying" step 6, src/node/storage-identity.ts). On 3 nodes:
+ *  1. leader L commits X with follower W only (the third node, F, is cut off, so it lacks X);
+ *  2. L crashes; W's disk is lost and W restarts empty from the cluster file (term 0, no vote, no log);
+ *  3. F comes back and campaigns. W's empty log is behind F's, so W grants its vote: F leads without X, and
+ *     overwrites it (leader completeness, state machine safety).
+ * With `refused`, W's peers refuse its connections as the real transport does for a new storage id: nothing W
+ * sends arrives, F cannot win, and once L restarts it leads with X. (The committedEntryLost checker fires in both
+ * runs: it assumes voters keep their disks, and the wipe itself takes X below a majority of disks.)
+ */
+export function runWipedVoter(seed: number, opts: { refused: boolean; trace?: boolean }): SimResult {
+  const sim = new SimCluster({
+    seed,
+    nodes: 3,
+    scripted: true,
+    trace: opts.trace ?? false,
+    continueAfterViolation: true,
+    network: { minDelayTicks: 1, maxDelayTicks: 1, dropRate: 0, duplicateRate: 0 },
+    maxFsyncTicks: 0,
+  });
+  sim.start();
+  const ids = sim.nodes.map((n) => n.id);
+  if (!sim.runUntil(() => sim.leader() !== null && sim.nodes.every((n) => n.applied.length >= 1), 400)) return sim.result();
+  const l = sim.leader()!.id;
+  const [w, f] = ids.filter((id) => id !== l) as [NodeId, NodeId];
+  sim.note(`wiped voter (1): ${l} commits X with ${w} only; ${f} is cut off`);
+  sim.partitionNodes([[l, w], [f]]);
+  const x = sim.proposeTo(l, "X");
+  if (!x) return sim.result();
+  if (!sim.runUntil(() => sim.node(l).applied.length >= x.index, 100)) return sim.result();
+
+  sim.note(`wiped voter (2): ${l} crashes; ${w} loses its disk and restarts empty${opts.refused ? "; its peers refuse it" : ""}`);
+  sim.crashNode(l);
+  sim.wipeNode(w);
+  sim.healNetwork();
+  if (opts.refused) for (const id of ids) if (id !== w) sim.cutLink(w, id);
+
+  sim.note(`wiped voter (3): ${f} comes back and campaigns`);
+  const leaderOf = (id: NodeId) => sim.node(id).core?.status().role === "leader";
+  sim.runUntil(() => leaderOf(f) || leaderOf(w), 400);
+  if (opts.refused) {
+    sim.note(`${l} restarts`);
+    sim.restartNode(l);
+    sim.runUntil(() => sim.leader() !== null && sim.node(f).applied.length >= x.index, 400);
+  } else {
+    sim.runUntil(() => sim.node(f).applied.length >= x.index && sim.node(w).applied.length >= x.index, 200);
+    sim.restartNode(l);
+    sim.runUntil(() => false, 100);
+  }
+  return sim.result();
+}
