@@ -126,6 +126,43 @@ class NodeImpl implements RaftschedNode {
 
   async start(): Promise<void> {
     this.store = await LevelStore.open(this.dataDir);
+    try {
+      await this.startOnStore();
+    } catch (err) {
+      // A node that cannot start must not linger half-started (dialing peers, timers keeping the process alive):
+      // undo what was started and let the caller exit with the error.
+      await this.abandonStart();
+      throw err;
+    }
+  }
+
+  /** Undoes a failed start(): whatever was created is stopped, the store closed. Never throws. */
+  private async abandonStart(): Promise<void> {
+    this.closed = true;
+    const quietly = async (f: () => unknown) => {
+      try {
+        await f();
+      } catch {
+        // best effort: the start already failed with the error that matters
+      }
+    };
+    await quietly(() => this.duties?.stop());
+    await quietly(() => this.executor?.stop());
+    await quietly(() => this.runner?.stop());
+    await quietly(() => this.transport?.close());
+    if (this.server?.listening) {
+      await quietly(
+        () =>
+          new Promise<void>((resolve) => {
+            this.server.close(() => resolve());
+            this.server.closeAllConnections();
+          }),
+      );
+    }
+    await quietly(() => this.store.close());
+  }
+
+  private async startOnStore(): Promise<void> {
     this.identity = StorageIdentity.open(this.dataDir);
     this.storage = await this.store.load();
     const init = this.storage.initialState();
@@ -154,10 +191,6 @@ class NodeImpl implements RaftschedNode {
     const seed = randomBytes(4).readUInt32LE(0);
     this.core = new RaftNode({ id: this.id, storage: this.storage, ...ticks, random: makePrng(seed) });
 
-    const peers = new Map<NodeId, string>();
-    for (const [id, url] of this.memberUrls) if (id !== this.id) peers.set(id, url);
-    this.transport = new WsTransport({ selfId: this.id, token: this.cfg.token, peers, logger: this.logger, identity: this.identity });
-
     this.metrics = new NodeMetrics(this);
     this.duties = new LeaderDuties({
       selfId: this.id,
@@ -180,6 +213,12 @@ class NodeImpl implements RaftschedNode {
       report: (id, attempt, outcome) => this.reportOutcome(id, attempt, outcome),
     });
     await this.loadHandler();
+
+    // The transport dials the peers as soon as it exists: create it only once nothing local can fail any more
+    // (a bad handler module), so a node that cannot start never talks to the cluster.
+    const peers = new Map<NodeId, string>();
+    for (const [id, url] of this.memberUrls) if (id !== this.id) peers.set(id, url);
+    this.transport = new WsTransport({ selfId: this.id, token: this.cfg.token, peers, logger: this.logger, identity: this.identity });
 
     this.runner = new RaftRunner({
       core: this.core,
@@ -236,8 +275,7 @@ class NodeImpl implements RaftschedNode {
         this.server.off("error", reject);
         resolve();
       });
-    }).catch(async (err) => {
-      await this.store.close();
+    }).catch((err) => {
       throw new RaftschedError("LISTEN_FAILED", `cannot listen on ${spec.host}:${spec.port}: ${errorMessage(err)}`);
     });
 

@@ -12,7 +12,9 @@ export type StorageErrorCode =
   | "STORAGE_FAILED"
   /** Too many writes queued (the runner is not awaiting persist, or the disk stalled). */
   | "STORAGE_OVERLOADED"
-  | "STORAGE_CLOSED";
+  | "STORAGE_CLOSED"
+  /** Another process holds the data dir's LevelDB lock (a second node started on the same dir). */
+  | "STORAGE_LOCKED";
 
 export class StorageError extends Error {
   readonly code: StorageErrorCode;

@@ -101,7 +101,16 @@ export class LevelStore implements DurableStore {
    *  STORAGE_VERSION rather than starting from an empty or partial log. */
   static async open(dir: string): Promise<LevelStore> {
     const db: Db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: "view", valueEncoding: "view" });
-    await db.open();
+    try {
+      await db.open();
+    } catch (err) {
+      // LevelDB holds a lock file: the usual cause is another process (a second node) using the same data dir.
+      const cause = (err as { cause?: { code?: string } }).cause;
+      if (cause?.code === "LEVEL_LOCKED") {
+        throw new StorageError("STORAGE_LOCKED", `data dir ${dir} is in use by another process (LevelDB lock held): is another node running on it?`);
+      }
+      throw new StorageError("STORAGE_FAILED", `cannot open the log in ${dir}: ${(err as Error).message}${cause ? ` (${String((cause as Error).message ?? cause.code)})` : ""}`);
+    }
     try {
       await checkFormatVersion(db);
       return new LevelStore(db, await readState(db));

@@ -2,9 +2,11 @@
 // listening, and exactly one line on stderr that names the problem. Also `raftsched status` against a live cluster.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it, onTestFailed } from "vitest";
+import { LevelStore } from "../../src/storage/level.js";
 import { CLI_PATH, Cluster, freePorts, REPO_ROOT, waitFor } from "./cluster-harness.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "raftsched-cli-"));
@@ -126,6 +128,45 @@ describe("raftsched start refuses a bad cluster file with one clear line", () =>
 
   it("a cluster file that does not exist", async () => {
     await expectRefusal(path.join(dir, "no-such-file.json"), "n1", [/no-such-file\.json/, /cannot read|ENOENT/i]);
+  });
+});
+
+describe("raftsched start exits, with one clear line, when the node cannot start", () => {
+  /** Starts n1 of `file` on `dataDir`: it must end by itself (runCli fails after 20 s) with a non-zero code. */
+  async function expectStartFails(file: string, dataDir: string, pattern: RegExp): Promise<void> {
+    const r = await runCli(["start", "--config", file, "--id", "n1", "--data-dir", dataDir]);
+    expect(r.signal).toBeNull();
+    expect(r.code).not.toBe(0);
+    const lines = r.stderr.split("\n").filter((l) => l.trim().length > 0);
+    expect(lines, `stderr was:\n${r.stderr}`).toHaveLength(1);
+    expect(lines[0]).toMatch(pattern);
+  }
+
+  it("its port is taken by another process", async () => {
+    const good = await goodFile();
+    const port = Number(new URL(good.nodes[0]!.url).port);
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(port, "127.0.0.1", resolve));
+    try {
+      await expectStartFails(writeClusterFile(good), path.join(dir, "taken-port"), new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}.*EADDRINUSE`));
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
+  });
+
+  it("its handler module does not load", async () => {
+    const f = writeClusterFile({ ...(await goodFile()), handler: "./no-such-handler.js" });
+    await expectStartFails(f, path.join(dir, "bad-handler"), /cannot load handler module .*no-such-handler\.js/);
+  });
+
+  it("its data dir is in use by another process", async () => {
+    const dataDir = path.join(dir, "locked");
+    const holder = await LevelStore.open(dataDir);
+    try {
+      await expectStartFails(writeClusterFile(await goodFile()), dataDir, /data dir .*locked is in use by another process/);
+    } finally {
+      await holder.close();
+    }
   });
 });
 
