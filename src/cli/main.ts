@@ -1,6 +1,6 @@
 // The `raftsched` command: one entry, one subcommand per job. Every failure ends in one clear line and a
 // non-zero exit code.
-import { errorMessage } from "../util/errors.js";
+import { errorCode, errorMessage } from "../util/errors.js";
 import { startCommand } from "./start.js";
 import { upCommand } from "./up.js";
 import { statusCommand } from "./status.js";
@@ -53,7 +53,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return await cmd(rest);
   } catch (err) {
-    process.stderr.write(`raftsched ${name}: ${errorMessage(err)}\n`);
-    return 1;
+    // Commands name themselves in some messages ("start: --id is required"); say it once.
+    const message = errorMessage(err);
+    process.stderr.write(`raftsched ${name}: ${message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message}\n`);
+    // A command line that cannot be understood exits 2, like an unknown command; anything else 1.
+    return errorCode(err) === "BAD_ARGS" ? 2 : 1;
   }
 }

@@ -17,6 +17,8 @@ interface Child {
   readonly url: string;
   proc: ChildProcess | null;
   exit: string | null;
+  /** The last line the node wrote to stderr: why it failed, when it could not start. */
+  lastError: string;
 }
 
 interface NodeView {
@@ -43,7 +45,7 @@ export async function upCommand(argv: readonly string[]): Promise<number> {
   const dataRoot = path.resolve(stringFlag(args, "data-dir") ?? "data");
   mkdirSync(dataRoot, { recursive: true });
 
-  const children: Child[] = cfg.nodes.map((n) => ({ id: n.id, url: n.url, proc: null, exit: null }));
+  const children: Child[] = cfg.nodes.map((n) => ({ id: n.id, url: n.url, proc: null, exit: null, lastError: "" }));
   for (const c of children) spawnChild(c, configPath, dataRoot);
 
   const tty = process.stdout.isTTY === true;
@@ -70,11 +72,22 @@ export async function upCommand(argv: readonly string[]): Promise<number> {
     }
   };
 
-  const timer = setInterval(() => {
-    if (!stopping) void render();
-  }, REFRESH_MS);
-
   return await new Promise<number>((resolve) => {
+    const timer = setInterval(() => {
+      if (stopping) return;
+      // Every node exited before any leader was seen: they cannot start (ports taken, a bad handler...). Say why
+      // and exit instead of drawing a cluster that is not there.
+      if (!leaderSeen.value && children.every((c) => c.exit !== null)) {
+        stopping = true;
+        clearInterval(timer);
+        demo?.stop();
+        const why = children.map((c) => `  ${c.id}: ${c.lastError || c.exit}`).join("\n");
+        process.stderr.write(`raftsched up: no node could start (logs in ${dataRoot}):\n${why}\n`);
+        resolve(1);
+        return;
+      }
+      void render();
+    }, REFRESH_MS);
     const stop = async (): Promise<void> => {
       if (stopping) return;
       stopping = true;
@@ -97,10 +110,14 @@ function spawnChild(c: Child, configPath: string, dataRoot: string): void {
   });
   proc.stdout?.pipe(log);
   proc.stderr?.pipe(log);
+  proc.stderr?.on("data", (d: Buffer) => {
+    const lines = d.toString("utf8").split("\n").filter((l) => l.trim().length > 0);
+    if (lines.length > 0) c.lastError = lines[lines.length - 1]!.slice(0, 300);
+  });
   c.proc = proc;
   c.exit = null;
   proc.on("exit", (code, signal) => {
-    c.exit = signal ? `killed by ${signal}` : `exited ${code}`;
+    c.exit = signal ? `killed by ${signal}` : `exited ${code}${code !== 0 && c.lastError ? `: ${c.lastError}` : ""}`;
   });
 }
 
