@@ -1,6 +1,20 @@
 // A tiny, strict argument parser: `--flag value`, `--flag=value`, boolean `--flag`. Unknown flags are errors
 // with one clear line, as an operator would expect from etcdctl or consul.
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { RaftschedError } from "../util/errors.js";
+
+/** The cluster file commands use without --config: ./cluster-configs/local-3.json where the command runs (a clone
+ *  of the repository), else the copy shipped in the package, so `raftsched status` works from any directory. */
+export const DEFAULT_CONFIG = "cluster-configs/local-3.json";
+
+export function configPathOr(given: string | undefined): string {
+  if (given !== undefined) return given;
+  if (existsSync(DEFAULT_CONFIG)) return DEFAULT_CONFIG;
+  const shipped = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..", DEFAULT_CONFIG);
+  return existsSync(shipped) ? shipped : DEFAULT_CONFIG;
+}
 
 export interface FlagSpec {
   readonly [name: string]: "string" | "boolean";

@@ -5,14 +5,13 @@ import { rmSync } from "node:fs";
 import path from "node:path";
 import { loadClusterFile } from "../config/cluster-file.js";
 import { RaftschedError } from "../util/errors.js";
-import { parseArgs, parseDurationMs, stringFlag } from "./args.js";
+import { configPathOr, parseArgs, parseDurationMs, stringFlag } from "./args.js";
 import { FAULT_KINDS, type FaultKind } from "../chaos/nemesis.js";
 import { runChaos } from "../chaos/run.js";
 import { netnsUnavailableReason } from "../chaos/netns.js";
 import { verdictText, writeReport } from "../chaos/report.js";
 import type { ChaosCluster } from "../chaos/cluster.js";
 
-const DEFAULT_CONFIG = "cluster-configs/local-3.json";
 const MAX_DURATION_MS = 24 * 3_600_000;
 
 export async function chaosCommand(argv: readonly string[]): Promise<number> {
@@ -23,7 +22,7 @@ export async function chaosCommand(argv: readonly string[]): Promise<number> {
   );
   if (args.positional.length > 0) throw new RaftschedError("BAD_ARGS", `chaos: unexpected argument "${args.positional[0]}"`);
   const netns = args.flags.netns === true;
-  const configPath = stringFlag(args, "config") ?? DEFAULT_CONFIG;
+  const configPath = configPathOr(stringFlag(args, "config"));
   const config = loadClusterFile(configPath);
   const durationMs = parseDurationMs(stringFlag(args, "duration") ?? "60s", "--duration");
   if (durationMs < 1000 || durationMs > MAX_DURATION_MS) throw new RaftschedError("BAD_ARGS", "chaos: --duration must be from 1s to 24h");

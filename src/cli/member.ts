@@ -3,7 +3,7 @@
 import { loadClusterFile, type ClusterFile } from "../config/cluster-file.js";
 import { RaftschedError } from "../util/errors.js";
 import { httpJson, type HttpAnswer } from "./http-client.js";
-import { parseArgs, stringFlag } from "./args.js";
+import { configPathOr, parseArgs, stringFlag } from "./args.js";
 
 interface Member {
   id: string;
@@ -50,7 +50,7 @@ function printMembers(body: unknown): void {
 
 export async function memberCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, { config: "string", role: "string", url: "string", json: "boolean" }, "member");
-  const cfg = loadClusterFile(stringFlag(args, "config") ?? "cluster-configs/local-3.json");
+  const cfg = loadClusterFile(configPathOr(stringFlag(args, "config")));
   const [action, id, urlArg] = args.positional;
   const out = (body: unknown): void => {
     if (args.flags.json) process.stdout.write(JSON.stringify(body, null, 2) + "\n");
@@ -82,7 +82,7 @@ export async function memberCommand(argv: readonly string[]): Promise<number> {
 
 export async function transferLeaderCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, { config: "string", to: "string" }, "transfer-leader");
-  const cfg = loadClusterFile(stringFlag(args, "config") ?? "cluster-configs/local-3.json");
+  const cfg = loadClusterFile(configPathOr(stringFlag(args, "config")));
   const to = stringFlag(args, "to");
   const body = check(await callAny(cfg, "/v1/cluster/transfer-leader", { body: to ? { to } : {}, timeoutMs: 10_000 })) as { leaderId: string };
   process.stdout.write(`leader: ${body.leaderId}\n`);

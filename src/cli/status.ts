@@ -1,7 +1,7 @@
 // `raftsched status --config <file>`: every node's view, in one table, from the outside.
 import { loadClusterFile } from "../config/cluster-file.js";
 import { httpJson } from "./http-client.js";
-import { parseArgs, stringFlag } from "./args.js";
+import { configPathOr, parseArgs, stringFlag } from "./args.js";
 
 interface StatusView {
   id: string;
@@ -14,7 +14,7 @@ interface StatusView {
 
 export async function statusCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, { config: "string", json: "boolean" }, "status");
-  const cfg = loadClusterFile(stringFlag(args, "config") ?? "cluster-configs/local-3.json");
+  const cfg = loadClusterFile(configPathOr(stringFlag(args, "config")));
   const views = await Promise.all(
     cfg.nodes.map(async (n) => {
       try {

@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadClusterFile, type ClusterFile } from "../config/cluster-file.js";
 import { httpJson } from "./http-client.js";
-import { parseArgs, stringFlag } from "./args.js";
+import { configPathOr, parseArgs, stringFlag } from "./args.js";
 import { startDemoWorkload, type DemoWorkload } from "./demo.js";
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/raftsched.js");
@@ -40,7 +40,7 @@ interface WorkerView {
 
 export async function upCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, { config: "string", "data-dir": "string", demo: "boolean", pretty: "boolean" }, "up");
-  const configPath = stringFlag(args, "config") ?? "cluster-configs/local-3.json";
+  const configPath = configPathOr(stringFlag(args, "config"));
   const cfg = loadClusterFile(configPath);
   const dataRoot = path.resolve(stringFlag(args, "data-dir") ?? "data");
   mkdirSync(dataRoot, { recursive: true });
