@@ -6,6 +6,7 @@ import { RaftschedError } from "../util/errors.js";
 import { readJsonBody, requireToken, sendError, sendJson } from "./http-util.js";
 import type { JsonValue, Task, TaskState } from "../scheduler/types.js";
 import { TASK_STATES } from "../scheduler/types.js";
+import { memberUrlProblem } from "../node/member-url.js";
 
 export const TASK_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 const MEMBER_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -203,7 +204,9 @@ async function route(api: ApiBackend, req: IncomingMessage, res: ServerResponse)
         const o = asObject(body);
         checkKeys(o, ["id", "url", "role"]);
         if (typeof o.id !== "string" || !MEMBER_ID_RE.test(o.id)) throw field("id", "must be 1–64 characters of [A-Za-z0-9._:-]");
-        if (typeof o.url !== "string" || !/^http:\/\/[^/\s]+:\d+\/?$/.test(o.url)) throw field("url", "must be http://host:port");
+        if (typeof o.url !== "string") throw field("url", "must be http://host:port");
+        const urlProblem = memberUrlProblem(o.url);
+        if (urlProblem !== null) throw field("url", urlProblem);
         const role = o.role ?? "learner";
         if (role !== "voter" && role !== "learner") throw field("role", 'must be "voter" or "learner"');
         const r = await api.addMember(o.id, o.url.replace(/\/$/, ""), role, ctx);

@@ -7,6 +7,7 @@ import type { ConfChange } from "../raft/types.js";
 import { RaftschedError, errorCode } from "../util/errors.js";
 import { renderDashboard } from "../dashboard/page.js";
 import type { NodeInternals } from "./node.js";
+import { memberUrlOwner } from "./member-url.js";
 
 const FORWARD_TIMEOUT_MS = 6000;
 /** A learner this close to the leader's commit index may be promoted. */
@@ -172,6 +173,7 @@ export class NodeApi implements ApiBackend {
     if (isVoter && role === "learner") {
       throw new RaftschedError("INVALID_CONF_CHANGE", `"${id}" is a voter; demoting a voter to learner is not supported (remove it, then add it as a learner)`);
     }
+    this.refuseUrlOfAnotherMember(id, url);
     const created = !isVoter && !isLearner;
     if (created) await this.confChange({ op: "addLearner", id, url });
     if (role === "voter" && !isVoter) {
@@ -201,6 +203,9 @@ export class NodeApi implements ApiBackend {
     const deadline = Date.now() + this.n.cfg.electionTimeoutMs[1] * 10;
     for (;;) {
       try {
+        // Checked again in the same tick as the proposal: two adds racing for one url cannot both pass, as a
+        // change is applied (and its url recorded) before the next one can be proposed.
+        if (cc.op !== "remove" && cc.url !== undefined) this.refuseUrlOfAnotherMember(cc.id, cc.url);
         await this.n.runner.proposeConfChange(cc, 10_000);
         return;
       } catch (err) {
@@ -208,6 +213,15 @@ export class NodeApi implements ApiBackend {
         await new Promise((r) => setTimeout(r, 20));
       }
     }
+  }
+
+  /** Two members on one url would make every peer's links to them replace each other forever (and frames for
+   *  one reach the other): a url may belong to one current member only. */
+  private refuseUrlOfAnotherMember(id: string, url: string): void {
+    const conf = this.n.raftStatus().conf;
+    const members = [...conf.voters, ...conf.learners].map((m) => [m, this.n.memberUrls.get(m)] as const);
+    const owner = memberUrlOwner(url, id, members);
+    if (owner !== null) throw new RaftschedError("BAD_FIELD", `url ${url} is already member ${owner}'s; two members cannot share an address`);
   }
 
   /** A learner is promoted only when it holds (almost) the whole log, so the promotion cannot cost a quorum. */
