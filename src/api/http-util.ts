@@ -34,8 +34,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   TIMEOUT: 504,
   PROPOSAL_TOO_LARGE: 413,
   INVALID_CONF_CHANGE: 400,
-  // encodeCommand refuses a command built from the request (a payload nested deeper than the scheduler allows,
-  // say): the client's input, not a server fault.
+  // The state machine's own refusal (encodeCommand on the leader). Client input is checked before that with the
+  // API's codes (a payload nested too deep is BAD_FIELD); anything that still reaches it came from the request.
   BAD_COMMAND: 400,
   // transfer-leader with no other voter to hand over to: the cluster's current shape makes the call impossible.
   NO_TARGET: 409,

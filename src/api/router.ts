@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { RaftschedError } from "../util/errors.js";
 import { readJsonBody, requireToken, sendError, sendJson } from "./http-util.js";
+import { findJsonProblem } from "../scheduler/json-value.js";
 import type { JsonValue, Task, TaskState } from "../scheduler/types.js";
 import { TASK_STATES } from "../scheduler/types.js";
 import { memberUrlProblem } from "../node/member-url.js";
@@ -57,6 +58,15 @@ function field(where: string, msg: string): RaftschedError {
   return new RaftschedError("BAD_FIELD", `${where}: ${msg}`);
 }
 
+/** A JSON value the client sent as `name` (payload, result, error): at most MAX_JSON_DEPTH levels deep, finite
+ *  numbers only (JSON.parse reads 1e400 as Infinity). Refused here with BAD_FIELD, on whichever node the request
+ *  arrives, before anything is forwarded or proposed: the state machine's BAD_COMMAND is not a client answer. */
+export function jsonField(name: string, value: unknown): JsonValue {
+  const problem = findJsonProblem(value, name);
+  if (problem === null) return value as JsonValue;
+  throw field(name, problem.kind === "depth" ? problem.reason : `${problem.reason} (at ${problem.path})`);
+}
+
 function asObject(body: unknown): Record<string, unknown> {
   if (body === undefined) return {};
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new RaftschedError("BAD_REQUEST", "the body must be a JSON object");
@@ -91,7 +101,7 @@ export function parseSubmit(body: unknown): SubmitInput {
   if (!("payload" in o)) throw field("payload", "is required (any JSON value)");
   return {
     ...(id !== undefined ? { id } : {}),
-    payload: o.payload as JsonValue,
+    payload: jsonField("payload", o.payload),
     maxAttempts: intIn(o, "maxAttempts", 1, 100, 3),
     priority: intIn(o, "priority", -1_000_000, 1_000_000, 0),
   };
@@ -100,7 +110,8 @@ export function parseSubmit(body: unknown): SubmitInput {
 function parseAttemptBody(body: unknown, extra: string): { attempt: number; value: JsonValue | undefined } {
   const o = asObject(body);
   checkKeys(o, ["attempt", extra]);
-  return { attempt: intIn(o, "attempt", 1, Number.MAX_SAFE_INTEGER), value: o[extra] as JsonValue | undefined };
+  const attempt = intIn(o, "attempt", 1, Number.MAX_SAFE_INTEGER);
+  return { attempt, value: o[extra] === undefined ? undefined : jsonField(extra, o[extra]) };
 }
 
 function parseList(url: URL): ListQuery {

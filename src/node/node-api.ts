@@ -1,7 +1,7 @@
 // What each API call does on this node. Writes go through the leader: on the leader they are proposed and
 // answered once applied; a follower forwards them to the leader it knows (one hop, never more). Reads are
 // linearizable through ReadIndex unless the caller asks for stale local state.
-import { FORWARDED_HEADER, type ApiBackend, type ListQuery, type RequestContext, type SubmitInput } from "../api/router.js";
+import { FORWARDED_HEADER, jsonField, parseSubmit, type ApiBackend, type ListQuery, type RequestContext, type SubmitInput } from "../api/router.js";
 import type { ApplyResult, JsonValue, Task } from "../scheduler/types.js";
 import type { ConfChange } from "../raft/types.js";
 import { RaftschedError, errorCode } from "../util/errors.js";
@@ -38,7 +38,10 @@ export class NodeApi implements ApiBackend {
 
   // ---- writes ----
 
-  async submit(input: SubmitInput, ctx?: RequestContext): Promise<{ created: boolean; task: Task }> {
+  async submit(unchecked: SubmitInput, ctx?: RequestContext): Promise<{ created: boolean; task: Task }> {
+    // Checked here too, not only by the router: the embedding API calls in directly. Input that can never succeed
+    // is refused (400) on this node before any forward, so it never looks like an unreachable leader (503).
+    const input = parseSubmit(unchecked);
     // The id is fixed where the request arrives, so a forward that is retried cannot create a second task.
     const id = input.id ?? this.n.newTaskId();
     await this.awaitLeader(ctx);
@@ -62,6 +65,7 @@ export class NodeApi implements ApiBackend {
   }
 
   async complete(id: string, attempt: number, result: JsonValue | undefined, ctx?: RequestContext): Promise<Task> {
+    if (result !== undefined) jsonField("result", result);
     await this.awaitLeader(ctx);
     if (!this.n.runner.isLeader) {
       return (await this.forward("POST", `/v1/tasks/${encodeURIComponent(id)}/complete`, { attempt, ...(result !== undefined ? { result } : {}) }, ctx)).body as Task;
@@ -70,6 +74,7 @@ export class NodeApi implements ApiBackend {
   }
 
   async fail(id: string, attempt: number, error: JsonValue | undefined, ctx?: RequestContext): Promise<Task> {
+    if (error !== undefined) jsonField("error", error);
     await this.awaitLeader(ctx);
     if (!this.n.runner.isLeader) {
       return (await this.forward("POST", `/v1/tasks/${encodeURIComponent(id)}/fail`, { attempt, ...(error !== undefined ? { error } : {}) }, ctx)).body as Task;
@@ -309,6 +314,9 @@ export class NodeApi implements ApiBackend {
   }
 
   private async send(url: string, method: string, path: string, body: unknown): Promise<{ status: number; body: unknown }> {
+    // Serialized before the try below: a body that cannot be serialized is this node's problem, never "the leader
+    // is unreachable" (the callers validate, so JSON.stringify cannot meet a value nested too deep for it).
+    const text = body !== undefined ? JSON.stringify(body) : undefined;
     let res: Response;
     try {
       res = await fetch(url + path, {
@@ -316,9 +324,9 @@ export class NodeApi implements ApiBackend {
         headers: {
           authorization: `Bearer ${this.n.cfg.token}`,
           [FORWARDED_HEADER]: this.n.id,
-          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+          ...(text !== undefined ? { "content-type": "application/json" } : {}),
         },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(text !== undefined ? { body: text } : {}),
         // Adding a voter waits for the learner to catch up first.
         signal: AbortSignal.timeout(path.startsWith("/v1/cluster/members") ? 70_000 : FORWARD_TIMEOUT_MS),
       });
@@ -327,10 +335,10 @@ export class NodeApi implements ApiBackend {
       const timedOut = (err as Error).name === "TimeoutError";
       throw new RaftschedError(timedOut ? "OUTCOME_UNKNOWN" : "NO_LEADER", `forwarding to the leader at ${url} failed: ${timedOut ? "timed out" : (err as Error).message}`);
     }
-    const text = await res.text();
+    const answer = await res.text();
     let parsed: unknown = null;
     try {
-      parsed = text ? JSON.parse(text) : null;
+      parsed = answer ? JSON.parse(answer) : null;
     } catch {
       throw new RaftschedError("NO_LEADER", `the leader at ${url} answered ${res.status} with a non-JSON body`);
     }

@@ -1,0 +1,103 @@
+// Deep JSON against a real three-node cluster, sent to every node (followers and leader alike): a payload, result
+// or error nested past the scheduler's limit must get 400 BAD_FIELD naming the field and the limit from whichever
+// node it reaches, never a 5xx with Retry-After (a follower used to re-serialize a 5,000-level body for the
+// leader and answer 503 NO_LEADER "Maximum call stack size exceeded"), and must change nothing.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Cluster, waitFor, type HttpAnswer } from "../integration/cluster-harness.js";
+import { MAX_JSON_DEPTH } from "../../src/scheduler/json-value.js";
+
+/** JSON text of `levels` arrays around a 0: the 0 sits at depth `levels` (the root is depth 0). */
+function nestedText(levels: number): string {
+  return `${"[".repeat(levels)}0${"]".repeat(levels)}`;
+}
+
+/** Over the limit by one, the tester's depths, and as deep as a 1 MiB body allows. */
+const TOO_DEEP_LEVELS = [MAX_JSON_DEPTH + 1, 100, 4_000, 5_000, 20_000, 524_000];
+const LONG_TASK = "deep-long";
+
+let cluster: Cluster;
+
+beforeAll(async () => {
+  cluster = await Cluster.start({ nodes: 3 });
+  await cluster.waitForLeader();
+});
+
+afterAll(async () => {
+  await cluster?.stopAll();
+});
+
+/** The nodes in the order to try them: followers first (the path that forwards), the leader last. */
+async function followersFirst(): Promise<string[]> {
+  const leader = await cluster.waitForLeader();
+  return [...cluster.ids.filter((id) => id !== leader), leader];
+}
+
+function post(node: string, path: string, rawBody: string): Promise<HttpAnswer> {
+  return cluster.request(node, "POST", path, { rawBody, timeoutMs: 15_000 });
+}
+
+function expectBadField(a: HttpAnswer, field: string, where: string): void {
+  const got = `${where} → ${a.status} retry-after=${a.headers.get("retry-after")} ${JSON.stringify(a.body).slice(0, 300)}`;
+  expect(a.status, got).toBe(400);
+  expect(a.headers.get("retry-after"), got).toBeNull();
+  expect(a.body, got).toEqual({ error: { code: "BAD_FIELD", message: `${field}: nested deeper than ${MAX_JSON_DEPTH} levels` } });
+}
+
+function expectAllRunning(): void {
+  for (const id of cluster.ids) expect(cluster.isRunning(id), `${id} exited:\n${cluster.logTail(id)}`).toBe(true);
+}
+
+describe("deep JSON on a three-node cluster", () => {
+  it("refuses a submit nested too deep with 400 BAD_FIELD on followers and leader, and creates nothing", async () => {
+    const nodes = await followersFirst();
+    const refused: string[] = [];
+    for (const levels of TOO_DEEP_LEVELS) {
+      for (const node of nodes) {
+        const id = `deep-${levels}-${node}`;
+        expectBadField(await post(node, "/v1/tasks", `{"id":"${id}","payload":${nestedText(levels)}}`), "payload", `submit ${levels} levels via ${node}`);
+        // Objects nest the same way (six bytes a level: at most ~170,000 fit in the body limit).
+        const objectLevels = Math.min(levels, 170_000);
+        const objects = `${'{"a":'.repeat(objectLevels)}0${"}".repeat(objectLevels)}`;
+        expectBadField(await post(node, "/v1/tasks", `{"id":"${id}-o","payload":${objects}}`), "payload", `submit ${levels} object levels via ${node}`);
+        refused.push(id, `${id}-o`);
+      }
+    }
+    expectAllRunning();
+    const leader = await cluster.waitForLeader();
+    for (const id of refused) expect(await cluster.get(leader, id), id).toBeNull();
+  });
+
+  it("accepts a payload nested exactly to the limit through a follower", async () => {
+    const [follower] = await followersFirst();
+    const a = await post(follower!, "/v1/tasks", `{"id":"deep-at-limit","payload":${nestedText(MAX_JSON_DEPTH)}}`);
+    expect(a.status, JSON.stringify(a.body).slice(0, 300)).toBe(201);
+    expect(a.body.payload).toEqual(JSON.parse(nestedText(MAX_JSON_DEPTH)));
+  });
+
+  it("refuses complete's result and fail's error nested too deep with 400 BAD_FIELD on every node, and the attempt stays current", async () => {
+    const leader = await cluster.waitForLeader();
+    const s = await cluster.submit(leader, { id: LONG_TASK, payload: { sleepMs: 3_600_000 } });
+    expect(s.status).toBe(201);
+    const assigned = await waitFor(`${LONG_TASK} to be assigned`, 15_000, async () => {
+      const t = await cluster.get(leader, LONG_TASK).catch(() => null);
+      return t?.state === "assigned" ? (t as { attempt: number }) : undefined;
+    });
+    const nodes = await followersFirst();
+    for (const levels of TOO_DEEP_LEVELS) {
+      for (const node of nodes) {
+        const deep = nestedText(levels);
+        expectBadField(await post(node, `/v1/tasks/${LONG_TASK}/complete`, `{"attempt":${assigned.attempt},"result":${deep}}`), "result", `complete ${levels} levels via ${node}`);
+        expectBadField(await post(node, `/v1/tasks/${LONG_TASK}/fail`, `{"attempt":${assigned.attempt},"error":${deep}}`), "error", `fail ${levels} levels via ${node}`);
+      }
+    }
+    expectAllRunning();
+    const t = await cluster.get(await cluster.waitForLeader(), LONG_TASK);
+    expect(t).toMatchObject({ state: "assigned", attempt: assigned.attempt });
+
+    // A result nested exactly to the limit completes it, through a follower.
+    const [follower] = await followersFirst();
+    const done = await post(follower!, `/v1/tasks/${LONG_TASK}/complete`, `{"attempt":${assigned.attempt},"result":${nestedText(MAX_JSON_DEPTH)}}`);
+    expect(done.status, JSON.stringify(done.body).slice(0, 300)).toBe(200);
+    expect(done.body).toMatchObject({ state: "completed", result: JSON.parse(nestedText(MAX_JSON_DEPTH)) });
+  });
+});
