@@ -72,8 +72,14 @@ export function sendError(res: ServerResponse, err: unknown): void {
   sendJson(res, status, body, headers);
 }
 
-/** Reads a JSON body of at most MAX_BODY_BYTES. An empty body is `undefined`. */
-export async function readJsonBody(req: IncomingMessage, limitBytes = MAX_BODY_BYTES): Promise<unknown> {
+/** A request body: the bytes as received and the JSON value they parse to. */
+export interface JsonBody {
+  readonly bytes: Buffer;
+  readonly value: unknown;
+}
+
+/** Reads a JSON body of at most `limitBytes`. An empty body is `undefined`. */
+export async function readJsonBody(req: IncomingMessage, limitBytes = MAX_BODY_BYTES): Promise<JsonBody | undefined> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limitBytes) {
     req.resume();
@@ -102,9 +108,9 @@ export async function readJsonBody(req: IncomingMessage, limitBytes = MAX_BODY_B
     });
   });
   if (size === 0) return undefined;
-  const text = Buffer.concat(chunks, size).toString("utf8");
+  const bytes = Buffer.concat(chunks, size);
   try {
-    return JSON.parse(text);
+    return { bytes, value: JSON.parse(bytes.toString("utf8")) as unknown };
   } catch (err) {
     throw new RaftschedError("BAD_JSON", `body is not valid JSON: ${errorMessage(err)}`);
   }

@@ -3,7 +3,7 @@
 // { error: { code, message } } with the contract's status.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { RaftschedError } from "../util/errors.js";
-import { readJsonBody, requireToken, sendError, sendJson } from "./http-util.js";
+import { MAX_BODY_BYTES, readJsonBody, requireToken, sendError, sendJson } from "./http-util.js";
 import { findJsonProblem } from "../scheduler/json-value.js";
 import type { JsonValue, Task, TaskState } from "../scheduler/types.js";
 import { TASK_STATES } from "../scheduler/types.js";
@@ -50,9 +50,25 @@ export interface ApiBackend {
 /** Per-request facts the backend needs: a request a follower already forwarded is never forwarded again. */
 export interface RequestContext {
   readonly forwarded: boolean;
+  /** The request's body as received. A follower forwards these bytes, not a re-serialization of the parsed
+   *  value, which can be several times larger (1e20 comes back as 100000000000000000000, each invalid UTF-8
+   *  byte as the three bytes of U+FFFD) and pass the body limit on the leader for a body the client kept under it. */
+  readonly body?: Buffer;
 }
 
 export const FORWARDED_HEADER = "x-raftsched-forwarded";
+
+/** What a forwarded request may carry beyond MAX_BODY_BYTES: the id submitBodyWithId adds. */
+const FORWARDED_EXTRA_BYTES = Buffer.byteLength('"id":"",') + 128;
+
+/** A submit's body as a follower forwards it: the client's bytes, with the id this node fixed added in front
+ *  when the client sent none (the body parsed to an object holding a payload, so only whitespace precedes its
+ *  "{" and a member follows it). */
+export function submitBodyWithId(bytes: Buffer, clientId: string | undefined, id: string): Buffer {
+  if (clientId !== undefined) return bytes;
+  const open = bytes.indexOf(0x7b);
+  return Buffer.concat([bytes.subarray(0, open + 1), Buffer.from(`"id":${JSON.stringify(id)},`), bytes.subarray(open + 1)]);
+}
 
 function field(where: string, msg: string): RaftschedError {
   return new RaftschedError("BAD_FIELD", `${where}: ${msg}`);
@@ -173,9 +189,11 @@ async function route(api: ApiBackend, req: IncomingMessage, res: ServerResponse)
     // Token first: an unauthenticated caller never gets us to read (or buffer) its body.
     requireToken(req, api.token);
   }
-  const body = MUTATING.has(method) ? await readJsonBody(req) : undefined;
+  const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+  const read = MUTATING.has(method) ? await readJsonBody(req, forwarded ? MAX_BODY_BYTES + FORWARDED_EXTRA_BYTES : MAX_BODY_BYTES) : undefined;
+  const body = read?.value;
   const p0 = parts[0];
-  const ctx: RequestContext = { forwarded: req.headers[FORWARDED_HEADER] !== undefined };
+  const ctx: RequestContext = { forwarded, ...(read !== undefined ? { body: read.bytes } : {}) };
 
   if (parts.length === 0) {
     if (method !== "GET") throw notAllowed(method, url.pathname);

@@ -1,7 +1,7 @@
 // What each API call does on this node. Writes go through the leader: on the leader they are proposed and
 // answered once applied; a follower forwards them to the leader it knows (one hop, never more). Reads are
 // linearizable through ReadIndex unless the caller asks for stale local state.
-import { FORWARDED_HEADER, jsonField, parseSubmit, type ApiBackend, type ListQuery, type RequestContext, type SubmitInput } from "../api/router.js";
+import { FORWARDED_HEADER, jsonField, parseSubmit, submitBodyWithId, type ApiBackend, type ListQuery, type RequestContext, type SubmitInput } from "../api/router.js";
 import type { ApplyResult, JsonValue, Task } from "../scheduler/types.js";
 import type { ConfChange } from "../raft/types.js";
 import { RaftschedError, errorCode } from "../util/errors.js";
@@ -46,7 +46,8 @@ export class NodeApi implements ApiBackend {
     const id = input.id ?? this.n.newTaskId();
     await this.awaitLeader(ctx);
     if (!this.n.runner.isLeader) {
-      const r = await this.forward("POST", "/v1/tasks", { ...input, id }, ctx);
+      const body = ctx?.body !== undefined ? submitBodyWithId(ctx.body, input.id, id) : { ...input, id };
+      const r = await this.forward("POST", "/v1/tasks", body, ctx);
       return { created: r.status === 201, task: r.body as Task };
     }
     // Already applied here means already committed: answer without another trip through the log.
@@ -68,7 +69,8 @@ export class NodeApi implements ApiBackend {
     if (result !== undefined) jsonField("result", result);
     await this.awaitLeader(ctx);
     if (!this.n.runner.isLeader) {
-      return (await this.forward("POST", `/v1/tasks/${encodeURIComponent(id)}/complete`, { attempt, ...(result !== undefined ? { result } : {}) }, ctx)).body as Task;
+      const body = ctx?.body ?? { attempt, ...(result !== undefined ? { result } : {}) };
+      return (await this.forward("POST", `/v1/tasks/${encodeURIComponent(id)}/complete`, body, ctx)).body as Task;
     }
     return expectTask(await this.n.proposeCommand({ type: "complete", id, attempt, ...(result !== undefined ? { result } : {}) }));
   }
@@ -77,7 +79,8 @@ export class NodeApi implements ApiBackend {
     if (error !== undefined) jsonField("error", error);
     await this.awaitLeader(ctx);
     if (!this.n.runner.isLeader) {
-      return (await this.forward("POST", `/v1/tasks/${encodeURIComponent(id)}/fail`, { attempt, ...(error !== undefined ? { error } : {}) }, ctx)).body as Task;
+      const body = ctx?.body ?? { attempt, ...(error !== undefined ? { error } : {}) };
+      return (await this.forward("POST", `/v1/tasks/${encodeURIComponent(id)}/fail`, body, ctx)).body as Task;
     }
     return expectTask(
       await this.n.proposeCommand({ type: "fail", id, attempt, ...(error !== undefined ? { error } : {}), retryAtMs: this.n.retryAt(attempt) }),
@@ -314,9 +317,10 @@ export class NodeApi implements ApiBackend {
   }
 
   private async send(url: string, method: string, path: string, body: unknown): Promise<{ status: number; body: unknown }> {
-    // Serialized before the try below: a body that cannot be serialized is this node's problem, never "the leader
-    // is unreachable" (the callers validate, so JSON.stringify cannot meet a value nested too deep for it).
-    const text = body !== undefined ? JSON.stringify(body) : undefined;
+    // The client's bytes as received (RequestContext.body), or a value serialized here, before the try below: a
+    // body that cannot be serialized is this node's problem, never "the leader is unreachable" (the callers
+    // validate, so JSON.stringify cannot meet a value nested too deep for it).
+    const data = body === undefined ? undefined : Buffer.isBuffer(body) ? new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength) : JSON.stringify(body);
     let res: Response;
     try {
       res = await fetch(url + path, {
@@ -324,9 +328,9 @@ export class NodeApi implements ApiBackend {
         headers: {
           authorization: `Bearer ${this.n.cfg.token}`,
           [FORWARDED_HEADER]: this.n.id,
-          ...(text !== undefined ? { "content-type": "application/json" } : {}),
+          ...(data !== undefined ? { "content-type": "application/json" } : {}),
         },
-        ...(text !== undefined ? { body: text } : {}),
+        ...(data !== undefined ? { body: data } : {}),
         // Adding a voter waits for the learner to catch up first.
         signal: AbortSignal.timeout(path.startsWith("/v1/cluster/members") ? 70_000 : FORWARD_TIMEOUT_MS),
       });

@@ -1,10 +1,14 @@
-// Deep JSON against a real three-node cluster, sent to every node (followers and leader alike): a payload, result
-// or error nested past the scheduler's limit must get 400 BAD_FIELD naming the field and the limit from whichever
-// node it reaches, never a 5xx with Retry-After (a follower used to re-serialize a 5,000-level body for the
-// leader and answer 503 NO_LEADER "Maximum call stack size exceeded"), and must change nothing.
+// Deep and large JSON against a real three-node cluster, sent to every node (followers and leader alike): a
+// payload, result or error nested past the scheduler's limit must get 400 BAD_FIELD naming the field and the limit
+// from whichever node it reaches, never a 5xx with Retry-After (a follower used to re-serialize a 5,000-level body
+// for the leader and answer 503 NO_LEADER "Maximum call stack size exceeded"), and must change nothing. A body
+// under the size limit must be taken through a follower as through the leader (a follower used to forward a
+// re-serialization up to 4× larger, which the leader refused with 413).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cluster, waitFor, type HttpAnswer } from "../integration/cluster-harness.js";
+import { MAX_BODY_BYTES } from "../../src/api/http-util.js";
 import { MAX_JSON_DEPTH } from "../../src/scheduler/json-value.js";
+import { rawRequest } from "./harness.js";
 
 /** JSON text of `levels` arrays around a 0: the 0 sits at depth `levels` (the root is depth 0). */
 function nestedText(levels: number): string {
@@ -14,6 +18,14 @@ function nestedText(levels: number): string {
 /** Over the limit by one, the tester's depths, and as deep as a 1 MiB body allows. */
 const TOO_DEEP_LEVELS = [MAX_JSON_DEPTH + 1, 100, 4_000, 5_000, 20_000, 524_000];
 const LONG_TASK = "deep-long";
+
+/** JSON text of exactly `size` bytes: `{<prefix>"<key>":[1e20,...]}` padded with spaces. JSON.stringify of its
+ *  value is about 4× larger (1e20 is written 100000000000000000000). */
+function numbersBody(size: number, key: string, prefix = ""): string {
+  const head = `{${prefix}"${key}":[`;
+  const text = `${head}${Array<string>(Math.floor((size - head.length - 2) / 5)).fill("1e20").join(",")}]`;
+  return `${text}${" ".repeat(size - text.length - 1)}}`;
+}
 
 let cluster: Cluster;
 
@@ -99,5 +111,41 @@ describe("deep JSON on a three-node cluster", () => {
     const done = await post(follower!, `/v1/tasks/${LONG_TASK}/complete`, `{"attempt":${assigned.attempt},"result":${nestedText(MAX_JSON_DEPTH)}}`);
     expect(done.status, JSON.stringify(done.body).slice(0, 300)).toBe(200);
     expect(done.body).toMatchObject({ state: "completed", result: JSON.parse(nestedText(MAX_JSON_DEPTH)) });
+  });
+
+  it("takes a body at the size limit through a follower as through the leader, however large it re-serializes", async () => {
+    const leader = await cluster.waitForLeader();
+    const nodes = await followersFirst();
+    for (const node of nodes) {
+      // No id: the follower adds the one it generates.
+      const a = await post(node, "/v1/tasks", numbersBody(MAX_BODY_BYTES, "payload"));
+      expect(a.status, `numbers via ${node}: ${JSON.stringify(a.body).slice(0, 300)}`).toBe(201);
+      expect(a.body.payload).toHaveLength(Math.floor((MAX_BODY_BYTES - 14) / 5));
+      // Invalid UTF-8 decodes to U+FFFD, three bytes for each byte sent.
+      const head = Buffer.from(`{"id":"big-utf8-${node}","payload":"`);
+      const body = Buffer.concat([head, Buffer.alloc(MAX_BODY_BYTES - head.length - 2, 0xff), Buffer.from('"}')]);
+      const u = await rawRequest(cluster.port(node), {
+        method: "POST",
+        path: "/v1/tasks",
+        headers: { authorization: `Bearer ${cluster.token}`, "content-type": "application/json" },
+        body,
+        timeoutMs: 15_000,
+      });
+      expect(u.status, `invalid UTF-8 via ${node}: ${u.text.slice(0, 300)}`).toBe(201);
+      expect((u.body as { payload: string }).payload).toBe("\uFFFD".repeat(body.length - head.length - 2));
+    }
+
+    // complete's result, too.
+    const s = await cluster.submit(leader, { id: "big-long", payload: { sleepMs: 3_600_000 } });
+    expect(s.status).toBe(201);
+    const assigned = await waitFor("big-long to be assigned", 15_000, async () => {
+      const t = await cluster.get(leader, "big-long").catch(() => null);
+      return t?.state === "assigned" ? (t as { attempt: number }) : undefined;
+    });
+    const [follower] = nodes;
+    const done = await post(follower!, "/v1/tasks/big-long/complete", numbersBody(MAX_BODY_BYTES, "result", `"attempt":${assigned.attempt},`));
+    expect(done.status, JSON.stringify(done.body).slice(0, 300)).toBe(200);
+    expect(done.body.state).toBe("completed");
+    expectAllRunning();
   });
 });

@@ -3,14 +3,10 @@
 // proposed. The check walks without recursion: a 1 MiB body can nest ~500,000 levels, far past what the call
 // stack (or JSON.stringify, from ~5,000 levels) survives, and a follower that re-serialized such a body to forward
 // it answered 503 NO_LEADER ("Maximum call stack size exceeded") to a request that can never succeed.
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
-import { handleRequest, type ApiBackend } from "../../../src/api/router.js";
-import { NodeApi } from "../../../src/node/node-api.js";
-import type { NodeInternals } from "../../../src/node/node.js";
+import { describe, expect, it } from "vitest";
 import { MAX_JSON_DEPTH, findJsonProblem, jsonProblem } from "../../../src/scheduler/json-value.js";
 import { RaftschedError } from "../../../src/util/errors.js";
+import { followerApi, post, recordingRouter } from "./helpers.js";
 
 /** JSON text of `levels` arrays around a 0: the 0 sits at depth `levels` (the root is depth 0). */
 function nestedText(levels: number): string {
@@ -24,26 +20,6 @@ function nested(levels: number): unknown {
 const TOO_DEEP = `nested deeper than ${MAX_JSON_DEPTH} levels`;
 /** As deep as a 1 MiB body allows. */
 const BODY_LIMIT_LEVELS = 524_000;
-
-const servers: Server[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
-});
-
-async function listen(handler: (req: IncomingMessage, body: string) => { status: number; body: unknown }): Promise<string> {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const answer = handler(req, Buffer.concat(chunks).toString("utf8"));
-      res.writeHead(answer.status, { "content-type": "application/json" });
-      res.end(JSON.stringify(answer.body));
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 describe("findJsonProblem", () => {
   it("accepts values nested exactly MAX_JSON_DEPTH levels and refuses one level more", () => {
@@ -80,43 +56,8 @@ describe("findJsonProblem", () => {
 });
 
 describe("the router checks client JSON before the backend sees it", () => {
-  function recordingBackend(): { api: ApiBackend; calls: string[] } {
-    const calls: string[] = [];
-    const task = { id: "t", state: "pending", worker: null, attempt: 0, payload: null, priority: 0, maxAttempts: 3, createdIndex: 1, updatedIndex: 1 } as const;
-    const api = {
-      token: "tok",
-      submit: async (input: { payload: unknown }) => {
-        calls.push("submit");
-        return { created: true, task: { ...task, payload: input.payload } };
-      },
-      complete: async () => {
-        calls.push("complete");
-        return task;
-      },
-      fail: async () => {
-        calls.push("fail");
-        return task;
-      },
-    } as unknown as ApiBackend;
-    return { api, calls };
-  }
-
-  async function routerUrl(api: ApiBackend): Promise<string> {
-    const server = createServer((req, res) => void handleRequest(api, req, res));
-    servers.push(server);
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  }
-
-  async function post(url: string, path: string, body: string): Promise<{ status: number; retryAfter: string | null; error: { code: string; message: string } }> {
-    const res = await fetch(url + path, { method: "POST", headers: { authorization: "Bearer tok", "content-type": "application/json" }, body });
-    const parsed = (await res.json()) as { error: { code: string; message: string } };
-    return { status: res.status, retryAfter: res.headers.get("retry-after"), error: parsed.error };
-  }
-
   it("answers 400 BAD_FIELD naming the field and the limit for payload, result and error nested too deep", async () => {
-    const { api, calls } = recordingBackend();
-    const url = await routerUrl(api);
+    const { url, calls } = await recordingRouter();
     for (const levels of [MAX_JSON_DEPTH + 1, 100, 5_000, BODY_LIMIT_LEVELS]) {
       const deep = nestedText(levels);
       for (const [path, body, name] of [
@@ -124,54 +65,30 @@ describe("the router checks client JSON before the backend sees it", () => {
         ["/v1/tasks/t/complete", `{"attempt":1,"result":${deep}}`, "result"],
         ["/v1/tasks/t/fail", `{"attempt":1,"error":${deep}}`, "error"],
       ] as const) {
-        const a = await post(url, path, body);
-        expect({ levels, path, ...a }).toEqual({ levels, path, status: 400, retryAfter: null, error: { code: "BAD_FIELD", message: `${name}: ${TOO_DEEP}` } });
+        const a = await post(url + path, body);
+        expect({ levels, path, ...a }).toEqual({ levels, path, status: 400, retryAfter: null, body: { error: { code: "BAD_FIELD", message: `${name}: ${TOO_DEEP}` } } });
       }
     }
     expect(calls).toEqual([]);
   });
 
   it("answers 400 BAD_FIELD for a number JSON.parse reads as Infinity", async () => {
-    const { api, calls } = recordingBackend();
-    const url = await routerUrl(api);
-    const a = await post(url, "/v1/tasks", `{"payload":{"n":[1e400]}}`);
-    expect(a).toMatchObject({ status: 400, error: { code: "BAD_FIELD", message: "payload: number is not finite (at payload.n[0])" } });
+    const { url, calls } = await recordingRouter();
+    const a = await post(`${url}/v1/tasks`, `{"payload":{"n":[1e400]}}`);
+    expect(a).toMatchObject({ status: 400, body: { error: { code: "BAD_FIELD", message: "payload: number is not finite (at payload.n[0])" } } });
     expect(calls).toEqual([]);
   });
 
   it("passes values nested exactly to the limit on", async () => {
-    const { api, calls } = recordingBackend();
-    const url = await routerUrl(api);
-    const res = await fetch(`${url}/v1/tasks`, {
-      method: "POST",
-      headers: { authorization: "Bearer tok", "content-type": "application/json" },
-      body: `{"payload":${nestedText(MAX_JSON_DEPTH)}}`,
-    });
-    expect(res.status).toBe(201);
-    expect(((await res.json()) as { payload: unknown }).payload).toEqual(nested(MAX_JSON_DEPTH));
-    expect(calls).toEqual(["submit"]);
+    const { url, calls } = await recordingRouter();
+    const a = await post(`${url}/v1/tasks`, `{"payload":${nestedText(MAX_JSON_DEPTH)}}`);
+    expect(a.status).toBe(201);
+    expect(a.body.payload).toEqual(nested(MAX_JSON_DEPTH));
+    expect(calls.map((c) => c.method)).toEqual(["submit"]);
   });
 });
 
 describe("a follower checks client JSON before it forwards (the embedding API calls the node directly)", () => {
-  /** NodeApi on a follower whose leader is a recording HTTP server. */
-  async function follower(): Promise<{ api: NodeApi; forwarded: string[] }> {
-    const forwarded: string[] = [];
-    const leaderUrl = await listen((req, body) => {
-      forwarded.push(`${req.method} ${req.url} ${body.slice(0, 200)}`);
-      const task = { id: "t1", state: "pending", attempt: 0, payload: JSON.parse(body).payload ?? null };
-      return { status: req.url === "/v1/tasks" ? 201 : 200, body: task };
-    });
-    const node = {
-      id: "n1",
-      cfg: { token: "tok", electionTimeoutMs: [150, 300] },
-      runner: { isLeader: false, knownLeader: "n2", waitForLeader: async () => undefined },
-      newTaskId: () => "t1",
-      leaderUrl: () => leaderUrl,
-    } as unknown as NodeInternals;
-    return { api: new NodeApi(node), forwarded };
-  }
-
   async function refusal(p: Promise<unknown>): Promise<{ code: string; message: string }> {
     const err = await p.then(
       () => new Error("resolved"),
@@ -182,7 +99,7 @@ describe("a follower checks client JSON before it forwards (the embedding API ca
   }
 
   it("refuses payload, result and error nested too deep with BAD_FIELD and forwards nothing", async () => {
-    const { api, forwarded } = await follower();
+    const { api, forwarded } = await followerApi();
     for (const levels of [MAX_JSON_DEPTH + 1, 100, 5_000, BODY_LIMIT_LEVELS]) {
       const deep = nested(levels) as never;
       expect(await refusal(api.submit({ payload: deep, maxAttempts: 3, priority: 0 }))).toEqual({ code: "BAD_FIELD", message: `payload: ${TOO_DEEP}` });
@@ -196,12 +113,11 @@ describe("a follower checks client JSON before it forwards (the embedding API ca
   });
 
   it("forwards a valid submit, nested to the limit, with the id fixed here", async () => {
-    const { api, forwarded } = await follower();
+    const { api, forwarded } = await followerApi();
     const payload = nested(MAX_JSON_DEPTH) as never;
     const r = await api.submit({ payload, maxAttempts: 3, priority: 0 });
     expect(r.created).toBe(true);
     expect(r.task.payload).toEqual(payload);
-    expect(forwarded).toHaveLength(1);
-    expect(forwarded[0]).toMatch(/^POST \/v1\/tasks \{.*"id":"t1"/);
+    expect(forwarded.map((f) => [f.method, f.url, JSON.parse(f.body.toString("utf8")).id])).toEqual([["POST", "/v1/tasks", "t1"]]);
   });
 });
