@@ -3,6 +3,7 @@
 // attempt"; when a newer attempt supersedes ours (we were declared dead, the task was cancelled) the handler is
 // aborted through its AbortSignal and its late answer is never sent (and would be fenced with 409 anyway).
 import type { Logger } from "pino";
+import { jsonProblem } from "../scheduler/json-value.js";
 import type { JsonValue, Task } from "../scheduler/types.js";
 import { errorCode, errorMessage } from "../util/errors.js";
 
@@ -56,6 +57,8 @@ export const defaultHandler: TaskHandler = async (task) => {
 };
 
 const MAX_REPORT_BACKOFF_MS = 2000;
+/** A result or error must fit a report (the API's 1 MiB body, with room for the envelope). */
+export const MAX_OUTCOME_BYTES = 1024 * 1024 - 4096;
 
 interface Running {
   readonly attempt: number;
@@ -128,6 +131,7 @@ export class TaskExecutor {
       } catch (err) {
         outcome = { kind: "fail", error: { code: errorCode(err) ?? "TASK_FAILED", message: errorMessage(err) } };
       }
+      outcome = reportable(outcome);
       const mine = this.running.get(t.id);
       if (abort.signal.aborted || !mine || mine.attempt !== t.attempt) return;
       this.running.delete(t.id);
@@ -173,6 +177,21 @@ export class TaskExecutor {
 function splitKey(key: string): [string, number] {
   const at = key.lastIndexOf("#");
   return [key.slice(0, at), Number(key.slice(at + 1))];
+}
+
+/** An outcome the leader can accept. A handler's result or error that is not (nested deeper than the limit, too
+ *  big) would be refused at every try, and the attempt would be reported forever: it becomes a failure naming the
+ *  problem instead, so the task retries or ends dead like any other failure. */
+function reportable(outcome: Outcome): Outcome {
+  const value = outcome.kind === "complete" ? outcome.result : outcome.error;
+  const what = outcome.kind === "complete" ? "result" : "error";
+  const problem = jsonProblem(value, what);
+  if (problem !== null) return { kind: "fail", error: { code: "BAD_RESULT", message: `the handler's ${problem}` } };
+  const bytes = Buffer.byteLength(JSON.stringify(value));
+  if (bytes > MAX_OUTCOME_BYTES) {
+    return { kind: "fail", error: { code: "BAD_RESULT", message: `the handler's ${what} is ${bytes} bytes as JSON, over ${MAX_OUTCOME_BYTES}` } };
+  }
+  return outcome;
 }
 
 function toJson(v: unknown): JsonValue {

@@ -1,0 +1,66 @@
+// The executor reports what the leader can accept: a handler's result or error that the API would refuse (nested
+// too deep, too big) becomes a failure naming the problem, instead of a report retried forever.
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import { MAX_OUTCOME_BYTES, type Outcome, TaskExecutor, type TaskHandler } from "../../../src/node/task-executor.js";
+import type { Task } from "../../../src/scheduler/types.js";
+
+const task: Task = { id: "t1", state: "assigned", worker: "n1", attempt: 1, payload: {}, priority: 0, maxAttempts: 3, createdIndex: 1, updatedIndex: 2 };
+
+/** Runs `handler` on one assigned task and returns the first outcome reported. */
+async function outcomeOf(handler: TaskHandler): Promise<Outcome> {
+  let resolve!: (o: Outcome) => void;
+  const reported = new Promise<Outcome>((r) => (resolve = r));
+  const ex = new TaskExecutor({
+    selfId: "n1",
+    capacity: 1,
+    logger: pino({ level: "silent" }),
+    assignedToMe: () => [task],
+    lookup: () => task,
+    report: async (_id, _attempt, outcome) => resolve(outcome),
+  });
+  ex.setHandler(handler);
+  ex.reconcile();
+  try {
+    return await reported;
+  } finally {
+    ex.stop();
+  }
+}
+
+function nested(depth: number): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < depth; i++) v = [v];
+  return v;
+}
+
+describe("TaskExecutor outcomes", () => {
+  it("reports a JSON result as a completion", async () => {
+    expect(await outcomeOf(async () => ({ ok: true, n: [1, 2] }))).toEqual({ kind: "complete", result: { ok: true, n: [1, 2] } });
+  });
+
+  it("reports a thrown error as a failure with its code", async () => {
+    const o = await outcomeOf(async () => {
+      throw Object.assign(new Error("boom"), { code: "E_BOOM" });
+    });
+    expect(o).toEqual({ kind: "fail", error: { code: "E_BOOM", message: "boom" } });
+  });
+
+  it("turns a result nested deeper than the limit into a BAD_RESULT failure", async () => {
+    const o = await outcomeOf(async () => nested(100));
+    expect(o.kind).toBe("fail");
+    expect(o.kind === "fail" && o.error).toMatchObject({ code: "BAD_RESULT", message: expect.stringMatching(/result.*nested deeper than 64/) });
+  });
+
+  it("turns a result too big to report into a BAD_RESULT failure", async () => {
+    const o = await outcomeOf(async () => "x".repeat(MAX_OUTCOME_BYTES + 1));
+    expect(o.kind === "fail" && o.error).toMatchObject({ code: "BAD_RESULT", message: expect.stringMatching(/result is \d+ bytes as JSON/) });
+  });
+
+  it("turns an error message too big to report into a BAD_RESULT failure", async () => {
+    const o = await outcomeOf(async () => {
+      throw new Error("y".repeat(MAX_OUTCOME_BYTES));
+    });
+    expect(o.kind === "fail" && o.error).toMatchObject({ code: "BAD_RESULT", message: expect.stringMatching(/error is \d+ bytes/) });
+  });
+});
