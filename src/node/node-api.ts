@@ -339,7 +339,13 @@ export class NodeApi implements ApiBackend {
       const timedOut = (err as Error).name === "TimeoutError";
       throw new RaftschedError(timedOut ? "OUTCOME_UNKNOWN" : "NO_LEADER", `forwarding to the leader at ${url} failed: ${timedOut ? "timed out" : (err as Error).message}`);
     }
-    const answer = await res.text();
+    let answer: string;
+    try {
+      answer = await res.text();
+    } catch (err) {
+      // The leader went away while answering: the write may well have been applied.
+      throw new RaftschedError("OUTCOME_UNKNOWN", `the leader at ${url} stopped answering mid-response (${(err as Error).message}); the request may have taken effect`);
+    }
     let parsed: unknown = null;
     try {
       parsed = answer ? JSON.parse(answer) : null;
