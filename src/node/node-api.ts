@@ -133,13 +133,20 @@ export class NodeApi implements ApiBackend {
       }
     }
     const leader = this.n.runner.isLeader;
-    return this.n.table.workers().map((w) => ({
+    const rows = this.n.table.workers().map((w) => ({
       id: w.id,
       alive: w.alive,
       active: w.active,
       capacity: w.capacity,
       lastSeenMs: leader ? this.n.duties.silenceMs(w.id) : null,
     }));
+    // A member that never came up has no worker record yet; the contract lists every member, a dead one as
+    // alive: false, so it is listed too.
+    const listed = new Set(rows.map((r) => r.id));
+    for (const [id, capacity] of this.n.workerMembers()) {
+      if (!listed.has(id)) rows.push({ id, alive: false, active: 0, capacity, lastSeenMs: leader ? this.n.duties.silenceMs(id) : null });
+    }
+    return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async cluster(ctx?: RequestContext): Promise<unknown> {

@@ -97,6 +97,9 @@ describe("POST /v1/cluster/members: a url belongs to one member", () => {
     expect(add.status, JSON.stringify(add.body)).toBe(201);
     const withN4 = [...before, { id: "n4", url, role: "learner" }];
     expect(await membership(cl)).toEqual(withN4);
+    // It never came up, yet it is a member: /v1/workers lists it as not alive (the contract lists every member).
+    const workers = await cl.request(leader, "GET", "/v1/workers");
+    expect((workers.body as Array<{ id: string; alive: boolean; active: number }>).find((w) => w.id === "n4")).toMatchObject({ alive: false, active: 0 });
 
     // n4's own url again: its role stays learner, 200.
     const again = await addMember(cl, leader, { id: "n4", url, role: "learner" });
