@@ -31,6 +31,10 @@ export interface LeaderDutiesOptions {
 export class LeaderDuties {
   private readonly o: LeaderDutiesOptions;
   private readonly lastHeardMs = new Map<string, number>();
+  /** Members actually heard from since this node became leader. The grace period keeps a silent member from being
+   *  declared dead, but only real contact registers one as alive: a member added and never started must not be
+   *  given work. */
+  private readonly contacted = new Set<string>();
   private leaderSinceMs = 0;
   private timer: NodeJS.Timeout | null = null;
   /** One proposal of each kind in flight at a time keeps the log free of duplicate decisions. */
@@ -57,12 +61,14 @@ export class LeaderDuties {
   /** Any message from a member counts as a heartbeat. */
   heard(memberId: string): void {
     this.lastHeardMs.set(memberId, this.now());
+    this.contacted.add(memberId);
   }
 
   /** Called when this node becomes leader: everyone starts with a full grace period. */
   becameLeader(): void {
     const now = this.now();
     this.leaderSinceMs = now;
+    this.contacted.clear();
     for (const id of this.o.workerMembers().keys()) this.lastHeardMs.set(id, now);
   }
 
@@ -100,7 +106,8 @@ export class LeaderDuties {
       const w = registered.get(id);
       const silence = id === this.o.selfId ? 0 : now - (this.lastHeardMs.get(id) ?? this.leaderSinceMs);
       const heardRecently = silence < this.o.workerTimeoutMs;
-      if ((!w || !w.alive || w.capacity !== capacity) && heardRecently) {
+      const contacted = id === this.o.selfId || this.contacted.has(id);
+      if ((!w || !w.alive || w.capacity !== capacity) && heardRecently && contacted) {
         this.proposeLiveness(id, { type: "workerUp", worker: id, capacity, nowMs: now }, "worker alive");
       } else if (w && w.alive && !heardRecently && now - this.leaderSinceMs >= this.o.workerTimeoutMs) {
         this.proposeLiveness(id, { type: "workerDead", worker: id, nowMs: now }, "worker silent: marking dead", silence);

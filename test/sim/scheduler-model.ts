@@ -95,6 +95,8 @@ interface Duties {
   term: number;
   leaderSinceTick: number;
   readonly lastHeardTick: Map<NodeId, number>;
+  /** Members heard from since this leadership began: only they are registered alive (leader-duties.ts). */
+  readonly contacted: Set<NodeId>;
   readonly livenessInFlight: Set<NodeId>;
   assigning: boolean;
   /** The table index and tick of the last planning round that found nothing to assign. */
@@ -226,7 +228,9 @@ export class SimScheduler {
 
   /** A message from `from` reached `to`: for a leader, a heartbeat from that member. */
   heard(to: NodeId, from: NodeId): void {
-    this.duties.get(to)?.lastHeardTick.set(from, this.host.tick);
+    const d = this.duties.get(to);
+    d?.lastHeardTick.set(from, this.host.tick);
+    d?.contacted.add(from);
   }
 
   crashed(n: SimNode): void {
@@ -392,7 +396,7 @@ export class SimScheduler {
     const now = this.host.tick;
     const members = [...n.conf.voters, ...n.conf.learners];
     if (!d || d.term !== term) {
-      d = { term, leaderSinceTick: now, lastHeardTick: new Map(members.map((id) => [id, now])), livenessInFlight: new Set(), assigning: false, idleAt: null };
+      d = { term, leaderSinceTick: now, lastHeardTick: new Map(members.map((id) => [id, now])), contacted: new Set(), livenessInFlight: new Set(), assigning: false, idleAt: null };
       this.duties.set(n.id, d);
     }
     const duties = d;
@@ -417,7 +421,8 @@ export class SimScheduler {
       const capacity = this.capacityOf(id);
       const silence = id === n.id ? 0 : now - (duties.lastHeardTick.get(id) ?? duties.leaderSinceTick);
       const heardRecently = silence < this.workerTimeoutTicks;
-      if ((!w || !w.alive || w.capacity !== capacity) && heardRecently) {
+      const contacted = id === n.id || duties.contacted.has(id);
+      if ((!w || !w.alive || w.capacity !== capacity) && heardRecently && contacted) {
         liveness(id, { type: "workerUp", worker: id, capacity, nowMs: now * TICK_MS });
       } else if (w && w.alive && !heardRecently && now - duties.leaderSinceTick >= this.workerTimeoutTicks) {
         liveness(id, { type: "workerDead", worker: id, nowMs: now * TICK_MS });
