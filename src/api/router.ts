@@ -90,7 +90,9 @@ function asObject(body: unknown): Record<string, unknown> {
 }
 
 function checkKeys(o: Record<string, unknown>, allowed: readonly string[]): void {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw field(k, `unknown field (allowed: ${allowed.join(", ")})`);
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw field(k, allowed.length > 0 ? `unknown field (allowed: ${allowed.join(", ")})` : "unknown field (this request takes no body fields)");
+  }
 }
 
 function intIn(o: Record<string, unknown>, key: string, min: number, max: number, def?: number): number {
