@@ -624,6 +624,23 @@ export class SimCluster {
   }
 
   /** A removed node learns its removal once its state machine passes the removal entry. */
+  /** A node learns its removal by applying it, and may apply committed entries before the Ready that carries the
+   *  commit index is on disk (the runner applies during the write). If it crashes then, its disk says the removal is
+   *  not known to be committed: restarted, it holds the removal entry without knowing it committed, which the
+   *  removedNodeLeads rule allows (sim:long seed 9510). Knowledge counts only once durable. */
+  private forgetUndurableRemovalKnowledge(node: SimNode): void {
+    const durableCommit = node.storage.initialState().hardState.commit;
+    const snapshotIndex = node.storage.snapshot().meta.index;
+    for (let k = 0; k < this.removals.length; k++) {
+      const r = this.removals[k]!;
+      if (r.id !== node.id || r.knownTick === undefined || durableCommit >= r.index || snapshotIndex >= r.index) continue;
+      const { knownTick: _forgotten, ...rest } = r;
+      this.removals[k] = rest;
+      this.dirty.add("removedNodeLeads");
+      this.trace.note(this.now, `${node.id} forgets it was removed (index ${r.index}): its disk has commit ${durableCommit}`);
+    }
+  }
+
   private noteRemovalKnown(node: SimNode): void {
     for (let k = 0; k < this.removals.length; k++) {
       const r = this.removals[k]!;
@@ -797,6 +814,7 @@ export class SimCluster {
     const lost = n.inflight ? ` (loses an unsynced Ready: ${n.inflight.rd.entries.length} entries, ${n.inflight.rd.messages.length} messages)` : "";
     n.crash();
     this.scheduler?.crashed(n);
+    this.forgetUndurableRemovalKnowledge(n);
     this.stats.crashes++;
     this.crashAt.delete(n.id);
     this.dirty.add("logMatching");
