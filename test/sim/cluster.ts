@@ -289,7 +289,6 @@ export class SimCluster {
         this.record(v);
         if (!this.opts.continueAfterViolation) this.stopped = true;
       },
-      note: (text) => this.trace.note(this.now, text),
     };
   }
 

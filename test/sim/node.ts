@@ -199,8 +199,9 @@ export class SimNode {
       sink.contractBroken(this, `membership at applied index ${index}: core says ${confText(st.conf)}, the applied entries say ${confText(this.conf)}`);
     }
     const last = this.applied[index - 1]!;
-    const table = this.settings.brokenScheduler?.staleSnapshotTable ? this.lastSnapshotTable : this.tasks.snapshot();
-    this.lastSnapshotTable = this.tasks.snapshot();
+    const current = this.tasks.snapshot();
+    const table = this.settings.brokenScheduler?.staleSnapshotTable ? this.lastSnapshotTable : current;
+    this.lastSnapshotTable = current;
     this.storage.createSnapshot({ meta: { index, term: last.term, conf: this.conf }, data: encodeState(this.applied, table) });
     if (keepEntries !== null) this.storage.compact(Math.max(0, index - keepEntries));
     this.snapshotsTaken++;

@@ -24,7 +24,6 @@ import { type Rng, mixSeed } from "./prng.js";
 import { SCHEDULER_CHECKERS, type SchedulerCheckerName } from "./scheduler-checkers.js";
 import type {
   AssignmentRecord,
-  CheckerName,
   CreationRecord,
   FinishRecord,
   ReleaseRecord,
@@ -43,7 +42,6 @@ export interface SchedulerHost {
   /** Proposes bytes to a live node's core; null when it refused (not leader). */
   proposeBytes(n: SimNode, data: Uint8Array, label: string): { index: number; term: number } | null;
   record(v: Violation): void;
-  note(text: string): void;
 }
 
 export interface SchedulerStats {
@@ -606,5 +604,3 @@ export class SimScheduler {
     for (const v of SCHEDULER_CHECKERS[name](view)) this.host.record(v);
   }
 }
-
-export type { CheckerName };
