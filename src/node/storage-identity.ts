@@ -15,11 +15,11 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { STORAGE_ID_PATTERN } from "../transport/auth.js";
 import { RaftschedError } from "../util/errors.js";
 
 export const STORAGE_ID_FILE = "storage-id";
 export const PEER_STORAGE_IDS_FILE = "peer-storage-ids.json";
-export const STORAGE_ID_PATTERN = /^[0-9a-f]{32}$/;
 /** Peers remembered at most (a cluster file allows far fewer members; this bounds a hostile or corrupt file). */
 const MAX_REMEMBERED_PEERS = 10_000;
 

@@ -9,7 +9,8 @@ export const RAFT_PATH = "/raft";
 export const NODE_ID_HEADER = "x-raftsched-node";
 /** The random id of the data dir the connecting node runs on (src/node/storage-identity.ts). */
 export const STORAGE_ID_HEADER = "x-raftsched-storage";
-const STORAGE_ID_PATTERN = /^[0-9a-f]{32}$/;
+/** A storage id: 128 random bits in hex, as src/node/storage-identity.ts writes them. */
+export const STORAGE_ID_PATTERN = /^[0-9a-f]{32}$/;
 
 /** The storage id header: undefined when absent (a peer that does not send one), null when malformed. */
 export function presentedStorageId(req: IncomingMessage): string | null | undefined {

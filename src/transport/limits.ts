@@ -41,3 +41,6 @@ export const DEFAULT_MAX_INCOMING_SNAPSHOT_BYTES = 1024 * 1024 * 1024;
 export const DEFAULT_SNAPSHOT_STALL_TIMEOUT_MS = 10_000;
 /** Length of the free-text reason a receiver gives when it refuses a transfer. */
 export const MAX_REFUSAL_REASON_CHARS = 256;
+/** Characters of a refused peer upgrade's answer body kept for the log: a STORAGE_REPLACED answer names the way
+ *  out with the node id three times, longer than a transfer's reason. */
+export const MAX_UPGRADE_REFUSAL_CHARS = 1024;

@@ -8,7 +8,7 @@ import WebSocket from "ws";
 import type { NodeId } from "../raft/types.js";
 import { NODE_ID_HEADER, peerSocketUrl, STORAGE_ID_HEADER } from "./auth.js";
 import { backoffDelayMs, type BackoffOptions } from "./backoff.js";
-import { MAX_REFUSAL_REASON_CHARS } from "./limits.js";
+import { MAX_UPGRADE_REFUSAL_CHARS } from "./limits.js";
 
 /** Counters for one peer, shared by its outbound link and its inbound connection. */
 export interface PeerCounters {
@@ -221,10 +221,10 @@ export class PeerLink {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => {
-        if (body.length < MAX_REFUSAL_REASON_CHARS) body += chunk;
+        if (body.length < MAX_UPGRADE_REFUSAL_CHARS) body += chunk;
       });
       const done = () => {
-        this.noteProblem(`refused with HTTP ${res.statusCode ?? "?"}: ${body.trim().slice(0, MAX_REFUSAL_REASON_CHARS)}`);
+        this.noteProblem(`refused with HTTP ${res.statusCode ?? "?"}: ${body.trim().slice(0, MAX_UPGRADE_REFUSAL_CHARS)}`);
         ws.terminate();
       };
       res.on("end", done);
