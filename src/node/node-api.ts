@@ -50,9 +50,13 @@ export class NodeApi implements ApiBackend {
       const r = await this.forward("POST", "/v1/tasks", body, ctx);
       return { created: r.status === 201, task: r.body as Task };
     }
-    // Already applied here means already committed: answer without another trip through the log.
-    const existing = this.n.table.getTask(id);
-    if (existing) return { created: false, task: existing };
+    // Already applied here means already committed, but this table may be stale if we were deposed without
+    // knowing it yet: confirm leadership with a ReadIndex, as GET does, then answer without a trip through the log.
+    if (this.n.table.getTask(id)) {
+      await this.linearize();
+      const existing = this.n.table.getTask(id);
+      if (existing) return { created: false, task: existing };
+    }
     const res = await this.n.proposeCommand({
       type: "submit",
       id,
