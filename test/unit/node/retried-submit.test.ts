@@ -41,7 +41,7 @@ function leaderHoldingTask(readIndex: () => Promise<number>): { api: NodeApi; ev
 describe("a retried submit on the leader", () => {
   it("confirms leadership (ReadIndex) before answering the existing task", async () => {
     const { api, events } = leaderHoldingTask(async () => 9);
-    const r = await api.submit({ id: "t1", payload: null });
+    const r = await api.submit({ id: "t1", payload: null, maxAttempts: 3, priority: 0 });
     expect(r).toEqual({ created: false, task: TASK });
     // The answer is read from the table after the read index, not before.
     expect(events.indexOf("readIndex")).toBeGreaterThanOrEqual(0);
@@ -53,6 +53,6 @@ describe("a retried submit on the leader", () => {
     const { api } = leaderHoldingTask(async () => {
       throw new RaftschedError("READ_TIMEOUT", "no read index within 3000 ms (no quorum reachable?)");
     });
-    await expect(api.submit({ id: "t1", payload: null })).rejects.toMatchObject({ code: "READ_TIMEOUT" });
+    await expect(api.submit({ id: "t1", payload: null, maxAttempts: 3, priority: 0 })).rejects.toMatchObject({ code: "READ_TIMEOUT" });
   });
 });
