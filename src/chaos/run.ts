@@ -52,6 +52,8 @@ export interface ChaosReport {
   counterexample: string | null;
   checker: { operations: number; partitions: number; largestPartition: number; elapsedMs: number } | null;
   readonly operations: { invoked: number; ok: number; fail: number; unknown: number; refused: number };
+  /** Completions sent with an attempt already superseded, and how many were refused (409), as fencing must. */
+  readonly staleReports: { sent: number; refused: number };
   submitted: number;
   acknowledged: number;
   lost: string[];
@@ -103,6 +105,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
     counterexample: null,
     checker: null,
     operations: { invoked: 0, ok: 0, fail: 0, unknown: 0, refused: 0 },
+    staleReports: { sent: 0, refused: 0 },
     submitted: 0,
     acknowledged: 0,
     lost: [],
@@ -232,6 +235,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
   report.operations.fail = c.fail;
   report.operations.unknown = c.unknown;
   report.operations.refused = c.refused;
+  Object.assign(report.staleReports, workload.staleReports);
   o.log(`chaos: checking ${history.size} history events for linearizability`);
   const checkTimeoutMs = Math.max(120_000, o.durationMs);
   const verdict = checkHistory(taskModel, history.events(), { classify, timeoutMs: checkTimeoutMs });

@@ -44,7 +44,8 @@ export type TaskStatus = "pending" | "assigned" | "completed" | "dead" | "cancel
 export type TaskInput =
   | { readonly type: "submit"; readonly id: string; readonly payload?: unknown }
   | { readonly type: "get"; readonly id: string }
-  | { readonly type: "complete"; readonly id: string; readonly attempt: number }
+  /** supersededBy: a stale worker's report, sent after the client had seen this higher attempt (fencing must refuse it). */
+  | { readonly type: "complete"; readonly id: string; readonly attempt: number; readonly supersededBy?: number }
   | { readonly type: "fail"; readonly id: string; readonly attempt: number }
   | { readonly type: "cancel"; readonly id: string };
 
@@ -56,6 +57,11 @@ export interface TaskView {
   readonly worker?: string | null;
   /** Omitted: not recorded, not checked. */
   readonly payload?: unknown;
+  /** Recorded for checkers (log indexes order the changes of a task; maxAttempts bounds its attempts); the
+   *  model does not use them yet. Omitted when the answer did not carry them. */
+  readonly createdIndex?: number;
+  readonly updatedIndex?: number;
+  readonly maxAttempts?: number;
 }
 
 /** An HTTP answer: the status, the task when the body is one, the error code when the body is an error. */
@@ -63,6 +69,8 @@ export interface TaskOutput {
   readonly status: number;
   readonly task?: TaskView;
   readonly code?: string;
+  /** The error's message (e.g. which attempt is current, for a 409), for people and checkers reading the history. */
+  readonly message?: string;
 }
 
 export interface KnownTask {
@@ -136,17 +144,18 @@ export function taskOutputFromResponse(
   if (typeof body !== "object" || body === null) return { status };
   const b = body as Record<string, unknown>;
   if (typeof b.state === "string" && typeof b.attempt === "number") {
-    const task: { state: TaskStatus; attempt: number; worker?: string | null; payload?: unknown } = {
-      state: b.state as TaskStatus,
-      attempt: b.attempt,
-    };
+    const task: { -readonly [K in keyof TaskView]: TaskView[K] } = { state: b.state as TaskStatus, attempt: b.attempt };
     if (typeof b.worker === "string" || b.worker === null) task.worker = b.worker;
     if ((options.includePayload ?? true) && "payload" in b) task.payload = b.payload;
+    if (typeof b.createdIndex === "number") task.createdIndex = b.createdIndex;
+    if (typeof b.updatedIndex === "number") task.updatedIndex = b.updatedIndex;
+    if (typeof b.maxAttempts === "number") task.maxAttempts = b.maxAttempts;
     return { status, task };
   }
   const error = b.error;
   if (typeof error === "object" && error !== null && typeof (error as { code?: unknown }).code === "string") {
-    return { status, code: (error as { code: string }).code };
+    const { code, message } = error as { code: string; message?: unknown };
+    return typeof message === "string" ? { status, code, message } : { status, code };
   }
   return { status };
 }

@@ -4,13 +4,15 @@
 //           submits the SAME id again until it is acknowledged (or gives up after a few tries);
 //   get     a linearizable read of a known id;
 //   complete / fail  with the attempt the last read showed (racing the node that runs the task: 200 or 409);
-//   complete with a stale attempt (attempt - 1): fencing must refuse it;
+//   complete with a stale attempt (one below the highest attempt seen, only for a task seen at attempt >= 2):
+//           fencing must refuse it (counted in staleReports);
 //   cancel  now and then.
 // A request that gets no answer within requestTimeoutMs is "unknown" in the history.
 import type { HistoryRecorder } from "./history.js";
 import { taskOutputFromResponse, type TaskInput, type TaskOutput, type TaskStatus } from "./task-model.js";
 import type { ChaosCluster, ChaosNode } from "./cluster.js";
 import { requestJson, sleep, type Answer } from "./http.js";
+import { pickStaleReport } from "./stale-report.js";
 
 /** Output recorded for a request refused at connect time: nothing was sent, so the checker drops it. */
 export const REFUSED_CODE = "CONNECTION_REFUSED";
@@ -50,6 +52,8 @@ export class Workload {
   /** Successful writes (2xx submit / complete / fail / cancel): the failover measurements use them. */
   readonly writes: WriteSample[] = [];
   readonly counts = { ops: 0, ok: 0, fail: 0, unknown: 0, refused: 0 };
+  /** Completions sent with a superseded attempt, and how many of them were refused with 409 STALE_ATTEMPT. */
+  readonly staleReports = { sent: 0, refused: 0 };
   private readonly seen = new Map<string, Seen>();
   private stopping = false;
   private running: Promise<void>[] = [];
@@ -99,8 +103,10 @@ export class Workload {
       } else if (r < 0.92) {
         await this.attemptWrite(clientId, node, id, "fail", seen.attempt);
       } else if (r < 0.97) {
-        // A stale worker: the attempt before the current one must be fenced off (409), never accepted.
-        await this.attemptWrite(clientId, node, id, "complete", Math.max(1, seen.attempt - 1));
+        // A stale worker: an attempt below one already seen must be fenced off (409), never accepted.
+        const stale = pickStaleReport(id, recent, this.seen);
+        if (stale) await this.staleComplete(clientId, node, stale);
+        else await this.read(clientId, node, id);
       } else {
         await this.call(clientId, node, { type: "cancel", id }, "POST", `/v1/tasks/${encodeURIComponent(id)}/cancel`, {});
       }
@@ -121,6 +127,13 @@ export class Workload {
   private async attemptWrite(clientId: string, node: ChaosNode, id: string, kind: "complete" | "fail", attempt: number): Promise<void> {
     const body = kind === "complete" ? { attempt, result: { by: clientId } } : { attempt, error: { by: clientId } };
     await this.call(clientId, node, { type: kind, id, attempt }, "POST", `/v1/tasks/${encodeURIComponent(id)}/${kind}`, body);
+  }
+
+  private async staleComplete(clientId: string, node: ChaosNode, s: { id: string; attempt: number; supersededBy: number }): Promise<void> {
+    this.staleReports.sent++;
+    const input: TaskInput = { type: "complete", id: s.id, attempt: s.attempt, supersededBy: s.supersededBy };
+    const a = await this.call(clientId, node, input, "POST", `/v1/tasks/${encodeURIComponent(s.id)}/complete`, { attempt: s.attempt, result: { by: clientId } });
+    if (a.status === 409) this.staleReports.refused++;
   }
 
   private async call(clientId: string, node: ChaosNode, input: TaskInput, method: string, path: string, body?: unknown): Promise<Answer> {

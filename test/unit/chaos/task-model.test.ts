@@ -226,7 +226,7 @@ describe("task outcomes", () => {
       status: 200,
       task: { state: "assigned", attempt: 2, worker: "n1" },
     });
-    expect(taskOutputFromResponse(409, { error: { code: "STALE_ATTEMPT", message: "x" } })).toEqual({ status: 409, code: "STALE_ATTEMPT" });
+    expect(taskOutputFromResponse(409, { error: { code: "STALE_ATTEMPT", message: "x" } })).toEqual({ status: 409, code: "STALE_ATTEMPT", message: "x" });
     expect(taskOutputFromResponse(0, undefined)).toEqual({ status: 0 });
   });
 });
