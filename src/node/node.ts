@@ -29,6 +29,7 @@ import { NodeApi } from "./node-api.js";
 import { NodeMetrics } from "./metrics.js";
 import { handleRequest } from "../api/router.js";
 import { faultsEnabled, installFaultHooks } from "./fault-hooks.js";
+import { trackHttpConnections, type HttpCloser } from "./http-close.js";
 import { RaftschedError, errorMessage } from "../util/errors.js";
 
 export interface StartNodeOptions {
@@ -103,6 +104,7 @@ class NodeImpl implements RaftschedNode {
   private core!: RaftNode;
   transport!: WsTransport;
   private server!: http.Server;
+  private httpCloser!: HttpCloser;
   duties!: LeaderDuties;
   executor!: TaskExecutor;
   private api!: NodeApi;
@@ -253,6 +255,7 @@ class NodeImpl implements RaftschedNode {
     this.api = new NodeApi(this);
     if (faultsEnabled()) installFaultHooks(this.api, this.transport, this.logger);
     this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handleRequest(this.api, req, res));
+    this.httpCloser = trackHttpConnections(this.server);
     // Requests Node's HTTP parser refuses before our router sees them (bad bytes in the path, oversized heads,
     // unknown methods) still get the contract's JSON error shape.
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
@@ -480,10 +483,9 @@ class NodeImpl implements RaftschedNode {
     this.executor.stop();
     await this.runner.stop();
     await this.transport.close();
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    // In-flight answers finish (bounded) instead of reaching their clients as ECONNRESET.
+    const { forcedSockets } = await this.httpCloser.close();
+    if (forcedSockets > 0) this.logger.warn({ forcedSockets }, "HTTP connections still busy after the close grace period were cut");
     await this.store.close();
     this.logger.info("node stopped");
   }
