@@ -8,6 +8,7 @@ import { RaftschedError, errorCode } from "../util/errors.js";
 import { renderDashboard } from "../dashboard/page.js";
 import type { NodeInternals } from "./node.js";
 import { memberUrlOwner } from "./member-url.js";
+import { yieldIfLarge } from "./large-request-yield.js";
 
 const FORWARD_TIMEOUT_MS = 6000;
 /** A learner this close to the leader's commit index may be promoted. */
@@ -41,7 +42,11 @@ export class NodeApi implements ApiBackend {
   async submit(unchecked: SubmitInput, ctx?: RequestContext): Promise<{ created: boolean; task: Task }> {
     // Checked here too, not only by the router: the embedding API calls in directly. Input that can never succeed
     // is refused (400) on this node before any forward, so it never looks like an unreachable leader (503).
+    // A large body yields between its CPU-heavy stages, so the leader's heartbeats keep going out.
+    const bodyBytes = ctx?.body?.length;
+    await yieldIfLarge(bodyBytes);
     const input = parseSubmit(unchecked);
+    await yieldIfLarge(bodyBytes);
     // The id is fixed where the request arrives, so a forward that is retried cannot create a second task.
     const id = input.id ?? this.n.newTaskId();
     await this.awaitLeader(ctx);
@@ -66,6 +71,7 @@ export class NodeApi implements ApiBackend {
       nowMs: Date.now(),
     });
     const task = expectTask(res);
+    await yieldIfLarge(bodyBytes); // the answer's JSON.stringify runs in its own turn, not in the apply's
     return { created: res.ok && res.created === true, task };
   }
 

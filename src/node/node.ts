@@ -30,6 +30,7 @@ import { NodeMetrics } from "./metrics.js";
 import { handleRequest } from "../api/router.js";
 import { faultsEnabled, installFaultHooks } from "./fault-hooks.js";
 import { trackHttpConnections, type HttpCloser } from "./http-close.js";
+import { yieldIfLarge } from "./large-request-yield.js";
 import { RaftschedError, errorMessage } from "../util/errors.js";
 
 export interface StartNodeOptions {
@@ -396,7 +397,9 @@ class NodeImpl implements RaftschedNode {
 
   /** Proposes on this node (which must be the leader) and returns the state machine's answer. */
   async proposeCommand(cmd: Command, timeoutMs = PROPOSAL_TIMEOUT_MS): Promise<ApplyResult> {
-    const result = await this.runner.propose(encodeCommand(cmd), timeoutMs).catch((err) => {
+    const data = encodeCommand(cmd);
+    await yieldIfLarge(data.length); // encoding a large command and appending it are separate turns (heartbeats)
+    const result = await this.runner.propose(data, timeoutMs).catch((err) => {
       throw translateRaftError(err);
     });
     return result as ApplyResult;
