@@ -48,6 +48,37 @@ function post(node: string, path: string, rawBody: string): Promise<HttpAnswer> 
   return cluster.request(node, "POST", path, { rawBody, timeoutMs: 15_000 });
 }
 
+/** A write that must succeed, sent the way the contract tells a client to: on 503/504 (a leader change, which a
+ *  busy shared machine can cause at any time) it is retried, the same id for a submit, through whichever node
+ *  answers next. The stall that made a large body itself cost the leader its leadership is fixed in src (see
+ *  test/unit/node/large-submit-yield.test.ts); this only keeps the test from depending on an idle machine. */
+async function postThroughFailover(nodes: readonly string[], path: string, rawBody: string): Promise<{ answer: HttpAnswer; via: string }> {
+  let answer: HttpAnswer | undefined;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const via = nodes[attempt % nodes.length]!;
+    answer = await post(via, path, rawBody);
+    if (answer.status !== 503 && answer.status !== 504) return { answer, via };
+    await cluster.waitForLeader();
+  }
+  return { answer: answer!, via: nodes[0]! };
+}
+
+/** Completes `taskId` with `body(attempt)` at its current attempt, re-reading the attempt when a reassignment (a
+ *  worker declared dead on a busy machine) made it stale, and going through failovers as postThroughFailover. */
+async function completeCurrent(nodes: readonly string[], taskId: string, body: (attempt: number) => string): Promise<HttpAnswer> {
+  let answer: HttpAnswer | undefined;
+  for (let tries = 0; tries < 4; tries++) {
+    const leader = await cluster.waitForLeader();
+    const t = await waitFor(`${taskId} to be assigned`, 15_000, async () => {
+      const got = await cluster.get(leader, taskId).catch(() => null);
+      return got?.state === "assigned" ? (got as { attempt: number }) : undefined;
+    });
+    ({ answer } = await postThroughFailover(nodes, `/v1/tasks/${taskId}/complete`, body(t.attempt)));
+    if (answer.status !== 409) return answer;
+  }
+  return answer!;
+}
+
 function expectBadField(a: HttpAnswer, field: string, where: string): void {
   const got = `${where} → ${a.status} retry-after=${a.headers.get("retry-after")} ${JSON.stringify(a.body).slice(0, 300)}`;
   expect(a.status, got).toBe(400);
@@ -103,12 +134,14 @@ describe("deep JSON on a three-node cluster", () => {
       }
     }
     expectAllRunning();
+    // Refused requests changed nothing: the task is still live (a busy machine may have reassigned it meanwhile, which
+    // only raises the attempt; a refused complete or fail would have finished it).
     const t = await cluster.get(await cluster.waitForLeader(), LONG_TASK);
-    expect(t).toMatchObject({ state: "assigned", attempt: assigned.attempt });
+    expect(["assigned", "pending"]).toContain(t.state);
+    expect(t.attempt).toBeGreaterThanOrEqual(assigned.attempt);
 
     // A result nested exactly to the limit completes it, through a follower.
-    const [follower] = await followersFirst();
-    const done = await post(follower!, `/v1/tasks/${LONG_TASK}/complete`, `{"attempt":${assigned.attempt},"result":${nestedText(MAX_JSON_DEPTH)}}`);
+    const done = await completeCurrent(await followersFirst(), LONG_TASK, (attempt) => `{"attempt":${attempt},"result":${nestedText(MAX_JSON_DEPTH)}}`);
     expect(done.status, JSON.stringify(done.body).slice(0, 300)).toBe(200);
     expect(done.body).toMatchObject({ state: "completed", result: JSON.parse(nestedText(MAX_JSON_DEPTH)) });
   });
@@ -117,33 +150,35 @@ describe("deep JSON on a three-node cluster", () => {
     const leader = await cluster.waitForLeader();
     const nodes = await followersFirst();
     for (const node of nodes) {
-      // No id: the follower adds the one it generates.
-      const a = await post(node, "/v1/tasks", numbersBody(MAX_BODY_BYTES, "payload"));
-      expect(a.status, `numbers via ${node}: ${JSON.stringify(a.body).slice(0, 300)}`).toBe(201);
-      expect(a.body.payload).toHaveLength(Math.floor((MAX_BODY_BYTES - 14) / 5));
+      // With an id, so that a retry after a failover cannot create a second task (the follower adding its own id to
+      // an id-less body of this size is covered in test/unit/api/forward-body.test.ts).
+      const idField = `"id":"big-numbers-${node}",`;
+      const via = [node, ...nodes.filter((n) => n !== node)];
+      const { answer: a } = await postThroughFailover(via, "/v1/tasks", numbersBody(MAX_BODY_BYTES, "payload", idField));
+      expect([200, 201], `numbers via ${node}: ${JSON.stringify(a.body).slice(0, 300)}`).toContain(a.status);
+      expect(a.body.payload).toHaveLength(Math.floor((MAX_BODY_BYTES - `{${idField}"payload":[`.length - 2) / 5));
       // Invalid UTF-8 decodes to U+FFFD, three bytes for each byte sent.
       const head = Buffer.from(`{"id":"big-utf8-${node}","payload":"`);
       const body = Buffer.concat([head, Buffer.alloc(MAX_BODY_BYTES - head.length - 2, 0xff), Buffer.from('"}')]);
-      const u = await rawRequest(cluster.port(node), {
-        method: "POST",
-        path: "/v1/tasks",
-        headers: { authorization: `Bearer ${cluster.token}`, "content-type": "application/json" },
-        body,
-        timeoutMs: 15_000,
-      });
-      expect(u.status, `invalid UTF-8 via ${node}: ${u.text.slice(0, 300)}`).toBe(201);
+      let u = { status: 0, text: "", body: undefined as unknown };
+      for (let attempt = 0; attempt < 4 && (attempt === 0 || u.status === 503 || u.status === 504); attempt++) {
+        if (attempt > 0) await cluster.waitForLeader(); // a failover: retry the same id, as a client must
+        u = await rawRequest(cluster.port(via[attempt % via.length]!), {
+          method: "POST",
+          path: "/v1/tasks",
+          headers: { authorization: `Bearer ${cluster.token}`, "content-type": "application/json" },
+          body,
+          timeoutMs: 15_000,
+        });
+      }
+      expect([200, 201], `invalid UTF-8 via ${node}: ${u.text.slice(0, 300)}`).toContain(u.status);
       expect((u.body as { payload: string }).payload).toBe("\uFFFD".repeat(body.length - head.length - 2));
     }
 
     // complete's result, too.
     const s = await cluster.submit(leader, { id: "big-long", payload: { sleepMs: 3_600_000 } });
     expect(s.status).toBe(201);
-    const assigned = await waitFor("big-long to be assigned", 15_000, async () => {
-      const t = await cluster.get(leader, "big-long").catch(() => null);
-      return t?.state === "assigned" ? (t as { attempt: number }) : undefined;
-    });
-    const [follower] = nodes;
-    const done = await post(follower!, "/v1/tasks/big-long/complete", numbersBody(MAX_BODY_BYTES, "result", `"attempt":${assigned.attempt},`));
+    const done = await completeCurrent(nodes, "big-long", (attempt) => numbersBody(MAX_BODY_BYTES, "result", `"attempt":${attempt},`));
     expect(done.status, JSON.stringify(done.body).slice(0, 300)).toBe(200);
     expect(done.body.state).toBe("completed");
     expectAllRunning();
