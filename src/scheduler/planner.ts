@@ -42,14 +42,17 @@ export function planAssignments(table: TaskTable, options: PlanOptions): AssignC
 
   const assignments: Assignment[] = [];
   let rrCursor = table.rrCursor;
+  // A working copy: apply() advances the committed weights the same way for each assignment it takes.
+  let currentWeights: ReadonlyMap<string, number> = table.currentWeights();
   let scanned = 0;
   for (const task of table.pendingEntries()) {
     if (assignments.length >= maxBatch || ++scanned > maxScan) break;
     if (task.retryAtMs > options.nowMs || options.inFlight?.has(task.id)) continue;
-    const pick = pickWorker(options.strategy, candidates as readonly Candidate[], options.rng, { rrCursor });
+    const pick = pickWorker(options.strategy, candidates as readonly Candidate[], options.rng, { rrCursor, currentWeights });
     if (pick === null) break;
     assignments.push({ taskId: task.id, worker: pick.worker, attempt: task.attempt + 1 });
     rrCursor = pick.rrCursor;
+    currentWeights = pick.currentWeights;
     const chosen = candidates.find((c) => c.id === pick.worker)!;
     chosen.active += 1;
   }

@@ -1,8 +1,10 @@
 // The table's snapshot format. One msgpack array with a fixed layout, so the same table always gives the same
 // bytes (tasks and workers sorted by id by the caller, every field in a fixed position, absent optionals as a
 // flag rather than a missing key):
-//   ["raftsched-table", 1, appliedIndex, rrCursor, workers, tasks]
-//   worker: [id, alive, capacity, changedAtMs]
+//   ["raftsched-table", 2, appliedIndex, rrCursor, workers, tasks]
+//   worker: [id, alive, capacity, changedAtMs, currentWeight]
+// Format 1 (before smooth weighted round-robin) had worker rows without currentWeight; it still decodes, with
+// every weight 0, so a data dir or a snapshot in flight from an older node stays readable.
 //   task:   [id, state, worker, attempt, priority, maxAttempts, createdIndex, updatedIndex, createdAtMs,
 //            retryAtMs, flags (1 = has result, 2 = has error), payload, result | null, error | null]
 
@@ -13,7 +15,8 @@ import { TableError } from "./errors.js";
 import { TASK_STATES, type JsonValue, type TaskState } from "./types.js";
 
 const MAGIC = "raftsched-table";
-const VERSION = 1;
+const VERSION = 2;
+const VERSION_WITHOUT_WEIGHTS = 1;
 const HAS_RESULT = 1;
 const HAS_ERROR = 2;
 
@@ -63,7 +66,7 @@ export class SnapshotEncoder {
   private assembledBytes = 0;
 
   constructor(private readonly view: SnapshotView) {
-    const workers = view.workers.map((w) => [w.id, w.alive, w.capacity, w.changedAtMs]);
+    const workers = view.workers.map((w) => [w.id, w.alive, w.capacity, w.changedAtMs, w.currentWeight]);
     const head = packr.pack([MAGIC, VERSION, view.appliedIndex, view.rrCursor, workers]);
     if (head[0] !== 0x95) throw new Error("snapshot: unexpected header encoding");
     this.push(Uint8Array.of(0x96)); // the same array with the tasks as its sixth element
@@ -170,7 +173,8 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
   }
   if (!Array.isArray(root) || root.length !== 6 || root[0] !== MAGIC) throw bad("not a task table snapshot");
   const [, version, appliedIndex, rrCursor, workers, tasks] = root as unknown[];
-  if (version !== VERSION) throw bad(`unsupported version ${String(version)}`);
+  if (version !== VERSION && version !== VERSION_WITHOUT_WEIGHTS) throw bad(`unsupported version ${String(version)}`);
+  const workerColumns = version === VERSION ? 5 : 4;
   if (!isNat(appliedIndex)) throw bad("appliedIndex");
   if (rrCursor !== null && typeof rrCursor !== "string") throw bad("rrCursor");
   if (!Array.isArray(workers) || !Array.isArray(tasks)) throw bad("workers/tasks must be arrays");
@@ -178,14 +182,15 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
   const workerRecords: WorkerRecord[] = [];
   let previous: string | null = null;
   for (const w of workers as unknown[]) {
-    if (!Array.isArray(w) || w.length !== 4) throw bad("worker row");
-    const [id, alive, capacity, changedAtMs] = w as unknown[];
+    if (!Array.isArray(w) || w.length !== workerColumns) throw bad("worker row");
+    const [id, alive, capacity, changedAtMs, currentWeight = 0] = w as unknown[];
     if (typeof id !== "string" || typeof alive !== "boolean" || !isNat(capacity) || !isNat(changedAtMs)) {
       throw bad(`worker row ${String(id)}`);
     }
+    if (!Number.isSafeInteger(currentWeight)) throw bad(`worker row ${id}: currentWeight`);
     if (previous !== null && !(previous < id)) throw bad("workers not sorted by id");
     previous = id;
-    workerRecords.push({ id, alive, capacity, changedAtMs });
+    workerRecords.push({ id, alive, capacity, changedAtMs, currentWeight: currentWeight as number });
   }
 
   const taskRecords: TaskRecord[] = new Array(tasks.length);

@@ -4,6 +4,7 @@
 
 import type { Rng } from "./prng.js";
 import { compareStrings } from "./sorted-list.js";
+import { smoothWeightedChoice, smoothWeightedStep, type CurrentWeights } from "./smooth-weighted.js";
 
 export type Strategy = "random" | "round-robin" | "least-loaded" | "weighted";
 export const STRATEGIES: readonly Strategy[] = ["random", "round-robin", "least-loaded", "weighted"];
@@ -23,12 +24,17 @@ export interface Candidate {
 export interface PlacementState {
   /** The worker round-robin picked last (committed in the table), null at the start. */
   readonly rrCursor: string | null;
+  /** Smooth weighted round-robin's current weights (committed in the table); absent: all 0. */
+  readonly currentWeights?: CurrentWeights;
 }
 
 export interface Pick {
   readonly worker: string;
   /** The round-robin cursor after this pick (unchanged for the other strategies). */
   readonly rrCursor: string | null;
+  /** The current weights after this pick, whatever the strategy: the table advances them on every applied
+   *  assignment (smoothWeightedStep), so the next pick of the same plan must start from there too. */
+  readonly currentWeights: CurrentWeights;
 }
 
 export function pickWorker(
@@ -39,45 +45,42 @@ export function pickWorker(
 ): Pick | null {
   const eligible = candidates.filter((c) => c.active < c.capacity).sort((a, b) => compareStrings(a.id, b.id));
   if (eligible.length === 0) return null;
+  const worker = chooseWorker(strategy, eligible, rng, state);
+  return {
+    worker: worker.id,
+    rrCursor: strategy === "round-robin" ? worker.id : state.rrCursor,
+    currentWeights: smoothWeightedStep(state.currentWeights ?? NO_WEIGHTS, participants(candidates), worker.id),
+  };
+}
+
+const NO_WEIGHTS: CurrentWeights = new Map();
+
+/** Smooth weighted round-robin's participants: every candidate that can run anything, full or not, in id order
+ *  (TaskTable.apply advances the committed weights over the same set: the alive workers). */
+function participants(candidates: readonly Candidate[]): Candidate[] {
+  return candidates.filter((c) => c.capacity > 0).sort((a, b) => compareStrings(a.id, b.id));
+}
+
+function chooseWorker(strategy: Strategy, eligible: readonly Candidate[], rng: Rng, state: PlacementState): Candidate {
   switch (strategy) {
     case "random": {
       const i = Math.min(eligible.length - 1, Math.floor(rng() * eligible.length));
-      return { worker: eligible[i]!.id, rrCursor: state.rrCursor };
+      return eligible[i]!;
     }
     case "round-robin": {
       // The first eligible worker after the cursor in id order, wrapping around; the cursor is an id, not a
       // position, so members joining or leaving do not make it skip or repeat anyone.
       const cursor = state.rrCursor;
-      const next = (cursor === null ? undefined : eligible.find((c) => c.id > cursor)) ?? eligible[0]!;
-      return { worker: next.id, rrCursor: next.id };
+      return (cursor === null ? undefined : eligible.find((c) => c.id > cursor)) ?? eligible[0]!;
     }
     case "least-loaded":
-      return { worker: best(eligible, (a, b) => a.active - b.active).id, rrCursor: state.rrCursor };
-    case "weighted":
-      return { worker: weighted(eligible, rng).id, rrCursor: state.rrCursor };
+      return best(eligible, (a, b) => a.active - b.active);
+    case "weighted": {
+      // Smooth weighted round-robin by capacity among the workers with room (src/scheduler/smooth-weighted.ts).
+      const id = smoothWeightedChoice(eligible, state.currentWeights ?? NO_WEIGHTS);
+      return eligible.find((c) => c.id === id)!;
+    }
   }
-}
-
-/** Lowest active/capacity (compared exactly by cross-multiplication; capacity > 0 when eligible). Exact ties are
- *  broken at random in proportion to capacity: when work completes faster than it arrives every worker sits at
- *  0 and a fixed tie-break (lowest id) would send everything to one worker, while a capacity-weighted draw keeps
- *  the shares proportional to capacity in that regime too. */
-function weighted(sorted: readonly Candidate[], rng: Rng): Candidate {
-  let ties: Candidate[] = [];
-  for (const c of sorted) {
-    const lead = ties[0];
-    const order = lead === undefined ? -1 : c.active * lead.capacity - lead.active * c.capacity;
-    if (order < 0) ties = [c];
-    else if (order === 0) ties.push(c);
-  }
-  if (ties.length === 1) return ties[0]!;
-  const total = ties.reduce((sum, c) => sum + c.capacity, 0);
-  let r = rng() * total;
-  for (const c of ties) {
-    if (r < c.capacity) return c;
-    r -= c.capacity;
-  }
-  return ties[ties.length - 1]!;
 }
 
 /** The smallest by `compare`; ties go to the earlier (lower id) candidate. */

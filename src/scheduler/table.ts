@@ -16,6 +16,7 @@ import { decodeCommand } from "./commands.js";
 import { decodeSnapshot, SnapshotEncoder, type SnapshotView } from "./snapshot.js";
 import { TableError } from "./errors.js";
 import { compareStrings, SortedList } from "./sorted-list.js";
+import { smoothWeightedStepInPlace, type WeightedSlot } from "./smooth-weighted.js";
 import type {
   AppliedAssignment,
   ApplyResult,
@@ -67,6 +68,9 @@ export interface WorkerRecord {
   alive: boolean;
   capacity: number;
   changedAtMs: number;
+  /** Smooth weighted round-robin's current weight (src/scheduler/smooth-weighted.ts), advanced by every applied
+   *  assignment; 0 for a new worker and in snapshots of format 1. */
+  currentWeight: number;
 }
 
 /** What the planner needs of a pending task. */
@@ -136,6 +140,7 @@ export class TaskTable {
         return this.submit(index, command);
       case "assign": {
         const assigned: AppliedAssignment[] = [];
+        const workerIds = [...this.workerRecords.keys()].sort(compareStrings);
         for (const a of command.assignments) {
           const task = this.tasks.get(a.taskId);
           const worker = this.workerRecords.get(a.worker);
@@ -143,6 +148,7 @@ export class TaskTable {
           // the decision is a function of the table alone, so every replica skips the same ones.
           if (task === undefined || task.state !== "pending" || a.attempt !== task.attempt + 1) continue;
           if (worker === undefined || !worker.alive || this.activeOf(a.worker) >= worker.capacity) continue;
+          this.advanceWeights(workerIds, a.worker);
           this.move(task, "assigned", a.worker, index, { attempt: a.attempt });
           assigned.push({ taskId: a.taskId, worker: a.worker, attempt: a.attempt });
         }
@@ -185,6 +191,7 @@ export class TaskTable {
             alive: true,
             capacity: command.capacity,
             changedAtMs: command.nowMs,
+            currentWeight: 0,
           });
         } else {
           worker.alive = true;
@@ -233,6 +240,13 @@ export class TaskTable {
   /** The last worker picked by round-robin, as committed. */
   get rrCursor(): string | null {
     return this.cursor;
+  }
+
+  /** Smooth weighted round-robin's current weights by worker id, as committed (a copy). */
+  currentWeights(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [id, w] of this.workerRecords) out.set(id, w.currentWeight);
+    return out;
   }
 
   getTask(id: string): Task | undefined {
@@ -408,6 +422,19 @@ export class TaskTable {
     this.byState.pending.insert(task);
     this.pending.insert(task);
     return { ok: true, task: toTask(task), created: true };
+  }
+
+  /** The planner's smoothWeightedStep for one applied assignment, over the alive workers with a capacity, in id
+   *  order: the candidates the planner saw (it plans on the committed table, one assign command at a time). */
+  private advanceWeights(sortedWorkerIds: readonly string[], picked: string): void {
+    const participants: WeightedSlot[] = [];
+    for (const id of sortedWorkerIds) {
+      const w = this.workerRecords.get(id)!;
+      if (w.alive && w.capacity > 0) participants.push({ id, capacity: w.capacity });
+    }
+    const weights = new Map(participants.map((e) => [e.id, this.workerRecords.get(e.id)!.currentWeight]));
+    smoothWeightedStepInPlace(weights, participants, picked);
+    for (const [id, weight] of weights) this.workerRecords.get(id)!.currentWeight = weight;
   }
 
   /** Sends every task assigned to `worker` back to pending, attempt unchanged (the next assignment supersedes it). */

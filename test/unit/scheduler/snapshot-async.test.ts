@@ -8,15 +8,18 @@ import { TaskTable } from "../../../src/scheduler/table.js";
 
 const WORKERS = ["w0", "w1", "w2", "w3"];
 
-/** The format as snapshot.ts documents it, packed in one call: what every earlier snapshot on disk looks like. */
-function referenceEncoding(table: TaskTable): Uint8Array {
-  const workers = table.workers().map((w) => [w.id, w.alive, w.capacity, w.changedAtMs]);
+/** The format as snapshot.ts documents it, packed in one call (format 2; format 1 had no currentWeight column). */
+function referenceEncoding(table: TaskTable, version: 1 | 2 = 2): Uint8Array {
+  const weights = table.currentWeights();
+  const workers = table
+    .workers()
+    .map((w) => (version === 2 ? [w.id, w.alive, w.capacity, w.changedAtMs, weights.get(w.id)] : [w.id, w.alive, w.capacity, w.changedAtMs]));
   const view = table.beginSnapshot();
   const tasks = view.tasks.blocks.flat().map((t) => [
     t.id, t.state, t.worker, t.attempt, t.priority, t.maxAttempts, t.createdIndex, t.updatedIndex, t.createdAtMs,
     t.retryAtMs, (t.result !== undefined ? 1 : 0) | (t.error !== undefined ? 2 : 0), t.payload, t.result ?? null, t.error ?? null,
   ]);
-  return new Packr({ useRecords: false, moreTypes: false }).pack(["raftsched-table", 1, table.lastAppliedIndex, table.rrCursor, workers, tasks]);
+  return new Packr({ useRecords: false, moreTypes: false }).pack(["raftsched-table", version, table.lastAppliedIndex, table.rrCursor, workers, tasks]);
 }
 
 /** A table with n tasks in every state, built through apply() as a log would. */
@@ -67,6 +70,24 @@ describe("snapshot format", () => {
     const bytes = table.snapshot();
     expect(same(bytes, referenceEncoding(table))).toBe(true);
     expect(same(TaskTable.restore(bytes).snapshot(), bytes)).toBe(true);
+  });
+
+  it("carries smooth weighted round-robin's current weights through a round trip", () => {
+    const { table } = buildTable(300);
+    const weights = table.currentWeights();
+    expect([...weights.values()].some((w) => w !== 0)).toBe(true); // assignments moved them
+    const restored = TaskTable.restore(table.snapshot());
+    expect(restored.currentWeights()).toEqual(weights);
+  });
+
+  it("still reads format 1 (before the weights existed), every current weight 0", () => {
+    const { table } = buildTable(300);
+    const restored = TaskTable.restore(referenceEncoding(table, 1));
+    expect([...restored.currentWeights().values()]).toEqual(WORKERS.map(() => 0));
+    expect(restored.listTasks({ limit: 1000 })).toEqual(table.listTasks({ limit: 1000 }));
+    expect(restored.workers()).toEqual(table.workers());
+    // Written again in the current format, with the weights column.
+    expect(same(restored.snapshot(), referenceEncoding(restored))).toBe(true);
   });
 });
 

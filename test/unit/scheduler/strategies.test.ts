@@ -1,7 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../../../src/scheduler/prng.js";
-import { type Candidate, pickWorker, STRATEGIES, type Strategy } from "../../../src/scheduler/strategies.js";
+import { planAssignments } from "../../../src/scheduler/planner.js";
+import { pickWorker, STRATEGIES, type Strategy } from "../../../src/scheduler/strategies.js";
+import { Log } from "./helpers.js";
 
 const candidateArb = fc.uniqueArray(
   fc.record({ id: fc.stringMatching(/^[a-z][a-z0-9]{0,4}$/), active: fc.nat(10), capacity: fc.nat(10) }),
@@ -59,10 +61,12 @@ function shares(strategy: Strategy, capacities: Record<string, number>, tasks: n
   const totalCapacity = workers.reduce((s, w) => s + w.capacity, 0);
   const assigned: Record<string, number> = Object.fromEntries(workers.map((w) => [w.id, 0]));
   let cursor: string | null = null;
+  let currentWeights: ReadonlyMap<string, number> = new Map();
   for (let i = 0; i < tasks; i++) {
-    const pick = pickWorker(strategy, workers, rng, { rrCursor: cursor });
+    const pick = pickWorker(strategy, workers, rng, { rrCursor: cursor, currentWeights });
     if (pick === null) throw new Error("capacity limited the test");
     cursor = pick.rrCursor;
+    currentWeights = pick.currentWeights;
     workers.find((w) => w.id === pick.worker)!.active += 1;
     assigned[pick.worker]! += 1;
     let running = workers.reduce((s, w) => s + w.active, 0);
@@ -103,32 +107,78 @@ describe("weighted", () => {
     });
   }
 
-  it("picks the lowest active/capacity", () => {
-    const pick = (cs: Candidate[]) => pickWorker("weighted", cs, mulberry32(0), { rrCursor: null })?.worker;
-    expect(pick([{ id: "a", active: 1, capacity: 2 }, { id: "b", active: 1, capacity: 4 }])).toBe("b");
-    expect(pick([{ id: "b", active: 1, capacity: 2 }, { id: "a", active: 1, capacity: 4 }])).toBe("a");
-    expect(pick([{ id: "a", active: 3, capacity: 4 }, { id: "b", active: 1, capacity: 2 }])).toBe("b");
+  it("is nginx's smooth weighted round-robin: weights 5/1/1 give a a b a c a a", () => {
+    const cs = [{ id: "a", active: 0, capacity: 5 }, { id: "b", active: 0, capacity: 1 }, { id: "c", active: 0, capacity: 1 }];
+    let currentWeights: ReadonlyMap<string, number> = new Map();
+    const seq: string[] = [];
+    for (let i = 0; i < 14; i++) {
+      const pick = pickWorker("weighted", cs, mulberry32(i), { rrCursor: null, currentWeights })!;
+      seq.push(pick.worker);
+      currentWeights = pick.currentWeights;
+    }
+    expect(seq.join("")).toBe("aabacaa".repeat(2));
+    // After a full cycle every weight is back to 0: the sequence repeats exactly, whatever the rng.
+    expect([...currentWeights.values()]).toEqual([0, 0, 0]);
+  });
+
+  it("skips a worker at capacity, whose weight keeps growing so that it catches up once it has room", () => {
+    const weights = new Map([["a", 3], ["b", -2], ["c", -1]]);
+    const cs = [{ id: "a", active: 2, capacity: 2 }, { id: "b", active: 0, capacity: 2 }, { id: "c", active: 0, capacity: 1 }];
+    const pick = pickWorker("weighted", cs, mulberry32(0), { rrCursor: null, currentWeights: weights })!;
+    expect(pick.worker).toBe("b"); // -2 + 2 = 0 ties with -1 + 1 = 0: the lower id
+    expect(pick.currentWeights).toEqual(new Map([["a", 5], ["b", -5], ["c", 0]]));
+    const roomAgain = cs.map((c) => ({ ...c, active: 0 }));
+    expect(pickWorker("weighted", roomAgain, mulberry32(0), { rrCursor: null, currentWeights: pick.currentWeights })!.worker).toBe("a");
+  });
+
+  it("keeps every weight within ±(total capacity) whatever the strategy that picks (no unbounded growth)", () => {
     fc.assert(
-      fc.property(candidateArb, fc.nat(), (candidates, seed) => {
-        const pick = pickWorker("weighted", candidates, mulberry32(seed), { rrCursor: null });
-        if (pick === null) return;
-        const chosen = candidates.find((c) => c.id === pick.worker)!;
-        for (const c of candidates) {
-          if (c.active < c.capacity) expect(chosen.active / chosen.capacity).toBeLessThanOrEqual(c.active / c.capacity);
+      fc.property(fc.constantFrom(...STRATEGIES), candidateArb, fc.nat(), (strategy, candidates, seed) => {
+        const rng = mulberry32(seed);
+        const total = candidates.reduce((s, c) => s + c.capacity, 0);
+        let currentWeights: ReadonlyMap<string, number> = new Map();
+        for (let i = 0; i < 50; i++) {
+          const pick = pickWorker(strategy, candidates, rng, { rrCursor: null, currentWeights });
+          if (pick === null) return;
+          currentWeights = pick.currentWeights;
+          for (const w of currentWeights.values()) expect(Math.abs(w)).toBeLessThanOrEqual(total);
         }
       }),
-      { numRuns: 2000 },
+      { numRuns: 500 },
     );
   });
 
-  it("breaks exact ties in proportion to capacity", () => {
-    const cs = [{ id: "a", active: 0, capacity: 1 }, { id: "b", active: 0, capacity: 3 }];
-    const rng = mulberry32(7);
-    let b = 0;
-    for (let i = 0; i < 4000; i++) if (pickWorker("weighted", cs, rng, { rrCursor: null })!.worker === "b") b += 1;
-    expect(b / 4000).toBeGreaterThan(0.72);
-    expect(b / 4000).toBeLessThan(0.78);
-  });
+  // Issue 17 point 3: capacities 1/2/4 and 600 quick tasks on a real cluster gave the leader 34.5 % for a 28.6 %
+  // share. The leader's own completions are applied at once, the followers' a few rounds later, so under the old
+  // "lowest active/capacity" the leader looked idlest at nearly every pick. This drives the production path (the
+  // planner on the committed table, apply() of each assign and complete) with exactly that lag.
+  for (const leader of ["n1", "n2", "n4"]) {
+    it(`capacities 1/2/4, 600 quick tasks, followers' completions applied 3 rounds late: shares within 5 points (leader ${leader})`, () => {
+      const capacities: Record<string, number> = { n1: 1, n2: 2, n4: 4 };
+      const log = new Log();
+      for (const [id, capacity] of Object.entries(capacities)) log.up(id, capacity);
+      const got: Record<string, number> = { n1: 0, n2: 0, n4: 0 };
+      const completions: { due: number; id: string; attempt: number }[] = [];
+      const rng = mulberry32(17);
+      for (let round = 0; round < 600; round++) {
+        for (const c of completions.filter((c) => c.due <= round)) log.run({ type: "complete", id: c.id, attempt: c.attempt });
+        completions.splice(0, completions.length, ...completions.filter((c) => c.due > round));
+        log.submit(`t${round}`);
+        const cmd = planAssignments(log.table, { nowMs: 1e12, strategy: "weighted", rng });
+        if (cmd === null) continue; // every worker full this round: the task waits
+        log.run(cmd);
+        for (const a of cmd.assignments) {
+          got[a.worker]! += 1;
+          completions.push({ due: round + (a.worker === leader ? 1 : 3), id: a.taskId, attempt: a.attempt });
+        }
+      }
+      const assignedTotal = Object.values(got).reduce((s, n) => s + n, 0);
+      expect(assignedTotal).toBeGreaterThan(590);
+      for (const [id, capacity] of Object.entries(capacities)) {
+        expect(Math.abs(got[id]! / assignedTotal - capacity / 7)).toBeLessThan(0.05);
+      }
+    });
+  }
 });
 
 describe("random", () => {
