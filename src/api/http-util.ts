@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { bearerTokenMatches } from "../util/bearer.js";
 import { RaftschedError, errorCode, errorMessage } from "../util/errors.js";
+import { BODY_IDLE_TIMEOUT_MS, processBodyBudget, type BodyBudget } from "./body-budget.js";
 
 /** The contract's request body limit. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -18,6 +19,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   STALE_ATTEMPT: 409,
   CONFLICT: 409,
   INVALID_STATE: 409,
+  REQUEST_TIMEOUT: 408,
   BODY_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   NOT_LEADER: 503,
@@ -61,6 +63,10 @@ export function sendError(res: ServerResponse, err: unknown): void {
   const headers: Record<string, string> = {};
   // Clients should come back once an election has had time to finish.
   if (status === 503) headers["retry-after"] = "1";
+  // A body left half-read (stalled, or refused for the body budget) leaves the connection unusable.
+  if (err instanceof RaftschedError && err.details?.closeConnection === true) headers.connection = "close";
+  // 405: the methods the path does take (RFC 9110 §15.5.6).
+  if (err instanceof RaftschedError && typeof err.details?.allow === "string") headers.allow = err.details.allow;
   const body: { error: { code: string; message: string; leaderId?: string | null } } = {
     error: { code, message: status === 500 ? `internal error: ${errorMessage(err)}` : errorMessage(err) },
   };
@@ -78,41 +84,77 @@ export interface JsonBody {
   readonly value: unknown;
 }
 
-/** Reads a JSON body of at most `limitBytes`. An empty body is `undefined`. */
-export async function readJsonBody(req: IncomingMessage, limitBytes = MAX_BODY_BYTES): Promise<JsonBody | undefined> {
+/** Reads a JSON body of at most `limitBytes`. An empty body is `undefined`. The bytes count against the
+ *  process's body budget while they are read (503 OVERLOADED past it), and a body that stalls for
+ *  BODY_IDLE_TIMEOUT_MS is refused with 408 REQUEST_TIMEOUT (src/api/body-budget.ts). */
+export async function readJsonBody(
+  req: IncomingMessage,
+  limitBytes = MAX_BODY_BYTES,
+  budget: BodyBudget = processBodyBudget,
+): Promise<JsonBody | undefined> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limitBytes) {
     req.resume();
     throw new RaftschedError("BODY_TOO_LARGE", `request body is ${declared} bytes; the limit is ${limitBytes}`);
   }
-  // Plain 'data'/'end' listeners: the async iterator costs a promise per chunk on the hot path.
-  const { chunks, size } = await new Promise<{ chunks: Buffer[]; size: number }>((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let total = 0;
-    let over = false;
-    req.on("data", (buf: Buffer) => {
-      if (over) return;
-      total += buf.length;
-      if (total > limitBytes) {
-        over = true;
-        reject(new RaftschedError("BODY_TOO_LARGE", `request body passed the limit of ${limitBytes} bytes`));
-        return; // keep draining so the 413 can be written on this connection
-      }
-      parts.push(buf);
-    });
-    req.once("end", () => {
-      if (!over) resolve({ chunks: parts, size: total });
-    });
-    req.once("error", (err) => {
-      if (!over) reject(new RaftschedError("BAD_REQUEST", `request body could not be read: ${errorMessage(err)}`));
-    });
-  });
-  if (size === 0) return undefined;
-  const bytes = Buffer.concat(chunks, size);
+  let held = 0;
   try {
-    return { bytes, value: JSON.parse(bytes.toString("utf8")) as unknown };
-  } catch (err) {
-    throw new RaftschedError("BAD_JSON", `body is not valid JSON: ${errorMessage(err)}`);
+    // Plain 'data'/'end' listeners: the async iterator costs a promise per chunk on the hot path.
+    const { chunks, size } = await new Promise<{ chunks: Buffer[]; size: number }>((resolve, reject) => {
+      const parts: Buffer[] = [];
+      let total = 0;
+      let over = false;
+      const stop = (err: RaftschedError, closeConnection: boolean): void => {
+        over = true;
+        clearTimeout(idle);
+        budget.give(held);
+        held = 0;
+        parts.length = 0; // let the bytes go now, not when the request object does
+        // The rest of the body will never be read, so the connection cannot carry another request: the answer
+        // says "connection: close" (sendError) and Node closes it once written.
+        reject(closeConnection ? new RaftschedError(err.code, err.message, { closeConnection: true }) : err);
+      };
+      const stalled = (): void =>
+        stop(new RaftschedError("REQUEST_TIMEOUT", `the request body sent nothing for ${BODY_IDLE_TIMEOUT_MS} ms; send it whole`), true);
+      let idle = setTimeout(stalled, BODY_IDLE_TIMEOUT_MS);
+      req.on("data", (buf: Buffer) => {
+        if (over) return;
+        clearTimeout(idle);
+        idle = setTimeout(stalled, BODY_IDLE_TIMEOUT_MS);
+        total += buf.length;
+        if (total > limitBytes) {
+          // keep draining so the 413 can be written on this connection
+          stop(new RaftschedError("BODY_TOO_LARGE", `request body passed the limit of ${limitBytes} bytes`), false);
+          return;
+        }
+        if (!budget.tryTake(buf.length)) {
+          stop(new RaftschedError("OVERLOADED", `this node is buffering ${budget.limitBytes} bytes of request bodies already; retry shortly`), true);
+          return;
+        }
+        held += buf.length;
+        parts.push(buf);
+      });
+      req.once("end", () => {
+        clearTimeout(idle);
+        if (!over) resolve({ chunks: parts, size: total });
+      });
+      req.once("error", (err) => {
+        if (!over) stop(new RaftschedError("BAD_REQUEST", `request body could not be read: ${errorMessage(err)}`), true);
+      });
+      req.once("close", () => {
+        if (!over && !req.complete) stop(new RaftschedError("BAD_REQUEST", "the connection closed before the body was complete"), true);
+      });
+    });
+    if (size === 0) return undefined;
+    const bytes = Buffer.concat(chunks, size);
+    try {
+      return { bytes, value: JSON.parse(bytes.toString("utf8")) as unknown };
+    } catch (err) {
+      throw new RaftschedError("BAD_JSON", `body is not valid JSON: ${errorMessage(err)}`);
+    }
+  } finally {
+    // The budget is for bodies being read (the ones a stalled client can pin); a complete body is handed on.
+    budget.give(held);
   }
 }
 

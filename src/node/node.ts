@@ -28,6 +28,7 @@ import { TaskExecutor, type TaskHandler, type Outcome } from "./task-executor.js
 import { NodeApi } from "./node-api.js";
 import { NodeMetrics } from "./metrics.js";
 import { handleRequest } from "../api/router.js";
+import { clientErrorAnswer, httpServerOptions } from "../api/body-budget.js";
 import { faultsEnabled, installFaultHooks } from "./fault-hooks.js";
 import { trackHttpConnections, type HttpCloser } from "./http-close.js";
 import { yieldIfLarge } from "./large-request-yield.js";
@@ -255,7 +256,7 @@ class NodeImpl implements RaftschedNode {
 
     this.api = new NodeApi(this);
     if (faultsEnabled()) installFaultHooks(this.api, this.transport, this.logger);
-    this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handleRequest(this.api, req, res));
+    this.server = http.createServer(httpServerOptions(), (req, res) => void handleRequest(this.api, req, res));
     this.httpCloser = trackHttpConnections(this.server);
     // Requests Node's HTTP parser refuses before our router sees them (bad bytes in the path, oversized heads,
     // unknown methods) still get the contract's JSON error shape.
@@ -265,11 +266,7 @@ class NodeImpl implements RaftschedNode {
         socket.destroy();
         return;
       }
-      const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
-      const body = JSON.stringify({ error: { code: tooLarge ? "HEADERS_TOO_LARGE" : "BAD_REQUEST", message: `malformed HTTP request (${err.code ?? err.message})` } });
-      socket.end(
-        `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-      );
+      socket.end(clientErrorAnswer(err.code, err.code ?? err.message));
     });
     this.transport.attach(this.server);
     const spec = findNode(this.cfg, this.id);
