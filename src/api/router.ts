@@ -198,7 +198,7 @@ async function route(api: ApiBackend, req: IncomingMessage, res: ServerResponse)
   const ctx: RequestContext = { forwarded, ...(read !== undefined ? { body: read.bytes } : {}) };
 
   if (parts.length === 0) {
-    if (method !== "GET") throw notAllowed(method, url.pathname);
+    if (method !== "GET") throw notAllowed(method, url.pathname, "GET");
     const html = api.dashboard();
     res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": Buffer.byteLength(html) });
     res.end(html);
@@ -275,11 +275,11 @@ async function route(api: ApiBackend, req: IncomingMessage, res: ServerResponse)
           sendJson(res, 200, await api.listTasks(parseList(url), staleFlag(url), ctx));
           return;
         }
-        throw notAllowed(method, url.pathname);
+        throw notAllowed(method, url.pathname, "GET, POST");
       }
       const id = decodeId(p2!);
       if (parts.length === 3) {
-        if (method !== "GET") throw notAllowed(method, url.pathname);
+        if (method !== "GET") throw notAllowed(method, url.pathname, "GET");
         const t = await api.getTask(id, staleFlag(url), ctx);
         if (!t) throw new RaftschedError("NOT_FOUND", `no task "${id}"`);
         sendJson(res, 200, t);
@@ -308,6 +308,6 @@ async function route(api: ApiBackend, req: IncomingMessage, res: ServerResponse)
   throw new RaftschedError("NOT_FOUND", `no route for ${method} ${url.pathname}`);
 }
 
-function notAllowed(method: string, path: string): RaftschedError {
-  return new RaftschedError("METHOD_NOT_ALLOWED", `${method} is not allowed on ${path}`);
+function notAllowed(method: string, path: string, allow: string): RaftschedError {
+  return new RaftschedError("METHOD_NOT_ALLOWED", `${method} is not allowed on ${path} (allowed: ${allow})`, { allow });
 }
