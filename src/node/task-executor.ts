@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { jsonProblem } from "../scheduler/json-value.js";
 import type { JsonValue, Task } from "../scheduler/types.js";
 import { errorCode, errorMessage } from "../util/errors.js";
+import { handlerErrorValue } from "./handler-error.js";
 
 export interface TaskContext {
   readonly id: string;
@@ -129,7 +130,7 @@ export class TaskExecutor {
         const result = await this.handler(ctx);
         outcome = { kind: "complete", result: toJson(result) };
       } catch (err) {
-        outcome = { kind: "fail", error: { code: errorCode(err) ?? "TASK_FAILED", message: errorMessage(err) } };
+        outcome = { kind: "fail", error: handlerErrorValue(err) };
       }
       outcome = reportable(outcome);
       const mine = this.running.get(t.id);

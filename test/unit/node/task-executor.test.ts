@@ -46,6 +46,13 @@ describe("TaskExecutor outcomes", () => {
     expect(o).toEqual({ kind: "fail", error: { code: "E_BOOM", message: "boom" } });
   });
 
+  it("keeps the fields of a thrown non-Error object (not \"[object Object]\")", async () => {
+    const o = await outcomeOf(async () => {
+      throw { code: "MY_CODE", detail: 7 };
+    });
+    expect(o).toEqual({ kind: "fail", error: { code: "MY_CODE", detail: 7, message: "the handler threw an object that is not an Error" } });
+  });
+
   it("turns a result nested deeper than the limit into a BAD_RESULT failure", async () => {
     const o = await outcomeOf(async () => nested(100));
     expect(o.kind).toBe("fail");
