@@ -492,7 +492,10 @@ function toTask(t: TaskRecord): Task {
     maxAttempts: t.maxAttempts,
   } as { -readonly [K in keyof Task]: Task[K] };
   if (t.result !== undefined) task.result = t.result;
-  if (t.error !== undefined) task.error = t.error;
+  if (t.error !== undefined) {
+    task.error = t.error;
+    task.lastError = t.error;
+  }
   task.createdIndex = t.createdIndex;
   task.updatedIndex = t.updatedIndex;
   return task;

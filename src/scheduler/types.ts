@@ -18,7 +18,11 @@ export interface Task {
   readonly priority: number;
   readonly maxAttempts: number;
   readonly result?: JsonValue;
+  /** Deprecated name of lastError, kept for existing clients: its `{ error: { code, message } }` shape looks like
+   *  an API error reply to a client that tests `body.error`. */
   readonly error?: JsonValue;
+  /** The error of the last failed attempt (a dead task's reason); the same value as `error`. */
+  readonly lastError?: JsonValue;
   readonly createdIndex: number;
   readonly updatedIndex: number;
 }

@@ -161,6 +161,13 @@ describe("complete and fail", () => {
     expect(log.run({ type: "complete", id: "a", attempt: 2 })).toMatchObject({ ok: false, code: "STALE_ATTEMPT" });
   });
 
+  it("a dead task carries its last error as lastError (and, for now, as error too)", () => {
+    const log = assigned(1);
+    const r = log.run({ type: "fail", id: "a", attempt: 1, error: { code: "E", message: "m" }, retryAtMs: 0 });
+    expect(r.ok && r.task).toMatchObject({ state: "dead", lastError: { code: "E", message: "m" }, error: { code: "E", message: "m" } });
+    expect(log.table.getTask("a")).toMatchObject({ lastError: { code: "E", message: "m" } });
+  });
+
   it("maxAttempts 1: the first failure is final", () => {
     const log = assigned(1);
     expect(log.run({ type: "fail", id: "a", attempt: 1, retryAtMs: 0 })).toMatchObject({ ok: true, task: { state: "dead" } });
@@ -172,6 +179,7 @@ describe("complete and fail", () => {
     log.assign("a", "n1", 2);
     const r = log.run({ type: "complete", id: "a", attempt: 2 });
     expect(r.ok && r.task).not.toHaveProperty("error");
+    expect(r.ok && r.task).not.toHaveProperty("lastError");
     expect(r.ok && r.task).not.toHaveProperty("result");
   });
 });
