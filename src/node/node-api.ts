@@ -9,6 +9,7 @@ import { renderDashboard } from "../dashboard/page.js";
 import type { NodeInternals } from "./node.js";
 import { memberUrlOwner } from "./member-url.js";
 import { yieldIfLarge } from "./large-request-yield.js";
+import { refuseReusedId } from "./id-reuse.js";
 
 const FORWARD_TIMEOUT_MS = 6000;
 /** A learner this close to the leader's commit index may be promoted. */
@@ -60,7 +61,10 @@ export class NodeApi implements ApiBackend {
     if (this.n.table.getTask(id)) {
       await this.linearize();
       const existing = this.n.table.getTask(id);
-      if (existing) return { created: false, task: existing };
+      if (existing) {
+        refuseReusedId(existing, input);
+        return { created: false, task: existing };
+      }
     }
     const res = await this.n.proposeCommand({
       type: "submit",
@@ -72,7 +76,9 @@ export class NodeApi implements ApiBackend {
     });
     const task = expectTask(res);
     await yieldIfLarge(bodyBytes); // the answer's JSON.stringify runs in its own turn, not in the apply's
-    return { created: res.ok && res.created === true, task };
+    const created = res.ok && res.created === true;
+    if (!created) refuseReusedId(task, input); // another submit of this id was applied first
+    return { created, task };
   }
 
   async complete(id: string, attempt: number, result: JsonValue | undefined, ctx?: RequestContext): Promise<Task> {

@@ -3,6 +3,8 @@
 // contract's statuses with { error: { code, message } } on errors, never a 500 and never a hang; the process must
 // keep serving; requests the API rejects must change nothing; and valid submits behave like the model (201 once,
 // 200 for the same id afterwards).
+import { sameJson } from "../../src/node/id-reuse.js";
+import type { JsonValue } from "../../src/scheduler/types.js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -331,11 +333,20 @@ describe("HTTP fuzz on a single-node cluster", () => {
             expect(t.priority).toBe(priority ?? 0);
             seen.set(id, { createdIndex: t.createdIndex, payload: t.payload });
           }
-          // The same id again, even with another payload, creates nothing.
+          // The same id again creates nothing: the same body is answered 200 with the task, another body (payload,
+          // or maxAttempts/priority left at their defaults) 409 ID_REUSED.
           const again = await node.json("POST", "/v1/tasks", { id, payload: otherPayload });
-          expect(again.status).toBe(200);
-          expect((again.body as { createdIndex: number }).createdIndex).toBe(t.createdIndex);
-          expect((again.body as { payload: unknown }).payload).toEqual(seen.get(id)!.payload);
+          if (sameJson(otherPayload as JsonValue, t.payload as JsonValue) && t.maxAttempts === 3 && t.priority === 0) {
+            expect(again.status).toBe(200);
+            expect((again.body as { createdIndex: number }).createdIndex).toBe(t.createdIndex);
+          } else {
+            expect(again.status).toBe(409);
+            expect((again.body as { error: { code: string } }).error.code).toBe("ID_REUSED");
+          }
+          const same = await node.json("POST", "/v1/tasks", body);
+          expect(same.status).toBe(200);
+          expect((same.body as { createdIndex: number }).createdIndex).toBe(t.createdIndex);
+          expect((same.body as { payload: unknown }).payload).toEqual(seen.get(id)!.payload);
           // And it is readable under its percent-encoded name, linearizably and from local state.
           for (const q of ["", "?stale=true"]) {
             const g = await node.json("GET", `/v1/tasks/${encodeURIComponent(id)}${q}`);

@@ -100,8 +100,9 @@ describe("embedding a single node with startNode", () => {
       expect(done.result).toEqual({ upper: "HELLO", attempt: 1 });
       expect(seen.filter((s) => s.id === "embed-ok")).toEqual([{ id: "embed-ok", attempt: 1, payload: { word: "hello" }, aborted: false }]);
 
-      // The same id again is the same task, not a second run.
-      expect((await submit(node, { id: "embed-ok", payload: { word: "other" } })).payload).toEqual({ word: "hello" });
+      // The same id again is the same task, not a second run; with another body it is refused (409 ID_REUSED).
+      expect((await submit(node, { id: "embed-ok", payload: { word: "hello" } })).createdIndex).toBe(t.createdIndex);
+      await expect(submit(node, { id: "embed-ok", payload: { word: "other" } })).rejects.toMatchObject({ code: "ID_REUSED" });
 
       // A handler that throws fails the attempt; after maxAttempts the task is dead with the handler's error.
       await submit(node, { id: "embed-fail", payload: { fail: true }, maxAttempts: 2 });
@@ -109,6 +110,7 @@ describe("embedding a single node with startNode", () => {
       expect(dead.state).toBe("dead");
       expect(dead.attempt).toBe(2);
       expect(JSON.stringify(dead.error)).toMatch(/refusing embed-fail at attempt 2/);
+      expect(dead.lastError).toEqual(dead.error);
       expect(seen.filter((s) => s.id === "embed-fail").map((s) => s.attempt)).toEqual([1, 2]);
 
       // Generated ids, listTasks and status() as the README shows them; the HTTP API serves the same node.
