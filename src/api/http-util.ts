@@ -117,11 +117,10 @@ export async function readJsonBody(
       };
       const stalled = (): void =>
         stop(new RaftschedError("REQUEST_TIMEOUT", `the request body sent nothing for ${BODY_IDLE_TIMEOUT_MS} ms; send it whole`), true);
-      let idle = setTimeout(stalled, BODY_IDLE_TIMEOUT_MS);
+      const idle = setTimeout(stalled, BODY_IDLE_TIMEOUT_MS);
       req.on("data", (buf: Buffer) => {
         if (over) return;
-        clearTimeout(idle);
-        idle = setTimeout(stalled, BODY_IDLE_TIMEOUT_MS);
+        idle.refresh();
         total += buf.length;
         if (total > limitBytes) {
           // keep draining so the 413 can be written on this connection
