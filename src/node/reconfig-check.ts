@@ -9,7 +9,9 @@
 // - UNSAFE_RECONFIG: etcd's --strict-reconfig-check. After the change, the voters the leader can hear (itself
 //   included) must still be a majority of the voters; otherwise the change itself would cost the quorum. Removing
 //   a dead voter passes when the rest keep a majority: it is how an operator recovers.
+import type { RaftStatus } from "../raft/api.js";
 import type { NodeId } from "../raft/types.js";
+import { RaftschedError } from "../util/errors.js";
 
 /** A learner further than this behind the leader's last index is not promoted (it would stall commits). */
 export const PROMOTION_MAX_LAG_ENTRIES = 100;
@@ -109,4 +111,43 @@ function votersAfterChange(voters: readonly NodeId[], change: ReconfigChange): N
 
 function describe(change: ReconfigChange): string {
   return change.op === "remove" ? `removing "${change.id}"` : change.op === "addVoter" ? `promoting "${change.id}" to voter` : `adding "${change.id}" as a learner`;
+}
+
+/** The view from a leader's core status and its record of when it last heard each member. */
+export function reconfigViewOf(st: RaftStatus, silenceMs: (id: NodeId) => number | null, electionTimeoutMs: number): ReconfigView {
+  const contact: Record<NodeId, MemberContact> = {};
+  for (const id of [...st.conf.voters, ...st.conf.learners]) {
+    if (id !== st.id) contact[id] = { silenceMs: silenceMs(id), matchIndex: st.progress?.[id]?.match ?? 0 };
+  }
+  return { leaderId: st.id, voters: st.conf.voters, learners: st.conf.learners, leaderLastIndex: st.lastIndex, electionTimeoutMs, contact };
+}
+
+export interface AwaitReconfigOptions {
+  readonly view: () => ReconfigView;
+  readonly isLeader: () => boolean;
+  /** A refusal that may be momentary (a member's heartbeat answer late on a loaded machine) is re-checked this long
+   *  before it is answered. */
+  readonly settleMs: number;
+  /** How long a learner may take to catch up (and, when this request just added it, to be heard at all). */
+  readonly catchUpMs: number;
+  /** The learner was added by this same request: not having been heard yet is expected, not a sign of death. */
+  readonly freshLearner?: boolean;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly nowMs?: () => number;
+}
+
+/** Resolves once `change` passes the rule; throws the refusal (409) when it still does not after its wait, and
+ *  NOT_LEADER when leadership moves meanwhile. */
+export async function awaitReconfigAllowed(change: ReconfigChange, o: AwaitReconfigOptions): Promise<void> {
+  const now = o.nowMs ?? Date.now;
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const startedMs = now();
+  for (;;) {
+    if (!o.isLeader()) throw new RaftschedError("NOT_LEADER", "leadership moved while the membership change waited; retry");
+    const refusal = reconfigRefusal(o.view(), change);
+    if (refusal === null) return;
+    const catchingUp = refusal.reason === "learnerBehind" || (refusal.reason === "learnerSilent" && o.freshLearner === true);
+    if (now() - startedMs >= (catchingUp ? o.catchUpMs : o.settleMs)) throw new RaftschedError(refusal.code, refusal.message);
+    await sleep(50);
+  }
 }
