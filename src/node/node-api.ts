@@ -33,7 +33,13 @@ export class NodeApi implements ApiBackend {
       completedTasks: this.n.executor.completedCount,
       failedTasks: this.n.executor.failedCount,
       tasks: this.n.table.counts(),
+      removed: this.n.removed,
     };
+  }
+
+  /** /healthz: a node that knows it was removed is not healthy, so a supervisor notices it (issue #18). */
+  health(): { ok: boolean; removed?: true } {
+    return this.n.removed ? { ok: false, removed: true } : { ok: true };
   }
 
   // ---- writes ----

@@ -43,13 +43,15 @@ export class ElasticCluster {
   private constructor(
     ports: number[],
     private readonly extra: Record<string, unknown>,
+    private readonly extraEnv: Record<string, string>,
   ) {
     this.ports = ports;
     this.ids = ports.map((_, i) => `n${i + 1}`);
   }
 
-  static async create(nodes: number, extra: Record<string, unknown> = {}): Promise<ElasticCluster> {
-    return new ElasticCluster(await freePorts(nodes), extra);
+  /** `extra`: more cluster file fields; `env`: more environment for every node (RAFTSCHED_ENABLE_FAULTS=1). */
+  static async create(nodes: number, extra: Record<string, unknown> = {}, env: Record<string, string> = {}): Promise<ElasticCluster> {
+    return new ElasticCluster(await freePorts(nodes), extra, env);
   }
 
   url(id: string): string {
@@ -121,7 +123,7 @@ export class ElasticCluster {
     mkdirSync(path.join(this.dir, "data"), { recursive: true });
     const fd = openSync(this.logPath(id), "a");
     writeSync(fd, `--- test: starting ${id} (${path.basename(configFile)}${o.join ? ", --join" : ""}) at ${new Date().toISOString()} ---\n`);
-    const env = { ...process.env };
+    const env = { ...process.env, ...this.extraEnv };
     delete env.RAFTSCHED_TOKEN;
     const args = [CLI_PATH, "start", "--config", configFile, "--id", id, "--data-dir", this.dataDir(id), ...(o.join ? ["--join"] : [])];
     let child: ChildProcess;
