@@ -260,7 +260,8 @@ export class NodeApi implements ApiBackend {
     return {
       view: () => reconfigViewOf(this.n.raftStatus(), (id) => this.n.duties.heardSilenceMs(id), electionTimeoutMs),
       isLeader: () => this.n.runner.isLeader,
-      settleMs: electionTimeoutMs * 2,
+      // A live member's answers can be late by more than an election timeout on a loaded machine: look a while.
+      settleMs: electionTimeoutMs * 5,
       catchUpMs: 60_000,
       freshLearner,
     };
