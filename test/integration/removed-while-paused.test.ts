@@ -47,14 +47,18 @@ describe("a member removed while it was paused", () => {
     expect(removed.status, JSON.stringify(removed.body)).toBe(200);
     for (const id of others) await c.request(id, "POST", "/v1/debug/faults", { body: { blocked: [] } });
     c.signal(paused, "SIGCONT");
+    const resumedAt = Date.now();
     const exit = await c.exitWithin(paused, LEAVES_WITHIN_MS);
+    console.log(`removed while paused: ${paused} exited ${Date.now() - resumedAt} ms after SIGCONT`);
     expect(exit.code).toBe(0);
     expect(c.logText(paused)).toMatch(/removed from the cluster \(every peer refuses it as not a peer, and n\d answers leader n\d, members/);
 
     // Restarted on the same data dir: its configuration still lists it; it finds out the same way. Until it exits
     // it reports removed (or is not yet sure); it never reports healthy-and-removed.
+    const restartedAt = Date.now();
     await c.start(paused, three, { waitHealthy: false });
     const again = await c.exitWithin(paused, LEAVES_WITHIN_MS);
+    console.log(`restarted on its old data dir: ${paused} exited ${Date.now() - restartedAt} ms after the spawn`);
     expect(again.code).toBe(0);
     expect(c.logText(paused).split("--- test: starting").at(-1)).toMatch(/every peer refuses it as not a peer/);
 
