@@ -21,6 +21,9 @@ const STATUS_BY_CODE: Record<string, number> = {
   CONFLICT: 409,
   INVALID_STATE: 409,
   REQUEST_TIMEOUT: 408,
+  // Membership changes refused for the cluster's present state (src/node/reconfig-check.ts).
+  LEARNER_NOT_READY: 409,
+  UNSAFE_RECONFIG: 409,
   BODY_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   NOT_LEADER: 503,

@@ -30,6 +30,8 @@ export interface ListQuery {
 export interface ApiBackend {
   readonly token: string;
   status(): unknown;
+  /** /healthz's answer; 503 when not ok (a node that was removed). Absent: always { ok: true }. */
+  health?(): { ok: boolean; removed?: true };
   submit(input: SubmitInput, ctx?: RequestContext): Promise<{ created: boolean; task: Task }>;
   getTask(id: string, stale: boolean, ctx?: RequestContext): Promise<Task | undefined>;
   listTasks(q: ListQuery, stale: boolean, ctx?: RequestContext): Promise<{ tasks: Task[]; next: string | null }>;
@@ -205,7 +207,8 @@ async function route(api: ApiBackend, req: IncomingMessage, res: ServerResponse)
     return;
   }
   if (p0 === "healthz" && parts.length === 1) {
-    sendJson(res, 200, { ok: true });
+    const health = api.health?.() ?? { ok: true };
+    sendJson(res, health.ok ? 200 : 503, health);
     return;
   }
   if (p0 === "metrics" && parts.length === 1) {

@@ -79,6 +79,14 @@ export class LeaderDuties {
     return t === undefined ? null : this.now() - t;
   }
 
+  /** Milliseconds since the member was last actually heard while this node leads (no grace period), or null when
+   *  it has not been heard since: what the membership rule (reconfig-check.ts) calls alive. */
+  heardSilenceMs(memberId: string): number | null {
+    if (memberId === this.o.selfId) return 0;
+    const t = this.lastHeardMs.get(memberId);
+    return this.contacted.has(memberId) && t !== undefined ? this.now() - t : null;
+  }
+
   /** Asks for an assignment round soon (after a submit or a completion). */
   nudge(): void {
     if (this.timer) setImmediate(() => this.run());

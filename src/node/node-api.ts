@@ -10,10 +10,9 @@ import type { NodeInternals } from "./node.js";
 import { memberUrlOwner } from "./member-url.js";
 import { yieldIfLarge } from "./large-request-yield.js";
 import { refuseReusedId } from "./id-reuse.js";
+import { awaitReconfigAllowed, reconfigViewOf, type AwaitReconfigOptions } from "./reconfig-check.js";
 
 const FORWARD_TIMEOUT_MS = 6000;
-/** A learner this close to the leader's commit index may be promoted. */
-const CAUGHT_UP_ENTRIES = 100;
 const READ_TIMEOUT_MS = 3000;
 
 export class NodeApi implements ApiBackend {
@@ -35,7 +34,13 @@ export class NodeApi implements ApiBackend {
       completedTasks: this.n.executor.completedCount,
       failedTasks: this.n.executor.failedCount,
       tasks: this.n.table.counts(),
+      removed: this.n.removed,
     };
+  }
+
+  /** /healthz: a node that knows it was removed is not healthy, so a supervisor notices it (issue #18). */
+  health(): { ok: boolean; removed?: true } {
+    return this.n.removed ? { ok: false, removed: true } : { ok: true };
   }
 
   // ---- writes ----
@@ -207,10 +212,8 @@ export class NodeApi implements ApiBackend {
     this.refuseUrlOfAnotherMember(id, url);
     const created = !isVoter && !isLearner;
     if (created) await this.confChange({ op: "addLearner", id, url });
-    if (role === "voter" && !isVoter) {
-      await this.waitCaughtUp(id);
-      await this.confChange({ op: "addVoter", id, url });
-    }
+    // Promoted only once alive and caught up (reconfig-check.ts); a learner added by this request may catch up first.
+    if (role === "voter" && !isVoter) await this.confChange({ op: "addVoter", id, url }, created);
     return { created, body: await this.cluster({ forwarded: true }) };
   }
 
@@ -229,10 +232,13 @@ export class NodeApi implements ApiBackend {
     return await this.cluster({ forwarded: true });
   }
 
-  private async confChange(cc: ConfChange): Promise<void> {
+  private async confChange(cc: ConfChange, freshLearner = false): Promise<void> {
     // A change waits while another is uncommitted or the leader has not committed an entry of its term yet.
-    const deadline = Date.now() + this.n.cfg.electionTimeoutMs[1] * 10;
+    let deadline: number | null = null;
     for (;;) {
+      // The membership rule, checked again before every attempt: 409 LEARNER_NOT_READY / UNSAFE_RECONFIG.
+      await awaitReconfigAllowed(cc, this.reconfigOptions(freshLearner));
+      deadline ??= Date.now() + this.n.cfg.electionTimeoutMs[1] * 10;
       try {
         // Checked again in the same tick as the proposal: two adds racing for one url cannot both pass, as a
         // change is applied (and its url recorded) before the next one can be proposed.
@@ -255,17 +261,16 @@ export class NodeApi implements ApiBackend {
     if (owner !== null) throw new RaftschedError("BAD_FIELD", `url ${url} is already member ${owner}'s; two members cannot share an address`);
   }
 
-  /** A learner is promoted only when it holds (almost) the whole log, so the promotion cannot cost a quorum. */
-  private async waitCaughtUp(id: string, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (!this.n.runner.isLeader) throw new RaftschedError("NOT_LEADER", "leadership moved while the learner was catching up; retry");
-      const st = this.n.raftStatus();
-      const match = st.progress?.[id]?.match ?? 0;
-      if (match > 0 && st.commit - match <= CAUGHT_UP_ENTRIES) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new RaftschedError("TIMEOUT", `"${id}" did not catch up within ${timeoutMs} ms; it stays a learner`);
+  private reconfigOptions(freshLearner: boolean): AwaitReconfigOptions {
+    const electionTimeoutMs = this.n.cfg.electionTimeoutMs[1];
+    return {
+      view: () => reconfigViewOf(this.n.raftStatus(), (id) => this.n.duties.heardSilenceMs(id), electionTimeoutMs),
+      isLeader: () => this.n.runner.isLeader,
+      // A live member's answers can be late by more than an election timeout on a loaded machine: look a while.
+      settleMs: electionTimeoutMs * 5,
+      catchUpMs: 60_000,
+      freshLearner,
+    };
   }
 
   async transferLeader(to: string | undefined, ctx?: RequestContext): Promise<unknown> {

@@ -32,6 +32,7 @@ import { clientErrorAnswer, httpServerOptions } from "../api/body-budget.js";
 import { faultsEnabled, installFaultHooks } from "./fault-hooks.js";
 import { trackHttpConnections, type HttpCloser } from "./http-close.js";
 import { yieldIfLarge } from "./large-request-yield.js";
+import { notAPeerWatchFor, type NotAPeerWatch } from "./not-a-peer-watch.js";
 import { RaftschedError, errorMessage } from "../util/errors.js";
 
 export interface StartNodeOptions {
@@ -117,6 +118,9 @@ class NodeImpl implements RaftschedNode {
   private removedCbs: Array<() => void> = [];
   private closed = false;
   private role: Role = "follower";
+  /** This node knows it is no longer a member (applied its removal, or its peers confirmed it): /healthz says so. */
+  removed = false;
+  private notAPeerWatch: NotAPeerWatch | null = null;
 
   constructor(cfg: ClusterFile, opts: StartNodeOptions, logger: Logger, dataDir: string) {
     this.cfg = cfg;
@@ -151,6 +155,7 @@ class NodeImpl implements RaftschedNode {
       }
     };
     await quietly(() => this.duties?.stop());
+    await quietly(() => this.notAPeerWatch?.stop());
     await quietly(() => this.executor?.stop());
     await quietly(() => this.runner?.stop());
     await quietly(() => this.transport?.close());
@@ -283,6 +288,9 @@ class NodeImpl implements RaftschedNode {
     this.runner.start();
     this.duties.start();
     this.executor.start();
+    // A member removed while it could not hear about it finds out from its peers (issue #18).
+    this.notAPeerWatch = notAPeerWatchFor(this, (evidence) => this.announceRemoval(`every peer refuses it as not a peer, and ${evidence}`));
+    this.notAPeerWatch.start();
     const timer = setInterval(() => {
       const err = this.runner.fatalError;
       if (err) {
@@ -368,8 +376,11 @@ class NodeImpl implements RaftschedNode {
     this.transport.setPeers(peers);
   }
 
-  private announceRemoval(): void {
-    this.logger.warn("this node was removed from the cluster: it no longer takes part and will stop");
+  private announceRemoval(how = "it applied its own removal"): void {
+    if (this.removed) return;
+    this.removed = true;
+    this.notAPeerWatch?.stop();
+    this.logger.warn({ how }, `this node was removed from the cluster (${how}): it no longer takes part and will stop`);
     // Let the removal's own Ready finish (the leader still sends the commit to its former followers) first.
     setTimeout(() => {
       for (const cb of this.removedCbs) cb();
@@ -480,6 +491,7 @@ class NodeImpl implements RaftschedNode {
     this.closed = true;
     if (opts.handOver && this.runner.isLeader) await this.api.handOver().catch(() => undefined);
     this.duties.stop();
+    this.notAPeerWatch?.stop();
     this.executor.stop();
     await this.runner.stop();
     await this.transport.close();

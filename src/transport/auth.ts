@@ -45,14 +45,18 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   503: "Service Unavailable",
 };
 
-/** Answers an upgrade request with a plain HTTP error and closes the socket. */
-export function refuseUpgrade(socket: Duplex, status: number, body: string): void {
+/** The 403 a node answers a peer it does not count as a member: JSON with a stable code, so the refused node can
+ *  tell "you are not (or no longer) a member" from any other refusal (src/node/not-a-peer-watch.ts). */
+export const NOT_A_PEER_CODE = "NOT_A_PEER";
+
+/** Answers an upgrade request with a plain HTTP error (or, with `json`, the API's error shape) and closes the socket. */
+export function refuseUpgrade(socket: Duplex, status: number, body: string, json?: { readonly code: string }): void {
   if (socket.destroyed) return;
-  const text = `${body}\n`;
+  const text = json ? JSON.stringify({ error: { code: json.code, message: body } }) : `${body}\n`;
   const head = [
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}`,
     "Connection: close",
-    "Content-Type: text/plain; charset=utf-8",
+    json ? "Content-Type: application/json; charset=utf-8" : "Content-Type: text/plain; charset=utf-8",
     `Content-Length: ${Buffer.byteLength(text)}`,
   ];
   if (status === 401) head.push('WWW-Authenticate: Bearer realm="raftsched"');

@@ -6,7 +6,7 @@
 import type { Logger } from "pino";
 import WebSocket from "ws";
 import type { NodeId } from "../raft/types.js";
-import { NODE_ID_HEADER, peerSocketUrl, STORAGE_ID_HEADER } from "./auth.js";
+import { NODE_ID_HEADER, NOT_A_PEER_CODE, peerSocketUrl, STORAGE_ID_HEADER } from "./auth.js";
 import { backoffDelayMs, type BackoffOptions } from "./backoff.js";
 import { MAX_UPGRADE_REFUSAL_CHARS } from "./limits.js";
 
@@ -96,6 +96,9 @@ export class PeerLink {
   private readonly queue = new FrameQueue();
   private inFlightBytes = 0;
   private heldBytesPeakValue = 0;
+  /** Since when every dial was refused with 403 NOT_A_PEER (the peer does not count us as a member); null once a
+   *  dial is accepted or refused otherwise. */
+  notAPeerSinceMs: number | null = null;
 
   constructor(options: PeerLinkOptions) {
     this.o = options;
@@ -202,6 +205,7 @@ export class PeerLink {
       this.alive = true;
       this.failures = 0;
       this.lastProblem = "";
+      this.notAPeerSinceMs = null;
       this.log.info({ url: this.socketUrl }, "peer link connected");
       this.drain();
     });
@@ -224,6 +228,7 @@ export class PeerLink {
         if (body.length < MAX_UPGRADE_REFUSAL_CHARS) body += chunk;
       });
       const done = () => {
+        this.noteRefusal(res.statusCode, body);
         this.noteProblem(`refused with HTTP ${res.statusCode ?? "?"}: ${body.trim().slice(0, MAX_UPGRADE_REFUSAL_CHARS)}`);
         ws.terminate();
       };
@@ -291,6 +296,13 @@ export class PeerLink {
   private noteHeld(): void {
     const held = this.queue.bytes + this.inFlightBytes;
     if (held > this.heldBytesPeakValue) this.heldBytesPeakValue = held;
+  }
+
+  private noteRefusal(status: number | undefined, body: string): void {
+    // A peer of an older version answers in plain text: its wording says the same.
+    const notAPeer = status === 403 && (body.includes(`"code":"${NOT_A_PEER_CODE}"`) || body.includes("is not a peer"));
+    if (!notAPeer) this.notAPeerSinceMs = null;
+    else this.notAPeerSinceMs ??= Date.now();
   }
 
   /** Logs a failure once when it starts or changes, not on every retry of the same failure. */

@@ -16,7 +16,7 @@ import type { Logger } from "pino";
 import WebSocket, { WebSocketServer } from "ws";
 import type { Message, NodeId, SnapshotRequest } from "../raft/types.js";
 import { bearerTokenMatches } from "../util/bearer.js";
-import { peerSocketUrl, presentedNodeId, presentedStorageId, refuseUpgrade, requestPath, RAFT_PATH } from "./auth.js";
+import { NOT_A_PEER_CODE, peerSocketUrl, presentedNodeId, presentedStorageId, refuseUpgrade, requestPath, RAFT_PATH } from "./auth.js";
 import { checkBackoffOptions, type BackoffOptions } from "./backoff.js";
 import { decodePeerFrame, encodeFrame, encodeSnapshotFrame } from "./codec.js";
 import {
@@ -97,6 +97,8 @@ export interface PeerLinkStats {
   readonly filtered: number;
   /** The most bytes our outbound link to the peer ever held at once (queued + in the socket, unwritten). */
   readonly heldBytesPeak: number;
+  /** Since when (epoch ms) the peer has refused every dial with 403 NOT_A_PEER; null once it accepts one. */
+  readonly notAPeerSinceMs: number | null;
   readonly snapshotsSent: number;
   readonly snapshotsFailed: number;
   readonly snapshotsReceived: number;
@@ -348,6 +350,7 @@ export class WsTransport {
         badFrames: c.badFrames,
         filtered: c.filtered,
         heldBytesPeak: link.heldBytesPeak,
+        notAPeerSinceMs: link.notAPeerSinceMs,
         snapshotsSent: c.snapshotsSent,
         snapshotsFailed: c.snapshotsFailed,
         snapshotsReceived: c.snapshotsReceived,
@@ -403,7 +406,7 @@ export class WsTransport {
     const peerId = presentedNodeId(req);
     if (peerId === null) return this.refuse(req, socket, 400, "missing or malformed x-raftsched-node header");
     if (peerId === this.selfId || !this.links.has(peerId)) {
-      return this.refuse(req, socket, 403, `node ${JSON.stringify(peerId)} is not a peer of this node`);
+      return this.refuse(req, socket, 403, `node ${JSON.stringify(peerId)} is not a peer of this node`, { code: NOT_A_PEER_CODE });
     }
     const identity = this.identity;
     const storageId = presentedStorageId(req);
@@ -430,7 +433,7 @@ export class WsTransport {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptInbound(ws, peerId, remote));
   };
 
-  private refuse(req: IncomingMessage, socket: Duplex, status: number, why: string): void {
+  private refuse(req: IncomingMessage, socket: Duplex, status: number, why: string, json?: { readonly code: string }): void {
     this.refusedUpgrades++;
     const address = req.socket.remoteAddress ?? "?";
     const key = `${address} ${status}`;
@@ -439,7 +442,7 @@ export class WsTransport {
       this.loggedRefusals.add(key);
       this.log.warn({ remote: address, status }, `refused peer connection: ${why} (logged once per address)`);
     }
-    refuseUpgrade(socket, status, why);
+    refuseUpgrade(socket, status, why, json);
   }
 
   private acceptInbound(ws: WebSocket, peerId: NodeId, remote: string): void {

@@ -31,6 +31,8 @@ import { Rng, mixSeed, mulberry32 } from "./prng.js";
 import { type SchedulerHost, type SchedulerStats, SimScheduler } from "./scheduler-model.js";
 import { confAfter, confText } from "./statemachine.js";
 import { Trace, describeMessage } from "./trace.js";
+import { reconfigRefusal, reconfigViewOf } from "../../src/node/reconfig-check.js";
+import { reconfigQuorumLoss } from "./reconfig-safety.js";
 import type {
   CheckerName,
   ClusterView,
@@ -72,6 +74,9 @@ export interface SimOptions {
   readonly maxInflightMsgs?: number;
   /** Test-only runner bug: send each Ready's messages before its batch is synced (proves crashes lose state). */
   readonly sendBeforeSync?: boolean;
+  /** Broken-rule switch: membership changes skip the production rule (src/node/reconfig-check.ts), so the
+   *  reconfigQuorumLoss checker can be shown to fire. */
+  readonly skipReconfigCheck?: boolean;
   /** Pre-vote in every core (default on, as in production); off only to show what a scenario guards against. */
   readonly preVote?: boolean;
   /** Simulation steps per tick (default 1). Above 1, every node ticks at its own random phase within the tick, as
@@ -213,6 +218,12 @@ export class SimCluster {
   private readonly retired = new Set<NodeId>();
   private readonly retireAt = new Map<NodeId, number>();
 
+  /** Per node: when (tick) it last received a message from each other node, this incarnation: what a leader
+   *  knows of who is alive, as the production leader's record of what it heard. */
+  private readonly lastHeard = new Map<NodeId, Map<NodeId, number>>();
+  /** Nodes down (crashed, or created and not started), and since when: the ground truth for reconfigQuorumLoss. */
+  private readonly downSince = new Map<NodeId, number>();
+
   private readonly violations: Violation[] = [];
   private readonly reported = new Set<CheckerName>();
   private readonly dirty = new Set<SafetyCheckerName>();
@@ -297,6 +308,7 @@ export class SimCluster {
     if (this.stepsPerTick > 1 && this.tickPhase.length < this.nodes.length + 1) this.tickPhase.push(this.memberRng.int(0, this.stepsPerTick - 1));
     this.nodes.push(node);
     this.byId.set(id, node);
+    this.downSince.set(id, this.now);
     return node;
   }
 
@@ -321,6 +333,7 @@ export class SimCluster {
         (this.opts.brokenRules ? `, broken rules ${JSON.stringify(this.opts.brokenRules)}` : ""),
     );
     for (const n of this.nodes) this.guard(n, () => n.start());
+    for (const n of this.nodes) if (n.alive) this.downSince.delete(n.id);
     this.markAllDirty();
   }
 
@@ -397,6 +410,7 @@ export class SimCluster {
       }
       this.trace.message(this.now, "deliver", m);
       this.scheduler?.heard(target.id, m.from);
+      this.noteHeard(target.id, m.from);
       if (m.type === "voteResp" && !m.reject) {
         const key = `${m.term}/${m.to}`;
         const granted = this.votes.get(key);
@@ -812,6 +826,8 @@ export class SimCluster {
   private crash(n: SimNode, why: string): void {
     const lost = n.inflight ? ` (loses an unsynced Ready: ${n.inflight.rd.entries.length} entries, ${n.inflight.rd.messages.length} messages)` : "";
     n.crash();
+    this.downSince.set(n.id, this.now);
+    this.lastHeard.delete(n.id);
     this.scheduler?.crashed(n);
     this.forgetUndurableRemovalKnowledge(n);
     this.stats.crashes++;
@@ -839,6 +855,7 @@ export class SimCluster {
     this.restartAt.delete(n.id);
     if (n.alive || this.retired.has(n.id)) return;
     this.guard(n, () => n.start());
+    if (n.alive) this.downSince.delete(n.id);
     if (n.alive) this.scheduler?.restored(n);
     this.dirty.add("logMatching");
     const hs = n.storage.initialState().hardState;
@@ -991,6 +1008,7 @@ export class SimCluster {
     const n = this.createNode(id, { voters: [], learners: [] });
     this.trace.note(this.now, `NEW NODE ${id} (empty storage${start ? "" : ", not started"})`);
     if (start) this.guard(n, () => n.start());
+    if (n.alive) this.downSince.delete(n.id);
     this.dirty.add("logMatching");
     return n;
   }
@@ -1016,6 +1034,43 @@ export class SimCluster {
       this.trace.note(this.now, `member: ${cc.op} ${cc.id} refused by ${id}: ${err.code}`);
       return null;
     }
+  }
+
+  /** Proposes a membership change to leader `id` the way the production leader does: through the rule of
+   *  src/node/reconfig-check.ts (unless skipReconfigCheck), with the leader's record of what it heard as its view.
+   *  Every change that reaches the log here is judged by the reconfigQuorumLoss checker. */
+  proposeCheckedConfChange(id: NodeId, cc: ConfChange): { index: number; term: number } | null {
+    const core = this.node(id).core;
+    if (!core || core.currentRole() !== "leader") return this.proposeConfChangeTo(id, cc);
+    const st = core.status();
+    const heard = this.lastHeard.get(id);
+    const silenceMs = (m: NodeId): number | null => {
+      const t = heard?.get(m);
+      return t === undefined ? null : (this.now - t) * TICK_MS;
+    };
+    if (!this.opts.skipReconfigCheck) {
+      const refusal = reconfigRefusal(reconfigViewOf(st, silenceMs, ELECTION_TICKS_MAX * TICK_MS), cc);
+      if (refusal) {
+        this.trace.note(this.now, `member: ${cc.op} ${cc.id} refused by the rule: ${refusal.code} ${refusal.message}`);
+        return null;
+      }
+    }
+    const p = this.proposeConfChangeTo(id, cc);
+    if (p) {
+      const downFor = (m: NodeId): number | null => {
+        const since = this.downSince.get(m);
+        return since === undefined ? null : this.now - since;
+      };
+      const v = reconfigQuorumLoss({ seed: this.seed, tick: this.now, change: cc, voters: st.conf.voters, downForTicks: downFor });
+      if (v) this.report(v.checker, v.detail);
+    }
+    return p;
+  }
+
+  private noteHeard(by: NodeId, from: NodeId): void {
+    let heard = this.lastHeard.get(by);
+    if (!heard) this.lastHeard.set(by, (heard = new Map()));
+    heard.set(from, this.now);
   }
 
   /** Snapshots node `id` at its applied index and compacts its log to keep `keepEntries` below it. */

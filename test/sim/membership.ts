@@ -1,7 +1,9 @@
 // Random membership changes during a seed's fault phase, proposed to whoever leads, the way an operator (or an
-// autopilot) would: a new node starts with empty storage and is added as a learner, a learner is promoted (usually
-// once caught up, sometimes at once), voters and learners are removed (the leader too), and now and then a fresh
-// node is added straight as a voter. Changes go one at a time; the core refuses the rest, which is fine.
+// autopilot) would: a new node starts with empty storage and is added as a learner, a learner is promoted, voters
+// and learners are removed (the leader too), and now and then a fresh node is asked to be added straight as a
+// voter. Every change goes through the production leader's rule (src/node/reconfig-check.ts, issue #18): a
+// promotion only of a learner heard recently and caught up, nothing that leaves the reachable voters without a
+// majority; a fresh node is never added straight as a voter. Changes go one at a time; the core refuses the rest.
 // A removed node is either shut down some time later or left running with whatever it knows, so removed nodes
 // that never heard of their removal keep knocking (hashicorp/raft#502).
 import type { ConfChange, NodeId } from "../../src/raft/types.js";
@@ -42,14 +44,9 @@ export class MembershipChanger {
         if (joiner) this.propose(leader, { op, id: joiner.id });
         break;
       }
-      case "promote": {
-        if (conf.learners.length === 0) break;
-        const id = this.rng.pick(conf.learners);
-        // Usually only once caught up (etcd's rule against quorum loss, etcd-io/etcd#6420); sometimes at once.
-        const match = leader.core.status().progress?.[id]?.match ?? 0;
-        if (match >= leader.core.status().commit || this.rng.chance(0.3)) this.propose(leader, { op: "addVoter", id });
+      case "promote":
+        if (conf.learners.length > 0) this.propose(leader, { op: "addVoter", id: this.rng.pick(conf.learners) });
         break;
-      }
       case "removeVoter":
         if (conf.voters.length > MIN_VOTERS) this.propose(leader, { op: "remove", id: this.rng.pick(conf.voters) });
         break;
@@ -78,6 +75,6 @@ export class MembershipChanger {
   }
 
   private propose(leader: SimNode, cc: ConfChange): void {
-    this.sim.proposeConfChangeTo(leader.id, cc);
+    this.sim.proposeCheckedConfChange(leader.id, cc);
   }
 }

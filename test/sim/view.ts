@@ -192,6 +192,7 @@ export type CheckerName =
   | "linearizableRead"
   | "disjointMajorities"
   | "removedNodeLeads"
+  | "reconfigQuorumLoss"
   | "taskLost"
   | "taskDuplicated"
   | "attemptFencing"
