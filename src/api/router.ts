@@ -17,6 +17,9 @@ export interface SubmitInput {
   readonly payload: JsonValue;
   readonly maxAttempts: number;
   readonly priority: number;
+  /** The same id with another body: "return" answers 200 with the existing task (the contract's default),
+   *  "reject" answers 409 ID_REUSED, for a client that would rather hear that its id was already taken. */
+  readonly onIdReuse?: "return" | "reject";
 }
 
 export interface ListQuery {
@@ -109,7 +112,8 @@ function intIn(o: Record<string, unknown>, key: string, min: number, max: number
 
 export function parseSubmit(body: unknown): SubmitInput {
   const o = asObject(body);
-  checkKeys(o, ["id", "payload", "maxAttempts", "priority"]);
+  checkKeys(o, ["id", "payload", "maxAttempts", "priority", "onIdReuse"]);
+  if (o.onIdReuse !== undefined && o.onIdReuse !== "return" && o.onIdReuse !== "reject") throw field("onIdReuse", 'must be "return" or "reject"');
   let id: string | undefined;
   if (o.id !== undefined) {
     if (typeof o.id !== "string" || !TASK_ID_RE.test(o.id)) throw field("id", "must be 1–128 characters of [A-Za-z0-9._:-]");
@@ -124,6 +128,7 @@ export function parseSubmit(body: unknown): SubmitInput {
     payload: jsonField("payload", o.payload),
     maxAttempts: intIn(o, "maxAttempts", 1, 100, 3),
     priority: intIn(o, "priority", -1_000_000, 1_000_000, 0),
+    ...(o.onIdReuse === "reject" ? { onIdReuse: "reject" as const } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
-// A submit with an id that already exists is a retry when it asks for the same task, and answers 200 with it. When
-// it asks for something else (another payload, priority or maxAttempts), answering 200 with the original task
-// silently dropped the caller's work (issue 17 point 5): it is refused with 409 ID_REUSED instead. Fields are
+// A submit with an id that already exists answers 200 with the existing task (the contract, and what BullMQ does
+// with a known jobId). When it asks for something else (another payload, priority or maxAttempts) that silently
+// drops the caller's work (issue 17 point 5), so a client can ask with `onIdReuse: "reject"` to hear it instead:
+// 409 ID_REUSED. The default stays 200 because the contract promises it and retrying clients rely on it. Fields are
 // compared after defaults are applied (an omitted priority is 0), and payloads as JSON values, so key order does
 // not matter.
 import { RaftschedError } from "../util/errors.js";

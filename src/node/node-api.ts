@@ -67,7 +67,7 @@ export class NodeApi implements ApiBackend {
       await this.linearize();
       const existing = this.n.table.getTask(id);
       if (existing) {
-        refuseReusedId(existing, input);
+        if (input.onIdReuse === "reject") refuseReusedId(existing, input);
         return { created: false, task: existing };
       }
     }
@@ -82,7 +82,7 @@ export class NodeApi implements ApiBackend {
     const task = expectTask(res);
     await yieldIfLarge(bodyBytes); // the answer's JSON.stringify runs in its own turn, not in the apply's
     const created = res.ok && res.created === true;
-    if (!created) refuseReusedId(task, input); // another submit of this id was applied first
+    if (!created && input.onIdReuse === "reject") refuseReusedId(task, input); // another submit of this id was applied first
     return { created, task };
   }
 

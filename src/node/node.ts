@@ -58,7 +58,7 @@ export interface RaftschedNode {
   readonly id: string;
   readonly url: string;
   readonly logger: Logger;
-  submit(input: { id?: string; payload: unknown; maxAttempts?: number; priority?: number }): Promise<Task>;
+  submit(input: { id?: string; payload: unknown; maxAttempts?: number; priority?: number; onIdReuse?: "return" | "reject" }): Promise<Task>;
   getTask(id: string, opts?: { stale?: boolean }): Promise<Task | undefined>;
   listTasks(q?: { state?: Task["state"]; worker?: string; limit?: number; after?: string; stale?: boolean }): Promise<{ tasks: Task[]; next: string | null }>;
   onTask(handler: TaskHandler): void;
@@ -430,12 +430,13 @@ class NodeImpl implements RaftschedNode {
 
   // ---- the embedding API ----
 
-  async submit(input: { id?: string; payload: unknown; maxAttempts?: number; priority?: number }): Promise<Task> {
+  async submit(input: { id?: string; payload: unknown; maxAttempts?: number; priority?: number; onIdReuse?: "return" | "reject" }): Promise<Task> {
     const r = await this.api.submit({
       ...(input.id !== undefined ? { id: input.id } : {}),
       payload: (input.payload ?? null) as JsonValue,
       maxAttempts: input.maxAttempts ?? 3,
       priority: input.priority ?? 0,
+      ...(input.onIdReuse ? { onIdReuse: input.onIdReuse } : {}),
     });
     return r.task;
   }

@@ -100,9 +100,10 @@ describe("embedding a single node with startNode", () => {
       expect(done.result).toEqual({ upper: "HELLO", attempt: 1 });
       expect(seen.filter((s) => s.id === "embed-ok")).toEqual([{ id: "embed-ok", attempt: 1, payload: { word: "hello" }, aborted: false }]);
 
-      // The same id again is the same task, not a second run; with another body it is refused (409 ID_REUSED).
+      // The same id again is the same task, not a second run; with another body too, unless asked to refuse it.
       expect((await submit(node, { id: "embed-ok", payload: { word: "hello" } })).createdIndex).toBe(t.createdIndex);
-      await expect(submit(node, { id: "embed-ok", payload: { word: "other" } })).rejects.toMatchObject({ code: "ID_REUSED" });
+      expect((await submit(node, { id: "embed-ok", payload: { word: "other" } })).createdIndex).toBe(t.createdIndex);
+      await expect(node.submit({ id: "embed-ok", payload: { word: "other" }, onIdReuse: "reject" })).rejects.toMatchObject({ code: "ID_REUSED" });
 
       // A handler that throws fails the attempt; after maxAttempts the task is dead with the handler's error.
       await submit(node, { id: "embed-fail", payload: { fail: true }, maxAttempts: 2 });

@@ -1,6 +1,6 @@
-// The task answers issue 17 point 5 settled, through the HTTP API of a real node (a one-node cluster):
-// - the same id with another body is refused with 409 ID_REUSED (before: 200 with the original task, the new
-//   body silently dropped); the same body again is still 200 with the task;
+// The task answers issue 17 point 5 settled, through the HTTP API of a real node (a three-node cluster, so forwards are covered too):
+// - the same id again is 200 with the task, whatever the body (the contract); a client that sends
+//   onIdReuse: "reject" hears 409 ID_REUSED when its body differs, on the leader and through a follower;
 // - a dead task carries its reason as lastError (and, for now, as error too);
 // - cancelling a completed or dead task answers 200 with the task unchanged.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,7 +9,7 @@ import { Cluster, waitFor } from "./cluster-harness.js";
 let c: Cluster;
 
 beforeAll(async () => {
-  c = await Cluster.start({ nodes: 1 });
+  c = await Cluster.start({ nodes: 3 });
   await c.waitForLeader();
 }, 60_000);
 
@@ -25,7 +25,7 @@ async function terminal(id: string): Promise<any> {
 }
 
 describe("task answers", () => {
-  it("the same id: same body → 200 with the task, another body → 409 ID_REUSED, nothing created or changed", async () => {
+  it("the same id: 200 with the task (any body); another body with onIdReuse:reject → 409 ID_REUSED; nothing created or changed", async () => {
     const body = { id: "reuse-1", payload: { sleepMs: 0, b: [1, 2] }, priority: 5 };
     const first = await c.request("n1", "POST", "/v1/tasks", { body });
     expect(first.status).toBe(201);
@@ -34,9 +34,18 @@ describe("task answers", () => {
     expect(again.status).toBe(200);
     expect(again.body.createdIndex).toBe(first.body.createdIndex);
     for (const other of [{ ...body, payload: { sleepMs: 1 } }, { ...body, priority: 6 }, { ...body, maxAttempts: 9 }, { id: "reuse-1", payload: body.payload }]) {
-      const r = await c.request("n1", "POST", "/v1/tasks", { body: other });
-      expect(r.status).toBe(409);
-      expect(r.body.error.code).toBe("ID_REUSED");
+      // The contract's default: 200 with the original task, nothing changed.
+      const plain = await c.request("n1", "POST", "/v1/tasks", { body: other });
+      expect(plain.status).toBe(200);
+      expect(plain.body.createdIndex).toBe(first.body.createdIndex);
+      // Asked for: refused, from a follower too (the flag travels with the forwarded body).
+      for (const node of ["n1", "n2"]) {
+        const r = await c.request(node, "POST", "/v1/tasks", { body: { ...other, onIdReuse: "reject" } });
+        expect(r.status).toBe(409);
+        expect(r.body.error.code).toBe("ID_REUSED");
+      }
+      const same = await c.request("n2", "POST", "/v1/tasks", { body: { ...body, onIdReuse: "reject" } });
+      expect(same.status).toBe(200);
     }
     const now = await c.request("n1", "GET", "/v1/tasks/reuse-1");
     expect(now.body).toMatchObject({ payload: body.payload, priority: 5, maxAttempts: 3, createdIndex: first.body.createdIndex });
