@@ -79,6 +79,12 @@ async function storeWithLog(dir: string, lastIndex: number): Promise<LevelStore>
   return store;
 }
 
+/** As the runner: write the data ahead where the store can (stageSnapshot), then the ordered save. */
+async function saveAsTheNodeDoes(store: LevelStore, snapshot: Snapshot, compactTo: number): Promise<void> {
+  await (store as { stageSnapshot?: (data: Uint8Array) => Promise<void> }).stageSnapshot?.(snapshot.data);
+  await store.saveSnapshot(snapshot, compactTo);
+}
+
 /** While `save` runs, a node keeps persisting its Readies: one small synced append every 5 ms. Returns the longest
  *  time one of them waited (a Ready waiting on the disk sends no heartbeats and acknowledges no appends). */
 async function withConcurrentWrites(store: LevelStore, lastIndex: number, save: () => Promise<void>): Promise<{ maxWaitMs: number; writes: number }> {
@@ -112,7 +118,7 @@ async function measure(targetMb: number): Promise<string[]> {
   const installDir = mkdtempSync(path.join(values.dir, "raftsched-stall-install-"));
   try {
     const store = await storeWithLog(saveDir, index);
-    const save = await measured(() => withConcurrentWrites(store, index, () => store.saveSnapshot(snapshot, index - 5000)));
+    const save = await measured(() => withConcurrentWrites(store, index, () => saveAsTheNodeDoes(store, snapshot, index - 5000)));
     await store.close();
     const fresh = await LevelStore.open(installDir);
     const install = await measured(() => fresh.persist({ entries: [], snapshot, hardState: { term: TERM, vote: null, commit: index } }));
@@ -128,6 +134,9 @@ async function measure(targetMb: number): Promise<string[]> {
 }
 
 const rows: string[] = [];
+// What the machine itself costs: the longest stall of an idle loop for 2 s (a shared, loaded machine stalls too).
+const idle = await measured(() => new Promise((r) => setTimeout(r, 2000)));
+rows.push(`| idle loop, 2 s (baseline) | | | ${Math.round(idle.stallMs)} ms | | |`);
 for (const mb of values.mb.split(",").map(Number)) {
   rows.push(...(await measure(mb)));
   console.error(rows[rows.length - 1]);

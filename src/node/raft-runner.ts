@@ -455,9 +455,12 @@ export class RaftRunner {
             })
             .finally(finish);
         };
-        // A Ready in flight may be installing a snapshot or appending: save once it is done (the loop calls here).
-        if (this.processing) this.snapshotToSave = saveNow;
-        else saveNow();
+        // The data goes to disk in chunks first, beside the Readies; the save is then one small ordered batch.
+        return Promise.resolve(this.o.durable.stageSnapshot?.(bytes)).then(() => {
+          // A Ready in flight may be installing a snapshot or appending: save once it is done (the loop calls here).
+          if (this.processing) this.snapshotToSave = saveNow;
+          else saveNow();
+        });
       })
       .catch((err) => {
         finish();
