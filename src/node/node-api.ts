@@ -27,7 +27,8 @@ export class NodeApi implements ApiBackend {
     this.transferHold = new TransferHold({
       selfId: node.id,
       view: () => ({ isLeader: node.runner.isLeader, transferring: (node.raftStatus().transferee ?? null) !== null, knownLeader: node.runner.knownLeader }),
-      maxHoldMs: () => node.cfg.electionTimeoutMs[1] * 4,
+      // About eight election timeouts (2.4 s by default): a hand-over on a loaded machine took over a second.
+      maxHoldMs: () => node.cfg.electionTimeoutMs[1] * 8,
     });
   }
 

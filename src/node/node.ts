@@ -491,7 +491,7 @@ class NodeImpl implements RaftschedNode {
     this.closed = true;
     if (opts.handOver && this.runner.isLeader) {
       await this.api.handOver().catch(() => undefined);
-      await this.api.transferHold.drained(this.cfg.electionTimeoutMs[1] * 4, () => this.runner.pendingProposals);
+      await this.api.transferHold.drained(this.cfg.electionTimeoutMs[1] * 2, () => this.runner.pendingProposals);
     }
     this.duties.stop();
     this.notAPeerWatch?.stop();

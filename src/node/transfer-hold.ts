@@ -2,7 +2,7 @@
 // a transfer (TRANSFER_IN_PROGRESS), so a SIGTERM, `member remove <leader>` or transfer-leader used to fail the
 // writes in flight with 503. Now such a write is held until the hand-over ends, then proposed here (the transfer
 // was abandoned and this node still leads) or sent on to the new leader (it moved). Bounded: at most
-// MAX_HELD_WRITES at once and at most maxHoldMs each (about four election timeouts); past either bound the write
+// MAX_HELD_WRITES at once and at most maxHoldMs each (about eight election timeouts); past either bound the write
 // fails with 503 TRANSFER_IN_PROGRESS as before, and nothing was proposed, so the client may retry it.
 //
 // The same applies one hop back: a follower that forwarded a write to a leader that answers "transfer in
