@@ -4,6 +4,7 @@ import { loadClusterFile, type ClusterFile } from "../config/cluster-file.js";
 import { RaftschedError } from "../util/errors.js";
 import { httpJson, type HttpAnswer } from "./http-client.js";
 import { configPathOr, parseArgs, stringFlag } from "./args.js";
+import { nodesInCallOrder, PROBE_TIMEOUT_MS } from "./node-order.js";
 
 interface Member {
   id: string;
@@ -13,12 +14,14 @@ interface Member {
   alive: boolean | null;
 }
 
-/** Sends one call to the first node that answers; connection failures move on to the next node. */
+/** Sends one call to the first node that answers, the leader first when known (node-order.ts); connection
+ *  failures move on to the next node. A node silent on the status probe gets only the probe's short timeout. */
 async function callAny(cfg: ClusterFile, path: string, opts: { method?: string; body?: unknown; timeoutMs?: number }): Promise<HttpAnswer> {
   let last = "";
-  for (const n of cfg.nodes) {
+  for (const n of await nodesInCallOrder(cfg)) {
     try {
-      const r = await httpJson(`${n.url}${path}`, { ...opts, token: cfg.token });
+      const timeoutMs = n.answered ? opts.timeoutMs : Math.min(opts.timeoutMs ?? PROBE_TIMEOUT_MS, PROBE_TIMEOUT_MS);
+      const r = await httpJson(`${n.url}${path}`, { ...opts, timeoutMs, token: cfg.token });
       if (r.status === 503) {
         last = `${n.id}: ${JSON.stringify(r.body)}`;
         continue;

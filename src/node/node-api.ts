@@ -11,6 +11,7 @@ import { memberUrlOwner } from "./member-url.js";
 import { yieldIfLarge } from "./large-request-yield.js";
 import { refuseReusedId } from "./id-reuse.js";
 import { awaitReconfigAllowed, reconfigViewOf, type AwaitReconfigOptions } from "./reconfig-check.js";
+import { TransferHold, forwardThroughHandOver, proposeThroughHandOver } from "./transfer-hold.js";
 
 const FORWARD_TIMEOUT_MS = 6000;
 const READ_TIMEOUT_MS = 3000;
@@ -18,8 +19,29 @@ const READ_TIMEOUT_MS = 3000;
 export class NodeApi implements ApiBackend {
   private readonly n: NodeInternals;
 
+  /** Writes held while leadership is handed over (transfer-hold.ts). */
+  readonly transferHold: TransferHold;
+
   constructor(node: NodeInternals) {
     this.n = node;
+    this.transferHold = new TransferHold({
+      selfId: node.id,
+      view: () => ({ isLeader: node.runner.isLeader, transferring: (node.raftStatus().transferee ?? null) !== null, knownLeader: node.runner.knownLeader }),
+      // About eight election timeouts (2.4 s by default): a hand-over on a loaded machine took over a second.
+      maxHoldMs: () => node.cfg.electionTimeoutMs[1] * 8,
+    });
+  }
+
+  /** Proposes a write on this leader, held through a hand-over and then sent on to the new leader if it moved. */
+  private proposeWrite(cmd: Parameters<NodeInternals["proposeCommand"]>[0], method: string, path: string, body: unknown, ctx?: RequestContext): Promise<ApplyResult> {
+    return proposeThroughHandOver(
+      this.transferHold,
+      () => this.n.proposeCommand(cmd),
+      async (): Promise<ApplyResult> => {
+        const r = await this.forward(method, path, body, ctx);
+        return { ok: true, task: r.body as Task, created: r.status === 201 };
+      },
+    );
   }
 
   get token(): string {
@@ -56,8 +78,8 @@ export class NodeApi implements ApiBackend {
     // The id is fixed where the request arrives, so a forward that is retried cannot create a second task.
     const id = input.id ?? this.n.newTaskId();
     await this.awaitLeader(ctx);
+    const body = ctx?.body !== undefined ? submitBodyWithId(ctx.body, input.id, id) : { ...input, id };
     if (!this.n.runner.isLeader) {
-      const body = ctx?.body !== undefined ? submitBodyWithId(ctx.body, input.id, id) : { ...input, id };
       const r = await this.forward("POST", "/v1/tasks", body, ctx);
       return { created: r.status === 201, task: r.body as Task };
     }
@@ -71,14 +93,8 @@ export class NodeApi implements ApiBackend {
         return { created: false, task: existing };
       }
     }
-    const res = await this.n.proposeCommand({
-      type: "submit",
-      id,
-      payload: input.payload,
-      priority: input.priority,
-      maxAttempts: input.maxAttempts,
-      nowMs: Date.now(),
-    });
+    const cmd = { type: "submit", id, payload: input.payload, priority: input.priority, maxAttempts: input.maxAttempts, nowMs: Date.now() } as const;
+    const res = await this.proposeWrite(cmd, "POST", "/v1/tasks", body, ctx);
     const task = expectTask(res);
     await yieldIfLarge(bodyBytes); // the answer's JSON.stringify runs in its own turn, not in the apply's
     const created = res.ok && res.created === true;
@@ -89,31 +105,27 @@ export class NodeApi implements ApiBackend {
   async complete(id: string, attempt: number, result: JsonValue | undefined, ctx?: RequestContext): Promise<Task> {
     if (result !== undefined) jsonField("result", result);
     await this.awaitLeader(ctx);
-    if (!this.n.runner.isLeader) {
-      const body = ctx?.body ?? { attempt, ...(result !== undefined ? { result } : {}) };
-      return (await this.forward("POST", `/v1/tasks/${encodeURIComponent(id)}/complete`, body, ctx)).body as Task;
-    }
-    return expectTask(await this.n.proposeCommand({ type: "complete", id, attempt, ...(result !== undefined ? { result } : {}) }));
+    const body = ctx?.body ?? { attempt, ...(result !== undefined ? { result } : {}) };
+    const path = `/v1/tasks/${encodeURIComponent(id)}/complete`;
+    if (!this.n.runner.isLeader) return (await this.forward("POST", path, body, ctx)).body as Task;
+    return expectTask(await this.proposeWrite({ type: "complete", id, attempt, ...(result !== undefined ? { result } : {}) }, "POST", path, body, ctx));
   }
 
   async fail(id: string, attempt: number, error: JsonValue | undefined, ctx?: RequestContext): Promise<Task> {
     if (error !== undefined) jsonField("error", error);
     await this.awaitLeader(ctx);
-    if (!this.n.runner.isLeader) {
-      const body = ctx?.body ?? { attempt, ...(error !== undefined ? { error } : {}) };
-      return (await this.forward("POST", `/v1/tasks/${encodeURIComponent(id)}/fail`, body, ctx)).body as Task;
-    }
-    return expectTask(
-      await this.n.proposeCommand({ type: "fail", id, attempt, ...(error !== undefined ? { error } : {}), retryAtMs: this.n.retryAt(attempt) }),
-    );
+    const body = ctx?.body ?? { attempt, ...(error !== undefined ? { error } : {}) };
+    const path = `/v1/tasks/${encodeURIComponent(id)}/fail`;
+    if (!this.n.runner.isLeader) return (await this.forward("POST", path, body, ctx)).body as Task;
+    const cmd = { type: "fail", id, attempt, ...(error !== undefined ? { error } : {}), retryAtMs: this.n.retryAt(attempt) } as const;
+    return expectTask(await this.proposeWrite(cmd, "POST", path, body, ctx));
   }
 
   async cancel(id: string, ctx?: RequestContext): Promise<Task> {
     await this.awaitLeader(ctx);
-    if (!this.n.runner.isLeader) {
-      return (await this.forward("POST", `/v1/tasks/${encodeURIComponent(id)}/cancel`, undefined, ctx)).body as Task;
-    }
-    return expectTask(await this.n.proposeCommand({ type: "cancel", id }));
+    const path = `/v1/tasks/${encodeURIComponent(id)}/cancel`;
+    if (!this.n.runner.isLeader) return (await this.forward("POST", path, undefined, ctx)).body as Task;
+    return expectTask(await this.proposeWrite({ type: "cancel", id }, "POST", path, undefined, ctx));
   }
 
   /** Right after a start or during an election no leader is known: wait about one election for one rather than
@@ -341,7 +353,13 @@ export class NodeApi implements ApiBackend {
         { leaderId: this.n.runner.knownLeader },
       );
     }
-    return await this.send(url, method, path, body);
+    if (method !== "POST" || !path.startsWith("/v1/tasks")) return await this.send(url, method, path, body);
+    // A write: the leader may refuse it because it is handing over (or just did); wait for the next and resend.
+    return await forwardThroughHandOver(this.transferHold, this.n.runner.knownLeader, async (leaderId) => {
+      const to = leaderId === null ? url : this.n.memberUrls.get(leaderId);
+      if (!to) throw new RaftschedError("NO_LEADER", `no url known for "${leaderId}"`);
+      return await this.send(to, method, path, body);
+    });
   }
 
   private async send(url: string, method: string, path: string, body: unknown): Promise<{ status: number; body: unknown }> {

@@ -490,7 +490,10 @@ class NodeImpl implements RaftschedNode {
   async close(opts: { handOver?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (opts.handOver && this.runner.isLeader) await this.api.handOver().catch(() => undefined);
+    if (opts.handOver && this.runner.isLeader) {
+      await this.api.handOver().catch(() => undefined);
+      await this.api.transferHold.drained(this.cfg.electionTimeoutMs[1] * 2, () => this.runner.pendingProposals);
+    }
     this.duties.stop();
     this.notAPeerWatch?.stop();
     this.executor.stop();

@@ -10,6 +10,7 @@ import { RaftError } from "../raft/types.js";
 import type { DurableStore } from "../storage/durable.js";
 import type { MemoryStorage } from "../storage/memory.js";
 import { RaftschedError } from "../util/errors.js";
+import { snapshotDue, snapshotPosition } from "./snapshot-schedule.js";
 
 export interface RaftRunnerOptions {
   readonly core: RaftCore;
@@ -117,6 +118,11 @@ export class RaftRunner {
    *  because the Ready announcing it has not been processed yet. */
   get isLeader(): boolean {
     return !this.stopped && this.core.currentRole() === "leader";
+  }
+
+  /** Proposals waiting for their commit. */
+  get pendingProposals(): number {
+    return this.proposals.size;
   }
 
   get knownLeader(): NodeId | null {
@@ -394,7 +400,9 @@ export class RaftRunner {
     const every = this.o.snapshotEveryEntries ?? 0;
     if (every <= 0 || this.snapshotting || !this.o.takeSnapshot) return;
     const current = this.o.storage.snapshot().meta.index;
-    if (this.applied - current < every) return;
+    const { id, conf } = this.core.status();
+    const { position, members } = snapshotPosition(id, conf.voters, conf.learners);
+    if (!snapshotDue(this.applied, current, every, position, members)) return;
     this.snapshotting = true;
     const t0 = performance.now();
     const index = this.applied;
@@ -455,9 +463,12 @@ export class RaftRunner {
             })
             .finally(finish);
         };
-        // A Ready in flight may be installing a snapshot or appending: save once it is done (the loop calls here).
-        if (this.processing) this.snapshotToSave = saveNow;
-        else saveNow();
+        // The data goes to disk in chunks first, beside the Readies; the save is then one small ordered batch.
+        return Promise.resolve(this.o.durable.stageSnapshot?.(bytes)).then(() => {
+          // A Ready in flight may be installing a snapshot or appending: save once it is done (the loop calls here).
+          if (this.processing) this.snapshotToSave = saveNow;
+          else saveNow();
+        });
       })
       .catch((err) => {
         finish();

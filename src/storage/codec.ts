@@ -100,6 +100,18 @@ export function decodeSnapshotMeta(bytes: Uint8Array): SnapshotMeta {
   return { index: naturalAt(f, 0, key, "index"), term: naturalAt(f, 1, key, "term"), conf };
 }
 
+// ---- snapshot pointer: where the snapshot data's chunks are (see snapshot-chunks.ts) ----
+
+export function encodeSnapshotPointer(p: { generation: number; chunks: number; bytes: number }): Uint8Array {
+  return encode([p.generation, p.chunks, p.bytes]);
+}
+
+export function decodeSnapshotPointer(bytes: Uint8Array): { generation: number; chunks: number; bytes: number } {
+  const key = "sp";
+  const f = decodeArray(bytes, key, 3);
+  return { generation: naturalAt(f, 0, key, "generation"), chunks: naturalAt(f, 1, key, "chunk count"), bytes: naturalAt(f, 2, key, "byte count") };
+}
+
 // ---- compaction point and format version ----
 
 export function encodeCompactionPoint(c: CompactionPoint): Uint8Array {

@@ -22,5 +22,8 @@ export interface DurableStore {
   persist(batch: PersistBatch): Promise<void>;
   /** Persists a locally taken snapshot and drops log entries up to `compactTo` (<= snapshot index). */
   saveSnapshot(snapshot: Snapshot, compactTo: number): Promise<void>;
+  /** Optional: writes a local snapshot's data ahead, beside the ordered writes, so that the saveSnapshot that
+   *  follows with the same data is one small batch (a store holding large values in bounded chunks does this). */
+  stageSnapshot?(data: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }

@@ -3,8 +3,10 @@
 //   "c"               compaction point: index and term of the last entry dropped from the log
 //   "e" + u64 BE      one log entry per index; fixed width big-endian so key order = index order
 //   "h"               hard state (term, vote, commit)
-//   "sd"              snapshot data (one value for now; chunked later if snapshots grow large)
+//   "sd"              snapshot data as one value (stores written before chunking; replaced by "sp" on the next save)
+//   "sk" + u64 + u32  snapshot data chunks: generation, chunk number (snapshot-chunks.ts)
 //   "sm"              snapshot metadata (index, term, conf)
+//   "sp"              snapshot pointer: the generation of chunks holding the current snapshot's data
 //   "v"               on-disk format version
 //
 // "c" < "e" < "h" < "s" < "v": the entries form one contiguous key range, [ENTRY_RANGE_START, ENTRY_RANGE_END).
@@ -21,6 +23,7 @@ export const COMPACTION_KEY = ascii("c");
 export const HARD_STATE_KEY = ascii("h");
 export const SNAPSHOT_DATA_KEY = ascii("sd");
 export const SNAPSHOT_META_KEY = ascii("sm");
+export const SNAPSHOT_POINTER_KEY = ascii("sp");
 export const FORMAT_VERSION_KEY = ascii("v");
 
 export const ENTRY_RANGE_START = Uint8Array.of(ENTRY_PREFIX);

@@ -18,11 +18,13 @@ import {
   decodeFormatVersion,
   decodeHardState,
   decodeSnapshotMeta,
+  decodeSnapshotPointer,
   encodeCompactionPoint,
   encodeEntry,
   encodeFormatVersion,
   encodeHardState,
   encodeSnapshotMeta,
+  encodeSnapshotPointer,
   FORMAT_VERSION,
   type CompactionPoint,
 } from "./codec.js";
@@ -40,8 +42,10 @@ import {
   MAX_INDEX,
   SNAPSHOT_DATA_KEY,
   SNAPSHOT_META_KEY,
+  SNAPSHOT_POINTER_KEY,
 } from "./keys.js";
 import { MemoryStorage } from "./memory.js";
+import { clearChunksExcept, clearGeneration, highestChunkGeneration, readChunks, writeChunks, type SnapshotPointer } from "./snapshot-chunks.js";
 
 /** Writes waiting for their turn; past this the caller is not awaiting persist() or the disk has stalled. */
 export const MAX_QUEUED_WRITES = 1024;
@@ -59,6 +63,8 @@ interface StoredState {
   readonly snapshot: Snapshot | null;
   readonly compaction: CompactionPoint;
   readonly entries: Entry[];
+  /** Where the snapshot's data is; null when there is none or it is a single "sd" value (an older store). */
+  readonly pointer: SnapshotPointer | null;
 }
 
 type QueuedWrite = {
@@ -66,6 +72,8 @@ type QueuedWrite = {
   readonly bytes: number;
   /** Whether this write needs the fsync; a group is synced if any of its writes does. */
   readonly sync: boolean;
+  /** Runs before this write is planned, with nothing else written meanwhile (an installed snapshot's chunks). */
+  readonly prepare?: () => Promise<void>;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 };
@@ -78,6 +86,13 @@ export class LevelStore implements DurableStore {
   private terms: number[];
   private snapshotIndex: number;
   private hard: HardState | null;
+  /** The chunk generation the stored snapshot's data is in (null: none, or an older store's single value). */
+  private snapshotGeneration: number | null;
+  private nextGeneration: number;
+  /** Chunk writes of local snapshots and deletions of old generations: close() waits for them. */
+  private readonly background = new Set<Promise<unknown>>();
+  /** A local snapshot's data written ahead by stageSnapshot, waiting for its saveSnapshot. */
+  private staged: { readonly data: Uint8Array; readonly pointer: SnapshotPointer } | null = null;
 
   private readonly queue: QueuedWrite[] = [];
   private flushing: Promise<void> | null = null;
@@ -89,7 +104,10 @@ export class LevelStore implements DurableStore {
   private constructor(
     private readonly db: Db,
     state: StoredState,
+    highestGeneration: number,
   ) {
+    this.snapshotGeneration = state.pointer?.generation ?? null;
+    this.nextGeneration = Math.max(highestGeneration, this.snapshotGeneration ?? 0) + 1;
     this.offsetIndex = state.compaction.index;
     this.offsetTerm = state.compaction.term;
     this.terms = state.entries.map((e) => e.term);
@@ -113,7 +131,12 @@ export class LevelStore implements DurableStore {
     }
     try {
       await checkFormatVersion(db);
-      return new LevelStore(db, await readState(db));
+      const state = await readState(db);
+      const highestGeneration = await highestChunkGeneration(db);
+      // Chunks of a save that a crash cut short (or of a generation whose deletion it cut short): awaited, so that
+      // no new generation is being written while the ranges are cleared.
+      await clearChunksExcept(db, state.pointer?.generation ?? null);
+      return new LevelStore(db, state, highestGeneration);
     } catch (err) {
       await db.close();
       throw err;
@@ -137,12 +160,77 @@ export class LevelStore implements DurableStore {
   }
 
   persist(batch: PersistBatch): Promise<void> {
-    const bytes = batch.entries.reduce((n, e) => n + e.data.byteLength, 0) + (batch.snapshot?.data.byteLength ?? 0);
-    return this.enqueue(bytes, (ops) => this.planPersist(batch, ops), batch.sync ?? true);
+    const { snapshot } = batch;
+    const bytes = batch.entries.reduce((n, e) => n + e.data.byteLength, 0);
+    if (!snapshot) return this.enqueue(bytes, (ops) => this.planPersist(batch, null, ops), batch.sync ?? true);
+    return this.enqueueWithChunks(snapshot.data, bytes, (pointer, ops) => this.planPersist(batch, pointer, ops));
   }
 
   saveSnapshot(snapshot: Snapshot, compactTo: number): Promise<void> {
-    return this.enqueue(snapshot.data.byteLength, (ops) => this.planSaveSnapshot(snapshot, compactTo, ops), true);
+    return this.enqueueWithChunks(snapshot.data, 0, (pointer, ops) => {
+      this.checkSaveSnapshot(snapshot, compactTo);
+      this.planSaveSnapshot(snapshot, compactTo, pointer, ops);
+    });
+  }
+
+  /** Writes a snapshot's data as chunks now, beside the write queue (Readies keep being persisted meanwhile), so
+   *  that a later saveSnapshot with the same data object only has to move the pointer: one small batch. At most
+   *  one staged snapshot is kept; staging another drops the previous one's chunks. */
+  async stageSnapshot(data: Uint8Array): Promise<void> {
+    this.assertOpen();
+    const previous = this.staged;
+    this.staged = null;
+    if (previous) this.dropGeneration(previous.pointer.generation);
+    const generation = this.nextGeneration++;
+    try {
+      const pointer = await this.track(writeChunks(this.db, generation, data));
+      this.staged = { data, pointer };
+    } catch (err) {
+      this.dropGeneration(generation);
+      throw err;
+    }
+  }
+
+  /** Enqueues a write that points at `data`'s chunks: the staged ones, or else chunks written when the write reaches
+   *  the head of the queue (in order: the writes after it wait, as they must). The replaced generation's chunks
+   *  are deleted once the pointer moved; this one's if the write is refused. */
+  private enqueueWithChunks(data: Uint8Array, bytes: number, plan: (pointer: SnapshotPointer, ops: BatchOp[]) => void): Promise<void> {
+    let pointer = this.staged?.data === data ? this.staged.pointer : null;
+    if (pointer) this.staged = null;
+    const generation = pointer?.generation ?? this.nextGeneration++;
+    let replaced: number | null = null;
+    const prepare = pointer
+      ? undefined
+      : async (): Promise<void> => {
+          pointer = await writeChunks(this.db, generation, data);
+        };
+    const planWithPointer = (ops: BatchOp[]): void => {
+      if (!pointer) throw invariant("snapshot chunks were not written");
+      const before = this.snapshotGeneration;
+      plan(pointer, ops);
+      replaced = before;
+    };
+    return this.enqueue(bytes, planWithPointer, true, prepare).then(
+      () => this.dropGeneration(replaced),
+      (err: unknown) => {
+        this.dropGeneration(generation);
+        throw err;
+      },
+    );
+  }
+
+  /** Deletes a generation's chunks in the background (nothing points to it any more). */
+  private dropGeneration(generation: number | null): void {
+    if (generation === null || generation === this.snapshotGeneration || this.closed) return;
+    void this.track(clearGeneration(this.db, generation)).catch(() => {
+      // Left as orphans: the next open() clears them.
+    });
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.background.add(p);
+    void p.finally(() => this.background.delete(p)).catch(() => {});
+    return p;
   }
 
   /** Waits for queued writes, then closes the database. Later calls fail with STORAGE_CLOSED. */
@@ -150,12 +238,13 @@ export class LevelStore implements DurableStore {
     if (this.closed) return;
     this.closed = true;
     await this.flushing;
+    await Promise.allSettled([...this.background]);
     await this.db.close();
   }
 
   // ---- the write queue ----
 
-  private enqueue(bytes: number, plan: (ops: BatchOp[]) => void, sync: boolean): Promise<void> {
+  private enqueue(bytes: number, plan: (ops: BatchOp[]) => void, sync: boolean, prepare?: () => Promise<void>): Promise<void> {
     try {
       this.assertOpen();
       if (this.failure) throw this.failure;
@@ -166,7 +255,7 @@ export class LevelStore implements DurableStore {
       return Promise.reject(err);
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ plan, bytes, sync, resolve, reject });
+      this.queue.push({ plan, bytes, sync, prepare, resolve, reject });
       this.flushing ??= this.flush();
     });
   }
@@ -175,6 +264,16 @@ export class LevelStore implements DurableStore {
     // Yield first: `flushing` must be set before this can finish, and writes issued in the same tick share a batch.
     await null;
     while (this.queue.length > 0) {
+      const head = this.queue[0]!;
+      if (head.prepare) {
+        try {
+          await head.prepare();
+        } catch (err) {
+          this.queue.shift();
+          head.reject(err);
+          continue;
+        }
+      }
       const group = this.takeGroup();
       const ops: BatchOp[] = [];
       const planned: QueuedWrite[] = [];
@@ -209,7 +308,8 @@ export class LevelStore implements DurableStore {
     let count = 0;
     let bytes = 0;
     for (const w of this.queue) {
-      if (count > 0 && (count >= MAX_GROUP_WRITES || bytes + w.bytes > MAX_GROUP_BYTES)) break;
+      // A write with a prepare step starts its own group: its step runs when it is at the head of the queue.
+      if (count > 0 && (count >= MAX_GROUP_WRITES || bytes + w.bytes > MAX_GROUP_BYTES || w.prepare)) break;
       count++;
       bytes += w.bytes;
     }
@@ -226,7 +326,7 @@ export class LevelStore implements DurableStore {
   }
 
   /** Mirrors MemoryStorage.applySnapshot + append + setHardState, in that order. */
-  private planPersist(batch: PersistBatch, ops: BatchOp[]): void {
+  private planPersist(batch: PersistBatch, pointer: SnapshotPointer | null, ops: BatchOp[]): void {
     const { snapshot, entries, hardState } = batch;
 
     // Validate against the shape the log will have after the snapshot, without changing anything yet.
@@ -236,6 +336,7 @@ export class LevelStore implements DurableStore {
     let snapshotKeepsLog = false;
     if (snapshot) {
       checkSnapshotMeta(snapshot.meta);
+      if (!pointer) throw invariant("a snapshot batch without its chunks");
       const i = snapshot.meta.index;
       snapshotKeepsLog = i > offset && i <= last && this.termAt(i) === snapshot.meta.term;
       offset = i;
@@ -267,8 +368,8 @@ export class LevelStore implements DurableStore {
       this.offsetIndex = i;
       this.offsetTerm = snapshot.meta.term;
       this.snapshotIndex = i;
-      ops.push({ type: "put", key: SNAPSHOT_META_KEY, value: encodeSnapshotMeta(snapshot.meta) });
-      ops.push({ type: "put", key: SNAPSHOT_DATA_KEY, value: snapshot.data });
+      pushSnapshotPointer(ops, snapshot, pointer!);
+      this.snapshotGeneration = pointer!.generation;
       ops.push({ type: "put", key: COMPACTION_KEY, value: encodeCompactionPoint({ index: i, term: snapshot.meta.term }) });
     }
     if (first && lastKept) {
@@ -285,8 +386,8 @@ export class LevelStore implements DurableStore {
     }
   }
 
-  /** Mirrors MemoryStorage.createSnapshot + compact. */
-  private planSaveSnapshot(snapshot: Snapshot, compactTo: number, ops: BatchOp[]): void {
+  /** Throws when saving this snapshot would leave an unloadable store; changes nothing. */
+  private checkSaveSnapshot(snapshot: Snapshot, compactTo: number): void {
     checkSnapshotMeta(snapshot.meta);
     const i = snapshot.meta.index;
     if (i > this.lastIndex()) throw invariant(`snapshot index ${i} is past the last index ${this.lastIndex()}`);
@@ -295,10 +396,13 @@ export class LevelStore implements DurableStore {
       throw invariant(`snapshot term ${snapshot.meta.term} differs from the log's term ${this.termAt(i)} at ${i}`);
     }
     if (!Number.isSafeInteger(compactTo) || compactTo > i) throw invariant(`cannot compact to ${compactTo} past the snapshot at ${i}`);
+  }
 
-    this.snapshotIndex = i;
-    ops.push({ type: "put", key: SNAPSHOT_META_KEY, value: encodeSnapshotMeta(snapshot.meta) });
-    ops.push({ type: "put", key: SNAPSHOT_DATA_KEY, value: snapshot.data });
+  /** Mirrors MemoryStorage.createSnapshot + compact; checkSaveSnapshot has passed. */
+  private planSaveSnapshot(snapshot: Snapshot, compactTo: number, pointer: SnapshotPointer, ops: BatchOp[]): void {
+    this.snapshotIndex = snapshot.meta.index;
+    this.snapshotGeneration = pointer.generation;
+    pushSnapshotPointer(ops, snapshot, pointer);
     if (compactTo > this.offsetIndex) {
       const term = this.termAt(compactTo);
       for (let k = this.offsetIndex + 1; k <= compactTo; k++) ops.push({ type: "del", key: entryKey(k) });
@@ -317,6 +421,13 @@ export class LevelStore implements DurableStore {
 /** The factory a node uses: open (or create) the store under its data dir. */
 export function openLevelStore(dir: string): Promise<LevelStore> {
   return LevelStore.open(dir);
+}
+
+/** The metadata and the pointer to the already written chunks; an older store's single value goes. */
+function pushSnapshotPointer(ops: BatchOp[], snapshot: Snapshot, pointer: SnapshotPointer): void {
+  ops.push({ type: "put", key: SNAPSHOT_META_KEY, value: encodeSnapshotMeta(snapshot.meta) });
+  ops.push({ type: "put", key: SNAPSHOT_POINTER_KEY, value: encodeSnapshotPointer(pointer) });
+  ops.push({ type: "del", key: SNAPSHOT_DATA_KEY });
 }
 
 function invariant(message: string): StorageError {
@@ -365,17 +476,21 @@ async function checkFormatVersion(db: Db): Promise<void> {
 }
 
 async function readState(db: Db): Promise<StoredState> {
-  const [hardBytes, metaBytes, dataBytes, compactionBytes] = await db.getMany([
+  const [hardBytes, metaBytes, singleDataBytes, compactionBytes, pointerBytes] = await db.getMany([
     HARD_STATE_KEY,
     SNAPSHOT_META_KEY,
     SNAPSHOT_DATA_KEY,
     COMPACTION_KEY,
+    SNAPSHOT_POINTER_KEY,
   ]);
+  if (singleDataBytes !== undefined && pointerBytes !== undefined) throw corrupt("sd", "exists beside a snapshot pointer");
+  const pointer = pointerBytes === undefined ? null : decodeSnapshotPointer(pointerBytes);
+  const dataBytes = pointer ? await readChunks(db, pointer) : singleDataBytes;
   const hardState = hardBytes === undefined ? null : decodeHardState(hardBytes);
   const compaction = compactionBytes === undefined ? { index: 0, term: 0 } : decodeCompactionPoint(compactionBytes);
 
   if ((metaBytes === undefined) !== (dataBytes === undefined)) {
-    throw corrupt(metaBytes === undefined ? "sm" : "sd", "is missing while its snapshot counterpart exists");
+    throw corrupt(metaBytes === undefined ? "sm" : "sp", "is missing while its snapshot counterpart exists");
   }
   const snapshot = metaBytes && dataBytes ? { meta: decodeSnapshotMeta(metaBytes), data: new Uint8Array(dataBytes) } : null;
   if (!snapshot && compaction.index > 0) throw corrupt("c", `compacts to ${compaction.index} but no snapshot is stored`);
@@ -411,7 +526,7 @@ async function readState(db: Db): Promise<StoredState> {
     if (hardState.commit > lastIndex) throw corrupt("h", `commit ${hardState.commit} is past the last index ${lastIndex}`);
     if (hardState.term < prevTerm) throw corrupt("h", `term ${hardState.term} is below the last entry's term ${prevTerm}`);
   }
-  return { hardState, snapshot, compaction, entries };
+  return { hardState, snapshot, compaction, entries, pointer };
 }
 
 /** Rebuilds the MemoryStorage that the persisted writes produced, through its public writers only. */

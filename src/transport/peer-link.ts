@@ -148,6 +148,17 @@ export class PeerLink {
   }
 
   /** Called periodically: a socket that did not answer the previous ping is dead (half-open TCP); drop it. */
+  /** The peer just connected in to us, so it is up now: a link waiting out its backoff (grown while the peer was
+   *  down or restarting) dials at once, and the backoff starts over. A restarted node used to wait up to the
+   *  maximum backoff (~1-2 s) for the leader's link, which widened later election windows (issue #18 item 4). */
+  peerIsUp(): void {
+    this.failures = 0;
+    if (this.state !== "waiting" || this.reconnectTimer === null) return;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.dial();
+  }
+
   checkLiveness(): void {
     const ws = this.ws;
     if (this.state !== "open" || ws === null) return;

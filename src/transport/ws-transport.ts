@@ -459,6 +459,7 @@ export class WsTransport {
     }
     this.inbound.set(peerId, conn);
     this.log.info({ peer: peerId, remote }, "peer connected");
+    this.links.get(peerId)?.peerIsUp();
     ws.on("message", (data, isBinary) => this.onFrame(conn, data, isBinary));
     ws.on("pong", () => {
       conn.alive = true;

@@ -26,6 +26,8 @@ export interface ClusterOptions {
   readonly token?: string;
   /** How long to wait for every node's /healthz after spawning. */
   readonly startTimeoutMs?: number;
+  /** Snapshot every this many applied entries (the cluster file's field; its default when absent). */
+  readonly snapshotEveryEntries?: number;
 }
 
 export interface NodeStatus {
@@ -256,6 +258,7 @@ export class Cluster {
       workerTimeoutMs: this.workerTimeoutMs,
       tickMs: this.opts.tickMs ?? 10,
       strategy: this.opts.strategy ?? "least-loaded",
+      ...(this.opts.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: this.opts.snapshotEveryEntries } : {}),
       nodes: this.ids.map((id, i) => ({
         id,
         url: `http://127.0.0.1:${this.ports[i]}`,

@@ -11,6 +11,7 @@
 // membership at random during the fault phase (membership.ts): learners join with empty storage and catch up from
 // a snapshot or the log, get promoted, voters and learners are removed, the leader included.
 import type { BrokenRules } from "../../src/raft/api.js";
+import { snapshotDue, snapshotPosition } from "../../src/node/snapshot-schedule.js";
 import { decodeConfChange } from "../../src/raft/confchange.js";
 import type { ConfChange, ConfState, Entry, Message, NodeId, ReadState, Ready, Snapshot } from "../../src/raft/types.js";
 import { RaftError } from "../../src/raft/types.js";
@@ -477,7 +478,10 @@ export class SimCluster {
       this.scheduler?.restored(node);
     },
     advanced: (node: SimNode, rd: Ready) => {
-      if (!this.snapshotsOn || node.applied.length - node.storage.snapshot().meta.index < this.snapshotEveryEntries) return;
+      if (!this.snapshotsOn) return;
+      // The node's own schedule: each member snapshots at its own phase of the period (staggered).
+      const { position, members } = snapshotPosition(node.id, node.conf.voters, node.conf.learners);
+      if (!snapshotDue(node.applied.length, node.storage.snapshot().meta.index, this.snapshotEveryEntries, position, members)) return;
       const keep = this.memberRng.chance(0.2) ? null : this.memberRng.int(0, this.keepEntriesMax);
       if (node.takeSnapshot(keep, this.sink) && this.trace.full) {
         this.trace.note(this.now, `${node.id} snapshots at ${node.applied.length}, log now starts at ${node.storage.firstIndex()}`);

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Entry, HardState, Snapshot } from "../../../src/raft/types.js";
 import { encodeEntry, encodeFormatVersion, encodeHardState } from "../../../src/storage/codec.js";
 import type { PersistBatch } from "../../../src/storage/durable.js";
-import { entryKey, FORMAT_VERSION_KEY, HARD_STATE_KEY, SNAPSHOT_DATA_KEY } from "../../../src/storage/keys.js";
+import { entryKey, FORMAT_VERSION_KEY, HARD_STATE_KEY, SNAPSHOT_POINTER_KEY } from "../../../src/storage/keys.js";
 import { LevelStore, openLevelStore } from "../../../src/storage/level.js";
 import { MemoryStorage } from "../../../src/storage/memory.js";
 
@@ -225,10 +225,12 @@ describe("LevelStore", () => {
   it("keeps order across groups when writes arrive while a batch is syncing", async () => {
     const store = await open(tempDir());
     const resolved: number[] = [];
+    const local = snapshotAt(3, 1);
+    await store.stageSnapshot(local.data); // written ahead, so its save is a small write that can share a batch
     const first = store.persist({ hardState: hs(1, 0), entries: run(1, 1, 1) }).then(() => resolved.push(0));
     await new Promise((r) => setImmediate(r)); // the first batch is now in flight
     const rest = [1, 2, 3].map((k) => store.persist({ entries: run(k + 1, k + 1, 1) }).then(() => resolved.push(k)));
-    const snap = store.saveSnapshot(snapshotAt(3, 1), 2).then(() => resolved.push(4));
+    const snap = store.saveSnapshot(local, 2).then(() => resolved.push(4));
     await Promise.all([first, ...rest, snap]);
     expect(resolved).toEqual([0, 1, 2, 3, 4]);
     expect(store.stats().syncedBatches).toBeLessThanOrEqual(2);
@@ -380,9 +382,9 @@ describe("LevelStore corruption detection", () => {
     await store.saveSnapshot(snapshotAt(3, 1), 3);
     await store.close();
     const db = await rawDb(dir);
-    await db.del(SNAPSHOT_DATA_KEY);
+    await db.del(SNAPSHOT_POINTER_KEY);
     await db.close();
-    await expectCorrupt(dir, "sd");
+    await expectCorrupt(dir, "sp");
   });
 
   it("refuses a store with data but no format version, and an unknown format version", async () => {

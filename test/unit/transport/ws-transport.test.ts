@@ -253,6 +253,26 @@ describe("WsTransport", () => {
     expect(n1.transport.stats().peers["n2"]?.connected).toBe(true);
   });
 
+  it("a peer that connects in resets our backoff to it: the link redials at once, not after the backoff (issue #18)", async () => {
+    // n1's backoff to n2 is 20 s once a dial failed: without the reset, n1 would not reach the restarted n2 for 16+ s.
+    const nodes = await startCluster(["n1", "n2"], { backoff: { initialMs: 20_000, maxMs: 20_000 } });
+    const [n1, n2] = [at(nodes, 0), at(nodes, 1)];
+    cleanups.push(() => stopNode(n1));
+    n1.transport.send(heartbeat("n1", "n2", 1));
+    await waitFor("first delivery", () => n2.received.length === 1);
+    await stopNode(n2);
+    await waitFor("n1 notices", () => n1.transport.stats().peers["n2"]?.connected === false);
+    await sleep(100);
+    const server = http.createServer();
+    await listen(server, n2.port);
+    const restarted = startTransport("n2", server, n2.port, new Map([["n1", n1.url], ["n2", n2.url]]), { backoff: { initialMs: 20, maxMs: 200 } });
+    cleanups.push(() => stopNode(restarted));
+    restarted.transport.send(heartbeat("n2", "n1", 1)); // n2 dials n1: n1 sees n2 connect in
+    n1.transport.send(heartbeat("n1", "n2", 2));
+    await waitFor("delivery to the restarted peer well before n1's 20 s backoff", () => restarted.received.length >= 1, 8_000);
+    expect(restarted.received.at(-1)).toMatchObject({ type: "heartbeat", commit: 2 });
+  });
+
   it("bounds the send queue of an unreachable peer: drops the oldest and counts them, delivers the newest once it comes up", async () => {
     const port = await freePort();
     const peerUrl = `http://127.0.0.1:${port}`;

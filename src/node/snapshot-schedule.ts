@@ -1,0 +1,28 @@
+// When a node takes its next snapshot (issue #18 item 2). Every node applying the same log used to snapshot at the
+// same index, so all of them paid the cost (serialize, write) at once: a stall on every node together is what cost
+// elections. Each member now has its own phase inside the period, from its position among the members sorted by
+// id: with 3 members and snapshotEveryEntries 500, the nodes snapshot at 500k, 500k+166 and 500k+333.
+//
+// Pure, so that the simulator decides with the same function as the node.
+
+/** The members in a fixed order every node agrees on, and this node's place in it (0 when not a member). */
+export function snapshotPosition(id: string, voters: readonly string[], learners: readonly string[]): { position: number; members: number } {
+  const members = [...voters, ...learners].sort();
+  return { position: Math.max(0, members.indexOf(id)), members: Math.max(1, members.length) };
+}
+
+/** The applied index at which the node takes its next snapshot, given the index of the snapshot it holds (taken
+ *  or installed). The next one falls on this member's phase, at least half a period after the last one, so an
+ *  installed snapshot at any index does not pull the node back into step with the others or snapshot at once. */
+export function nextSnapshotIndex(lastSnapshotIndex: number, everyEntries: number, position: number, members: number): number {
+  const phase = Math.floor((everyEntries * (position % members)) / members);
+  const minimum = lastSnapshotIndex + Math.max(1, Math.floor(everyEntries / 2));
+  const k = Math.ceil((minimum - phase) / everyEntries);
+  return Math.max(0, k) * everyEntries + phase;
+}
+
+/** Whether a snapshot is due at `applied`. everyEntries <= 0 turns snapshots off. */
+export function snapshotDue(applied: number, lastSnapshotIndex: number, everyEntries: number, position: number, members: number): boolean {
+  if (everyEntries <= 0) return false;
+  return applied >= nextSnapshotIndex(lastSnapshotIndex, everyEntries, position, members);
+}
