@@ -102,3 +102,60 @@ describe("a restarted worker and its superseded attempts (issue #17.1)", () => {
     await waitFor("the new task to complete", 15_000, async () => (await cl.get(leader, "after-restart"))?.state === "completed");
   });
 });
+
+describe("a handler that takes 1.5 s to return after its abort (issue #17.2)", () => {
+  let c: Cluster | undefined;
+  const dir = mkdtempSync(path.join(tmpdir(), "raftsched-i17-"));
+  const log = path.join(dir, "handler.jsonl");
+  const CAPACITY = 2;
+  const SLOW = { sleepMs: 60_000, cleanupMs: 1_500 };
+  beforeAll(async () => {
+    c = await Cluster.start({ nodes: 3, capacity: CAPACITY, ...FAST, handler: HANDLER, env: { RAFTSCHED_TEST_HANDLER_LOG: log } });
+  });
+  afterAll(async () => {
+    await c?.stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function fillEveryNode(cl: Cluster, leader: string, ids: readonly string[]): Promise<any[]> {
+    for (const id of ids) expect((await cl.submitWithRetry({ id, payload: SLOW })).status).toBe(201);
+    return waitFor("every slot to be taken", 15_000, async () => {
+      const tasks = (await cl.listAll(leader)).filter((t) => t.state === "assigned");
+      return tasks.length >= cl.ids.length * CAPACITY ? tasks : undefined;
+    });
+  }
+
+  it("keeps the slot until the handler returned: cancel, then a pause past workerTimeoutMs", async () => {
+    onTestFailed(() => c?.printLogTails());
+    const cl = c!;
+    const leader = await cl.waitForLeader(15_000);
+    const first = await fillEveryNode(cl, leader, Array.from({ length: 6 }, (_, i) => `s${i}`));
+    // Cancel: the node's two handlers are aborted and need 1.5 s to return; two new tasks can only go there.
+    const node = cl.ids.find((id) => id !== leader)!;
+    for (const t of first.filter((x) => x.worker === node)) expect((await cl.request(leader, "POST", `/v1/tasks/${t.id}/cancel`)).status).toBe(200);
+    await fillEveryNode(cl, leader, ["s6", "s7"]);
+    await waitFor("the cancelled handlers to return", 10_000, () => events(log).filter((e) => e.node === node && e.event === "return").length >= CAPACITY);
+    await waitFor("the new tasks to start", 10_000, () => events(log).filter((e) => e.event === "start" && (e.id === "s6" || e.id === "s7")).length === 2);
+
+    // A pause past workerTimeoutMs: the paused node's tasks are taken back, and with every other slot taken their
+    // attempt 2 can only go back to it when it resumes, while its attempt-1 handlers are still cleaning up.
+    const paused = cl.ids.find((id) => id !== leader && id !== node)!;
+    const pausedTasks = (await cl.listAll(leader)).filter((t) => t.state === "assigned" && t.worker === paused).map((t) => t.id as string);
+    process.kill(cl.pid(paused), "SIGSTOP");
+    try {
+      await waitFor(`${paused} to be declared dead`, 15_000, async () => (await cl.listAll(leader)).filter((t) => pausedTasks.includes(t.id)).every((t) => t.state === "pending"));
+    } finally {
+      process.kill(cl.pid(paused), "SIGCONT");
+    }
+    await waitFor("attempt 2 of the paused node's tasks to start", 20_000, () =>
+      pausedTasks.every((id) => events(log).some((e) => e.event === "start" && e.id === id && e.attempt === 2)),
+    );
+    // Every other slot was taken: attempt 2 ran where attempt 1 was still cleaning up.
+    for (const id of pausedTasks) expect(events(log).find((e) => e.event === "start" && e.id === id && e.attempt === 2)?.node).toBe(paused);
+    const { maxAtOnce, sideBySide } = overlaps(events(log));
+    expect(Object.fromEntries(maxAtOnce), `more than ${CAPACITY} handlers at once`).toEqual(
+      Object.fromEntries([...maxAtOnce.keys()].map((id) => [id, Math.min(CAPACITY, maxAtOnce.get(id)!)])),
+    );
+    expect(sideBySide, "two attempts of one task side by side on one node").toEqual([]);
+  });
+});
