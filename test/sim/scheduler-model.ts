@@ -76,13 +76,13 @@ const CLIENT_MAX_TRIES = 6;
 const RESUBMIT_SHARE = 0.08;
 /** Share of the cluster's client requests that submit a task. */
 const SUBMIT_SHARE = 0.5;
-const CANCEL_RATE = 0.004;
+const CANCEL_RATE = 0.01;
 /** A report (or duty) proposal not applied on its proposer within this many ticks counts as lost. */
 const PROPOSAL_TIMEOUT_TICKS = 150;
 /** A report already on its way when its attempt was superseded is still delivered this often. */
 const LATE_REPORT_SHARE = 0.3;
 /** An aborted handler takes up to this many ticks to return (a handler cleaning up after its AbortSignal). */
-const MAX_CLEANUP_TICKS = 30;
+const MAX_CLEANUP_TICKS = 40;
 /** An executor's ReadIndex round not answered within this many ticks is asked again. */
 const CONFIRM_TIMEOUT_TICKS = 40;
 /** Acknowledged tasks are checked against every table this often (and after every restore). */
@@ -392,8 +392,18 @@ export class SimScheduler {
     }
     if (this.submitOrder.length > 0 && this.rng.chance(CANCEL_RATE)) {
       const leader = live.find((n) => n.core!.currentRole() === "leader");
-      if (leader) this.propose(leader, { type: "cancel", id: this.rng.pick(this.submitOrder) }, "cancel", () => {});
+      if (leader) this.propose(leader, { type: "cancel", id: this.cancelTarget(leader) }, "cancel", () => {});
     }
+  }
+
+  /** Half the cancels hit a task that runs now (the case where a handler is aborted while its node is alive and
+   *  keeps its slot until it returns, issue #17.2); the others any id ever submitted. */
+  private cancelTarget(leader: SimNode): string {
+    if (this.rng.chance(0.5)) {
+      const running = leader.tasks.listTasks({ state: "assigned", limit: 50 }).tasks;
+      if (running.length > 0) return this.rng.pick(running).id;
+    }
+    return this.rng.pick(this.submitOrder);
   }
 
   private pickTarget(live: readonly SimNode[]): SimNode {
