@@ -65,6 +65,7 @@ export const defaultHandler: TaskHandler = async (task) => {
 };
 
 const MAX_REPORT_BACKOFF_MS = 2000;
+const CONFIRM_RETRY_MS = 200;
 /** A result or error must fit a report (the API's 1 MiB body, with room for the envelope). */
 export const MAX_OUTCOME_BYTES = 1024 * 1024 - 4096;
 
@@ -82,6 +83,8 @@ export class TaskExecutor {
   private readonly draining = new Map<string, string>();
   private confirmed: LeaderConfirmation | null = null;
   private confirming = false;
+  /** After a refused question (no leader yet) wait a little before asking again. */
+  private askAgainAtMs = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   /** Attempts whose outcome is being reported; they no longer count as running but must not restart. */
@@ -118,7 +121,7 @@ export class TaskExecutor {
   private gateOpen(): boolean {
     if (!this.o.confirmCommit) return true;
     const gate = attemptStartGate({ confirmed: this.confirmed, appliedIndex: this.o.appliedIndex?.() ?? 0, currentTerm: this.o.currentTerm?.() ?? 0 });
-    if (!gate.open && gate.askLeader && !this.confirming) {
+    if (!gate.open && gate.askLeader && !this.confirming && Date.now() >= this.askAgainAtMs) {
       this.confirming = true;
       this.o
         .confirmCommit()
@@ -127,7 +130,10 @@ export class TaskExecutor {
           if (this.confirmed === null || c.term > this.confirmed.term || c.index > this.confirmed.index) this.confirmed = c;
           if (!this.stopped) setImmediate(() => this.reconcile());
         })
-        .catch((err) => this.o.logger.debug({ err: errorMessage(err) }, "commit index not confirmed yet; attempts wait"))
+        .catch((err) => {
+          this.askAgainAtMs = Date.now() + CONFIRM_RETRY_MS;
+          this.o.logger.debug({ err: errorMessage(err) }, "commit index not confirmed yet; attempts wait");
+        })
         .finally(() => {
           this.confirming = false;
         });
@@ -153,9 +159,11 @@ export class TaskExecutor {
       const t = this.o.lookup(id);
       if (!t || t.state !== "assigned" || t.attempt !== attempt || t.worker !== this.o.selfId) this.finished.delete(key);
     }
-    if (!this.gateOpen()) return;
+    const assigned = this.o.assignedToMe();
+    // Ask the leader only when there is something to start: an idle node sends no ReadIndex rounds.
+    if (assigned.length === 0 || !this.gateOpen()) return;
     const drainingTasks = new Set(this.draining.values());
-    for (const t of this.o.assignedToMe()) {
+    for (const t of assigned) {
       if (freeSlots({ capacity: this.o.capacity, running: this.running.size, draining: this.draining.size }) === 0) break;
       const key = `${t.id}#${t.attempt}`;
       if (this.running.has(t.id) || this.reporting.has(key) || this.finished.has(key)) continue;
