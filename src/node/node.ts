@@ -53,6 +53,8 @@ export interface StartNodeOptions {
 
 /** How long an API call waits for its proposal to commit before answering "outcome unknown". */
 const PROPOSAL_TIMEOUT_MS = 5000;
+/** How long one "is my table current?" question to the leader may take before the executor asks again. */
+const CONFIRM_COMMIT_TIMEOUT_MS = 2000;
 
 export interface RaftschedNode {
   readonly id: string;
@@ -220,6 +222,13 @@ class NodeImpl implements RaftschedNode {
       assignedToMe: () => this.table.listTasks({ worker: this.id, state: "assigned", limit: 1000 }).tasks,
       lookup: (id) => this.table.getTask(id),
       report: (id, attempt, outcome) => this.reportOutcome(id, attempt, outcome),
+      // Attempts wait until the leader confirmed a commit index this node has applied (attempt-start-gate.ts).
+      confirmCommit: async () => {
+        const term = this.core.status().term;
+        return { term, index: await this.runner.readIndex(CONFIRM_COMMIT_TIMEOUT_MS) };
+      },
+      currentTerm: () => this.core.status().term,
+      appliedIndex: () => this.runner.appliedIndex,
     });
     await this.loadHandler();
 

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { jsonProblem } from "../scheduler/json-value.js";
 import type { JsonValue, Task } from "../scheduler/types.js";
 import { errorCode, errorMessage } from "../util/errors.js";
+import { type LeaderConfirmation, attemptStartGate, freeSlots, mayStartTaskHere } from "./attempt-start-gate.js";
 import { handlerErrorValue } from "./handler-error.js";
 
 export interface TaskContext {
@@ -34,6 +35,12 @@ export interface TaskExecutorOptions {
   /** Delivers an outcome to the leader; throws on failure (retried), resolves once committed or fenced. */
   readonly report: (id: string, attempt: number, outcome: Outcome) => Promise<void>;
   readonly reconcileEveryMs?: number;
+  /** Asks the leader to confirm its commit index and resolves once this node has applied up to it (ReadIndex).
+   *  Without it (unit tests) attempts start at once; a node always passes it, see attempt-start-gate.ts. */
+  readonly confirmCommit?: () => Promise<LeaderConfirmation>;
+  /** The node's current Raft term and applied index (with confirmCommit). */
+  readonly currentTerm?: () => number;
+  readonly appliedIndex?: () => number;
 }
 
 /** The built-in handler of the contract: `{ sleepMs?: n, fail?: bool }`; other payload fields are ignored. */
@@ -58,6 +65,7 @@ export const defaultHandler: TaskHandler = async (task) => {
 };
 
 const MAX_REPORT_BACKOFF_MS = 2000;
+const CONFIRM_RETRY_MS = 200;
 /** A result or error must fit a report (the API's 1 MiB body, with room for the envelope). */
 export const MAX_OUTCOME_BYTES = 1024 * 1024 - 4096;
 
@@ -70,6 +78,13 @@ export class TaskExecutor {
   private readonly o: TaskExecutorOptions;
   private handler: TaskHandler = defaultHandler;
   private readonly running = new Map<string, Running>();
+  /** Aborted attempts whose handler has not returned yet ("id#attempt" -> id): they keep their slot, and no other
+   *  attempt of the same task starts here meanwhile. */
+  private readonly draining = new Map<string, string>();
+  private confirmed: LeaderConfirmation | null = null;
+  private confirming = false;
+  /** After a refused question (no leader yet) wait a little before asking again. */
+  private askAgainAtMs = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   /** Attempts whose outcome is being reported; they no longer count as running but must not restart. */
@@ -92,8 +107,38 @@ export class TaskExecutor {
     this.timer = setInterval(() => this.reconcile(), this.o.reconcileEveryMs ?? 100);
   }
 
+  /** Handlers running here now, aborted ones that have not returned included: what this node really runs. */
   get active(): number {
-    return this.running.size;
+    return this.running.size + this.draining.size;
+  }
+
+  /** Aborted handlers that have not returned yet. */
+  get drainingCount(): number {
+    return this.draining.size;
+  }
+
+  /** Whether attempts may start now; asks the leader for a confirmation when one is needed. */
+  private gateOpen(): boolean {
+    if (!this.o.confirmCommit) return true;
+    const gate = attemptStartGate({ confirmed: this.confirmed, appliedIndex: this.o.appliedIndex?.() ?? 0, currentTerm: this.o.currentTerm?.() ?? 0 });
+    if (!gate.open && gate.askLeader && !this.confirming && Date.now() >= this.askAgainAtMs) {
+      this.confirming = true;
+      this.o
+        .confirmCommit()
+        .then((c) => {
+          if (this.confirmed === null) this.o.logger.info({ index: c.index, term: c.term }, "caught up with the leader's commit index: attempts may start");
+          if (this.confirmed === null || c.term > this.confirmed.term || c.index > this.confirmed.index) this.confirmed = c;
+          if (!this.stopped) setImmediate(() => this.reconcile());
+        })
+        .catch((err) => {
+          this.askAgainAtMs = Date.now() + CONFIRM_RETRY_MS;
+          this.o.logger.debug({ err: errorMessage(err) }, "commit index not confirmed yet; attempts wait");
+        })
+        .finally(() => {
+          this.confirming = false;
+        });
+    }
+    return gate.open;
   }
 
   /** Starts what the table assigns us and is not running; aborts what runs but is no longer ours. */
@@ -102,6 +147,8 @@ export class TaskExecutor {
     for (const [id, r] of this.running) {
       const t = this.o.lookup(id);
       if (!t || t.state !== "assigned" || t.worker !== this.o.selfId || t.attempt !== r.attempt) {
+        // The slot stays taken until the handler returns (run() frees it): a handler may take a while to clean up.
+        this.draining.set(`${id}#${r.attempt}`, id);
         r.abort.abort();
         this.running.delete(id);
         this.o.logger.info({ task: id, attempt: r.attempt }, "attempt superseded; aborted");
@@ -112,10 +159,15 @@ export class TaskExecutor {
       const t = this.o.lookup(id);
       if (!t || t.state !== "assigned" || t.attempt !== attempt || t.worker !== this.o.selfId) this.finished.delete(key);
     }
-    for (const t of this.o.assignedToMe()) {
-      if (this.running.size >= this.o.capacity) break;
+    const assigned = this.o.assignedToMe();
+    // Ask the leader only when there is something to start: an idle node sends no ReadIndex rounds.
+    if (assigned.length === 0 || !this.gateOpen()) return;
+    const drainingTasks = new Set(this.draining.values());
+    for (const t of assigned) {
+      if (freeSlots({ capacity: this.o.capacity, running: this.running.size, draining: this.draining.size }) === 0) break;
       const key = `${t.id}#${t.attempt}`;
       if (this.running.has(t.id) || this.reporting.has(key) || this.finished.has(key)) continue;
+      if (!mayStartTaskHere(t.id, drainingTasks)) continue;
       this.run(t);
     }
   }
@@ -133,6 +185,10 @@ export class TaskExecutor {
         outcome = { kind: "fail", error: handlerErrorValue(err) };
       }
       outcome = reportable(outcome);
+      if (this.draining.delete(`${t.id}#${t.attempt}`)) {
+        this.o.logger.info({ task: t.id, attempt: t.attempt }, "aborted handler returned; its slot is free");
+        if (!this.stopped) setImmediate(() => this.reconcile());
+      }
       const mine = this.running.get(t.id);
       if (abort.signal.aborted || !mine || mine.attempt !== t.attempt) return;
       this.running.delete(t.id);

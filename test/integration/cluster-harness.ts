@@ -24,6 +24,10 @@ export interface ClusterOptions {
   /** Tasks each node runs at once. Default 4 (the contract's default). */
   readonly capacity?: number;
   readonly token?: string;
+  /** The cluster file's "handler" module path (absolute). */
+  readonly handler?: string;
+  /** Extra environment for every node process. */
+  readonly env?: Readonly<Record<string, string>>;
   /** How long to wait for every node's /healthz after spawning. */
   readonly startTimeoutMs?: number;
   /** Snapshot every this many applied entries (the cluster file's field; its default when absent). */
@@ -259,6 +263,7 @@ export class Cluster {
       tickMs: this.opts.tickMs ?? 10,
       strategy: this.opts.strategy ?? "least-loaded",
       ...(this.opts.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: this.opts.snapshotEveryEntries } : {}),
+      ...(this.opts.handler !== undefined ? { handler: this.opts.handler } : {}),
       nodes: this.ids.map((id, i) => ({
         id,
         url: `http://127.0.0.1:${this.ports[i]}`,
@@ -274,7 +279,7 @@ export class Cluster {
     mkdirSync(path.join(this.dir, "data"), { recursive: true });
     const fd = openSync(this.logPath(id), "a");
     writeSync(fd, `--- harness: starting ${id} at ${new Date().toISOString()} ---\n`);
-    const env = { ...process.env };
+    const env = { ...process.env, ...this.opts.env };
     delete env.RAFTSCHED_TOKEN; // the cluster file's token is the one under test
     let child: ChildProcess;
     try {

@@ -37,4 +37,16 @@ describe(`a broken scheduler replica is caught within ${SEED_BUDGET} random seed
     expect(hit, "no seed showed two different tables at one applied index").not.toBeNull();
     expect(hit!.detail).toMatch(/at applied index \d+ n\d's table .* and n\d's .* differ/);
   });
+
+  it("executors that start from their local table at once (before catching up) -> staleAttemptStart", () => {
+    const hit = firstSeedReporting({ startFromLocalTable: true }, "staleAttemptStart");
+    expect(hit, "no restarted node started a superseded attempt").not.toBeNull();
+    expect(hit!.detail).toMatch(/n\d+ started attempt \d+ of t\d+ at tick \d+ \(running since tick \d+\), but attempt \d+ (was assigned|finished|was released)/);
+  });
+
+  it("executors that free a slot when the abort is sent, not when the handler returns -> executorCapacity", () => {
+    const hit = firstSeedReporting({ freeSlotOnAbort: true }, "executorCapacity");
+    expect(hit, "no node ran more handlers than its capacity").not.toBeNull();
+    expect(hit!.detail).toMatch(/n\d+ runs (\d+ handlers at tick \d+, capacity \d+|two attempts of t\d+ side by side)/);
+  });
 });

@@ -301,7 +301,24 @@ export class SimCluster {
         this.record(v);
         if (!this.opts.continueAfterViolation) this.stopped = true;
       },
+      readIndex: (n, context) => this.executorReadIndex(n, context),
+      ...(this.opts.brokenScheduler ? { brokenScheduler: this.opts.brokenScheduler } : {}),
     };
+  }
+
+  /** A ReadIndex round an executor asks for (attempt-start-gate.ts); answered through SimScheduler.readAnswered. */
+  private executorReadIndex(n: SimNode, context: string): boolean {
+    if (!n.core) return false;
+    try {
+      n.core.readIndex(context);
+      return true;
+    } catch (err) {
+      if (!(err instanceof RaftError)) {
+        this.report("coreThrew", `${n.id} readIndex: ${errorText(err)}`);
+        this.stopped = true;
+      }
+      return false;
+    }
   }
 
   private createNode(id: NodeId, conf: ConfState): SimNode {
@@ -488,6 +505,10 @@ export class SimCluster {
       }
     },
     readState: (node: SimNode, rs: ReadState) => {
+      if (rs.context.startsWith("x")) {
+        this.scheduler?.readAnswered(node, rs.context, rs.index);
+        return;
+      }
       const at = this.pendingReads.get(rs.context);
       if (at === undefined) return;
       this.pendingReads.delete(rs.context);

@@ -67,6 +67,11 @@ export interface BrokenScheduler {
   readonly staleSnapshotTable?: boolean;
   /** Node n2 skips the last assignment of every assign command (an apply() that depends on the replica). */
   readonly replicaSpecificApply?: boolean;
+  /** Executors start what their table assigns them at once, before the leader confirmed a commit index they
+   *  applied (the bug of issue #17.1: a restarted node re-runs superseded attempts). */
+  readonly startFromLocalTable?: boolean;
+  /** Executors free an aborted attempt's slot when the abort is sent, not when its handler returns (issue #17.2). */
+  readonly freeSlotOnAbort?: boolean;
 }
 
 /** At most this many Readies are worked through per node per delivery round (a runaway core cannot hang us). */

@@ -9,7 +9,9 @@
 //   attemptFencing     at most one current attempt per task: an attempt number is given to one worker at one
 //                      index, and only the attempt most recently assigned, and not taken back since (worker
 //                      declared dead or removed, task cancelled), can finish: a stale report is fenced;
-//   replicaDivergence  every replica's table is byte-identical at the same applied index.
+//   replicaDivergence  every replica's table is byte-identical at the same applied index;
+//   staleAttemptStart, executorCapacity: what the executors start and run (attempt-start-checkers.ts).
+import { executorCapacity, staleAttemptStart } from "./attempt-start-checkers.js";
 import { bytesEqual } from "./entries.js";
 import type { AssignmentRecord, CheckerName, SchedulerView, Violation } from "./view.js";
 
@@ -146,11 +148,13 @@ export const replicaDivergence: SchedulerChecker = (view) => {
   return out;
 };
 
-export type SchedulerCheckerName = "taskLost" | "taskDuplicated" | "attemptFencing" | "replicaDivergence";
+export type SchedulerCheckerName = "taskLost" | "taskDuplicated" | "attemptFencing" | "replicaDivergence" | "staleAttemptStart" | "executorCapacity";
 
 export const SCHEDULER_CHECKERS: Readonly<Record<SchedulerCheckerName, SchedulerChecker>> = {
   taskLost,
   taskDuplicated,
   attemptFencing,
   replicaDivergence,
+  staleAttemptStart,
+  executorCapacity,
 };

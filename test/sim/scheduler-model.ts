@@ -16,14 +16,17 @@
 // applied index. All randomness comes from one PRNG stream of the seed, separate from the Raft simulator's.
 import type { Entry, NodeId } from "../../src/raft/types.js";
 import { type Command, encodeCommand } from "../../src/scheduler/commands.js";
+import { type LeaderConfirmation, attemptStartGate, freeSlots, mayStartTaskHere } from "../../src/node/attempt-start-gate.js";
 import { planAssignments, retryAtMs } from "../../src/scheduler/planner.js";
 import { STRATEGIES, type Strategy } from "../../src/scheduler/strategies.js";
 import type { ApplyResult } from "../../src/scheduler/types.js";
-import type { SimNode } from "./node.js";
+import { staleAttemptStart } from "./attempt-start-checkers.js";
+import type { BrokenScheduler, SimNode } from "./node.js";
 import { type Rng, mixSeed } from "./prng.js";
 import { SCHEDULER_CHECKERS, type SchedulerCheckerName } from "./scheduler-checkers.js";
 import type {
   AssignmentRecord,
+  AttemptStartRecord,
   CreationRecord,
   FinishRecord,
   ReleaseRecord,
@@ -42,6 +45,10 @@ export interface SchedulerHost {
   /** Proposes bytes to a live node's core; null when it refused (not leader). */
   proposeBytes(n: SimNode, data: Uint8Array, label: string): { index: number; term: number } | null;
   record(v: Violation): void;
+  /** Starts a ReadIndex round on a live node's core with `context`; false when the core refused. The answer comes
+   *  back through SimScheduler.readAnswered. */
+  readIndex(n: SimNode, context: string): boolean;
+  readonly brokenScheduler?: BrokenScheduler;
 }
 
 export interface SchedulerStats {
@@ -55,6 +62,9 @@ export interface SchedulerStats {
   readonly tableComparisons: number;
   /** Tables restored from a snapshot (installed from a leader, or the node's own at a restart). */
   readonly tablesRestored: number;
+  /** Attempts a node's table still gave it after a restart, already superseded in the committed log, that the
+   *  start gate kept from running (the case of issue #17.1). */
+  readonly staleAttemptsHeldBack: number;
 }
 
 /** One tick is 10 ms: commands carry leader clock readings in ms. */
@@ -66,11 +76,15 @@ const CLIENT_MAX_TRIES = 6;
 const RESUBMIT_SHARE = 0.08;
 /** Share of the cluster's client requests that submit a task. */
 const SUBMIT_SHARE = 0.5;
-const CANCEL_RATE = 0.004;
+const CANCEL_RATE = 0.01;
 /** A report (or duty) proposal not applied on its proposer within this many ticks counts as lost. */
 const PROPOSAL_TIMEOUT_TICKS = 150;
 /** A report already on its way when its attempt was superseded is still delivered this often. */
 const LATE_REPORT_SHARE = 0.3;
+/** An aborted handler takes up to this many ticks to return (a handler cleaning up after its AbortSignal). */
+const MAX_CLEANUP_TICKS = 40;
+/** An executor's ReadIndex round not answered within this many ticks is asked again. */
+const CONFIRM_TIMEOUT_TICKS = 40;
 /** Acknowledged tasks are checked against every table this often (and after every restore). */
 const FULL_LOSS_CHECK_EVERY_TICKS = 100;
 /** Tables are compared at every applied index divisible by this (and at every snapshot install): serializing a
@@ -118,7 +132,14 @@ interface Report {
 
 interface Executor {
   readonly incarnation: number;
+  /** The tick this incarnation's executor began. */
+  readonly since: number;
   readonly running: Map<string, Run>;
+  /** "id#attempt" -> an aborted attempt whose handler has not returned yet (it keeps its slot). */
+  readonly draining: Map<string, { readonly id: string; readonly attempt: number; readonly returnTick: number }>;
+  /** The last commit index the leader confirmed (attempt-start-gate.ts), and the round in flight. */
+  confirmed: LeaderConfirmation | null;
+  asking: { readonly context: string; readonly term: number; readonly untilTick: number } | null;
   /** task id -> the attempt being reported. */
   readonly reporting: Map<string, Report>;
   /** "id#attempt" already reported: never run again here. */
@@ -155,7 +176,10 @@ export class SimScheduler {
   private readonly submits = new Map<string, ClientSubmit>();
   private readonly submitOrder: string[] = [];
   private nextTaskNumber = 0;
-  private stats = { submits: 0, acknowledged: 0, completed: 0, failedAttempts: 0, staleReportsRefused: 0, requeued: 0, tableComparisons: 0, tablesRestored: 0 };
+  private stats = { submits: 0, acknowledged: 0, completed: 0, failedAttempts: 0, staleReportsRefused: 0, requeued: 0, tableComparisons: 0, tablesRestored: 0, staleAttemptsHeldBack: 0 };
+  private confirmSeq = 0;
+  /** "node/incarnation/id#attempt" held back by the start gate, counted once. */
+  private readonly heldBack = new Set<string>();
 
   constructor(
     private readonly host: SchedulerHost,
@@ -368,8 +392,18 @@ export class SimScheduler {
     }
     if (this.submitOrder.length > 0 && this.rng.chance(CANCEL_RATE)) {
       const leader = live.find((n) => n.core!.currentRole() === "leader");
-      if (leader) this.propose(leader, { type: "cancel", id: this.rng.pick(this.submitOrder) }, "cancel", () => {});
+      if (leader) this.propose(leader, { type: "cancel", id: this.cancelTarget(leader) }, "cancel", () => {});
     }
+  }
+
+  /** Half the cancels hit a task that runs now (the case where a handler is aborted while its node is alive and
+   *  keeps its slot until it returns, issue #17.2); the others any id ever submitted. */
+  private cancelTarget(leader: SimNode): string {
+    if (this.rng.chance(0.5)) {
+      const running = leader.tasks.listTasks({ state: "assigned", limit: 50 }).tasks;
+      if (running.length > 0) return this.rng.pick(running).id;
+    }
+    return this.rng.pick(this.submitOrder);
   }
 
   private pickTarget(live: readonly SimNode[]): SimNode {
@@ -441,39 +475,127 @@ export class SimScheduler {
     }
   }
 
-  // Every node's worker (src/node/task-executor.ts): the local table is the truth.
+  // Every node's worker (src/node/task-executor.ts): the local table is the truth, once the leader confirmed a
+  // commit index the node has applied (src/node/attempt-start-gate.ts, the production rule).
 
-  private work(n: SimNode): void {
+  private executorOf(n: SimNode): Executor {
     let ex = this.executors.get(n.id);
     if (!ex || ex.incarnation !== n.incarnation) {
-      ex = { incarnation: n.incarnation, running: new Map(), reporting: new Map(), finished: new Set() };
+      ex = { incarnation: n.incarnation, since: this.host.tick, running: new Map(), draining: new Map(), reporting: new Map(), finished: new Set(), confirmed: null, asking: null };
       this.executors.set(n.id, ex);
     }
+    return ex;
+  }
+
+  private work(n: SimNode): void {
+    const ex = this.executorOf(n);
     const now = this.host.tick;
-    if (ex.running.size === 0 && ex.reporting.size === 0 && ex.finished.size === 0 && n.tasks.activeOf(n.id) === 0) return;
+    for (const [key, d] of ex.draining) if (d.returnTick <= now) ex.draining.delete(key);
+    if (ex.running.size === 0 && ex.draining.size === 0 && ex.reporting.size === 0 && ex.finished.size === 0 && n.tasks.activeOf(n.id) === 0) return;
     const current = (id: string, attempt: number) => {
       const t = n.tasks.getTask(id);
       return t !== undefined && t.state === "assigned" && t.worker === n.id && t.attempt === attempt;
     };
-    // Abort attempts the table no longer gives us; forget finished ones the table has moved past.
-    for (const [id, run] of ex.running) if (!current(id, run.attempt)) ex.running.delete(id);
+    // Abort attempts the table no longer gives us (their handler takes a while to return); forget finished ones the
+    // table has moved past.
+    for (const [id, run] of ex.running) {
+      if (current(id, run.attempt)) continue;
+      ex.running.delete(id);
+      ex.draining.set(`${id}#${run.attempt}`, { id, attempt: run.attempt, returnTick: now + this.rng.int(0, MAX_CLEANUP_TICKS) });
+    }
     for (const key of ex.finished) {
       const [id, attempt] = key.split("#") as [string, string];
       if (!current(id, Number(attempt))) ex.finished.delete(key);
     }
-    // Start what the table assigns to us.
-    for (const id of n.tasks.assignedTaskIds(n.id)) {
-      const t = n.tasks.getTask(id)!;
-      const key = `${id}#${t.attempt}`;
-      if (ex.running.get(id)?.attempt === t.attempt || ex.reporting.get(id)?.attempt === t.attempt || ex.finished.has(key)) continue;
-      if (ex.running.size >= this.capacityOf(n.id)) break;
-      ex.running.set(id, { attempt: t.attempt, doneTick: now + this.rng.int(1, this.maxRunTicks), fail: this.rng.chance(this.failRate) });
-    }
+    this.startAttempts(n, ex);
     for (const [id, run] of ex.running) {
       if (run.doneTick > now) continue;
       ex.running.delete(id);
       ex.reporting.set(id, { attempt: run.attempt, fail: run.fail, nextTryTick: now, inFlight: false });
     }
+    this.reportOutcomes(n, ex);
+  }
+
+  /** Starts what the table assigns us, within the gate and the free slots, and checks what the executor runs. */
+  private startAttempts(n: SimNode, ex: Executor): void {
+    const now = this.host.tick;
+    const broken = this.host.brokenScheduler;
+    const gate = attemptStartGate({ confirmed: ex.confirmed, appliedIndex: n.applied.length, currentTerm: n.term });
+    if (!gate.open && gate.askLeader) this.askLeaderToConfirm(n, ex);
+    const capacity = this.capacityOf(n.id);
+    const draining = broken?.freeSlotOnAbort ? 0 : ex.draining.size;
+    const drainingTasks = new Set(broken?.freeSlotOnAbort ? [] : [...ex.draining.values()].map((d) => d.id));
+    let started = false;
+    for (const id of n.tasks.assignedTaskIds(n.id)) {
+      const t = n.tasks.getTask(id)!;
+      const key = `${id}#${t.attempt}`;
+      if (ex.running.get(id)?.attempt === t.attempt || ex.reporting.get(id)?.attempt === t.attempt || ex.finished.has(key)) continue;
+      if (!gate.open && !broken?.startFromLocalTable) {
+        this.noteHeldBack(n, ex, id, t.attempt);
+        continue;
+      }
+      if (freeSlots({ capacity, running: ex.running.size, draining }) === 0) break;
+      if (!mayStartTaskHere(id, drainingTasks)) continue;
+      ex.running.set(id, { attempt: t.attempt, doneTick: now + this.rng.int(1, this.maxRunTicks), fail: this.rng.chance(this.failRate) });
+      started = true;
+      this.checkStart({ id, attempt: t.attempt, node: n.id, tick: now, since: ex.since });
+    }
+    if (!started) return;
+    const handlers = [
+      ...[...ex.running].map(([id, r]) => ({ id, attempt: r.attempt, aborted: false })),
+      ...[...ex.draining.values()].map((d) => ({ id: d.id, attempt: d.attempt, aborted: true })),
+    ];
+    this.check("executorCapacity", { executorLoads: [{ node: n.id, tick: now, capacity, handlers }] });
+  }
+
+  /** A ReadIndex round through the node's core, as the node's executor asks runner.readIndex(). */
+  private askLeaderToConfirm(n: SimNode, ex: Executor): void {
+    const now = this.host.tick;
+    if (ex.asking && ex.asking.untilTick > now) return;
+    const context = `x${n.id}/${n.incarnation}/${++this.confirmSeq}`;
+    ex.asking = this.host.readIndex(n, context) ? { context, term: n.term, untilTick: now + CONFIRM_TIMEOUT_TICKS } : null;
+  }
+
+  /** The node's core answered a ReadIndex round the executor asked for. */
+  readAnswered(n: SimNode, context: string, index: number): void {
+    const ex = this.executors.get(n.id);
+    if (!ex || ex.incarnation !== n.incarnation || ex.asking?.context !== context) return;
+    const c = { index, term: ex.asking.term };
+    if (ex.confirmed === null || c.term > ex.confirmed.term || c.index > ex.confirmed.index) ex.confirmed = c;
+    ex.asking = null;
+  }
+
+  /** Counts the attempts the gate kept from starting that the checker would have flagged: proof that the
+   *  simulator's restarts do leave nodes with stale local attempts. */
+  private noteHeldBack(n: SimNode, ex: Executor, id: string, attempt: number): void {
+    const key = `${n.id}/${n.incarnation}/${id}#${attempt}`;
+    if (this.heldBack.has(key)) return;
+    this.heldBack.add(key);
+    const v = staleAttemptStart(this.startView(id, { id, attempt, node: n.id, tick: this.host.tick, since: ex.since }));
+    if (v.length > 0) this.stats.staleAttemptsHeldBack++;
+  }
+
+  private checkStart(s: AttemptStartRecord): void {
+    for (const v of staleAttemptStart(this.startView(s.id, s))) this.host.record(v);
+  }
+
+  private startView(id: string, s: AttemptStartRecord): SchedulerView {
+    const assignments = this.assignmentsByTask.get(id) ?? [];
+    const finishes: FinishRecord[] = [];
+    for (const a of assignments) {
+      const f = this.finishes.get(`${id}#${a.attempt}`);
+      if (f) finishes.push(f);
+    }
+    const releases = this.releasesByTask.get(id) ?? [];
+    return { seed: this.host.seed, tick: this.host.tick, nodes: [], acks: [], creations: [], assignments, finishes, releases, tableStates: [], starts: [s] };
+  }
+
+  private reportOutcomes(n: SimNode, ex: Executor): void {
+    const now = this.host.tick;
+    const current = (id: string, attempt: number) => {
+      const t = n.tasks.getTask(id);
+      return t !== undefined && t.state === "assigned" && t.worker === n.id && t.attempt === attempt;
+    };
     // Report through the leader this node knows; retry a lost report.
     for (const [id, r] of ex.reporting) {
       if (r.inFlight || r.nextTryTick > now) continue;

@@ -170,6 +170,24 @@ export interface TableStateRecord {
   readonly bytes: Uint8Array;
 }
 
+/** A node's executor started attempt `attempt` of task `id` at `tick`. `since` is the tick its executor (the
+ *  node's current incarnation) began: everything committed before then the node could know of by catching up. */
+export interface AttemptStartRecord {
+  readonly id: string;
+  readonly attempt: number;
+  readonly node: NodeId;
+  readonly tick: number;
+  readonly since: number;
+}
+
+/** What one node's executor runs at `tick`: every handler that has not returned, aborted ones included. */
+export interface ExecutorLoadRecord {
+  readonly node: NodeId;
+  readonly tick: number;
+  readonly capacity: number;
+  readonly handlers: readonly { readonly id: string; readonly attempt: number; readonly aborted: boolean }[];
+}
+
 export interface SchedulerView {
   readonly seed: number;
   readonly tick: number;
@@ -181,6 +199,8 @@ export interface SchedulerView {
   readonly finishes: readonly FinishRecord[];
   readonly releases: readonly ReleaseRecord[];
   readonly tableStates: readonly TableStateRecord[];
+  readonly starts?: readonly AttemptStartRecord[];
+  readonly executorLoads?: readonly ExecutorLoadRecord[];
 }
 
 export type CheckerName =
@@ -197,6 +217,8 @@ export type CheckerName =
   | "taskDuplicated"
   | "attemptFencing"
   | "replicaDivergence"
+  | "staleAttemptStart"
+  | "executorCapacity"
   | "liveness"
   | "readyContract"
   | "coreThrew";
