@@ -9,6 +9,7 @@ import { renderDashboard } from "../dashboard/page.js";
 import type { NodeInternals } from "./node.js";
 import { memberUrlOwner } from "./member-url.js";
 import { yieldIfLarge } from "./large-request-yield.js";
+import { submitLeaderWaitMs } from "./leader-wait.js";
 
 const FORWARD_TIMEOUT_MS = 6000;
 /** A learner this close to the leader's commit index may be promoted. */
@@ -105,11 +106,11 @@ export class NodeApi implements ApiBackend {
     return expectTask(await this.n.proposeCommand({ type: "cancel", id }));
   }
 
-  /** Right after a start or during an election no leader is known: wait about one election for one rather than
+  /** Right after a start or during an election no leader is known: wait a few elections for one rather than
    *  fail at once (what etcd's clients do too). A request that was already forwarded never waits. */
   private async awaitLeader(ctx?: RequestContext): Promise<void> {
     if (ctx?.forwarded || this.n.runner.knownLeader !== null) return;
-    await this.n.runner.waitForLeader(this.n.cfg.electionTimeoutMs[1] * 2);
+    await this.n.runner.waitForLeader(submitLeaderWaitMs(this.n.cfg.electionTimeoutMs[1]));
   }
 
   // ---- reads ----

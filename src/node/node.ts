@@ -31,6 +31,7 @@ import { handleRequest } from "../api/router.js";
 import { faultsEnabled, installFaultHooks } from "./fault-hooks.js";
 import { trackHttpConnections, type HttpCloser } from "./http-close.js";
 import { yieldIfLarge } from "./large-request-yield.js";
+import { waitUntilReady } from "./leader-wait.js";
 import { RaftschedError, errorMessage } from "../util/errors.js";
 
 export interface StartNodeOptions {
@@ -60,6 +61,9 @@ export interface RaftschedNode {
   getTask(id: string, opts?: { stale?: boolean }): Promise<Task | undefined>;
   listTasks(q?: { state?: Task["state"]; worker?: string; limit?: number; after?: string; stale?: boolean }): Promise<{ tasks: Task[]; next: string | null }>;
   onTask(handler: TaskHandler): void;
+  /** Resolves once a leader is known and this node has applied everything committed; rejects with code
+   *  NOT_READY after `timeoutMs` (default 30 s) or when the node is closed. */
+  ready(opts?: { timeoutMs?: number }): Promise<void>;
   status(): NodeStatus;
   close(opts?: { handOver?: boolean }): Promise<void>;
   onFatal(cb: (err: Error) => void): void;
@@ -450,6 +454,16 @@ class NodeImpl implements RaftschedNode {
 
   onTask(handler: TaskHandler): void {
     this.executor.setHandler(handler);
+  }
+
+  ready(opts: { timeoutMs?: number } = {}): Promise<void> {
+    const probe = {
+      knownLeader: () => this.runner.knownLeader,
+      commitIndex: () => this.core.status().commit,
+      appliedIndex: () => this.runner.appliedIndex,
+      stopped: () => this.closed || this.runner.fatalError !== null,
+    };
+    return waitUntilReady(probe, opts.timeoutMs);
   }
 
   status(): NodeStatus {
