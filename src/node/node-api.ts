@@ -30,7 +30,9 @@ export class NodeApi implements ApiBackend {
   status(): unknown {
     return {
       ...this.n.status(),
-      // Beyond the contract's fields: this node's own work, and its replica's task counts (for `raftsched up`).
+      // Beyond the contract's fields: this node's own work, and its replica's task counts (for `raftsched up`), and
+      // its pid, so a node restarted by hand is recognised as a new process.
+      pid: process.pid,
       activeTasks: this.n.executor.active,
       completedTasks: this.n.executor.completedCount,
       failedTasks: this.n.executor.failedCount,
