@@ -8,6 +8,8 @@ import { findJsonProblem } from "../scheduler/json-value.js";
 import type { JsonValue, Task, TaskState } from "../scheduler/types.js";
 import { TASK_STATES } from "../scheduler/types.js";
 import { memberUrlProblem } from "../node/member-url.js";
+import { parseMemberFacts } from "./member-facts-input.js";
+import type { MemberFacts } from "../raft/types.js";
 
 export const TASK_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 const MEMBER_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -38,7 +40,7 @@ export interface ApiBackend {
   cancel(id: string, ctx?: RequestContext): Promise<Task>;
   workers(ctx?: RequestContext): Promise<unknown>;
   cluster(ctx?: RequestContext): Promise<unknown>;
-  addMember?(id: string, url: string, role: "voter" | "learner", ctx?: RequestContext): Promise<{ created: boolean; body: unknown }>;
+  addMember?(id: string, url: string, role: "voter" | "learner", ctx?: RequestContext, facts?: MemberFacts): Promise<{ created: boolean; body: unknown }>;
   removeMember?(id: string, ctx?: RequestContext): Promise<unknown>;
   transferLeader?(to: string | undefined, ctx?: RequestContext): Promise<unknown>;
   /** Chaos fault hook (src/node/fault-hooks.ts); present only when the node runs with RAFTSCHED_ENABLE_FAULTS=1. */
@@ -233,14 +235,14 @@ async function route(api: ApiBackend, req: IncomingMessage, res: ServerResponse)
       }
       if (p2 === "members" && parts.length === 3 && method === "POST" && api.addMember) {
         const o = asObject(body);
-        checkKeys(o, ["id", "url", "role"]);
+        checkKeys(o, ["id", "url", "role", "capacity", "worker"]);
         if (typeof o.id !== "string" || !MEMBER_ID_RE.test(o.id)) throw field("id", "must be 1–64 characters of [A-Za-z0-9._:-]");
         if (typeof o.url !== "string") throw field("url", "must be http://host:port");
         const urlProblem = memberUrlProblem(o.url);
         if (urlProblem !== null) throw field("url", urlProblem);
         const role = o.role ?? "learner";
         if (role !== "voter" && role !== "learner") throw field("role", 'must be "voter" or "learner"');
-        const r = await api.addMember(o.id, o.url.replace(/\/$/, ""), role, ctx);
+        const r = await api.addMember(o.id, o.url.replace(/\/$/, ""), role, ctx, parseMemberFacts(o));
         sendJson(res, r.created ? 201 : 200, r.body);
         return;
       }

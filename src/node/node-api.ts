@@ -3,7 +3,7 @@
 // linearizable through ReadIndex unless the caller asks for stale local state.
 import { FORWARDED_HEADER, jsonField, parseSubmit, submitBodyWithId, type ApiBackend, type ListQuery, type RequestContext, type SubmitInput } from "../api/router.js";
 import type { ApplyResult, JsonValue, Task } from "../scheduler/types.js";
-import type { ConfChange } from "../raft/types.js";
+import type { ConfChange, MemberFacts } from "../raft/types.js";
 import { RaftschedError, errorCode } from "../util/errors.js";
 import { renderDashboard } from "../dashboard/page.js";
 import type { NodeInternals } from "./node.js";
@@ -190,9 +190,9 @@ export class NodeApi implements ApiBackend {
 
   // ---- membership (one server at a time; a new member joins as a learner and is promoted once caught up) ----
 
-  async addMember(id: string, url: string, role: "voter" | "learner", ctx?: RequestContext): Promise<{ created: boolean; body: unknown }> {
+  async addMember(id: string, url: string, role: "voter" | "learner", ctx?: RequestContext, facts: MemberFacts = {}): Promise<{ created: boolean; body: unknown }> {
     if (!this.n.runner.isLeader) {
-      const r = await this.forward("POST", "/v1/cluster/members", { id, url, role }, ctx);
+      const r = await this.forward("POST", "/v1/cluster/members", { id, url, role, ...facts }, ctx);
       return { created: r.status === 201, body: r.body };
     }
     const conf = this.n.raftStatus().conf;
@@ -201,12 +201,18 @@ export class NodeApi implements ApiBackend {
     if (isVoter && role === "learner") {
       throw new RaftschedError("INVALID_CONF_CHANGE", `"${id}" is a voter; demoting a voter to learner is not supported (remove it, then add it as a learner)`);
     }
+    // The facts travel in the config entries (replicated like the url); a member already in its final role would
+    // get no entry, so changing its facts is refused rather than silently ignored.
+    const makesEntry = (!isVoter && !isLearner) || (role === "voter" && !isVoter);
+    if (!makesEntry && this.factsDiffer(id, facts)) {
+      throw new RaftschedError("BAD_FIELD", `"${id}" is already a ${role}; its capacity and worker flag cannot be changed (remove it, then add it again)`);
+    }
     this.refuseUrlOfAnotherMember(id, url);
     const created = !isVoter && !isLearner;
-    if (created) await this.confChange({ op: "addLearner", id, url });
+    if (created) await this.confChange({ op: "addLearner", id, url, ...facts });
     if (role === "voter" && !isVoter) {
       await this.waitCaughtUp(id);
-      await this.confChange({ op: "addVoter", id, url });
+      await this.confChange({ op: "addVoter", id, url, ...facts });
     }
     return { created, body: await this.cluster({ forwarded: true }) };
   }
@@ -224,6 +230,14 @@ export class NodeApi implements ApiBackend {
     }
     await this.confChange({ op: "remove", id });
     return await this.cluster({ forwarded: true });
+  }
+
+  /** Whether `facts` say something else than what is known of member `id` (a repeated add with the same facts is
+   *  idempotent, as the add itself is). */
+  private factsDiffer(id: string, facts: MemberFacts): boolean {
+    const capacity = this.n.workerMembers().get(id);
+    if (facts.worker !== undefined && facts.worker !== (capacity !== undefined)) return true;
+    return facts.capacity !== undefined && capacity !== undefined && facts.capacity !== capacity;
   }
 
   private async confChange(cc: ConfChange): Promise<void> {
