@@ -9,6 +9,7 @@ import type { JsonValue, Task, TaskState } from "../scheduler/types.js";
 import { TASK_STATES } from "../scheduler/types.js";
 import { memberUrlProblem } from "../node/member-url.js";
 import { parseMemberFacts } from "./member-facts-input.js";
+import { listOrder } from "./list-order.js";
 import type { MemberFacts } from "../raft/types.js";
 
 export const TASK_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -26,6 +27,8 @@ export interface ListQuery {
   readonly worker?: string;
   readonly limit: number;
   readonly after?: string;
+  /** "updated": the most recently updated tasks, newest first (one page, no cursor). */
+  readonly order?: "id" | "updated";
 }
 
 /** What the router needs from a node. Methods throw RaftschedError (or anything with a `code`). */
@@ -136,7 +139,7 @@ function parseAttemptBody(body: unknown, extra: string): { attempt: number; valu
 
 function parseList(url: URL): ListQuery {
   const q = url.searchParams;
-  for (const k of q.keys()) if (!["state", "worker", "limit", "after", "stale"].includes(k)) throw field(k, "unknown query parameter");
+  for (const k of q.keys()) if (!["state", "worker", "limit", "after", "stale", "order"].includes(k)) throw field(k, "unknown query parameter");
   const state = q.get("state") || undefined;
   if (state !== undefined && !(TASK_STATES as readonly string[]).includes(state)) throw field("state", `must be one of ${TASK_STATES.join(", ")}`);
   const limitText = q.get("limit");
@@ -149,7 +152,8 @@ function parseList(url: URL): ListQuery {
   if (after !== undefined && !TASK_ID_RE.test(after)) throw field("after", "must be a task id");
   const worker = q.get("worker") || undefined;
   if (worker !== undefined && !MEMBER_ID_RE.test(worker)) throw field("worker", "must be a member id");
-  return { ...(state ? { state: state as TaskState } : {}), ...(worker ? { worker } : {}), limit, ...(after ? { after } : {}) };
+  const order = listOrder(q.get("order"), after);
+  return { ...(state ? { state: state as TaskState } : {}), ...(worker ? { worker } : {}), limit, ...(after ? { after } : {}), ...(order ? { order } : {}) };
 }
 
 function staleFlag(url: URL): boolean {

@@ -60,7 +60,8 @@ export interface RaftschedNode {
   readonly logger: Logger;
   submit(input: { id?: string; payload: unknown; maxAttempts?: number; priority?: number }): Promise<Task>;
   getTask(id: string, opts?: { stale?: boolean }): Promise<Task | undefined>;
-  listTasks(q?: { state?: Task["state"]; worker?: string; limit?: number; after?: string; stale?: boolean }): Promise<{ tasks: Task[]; next: string | null }>;
+  /** `order: "updated"`: the most recently updated tasks, newest first (one page). */
+  listTasks(q?: { state?: Task["state"]; worker?: string; limit?: number; after?: string; order?: "id" | "updated"; stale?: boolean }): Promise<{ tasks: Task[]; next: string | null }>;
   onTask(handler: TaskHandler): void;
   /** Resolves once a leader is known and this node has applied everything committed; rejects with code
    *  NOT_READY after `timeoutMs` (default 30 s) or when the node is closed. */
@@ -445,13 +446,14 @@ class NodeImpl implements RaftschedNode {
     return this.api.getTask(id, opts.stale === true);
   }
 
-  listTasks(q: { state?: Task["state"]; worker?: string; limit?: number; after?: string; stale?: boolean } = {}) {
+  listTasks(q: { state?: Task["state"]; worker?: string; limit?: number; after?: string; order?: "id" | "updated"; stale?: boolean } = {}) {
     return this.api.listTasks(
       {
         ...(q.state ? { state: q.state } : {}),
         ...(q.worker ? { worker: q.worker } : {}),
         limit: Math.max(1, Math.min(1000, q.limit ?? 100)),
         ...(q.after ? { after: q.after } : {}),
+        ...(q.order ? { order: q.order } : {}),
       },
       q.stale === true,
     );
