@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadClusterFile } from "../config/cluster-file.js";
+import { loadClusterFile, type ClusterFile } from "../config/cluster-file.js";
 import { httpJson } from "./http-client.js";
 import { configPathOr, parseArgs, stringFlag } from "./args.js";
 import { startDemoWorkload, type DemoWorkload } from "./demo.js";
@@ -34,45 +34,21 @@ export async function upCommand(argv: readonly string[]): Promise<number> {
   const children: Child[] = cfg.nodes.map((n) => ({ id: n.id, url: n.url, proc: null, exit: null, lastError: "" }));
   for (const c of children) spawnChild(c, configPath, dataRoot);
 
-  const tty = process.stdout.isTTY === true;
-  // The nodes the view follows: the file's, then members added at runtime (learned from the leader).
-  const known = new Map<string, string>(cfg.nodes.map((n) => [n.id, n.url]));
-  let demo: DemoWorkload | null = null;
+  const view = new LiveView(cfg, children, dataRoot);
   // The demo starts once the cluster has elected its first leader, and sends to whichever nodes answered the last
   // poll, whoever started them: it survives nodes killed and restarted by hand.
-  const leaderSeen = { value: false };
-  let answering: string[] = [];
-  if (args.flags.demo) demo = startDemoWorkload(cfg, () => (leaderSeen.value ? answering : []));
-
+  if (args.flags.demo) view.demo = startDemoWorkload(cfg, () => (view.leaderSeen ? view.answering : []));
+  const demo = view.demo;
   let stopping = false;
   let polling = false;
-  const header = [
-    `raftsched up — cluster "${cfg.cluster}", ${cfg.nodes.length} nodes, strategy ${cfg.strategy}, logs in ${dataRoot}/<id>.log`,
-    `dashboard: ${cfg.nodes[0]!.url}/  (every node serves one)`,
-  ].join("\n");
-  const plain = new PlainLog(header);
-  const render = async (): Promise<void> => {
-    const poll = await pollCluster(known, children);
-    const leader = leaderOf(poll);
-    if (leader) leaderSeen.value = true;
-    answering = poll.nodes.filter((n) => poll.statuses.get(n.id)).map((n) => n.url);
-    const rows = nodeRows(poll);
-    const summary = [tasksLine(leader ? poll.statuses.get(leader.id) : null), demo?.summary() ?? null].filter((l): l is string => l !== null);
-    if (stopping) return;
-    if (tty) {
-      const frame = [header, "", renderTable(rows), "", leaderLine(leader), ...summary, "Ctrl-C stops every node."].join("\n");
-      process.stdout.write("\x1b[H\x1b[2J" + frame + "\n");
-    } else {
-      plain.print(rows, leader, summary);
-    }
-  };
+  const render = (): Promise<void> => view.render(() => stopping);
 
   return await new Promise<number>((resolve) => {
     const timer = setInterval(() => {
       if (stopping) return;
       // Every node exited before any leader was seen: they cannot start (ports taken, a bad handler...). Say why
       // and exit instead of drawing a cluster that is not there.
-      if (!leaderSeen.value && children.every((c) => c.exit !== null)) {
+      if (!view.leaderSeen && children.every((c) => c.exit !== null)) {
         stopping = true;
         clearInterval(timer);
         demo?.stop();
@@ -133,6 +109,44 @@ async function stopChild(c: Child): Promise<void> {
     });
     p.kill("SIGTERM");
   });
+}
+
+/** The live view: polls the cluster, then draws a frame (a terminal) or prints what changed (anything else). */
+class LiveView {
+  demo: DemoWorkload | null = null;
+  leaderSeen = false;
+  /** The urls of the nodes that answered the last poll. */
+  answering: string[] = [];
+  /** The nodes the view follows: the file's, then members added at runtime (learned from the leader). */
+  private readonly known: Map<string, string>;
+  private readonly header: string;
+  private readonly plain: PlainLog;
+  private readonly tty = process.stdout.isTTY === true;
+
+  constructor(cfg: ClusterFile, private readonly children: readonly Child[], dataRoot: string) {
+    this.known = new Map(cfg.nodes.map((n) => [n.id, n.url]));
+    this.header = [
+      `raftsched up — cluster "${cfg.cluster}", ${cfg.nodes.length} nodes, strategy ${cfg.strategy}, logs in ${dataRoot}/<id>.log`,
+      `dashboard: ${cfg.nodes[0]!.url}/  (every node serves one)`,
+    ].join("\n");
+    this.plain = new PlainLog(this.header);
+  }
+
+  async render(stopping: () => boolean): Promise<void> {
+    const poll = await pollCluster(this.known, this.children);
+    const leader = leaderOf(poll);
+    if (leader) this.leaderSeen = true;
+    this.answering = poll.nodes.filter((n) => poll.statuses.get(n.id)).map((n) => n.url);
+    const rows = nodeRows(poll);
+    const summary = [tasksLine(leader ? poll.statuses.get(leader.id) : null), this.demo?.summary() ?? null].filter((l): l is string => l !== null);
+    if (stopping()) return;
+    if (this.tty) {
+      const frame = [this.header, "", renderTable(rows), "", leaderLine(leader), ...summary, "Ctrl-C stops every node."].join("\n");
+      process.stdout.write("\x1b[H\x1b[2J" + frame + "\n");
+    } else {
+      this.plain.print(rows, leader, summary);
+    }
+  }
 }
 
 /** Not a terminal (a log file, a pipe, CI): the header, one line per change, the table once when the first leader
