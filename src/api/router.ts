@@ -8,6 +8,9 @@ import { findJsonProblem } from "../scheduler/json-value.js";
 import type { JsonValue, Task, TaskState } from "../scheduler/types.js";
 import { TASK_STATES } from "../scheduler/types.js";
 import { memberUrlProblem } from "../node/member-url.js";
+import { parseMemberFacts } from "./member-facts-input.js";
+import { listOrder } from "./list-order.js";
+import type { MemberFacts } from "../raft/types.js";
 
 export const TASK_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 const MEMBER_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -27,6 +30,8 @@ export interface ListQuery {
   readonly worker?: string;
   readonly limit: number;
   readonly after?: string;
+  /** "updated": the most recently updated tasks, newest first (one page, no cursor). */
+  readonly order?: "id" | "updated";
 }
 
 /** What the router needs from a node. Methods throw RaftschedError (or anything with a `code`). */
@@ -43,7 +48,7 @@ export interface ApiBackend {
   cancel(id: string, ctx?: RequestContext): Promise<Task>;
   workers(ctx?: RequestContext): Promise<unknown>;
   cluster(ctx?: RequestContext): Promise<unknown>;
-  addMember?(id: string, url: string, role: "voter" | "learner", ctx?: RequestContext): Promise<{ created: boolean; body: unknown }>;
+  addMember?(id: string, url: string, role: "voter" | "learner", ctx?: RequestContext, facts?: MemberFacts): Promise<{ created: boolean; body: unknown }>;
   removeMember?(id: string, ctx?: RequestContext): Promise<unknown>;
   transferLeader?(to: string | undefined, ctx?: RequestContext): Promise<unknown>;
   /** Chaos fault hook (src/node/fault-hooks.ts); present only when the node runs with RAFTSCHED_ENABLE_FAULTS=1. */
@@ -141,7 +146,7 @@ function parseAttemptBody(body: unknown, extra: string): { attempt: number; valu
 
 function parseList(url: URL): ListQuery {
   const q = url.searchParams;
-  for (const k of q.keys()) if (!["state", "worker", "limit", "after", "stale"].includes(k)) throw field(k, "unknown query parameter");
+  for (const k of q.keys()) if (!["state", "worker", "limit", "after", "stale", "order"].includes(k)) throw field(k, "unknown query parameter");
   const state = q.get("state") || undefined;
   if (state !== undefined && !(TASK_STATES as readonly string[]).includes(state)) throw field("state", `must be one of ${TASK_STATES.join(", ")}`);
   const limitText = q.get("limit");
@@ -154,7 +159,8 @@ function parseList(url: URL): ListQuery {
   if (after !== undefined && !TASK_ID_RE.test(after)) throw field("after", "must be a task id");
   const worker = q.get("worker") || undefined;
   if (worker !== undefined && !MEMBER_ID_RE.test(worker)) throw field("worker", "must be a member id");
-  return { ...(state ? { state: state as TaskState } : {}), ...(worker ? { worker } : {}), limit, ...(after ? { after } : {}) };
+  const order = listOrder(q.get("order"), after);
+  return { ...(state ? { state: state as TaskState } : {}), ...(worker ? { worker } : {}), limit, ...(after ? { after } : {}), ...(order ? { order } : {}) };
 }
 
 function staleFlag(url: URL): boolean {
@@ -241,14 +247,14 @@ async function route(api: ApiBackend, req: IncomingMessage, res: ServerResponse)
       }
       if (p2 === "members" && parts.length === 3 && method === "POST" && api.addMember) {
         const o = asObject(body);
-        checkKeys(o, ["id", "url", "role"]);
+        checkKeys(o, ["id", "url", "role", "capacity", "worker"]);
         if (typeof o.id !== "string" || !MEMBER_ID_RE.test(o.id)) throw field("id", "must be 1–64 characters of [A-Za-z0-9._:-]");
         if (typeof o.url !== "string") throw field("url", "must be http://host:port");
         const urlProblem = memberUrlProblem(o.url);
         if (urlProblem !== null) throw field("url", urlProblem);
         const role = o.role ?? "learner";
         if (role !== "voter" && role !== "learner") throw field("role", 'must be "voter" or "learner"');
-        const r = await api.addMember(o.id, o.url.replace(/\/$/, ""), role, ctx);
+        const r = await api.addMember(o.id, o.url.replace(/\/$/, ""), role, ctx, parseMemberFacts(o));
         sendJson(res, r.created ? 201 : 200, r.body);
         return;
       }

@@ -51,8 +51,19 @@ function printMembers(body: unknown): void {
   process.stdout.write(`leader: ${c.leaderId ?? "none"}, term ${c.term}\n`);
 }
 
+/** What the new member runs with: --capacity, else what the cluster file says of it (capacity, worker). */
+function memberFactsFor(cfg: ClusterFile, id: string, capacityFlag: string | undefined): { capacity?: number; worker?: boolean } {
+  const listed = cfg.nodes.find((n) => n.id === id);
+  let capacity = listed?.capacity;
+  if (capacityFlag !== undefined) {
+    capacity = Number(capacityFlag);
+    if (!Number.isInteger(capacity) || capacity < 0 || capacity > 100_000) throw new RaftschedError("BAD_ARGS", "--capacity must be an integer from 0 to 100000");
+  }
+  return { ...(capacity !== undefined ? { capacity } : {}), ...(listed && !listed.worker ? { worker: false } : {}) };
+}
+
 export async function memberCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, { config: "string", role: "string", url: "string", json: "boolean" }, "member");
+  const args = parseArgs(argv, { config: "string", role: "string", url: "string", capacity: "string", json: "boolean" }, "member");
   const cfg = loadClusterFile(configPathOr(stringFlag(args, "config")));
   const [action, id, urlArg] = args.positional;
   const out = (body: unknown): void => {
@@ -65,12 +76,12 @@ export async function memberCommand(argv: readonly string[]): Promise<number> {
       return 0;
     }
     case "add": {
-      if (!id) throw new RaftschedError("BAD_ARGS", "member add <id> [<url>] [--role voter|learner]");
+      if (!id) throw new RaftschedError("BAD_ARGS", "member add <id> [<url>] [--role voter|learner] [--capacity N]");
       const url = urlArg ?? stringFlag(args, "url") ?? cfg.nodes.find((n) => n.id === id)?.url;
       if (!url) throw new RaftschedError("BAD_ARGS", `member add: no url for "${id}" (give it, or list the node in the cluster file)`);
       const role = stringFlag(args, "role") ?? "voter";
       if (role !== "voter" && role !== "learner") throw new RaftschedError("BAD_ARGS", "--role must be voter or learner");
-      out(check(await callAny(cfg, "/v1/cluster/members", { body: { id, url, role }, timeoutMs: 75_000 })));
+      out(check(await callAny(cfg, "/v1/cluster/members", { body: { id, url, role, ...memberFactsFor(cfg, id, stringFlag(args, "capacity")) }, timeoutMs: 75_000 })));
       return 0;
     }
     case "remove": {

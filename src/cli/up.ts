@@ -8,9 +8,12 @@ import { loadClusterFile, type ClusterFile } from "../config/cluster-file.js";
 import { httpJson } from "./http-client.js";
 import { configPathOr, parseArgs, stringFlag } from "./args.js";
 import { startDemoWorkload, type DemoWorkload } from "./demo.js";
+import { describeChanges, leaderLine, leaderOf, nodeRows, renderTable, tasksLine, type ClusterPoll, type LeaderView, type NodeRow, type PolledStatus, type PolledWorker } from "./up-view.js";
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/raftsched.js");
 const REFRESH_MS = 500;
+/** Without a terminal, the task summary is printed at most this often. */
+const SUMMARY_EVERY_MS = 10_000;
 
 interface Child {
   readonly id: string;
@@ -19,23 +22,6 @@ interface Child {
   exit: string | null;
   /** The last line the node wrote to stderr: why it failed, when it could not start. */
   lastError: string;
-}
-
-interface NodeView {
-  role: string;
-  term: number;
-  leaderId: string | null;
-  commitIndex: number;
-  appliedIndex: number;
-  completedTasks?: number;
-  tasks?: { pending: number; assigned: number; completed: number; dead: number; cancelled: number; total: number };
-}
-
-interface WorkerView {
-  id: string;
-  alive: boolean;
-  active: number;
-  capacity: number;
 }
 
 export async function upCommand(argv: readonly string[]): Promise<number> {
@@ -48,36 +34,21 @@ export async function upCommand(argv: readonly string[]): Promise<number> {
   const children: Child[] = cfg.nodes.map((n) => ({ id: n.id, url: n.url, proc: null, exit: null, lastError: "" }));
   for (const c of children) spawnChild(c, configPath, dataRoot);
 
-  const tty = process.stdout.isTTY === true;
-  let demo: DemoWorkload | null = null;
-  // The demo starts once the cluster has elected its first leader.
-  const leaderSeen = { value: false };
-  if (args.flags.demo) demo = startDemoWorkload(cfg, () => (leaderSeen.value ? children.filter((c) => c.proc && !c.exit).map((c) => c.url) : []));
-
+  const view = new LiveView(cfg, children, dataRoot);
+  // The demo starts once the cluster has elected its first leader, and sends to whichever nodes answered the last
+  // poll, whoever started them: it survives nodes killed and restarted by hand.
+  if (args.flags.demo) view.demo = startDemoWorkload(cfg, () => (view.leaderSeen ? view.answering : []));
+  const demo = view.demo;
   let stopping = false;
-  let lastPlain = "";
-  let lastPlainAt = 0;
-  const render = async (): Promise<void> => {
-    const frame = await renderFrame(cfg, children, dataRoot, demo, leaderSeen);
-    if (tty) {
-      process.stdout.write("\x1b[H\x1b[2J" + frame + "\n");
-    } else {
-      // Not a terminal: print when something changed, or every 5 s.
-      const key = frame.replace(/\d+ms|\d+\.\d+s/g, "");
-      if (key !== lastPlain || Date.now() - lastPlainAt > 5000) {
-        process.stdout.write(frame + "\n\n");
-        lastPlain = key;
-        lastPlainAt = Date.now();
-      }
-    }
-  };
+  let polling = false;
+  const render = (): Promise<void> => view.render(() => stopping);
 
   return await new Promise<number>((resolve) => {
     const timer = setInterval(() => {
       if (stopping) return;
       // Every node exited before any leader was seen: they cannot start (ports taken, a bad handler...). Say why
       // and exit instead of drawing a cluster that is not there.
-      if (!leaderSeen.value && children.every((c) => c.exit !== null)) {
+      if (!view.leaderSeen && children.every((c) => c.exit !== null)) {
         stopping = true;
         clearInterval(timer);
         demo?.stop();
@@ -86,7 +57,11 @@ export async function upCommand(argv: readonly string[]): Promise<number> {
         resolve(1);
         return;
       }
-      void render();
+      // One poll at a time: on a loaded machine a poll can outlast the interval, and the change log must see
+      // the polls in order.
+      if (polling) return;
+      polling = true;
+      void render().finally(() => (polling = false));
     }, REFRESH_MS);
     const stop = async (): Promise<void> => {
       if (stopping) return;
@@ -136,71 +111,111 @@ async function stopChild(c: Child): Promise<void> {
   });
 }
 
-async function renderFrame(
-  cfg: ClusterFile,
-  children: Child[],
-  dataRoot: string,
-  demo: DemoWorkload | null,
-  leaderSeen: { value: boolean },
-): Promise<string> {
-  const views = await Promise.all(
-    children.map(async (c) => {
-      if (c.exit) return null;
-      try {
-        const r = await httpJson<NodeView>(`${c.url}/v1/status`, { timeoutMs: 400 });
-        return r.status === 200 ? r.body : null;
-      } catch {
-        return null;
-      }
-    }),
-  );
-  const leaderIdx = views.findIndex((v) => v?.role === "leader");
-  if (leaderIdx >= 0) leaderSeen.value = true;
-  let workers: WorkerView[] = [];
-  const source = leaderIdx >= 0 ? children[leaderIdx]! : children.find((_, i) => views[i]);
-  if (source) {
-    try {
-      const r = await httpJson<WorkerView[]>(`${source.url}/v1/workers`, { timeoutMs: 400 });
-      if (r.status === 200 && Array.isArray(r.body)) workers = r.body;
-    } catch {
-      /* shown as blanks */
+/** The live view: polls the cluster, then draws a frame (a terminal) or prints what changed (anything else). */
+class LiveView {
+  demo: DemoWorkload | null = null;
+  leaderSeen = false;
+  /** The urls of the nodes that answered the last poll. */
+  answering: string[] = [];
+  /** The nodes the view follows: the file's, then members added at runtime (learned from the leader). */
+  private readonly known: Map<string, string>;
+  private readonly header: string;
+  private readonly plain: PlainLog;
+  private readonly tty = process.stdout.isTTY === true;
+
+  constructor(cfg: ClusterFile, private readonly children: readonly Child[], dataRoot: string) {
+    this.known = new Map(cfg.nodes.map((n) => [n.id, n.url]));
+    this.header = [
+      `raftsched up — cluster "${cfg.cluster}", ${cfg.nodes.length} nodes, strategy ${cfg.strategy}, logs in ${dataRoot}/<id>.log`,
+      `dashboard: ${cfg.nodes[0]!.url}/  (every node serves one)`,
+    ].join("\n");
+    this.plain = new PlainLog(this.header);
+  }
+
+  async render(stopping: () => boolean): Promise<void> {
+    const poll = await pollCluster(this.known, this.children);
+    const leader = leaderOf(poll);
+    if (leader) this.leaderSeen = true;
+    this.answering = poll.nodes.filter((n) => poll.statuses.get(n.id)).map((n) => n.url);
+    const rows = nodeRows(poll);
+    const summary = [tasksLine(leader ? poll.statuses.get(leader.id) : null), this.demo?.summary() ?? null].filter((l): l is string => l !== null);
+    if (stopping()) return;
+    if (this.tty) {
+      const frame = [this.header, "", renderTable(rows), "", leaderLine(leader), ...summary, "Ctrl-C stops every node."].join("\n");
+      process.stdout.write("\x1b[H\x1b[2J" + frame + "\n");
+    } else {
+      this.plain.print(rows, leader, summary);
     }
   }
-  const rows: string[][] = [["", "node", "pid", "url", "role", "term", "commit", "applied", "worker", "active", "done"]];
-  children.forEach((c, i) => {
-    const v = views[i];
-    const w = workers.find((x) => x.id === c.id);
-    rows.push([
-      v?.role === "leader" ? "★" : "",
-      c.id,
-      String(c.proc?.pid ?? "-"),
-      c.url,
-      c.exit ? `down (${c.exit})` : (v?.role ?? "unreachable"),
-      v ? String(v.term) : "-",
-      v ? String(v.commitIndex) : "-",
-      v ? String(v.appliedIndex) : "-",
-      w ? (w.alive ? "alive" : "dead") : "-",
-      w ? `${w.active}/${w.capacity}` : "-",
-      v?.completedTasks !== undefined ? String(v.completedTasks) : "-",
-    ]);
-  });
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
-  const table = rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col]!)).join("  ")).join("\n");
-  const leader = leaderIdx >= 0 ? children[leaderIdx]! : null;
-  const lines = [
-    `raftsched up — cluster "${cfg.cluster}", ${children.length} nodes, strategy ${cfg.strategy}, logs in ${dataRoot}/<id>.log`,
-    "",
-    table,
-    "",
-    leader
-      ? `leader: ${leader.id} (pid ${leader.proc?.pid}). Try: kill -9 ${leader.proc?.pid}  — another node takes over.`
-      : "no leader yet (electing)…",
-  ];
-  const counts = leaderIdx >= 0 ? views[leaderIdx]?.tasks : undefined;
-  if (counts) {
-    lines.push(`tasks: ${counts.total} in all — ${counts.pending} pending, ${counts.assigned} assigned, ${counts.completed} completed, ${counts.dead} dead, ${counts.cancelled} cancelled`);
+}
+
+/** Not a terminal (a log file, a pipe, CI): the header, one line per change, the table once when the first leader
+ *  is known, and the task summary at most every SUMMARY_EVERY_MS when it changed — not a table every half second. */
+class PlainLog {
+  private states: Map<string, string> | null = null;
+  private leader: string | null | undefined = undefined;
+  private tablePrinted = false;
+  private lastSummary = "";
+  private lastSummaryAtMs = 0;
+
+  constructor(private readonly header: string) {}
+
+  print(rows: readonly NodeRow[], leader: LeaderView | null, summary: readonly string[]): void {
+    const out: string[] = [];
+    if (this.states === null) out.push(this.header, "");
+    const c = describeChanges(this.states, rows, this.leader, leader);
+    this.states = c.after;
+    this.leader = c.leaderAfter;
+    const stamp = new Date().toISOString().slice(11, 19);
+    for (const l of c.lines) out.push(`${stamp} ${l}`);
+    if (leader && !this.tablePrinted) {
+      this.tablePrinted = true;
+      out.push("", renderTable(rows), "");
+    }
+    const text = summary.join(" | ");
+    if (text !== this.lastSummary && Date.now() - this.lastSummaryAtMs >= SUMMARY_EVERY_MS) {
+      out.push(`${stamp} ${text}`);
+      this.lastSummary = text;
+      this.lastSummaryAtMs = Date.now();
+    }
+    if (out.length > 0) process.stdout.write(out.join("\n") + "\n");
   }
-  if (demo) lines.push(demo.summary());
-  lines.push("Ctrl-C stops every node.");
-  return lines.join("\n");
+}
+
+async function getJson<T>(url: string): Promise<T | null> {
+  try {
+    const r = await httpJson<T>(url, { timeoutMs: 400 });
+    return r.status === 200 ? r.body : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Every known node's /v1/status, then the leader's member list and workers. */
+async function pollCluster(known: Map<string, string>, children: readonly Child[]): Promise<ClusterPoll> {
+  const nodes = [...known].map(([id, url]) => ({ id, url }));
+  const answers = await Promise.all(nodes.map((n) => getJson<PolledStatus>(`${n.url}/v1/status`)));
+  const statuses = new Map(nodes.map((n, i) => [n.id, answers[i] ?? null]));
+  const leader = leaderOf({ statuses });
+  const source = (leader && statuses.get(leader.id) ? known.get(leader.id) : undefined) ?? nodes.find((n) => statuses.get(n.id))?.url;
+  let members: Set<string> | null = null;
+  let workers: PolledWorker[] = [];
+  if (source && leader) {
+    const [cluster, w] = await Promise.all([
+      getJson<{ members?: Array<{ id: string; url: string | null }> }>(`${source}/v1/cluster`),
+      getJson<PolledWorker[]>(`${source}/v1/workers`),
+    ]);
+    if (cluster && Array.isArray(cluster.members)) {
+      members = new Set(cluster.members.map((m) => m.id));
+      for (const m of cluster.members) if (m.url && !known.has(m.id)) known.set(m.id, m.url);
+    }
+    if (Array.isArray(w)) workers = w;
+  }
+  const childExits = new Map<string, string>();
+  const childPids = new Map<string, number>();
+  for (const c of children) {
+    if (c.exit !== null) childExits.set(c.id, c.exit);
+    else if (c.proc?.pid !== undefined) childPids.set(c.id, c.proc.pid);
+  }
+  return { nodes, statuses, members, workers, childExits, childPids };
 }

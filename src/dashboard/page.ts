@@ -31,8 +31,8 @@ async function refresh() {
       "</td><td>" + esc(m.url) + "</td><td>" + esc(m.role) + "</td><td>" + esc(m.matchIndex) + "</td><td class='" + (m.alive === false ? "dead" : "") + "'>" + esc(m.alive) + "</td></tr>"));
     const w = await get("/v1/workers");
     rows("workers", w.map((x) => "<tr><td>" + esc(x.id) + "</td><td class='" + (x.alive ? "" : "dead") + "'>" + esc(x.alive) + "</td><td>" + x.active + " / " + x.capacity + "</td><td>" + esc(x.lastSeenMs) + "</td></tr>"));
-    const t = await get("/v1/tasks?stale=true&limit=1000");
-    rows("tasks", t.tasks.slice(-20).reverse().map((x) => "<tr><td>" + esc(x.id) + "</td><td>" + esc(x.state) + "</td><td>" + esc(x.worker) + "</td><td>" + x.attempt + "</td><td>" + x.priority + "</td></tr>"));
+    const t = await get("/v1/tasks?stale=true&order=updated&limit=20");
+    rows("tasks", t.tasks.map((x) => "<tr><td>" + esc(x.id) + "</td><td>" + esc(x.state) + "</td><td>" + esc(x.worker) + "</td><td>" + x.attempt + "</td><td>" + x.priority + "</td></tr>"));
   } catch (e) {
     document.getElementById("status").textContent = "unreachable: " + e.message;
   }

@@ -3,7 +3,7 @@
 // linearizable through ReadIndex unless the caller asks for stale local state.
 import { FORWARDED_HEADER, jsonField, parseSubmit, submitBodyWithId, type ApiBackend, type ListQuery, type RequestContext, type SubmitInput } from "../api/router.js";
 import type { ApplyResult, JsonValue, Task } from "../scheduler/types.js";
-import type { ConfChange } from "../raft/types.js";
+import type { ConfChange, MemberFacts } from "../raft/types.js";
 import { RaftschedError, errorCode } from "../util/errors.js";
 import { renderDashboard } from "../dashboard/page.js";
 import type { NodeInternals } from "./node.js";
@@ -12,6 +12,7 @@ import { yieldIfLarge } from "./large-request-yield.js";
 import { refuseReusedId } from "./id-reuse.js";
 import { awaitReconfigAllowed, reconfigViewOf, type AwaitReconfigOptions } from "./reconfig-check.js";
 import { TransferHold, forwardThroughHandOver, proposeThroughHandOver } from "./transfer-hold.js";
+import { submitLeaderWaitMs } from "./leader-wait.js";
 
 const FORWARD_TIMEOUT_MS = 6000;
 const READ_TIMEOUT_MS = 3000;
@@ -51,7 +52,9 @@ export class NodeApi implements ApiBackend {
   status(): unknown {
     return {
       ...this.n.status(),
-      // Beyond the contract's fields: this node's own work, and its replica's task counts (for `raftsched up`).
+      // Beyond the contract's fields: this node's own work, and its replica's task counts (for `raftsched up`), and
+      // its pid, so a node restarted by hand is recognised as a new process.
+      pid: process.pid,
       activeTasks: this.n.executor.active,
       completedTasks: this.n.executor.completedCount,
       failedTasks: this.n.executor.failedCount,
@@ -128,11 +131,11 @@ export class NodeApi implements ApiBackend {
     return expectTask(await this.proposeWrite({ type: "cancel", id }, "POST", path, undefined, ctx));
   }
 
-  /** Right after a start or during an election no leader is known: wait about one election for one rather than
+  /** Right after a start or during an election no leader is known: wait a few elections for one rather than
    *  fail at once (what etcd's clients do too). A request that was already forwarded never waits. */
   private async awaitLeader(ctx?: RequestContext): Promise<void> {
     if (ctx?.forwarded || this.n.runner.knownLeader !== null) return;
-    await this.n.runner.waitForLeader(this.n.cfg.electionTimeoutMs[1] * 2);
+    await this.n.runner.waitForLeader(submitLeaderWaitMs(this.n.cfg.electionTimeoutMs[1]));
   }
 
   // ---- reads ----
@@ -210,9 +213,9 @@ export class NodeApi implements ApiBackend {
 
   // ---- membership (one server at a time; a new member joins as a learner and is promoted once caught up) ----
 
-  async addMember(id: string, url: string, role: "voter" | "learner", ctx?: RequestContext): Promise<{ created: boolean; body: unknown }> {
+  async addMember(id: string, url: string, role: "voter" | "learner", ctx?: RequestContext, facts: MemberFacts = {}): Promise<{ created: boolean; body: unknown }> {
     if (!this.n.runner.isLeader) {
-      const r = await this.forward("POST", "/v1/cluster/members", { id, url, role }, ctx);
+      const r = await this.forward("POST", "/v1/cluster/members", { id, url, role, ...facts }, ctx);
       return { created: r.status === 201, body: r.body };
     }
     const conf = this.n.raftStatus().conf;
@@ -221,11 +224,17 @@ export class NodeApi implements ApiBackend {
     if (isVoter && role === "learner") {
       throw new RaftschedError("INVALID_CONF_CHANGE", `"${id}" is a voter; demoting a voter to learner is not supported (remove it, then add it as a learner)`);
     }
+    // The facts travel in the config entries (replicated like the url); a member already in its final role would
+    // get no entry, so changing its facts is refused rather than silently ignored.
+    const makesEntry = (!isVoter && !isLearner) || (role === "voter" && !isVoter);
+    if (!makesEntry && this.factsDiffer(id, facts)) {
+      throw new RaftschedError("BAD_FIELD", `"${id}" is already a ${role}; its capacity and worker flag cannot be changed (remove it, then add it again)`);
+    }
     this.refuseUrlOfAnotherMember(id, url);
     const created = !isVoter && !isLearner;
-    if (created) await this.confChange({ op: "addLearner", id, url });
+    if (created) await this.confChange({ op: "addLearner", id, url, ...facts });
     // Promoted only once alive and caught up (reconfig-check.ts); a learner added by this request may catch up first.
-    if (role === "voter" && !isVoter) await this.confChange({ op: "addVoter", id, url }, created);
+    if (role === "voter" && !isVoter) await this.confChange({ op: "addVoter", id, url, ...facts }, created);
     return { created, body: await this.cluster({ forwarded: true }) };
   }
 
@@ -242,6 +251,14 @@ export class NodeApi implements ApiBackend {
     }
     await this.confChange({ op: "remove", id });
     return await this.cluster({ forwarded: true });
+  }
+
+  /** Whether `facts` say something else than what is known of member `id` (a repeated add with the same facts is
+   *  idempotent, as the add itself is). */
+  private factsDiffer(id: string, facts: MemberFacts): boolean {
+    const capacity = this.n.workerMembers().get(id);
+    if (facts.worker !== undefined && facts.worker !== (capacity !== undefined)) return true;
+    return facts.capacity !== undefined && capacity !== undefined && facts.capacity !== capacity;
   }
 
   private async confChange(cc: ConfChange, freshLearner = false): Promise<void> {

@@ -10,7 +10,7 @@ import pino, { type Logger } from "pino";
 import { findNode, ticksOf, type ClusterFile, loadClusterFile } from "../config/cluster-file.js";
 import { RaftNode } from "../raft/raft.js";
 import { makePrng } from "../raft/prng.js";
-import type { ConfChange, ConfState, Entry, Message, NodeId, Role, Snapshot } from "../raft/types.js";
+import type { ConfChange, ConfState, Entry, MemberFacts, Message, NodeId, Role, Snapshot } from "../raft/types.js";
 import { applyConfChange, decodeConfChange } from "../raft/confchange.js";
 import { decodeSnapshotData, encodeSnapshotData } from "./snapshot-data.js";
 import { prettyStream } from "./pretty-log.js";
@@ -33,6 +33,8 @@ import { faultsEnabled, installFaultHooks } from "./fault-hooks.js";
 import { trackHttpConnections, type HttpCloser } from "./http-close.js";
 import { yieldIfLarge } from "./large-request-yield.js";
 import { notAPeerWatchFor, type NotAPeerWatch } from "./not-a-peer-watch.js";
+import { waitUntilReady } from "./leader-wait.js";
+import { factsOf, workerCapacities } from "./member-facts.js";
 import { RaftschedError, errorMessage } from "../util/errors.js";
 
 export interface StartNodeOptions {
@@ -62,8 +64,12 @@ export interface RaftschedNode {
   readonly logger: Logger;
   submit(input: { id?: string; payload: unknown; maxAttempts?: number; priority?: number; onIdReuse?: "return" | "reject" }): Promise<Task>;
   getTask(id: string, opts?: { stale?: boolean }): Promise<Task | undefined>;
-  listTasks(q?: { state?: Task["state"]; worker?: string; limit?: number; after?: string; stale?: boolean }): Promise<{ tasks: Task[]; next: string | null }>;
+  /** `order: "updated"`: the most recently updated tasks, newest first (one page). */
+  listTasks(q?: { state?: Task["state"]; worker?: string; limit?: number; after?: string; order?: "id" | "updated"; stale?: boolean }): Promise<{ tasks: Task[]; next: string | null }>;
   onTask(handler: TaskHandler): void;
+  /** Resolves once a leader is known and this node has applied everything committed; rejects with code
+   *  NOT_READY after `timeoutMs` (default 30 s) or when the node is closed. */
+  ready(opts?: { timeoutMs?: number }): Promise<void>;
   status(): NodeStatus;
   close(opts?: { handOver?: boolean }): Promise<void>;
   onFatal(cb: (err: Error) => void): void;
@@ -116,6 +122,8 @@ class NodeImpl implements RaftschedNode {
   metrics!: NodeMetrics;
   /** Member id → url: the cluster file's nodes, then whatever membership changes say. */
   readonly memberUrls = new Map<string, string>();
+  /** Member id → the capacity/worker flag its runtime addition carried (member-facts.ts). */
+  readonly memberFacts = new Map<string, MemberFacts>();
   private fatalCbs: Array<(err: Error) => void> = [];
   private removedCbs: Array<() => void> = [];
   private closed = false;
@@ -215,9 +223,13 @@ class NodeImpl implements RaftschedNode {
       // The role as announced by the last Ready: duties start only after becameLeader() granted the grace period.
       isLeader: () => this.role === "leader",
     });
+    const self = this;
     this.executor = new TaskExecutor({
       selfId: this.id,
-      capacity: findNode(this.cfg, this.id).capacity,
+      // Read at every scheduling pass: a capacity given when this node was added at runtime wins over the file's.
+      get capacity() {
+        return self.memberFacts.get(self.id)?.capacity ?? findNode(self.cfg, self.id).capacity;
+      },
       logger: this.logger,
       assignedToMe: () => this.table.listTasks({ worker: this.id, state: "assigned", limit: 1000 }).tasks,
       lookup: (id) => this.table.getTask(id),
@@ -259,7 +271,8 @@ class NodeImpl implements RaftschedNode {
       // The urls and the table view are captured now; the table serializes in slices while entries keep applying.
       takeSnapshot: () => {
         const memberUrls = new Map(this.memberUrls);
-        return this.table.snapshotAsync().then((table) => encodeSnapshotData({ memberUrls, table }));
+        const memberFacts = new Map(this.memberFacts);
+        return this.table.snapshotAsync().then((table) => encodeSnapshotData({ memberUrls, memberFacts, table }));
       },
     });
     this.transport.onSnapshotSent((to, ok) => this.runner.reportSnapshot(to, ok));
@@ -329,22 +342,16 @@ class NodeImpl implements RaftschedNode {
     }
   }
 
-  /** Members that run tasks, with capacity from the cluster file (a member added later gets the default). */
+  /** Members that run tasks, with their capacity (member-facts.ts: the replicated facts, the file, the default). */
   workerMembers(): Map<string, number> {
-    const st = this.core.status();
-    const out = new Map<string, number>();
-    for (const id of [...st.conf.voters, ...st.conf.learners]) {
-      const n = this.cfg.nodes.find((x) => x.id === id);
-      if (n && !n.worker) continue;
-      out.set(id, n?.capacity ?? 4);
-    }
-    return out;
+    return workerCapacities(this.core.status().conf, this.cfg.nodes, this.memberFacts);
   }
 
   private restoreFromSnapshot(s: Snapshot): void {
     const d = decodeSnapshotData(s.data);
     this.table = d.table.byteLength > 0 ? TaskTable.restore(d.table) : new TaskTable();
     for (const [id, url] of d.memberUrls) this.memberUrls.set(id, url);
+    for (const [id, facts] of d.memberFacts ?? []) this.memberFacts.set(id, facts);
   }
 
   private applyEntry(e: Entry): unknown {
@@ -367,6 +374,9 @@ class NodeImpl implements RaftschedNode {
       return { ok: false };
     }
     if (cc.op !== "remove" && cc.url) this.memberUrls.set(cc.id, cc.url);
+    const facts = cc.op === "remove" ? null : factsOf(cc);
+    if (facts) this.memberFacts.set(cc.id, facts);
+    else if (cc.op === "remove") this.memberFacts.delete(cc.id);
     const conf = applyConfChange(this.core.status().conf, cc);
     this.onMembershipChanged(conf);
     this.logger.info({ change: cc, voters: conf.voters, learners: conf.learners, index: e.index }, "membership changed");
@@ -454,13 +464,14 @@ class NodeImpl implements RaftschedNode {
     return this.api.getTask(id, opts.stale === true);
   }
 
-  listTasks(q: { state?: Task["state"]; worker?: string; limit?: number; after?: string; stale?: boolean } = {}) {
+  listTasks(q: { state?: Task["state"]; worker?: string; limit?: number; after?: string; order?: "id" | "updated"; stale?: boolean } = {}) {
     return this.api.listTasks(
       {
         ...(q.state ? { state: q.state } : {}),
         ...(q.worker ? { worker: q.worker } : {}),
         limit: Math.max(1, Math.min(1000, q.limit ?? 100)),
         ...(q.after ? { after: q.after } : {}),
+        ...(q.order ? { order: q.order } : {}),
       },
       q.stale === true,
     );
@@ -468,6 +479,16 @@ class NodeImpl implements RaftschedNode {
 
   onTask(handler: TaskHandler): void {
     this.executor.setHandler(handler);
+  }
+
+  ready(opts: { timeoutMs?: number } = {}): Promise<void> {
+    const probe = {
+      knownLeader: () => this.runner.knownLeader,
+      commitIndex: () => this.core.status().commit,
+      appliedIndex: () => this.runner.appliedIndex,
+      stopped: () => this.closed || this.runner.fatalError !== null,
+    };
+    return waitUntilReady(probe, opts.timeoutMs);
   }
 
   status(): NodeStatus {

@@ -1,6 +1,6 @@
 // Membership changes, one server at a time (dissertation §4.1). A change travels as a "config" entry whose data
 // is the JSON of a ConfChange, and takes effect when the entry is applied (as in etcd).
-import type { ConfChange, ConfState, NodeId } from "./types.js";
+import type { ConfChange, ConfState, MemberFacts, NodeId } from "./types.js";
 import { RaftError } from "./types.js";
 
 const MAX_ID_LENGTH = 128;
@@ -25,16 +25,30 @@ export function decodeConfChange(data: Uint8Array): ConfChange {
   }
   const url = o["url"];
   if (url !== undefined && typeof url !== "string") throw new RaftError("INVALID_CONF_CHANGE", "url must be a string");
+  const facts = memberFactsOf(o);
   switch (o["op"]) {
     case "addVoter":
-      return url === undefined ? { op: "addVoter", id } : { op: "addVoter", id, url };
+      return { op: "addVoter", id, ...(url === undefined ? {} : { url }), ...facts };
     case "addLearner":
-      return url === undefined ? { op: "addLearner", id } : { op: "addLearner", id, url };
+      return { op: "addLearner", id, ...(url === undefined ? {} : { url }), ...facts };
     case "remove":
       return { op: "remove", id };
     default:
       throw new RaftError("INVALID_CONF_CHANGE", `unknown conf change op ${String(o["op"])}`);
   }
+}
+
+const MAX_MEMBER_CAPACITY = 100_000;
+
+/** The optional member facts of an addition; a malformed one makes the entry invalid, as a malformed url does. */
+function memberFactsOf(o: Record<string, unknown>): MemberFacts {
+  const capacity = o["capacity"];
+  const worker = o["worker"];
+  if (capacity !== undefined && !(Number.isInteger(capacity) && (capacity as number) >= 0 && (capacity as number) <= MAX_MEMBER_CAPACITY)) {
+    throw new RaftError("INVALID_CONF_CHANGE", "capacity must be an integer from 0 to 100000");
+  }
+  if (worker !== undefined && typeof worker !== "boolean") throw new RaftError("INVALID_CONF_CHANGE", "worker must be a boolean");
+  return { ...(capacity !== undefined ? { capacity: capacity as number } : {}), ...(worker !== undefined ? { worker } : {}) };
 }
 
 /** Why `cc` makes no sense against `conf`, or null when it is acceptable. Checked at proposal time. */

@@ -21,9 +21,16 @@ export interface ConfState {
 }
 
 /** A single membership change (one server at a time; §4.1 of the Raft dissertation). */
+/** What the application records about a member with its addition (the core only carries it, as etcd's
+ *  ConfChange.Context): a member added at runtime has its capacity and worker flag replicated like its url. */
+export interface MemberFacts {
+  readonly capacity?: number;
+  readonly worker?: boolean;
+}
+
 export type ConfChange =
-  | { readonly op: "addLearner"; readonly id: NodeId; readonly url?: string }
-  | { readonly op: "addVoter"; readonly id: NodeId; readonly url?: string }
+  | ({ readonly op: "addLearner"; readonly id: NodeId; readonly url?: string } & MemberFacts)
+  | ({ readonly op: "addVoter"; readonly id: NodeId; readonly url?: string } & MemberFacts)
   | { readonly op: "remove"; readonly id: NodeId };
 
 /** State that must be on stable storage before the node answers any RPC that depends on it (Figure 2). */

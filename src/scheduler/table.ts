@@ -17,6 +17,7 @@ import { decodeSnapshot, SnapshotEncoder, type SnapshotView } from "./snapshot.j
 import { TableError } from "./errors.js";
 import { compareStrings, SortedList } from "./sorted-list.js";
 import { smoothWeightedStepInPlace, type WeightedSlot } from "./smooth-weighted.js";
+import { newestByKey } from "./recent-tasks.js";
 import type {
   AppliedAssignment,
   ApplyResult,
@@ -89,6 +90,8 @@ export interface ListOptions {
   readonly limit?: number;
   /** Return only ids strictly greater than this one (the previous page's `next`). */
   readonly after?: string;
+  /** "id" (default): pages in id order. "updated": the `limit` most recently updated, newest first, one page. */
+  readonly order?: "id" | "updated";
 }
 
 export interface TaskPage {
@@ -266,6 +269,13 @@ export class TaskTable {
       sources = options.state !== undefined ? [lists[options.state]] : TASK_STATES.map((s) => lists[s]);
     } else {
       sources = [options.state !== undefined ? this.byState[options.state] : this.allById];
+    }
+    if (options.order === "updated") {
+      const all = function* (): Generator<TaskRecord> {
+        for (const source of sources) yield* source.after();
+      };
+      const newest = newestByKey(all(), limit, (t) => t.updatedIndex);
+      return { tasks: newest.map(toTask), next: null };
     }
     // Take limit + 1 from each source (one extra tells whether a next page exists), then merge by id.
     let picked: TaskRecord[] = [];

@@ -3,6 +3,7 @@
 // Raft tolerates loss, so nothing here ever blocks or grows without bound: a full queue drops its OLDEST frame
 // (the newest heartbeats/appends carry the freshest term and commit index, and the leader retransmits anything
 // older anyway), and a socket that is slow to drain simply stops taking frames from the queue until it catches up.
+import { refusalAdvice, type RefusalAdvice } from "./refusal-advice.js";
 import type { Logger } from "pino";
 import WebSocket from "ws";
 import type { NodeId } from "../raft/types.js";
@@ -239,8 +240,9 @@ export class PeerLink {
         if (body.length < MAX_UPGRADE_REFUSAL_CHARS) body += chunk;
       });
       const done = () => {
+        const reason = body.trim().slice(0, MAX_UPGRADE_REFUSAL_CHARS);
         this.noteRefusal(res.statusCode, body);
-        this.noteProblem(`refused with HTTP ${res.statusCode ?? "?"}: ${body.trim().slice(0, MAX_UPGRADE_REFUSAL_CHARS)}`);
+        this.noteProblem(`refused with HTTP ${res.statusCode ?? "?"}: ${reason}`, refusalAdvice(res.statusCode, reason, this.o.selfId));
         ws.terminate();
       };
       res.on("end", done);
@@ -317,14 +319,15 @@ export class PeerLink {
   }
 
   /** Logs a failure once when it starts or changes, not on every retry of the same failure. */
-  private noteProblem(problem: string): void {
+  private noteProblem(problem: string, advice: RefusalAdvice | null = null): void {
     if (this.state === "closed") return;
     if (problem === this.lastProblem) {
       this.log.debug({ url: this.socketUrl, failures: this.failures }, `peer link still failing: ${problem}`);
       return;
     }
     this.lastProblem = problem;
-    this.log.warn({ url: this.socketUrl, failures: this.failures }, `peer link down: ${problem}`);
+    if (advice) this.log.error({ url: this.socketUrl, failures: this.failures, code: advice.code }, `peer link down: ${problem} — ${advice.hint}`);
+    else this.log.warn({ url: this.socketUrl, failures: this.failures }, `peer link down: ${problem}`);
   }
 }
 
