@@ -27,6 +27,8 @@ import { StorageIdentity } from "./storage-identity.js";
 import { TaskExecutor, type TaskHandler, type Outcome } from "./task-executor.js";
 import { NodeApi } from "./node-api.js";
 import { NodeMetrics } from "./metrics.js";
+import { RejoinLeaveWatcher } from "./rejoin-leave-watcher.js";
+import { latestConfInLog, membersOfEither } from "./rejoin-leave-decision.js";
 import { handleRequest } from "../api/router.js";
 import { clientErrorAnswer, httpServerOptions } from "../api/body-budget.js";
 import { faultsEnabled, installFaultHooks } from "./fault-hooks.js";
@@ -114,6 +116,8 @@ class NodeImpl implements RaftschedNode {
   executor!: TaskExecutor;
   private api!: NodeApi;
   metrics!: NodeMetrics;
+  /** Decides when this node, removed, stops: not on a replayed removal that its log undoes (issue #16). */
+  private leaveWatch!: RejoinLeaveWatcher;
   /** Member id → url: the cluster file's nodes, then whatever membership changes say. */
   readonly memberUrls = new Map<string, string>();
   private fatalCbs: Array<(err: Error) => void> = [];
@@ -238,6 +242,18 @@ class NodeImpl implements RaftschedNode {
     for (const [id, url] of this.memberUrls) if (id !== this.id) peers.set(id, url);
     this.transport = new WsTransport({ selfId: this.id, token: this.cfg.token, peers, logger: this.logger, identity: this.identity });
 
+    this.leaveWatch = new RejoinLeaveWatcher({
+      selfId: this.id,
+      logger: this.logger,
+      appliedConf: () => this.core.status().conf,
+      latestConf: () => this.latestConfAfter(this.core.status().conf, this.runner.appliedIndex),
+      appliedIndex: () => this.runner.appliedIndex,
+      onLeave: () => {
+        this.removed = true;
+        this.notAPeerWatch?.stop();
+        for (const cb of this.removedCbs) cb();
+      },
+    });
     this.runner = new RaftRunner({
       core: this.core,
       storage: this.storage,
@@ -250,7 +266,8 @@ class NodeImpl implements RaftschedNode {
       apply: (e) => this.applyEntry(e),
       restore: (s) => {
         this.restoreFromSnapshot(s);
-        this.onMembershipChanged(s.meta.conf);
+        this.onMembershipChanged(s.meta.conf, s.meta.index);
+        this.leaveWatch.onSnapshotRestored(s.meta.conf, s.meta.index);
         this.logger.info({ index: s.meta.index, bytes: s.data.byteLength }, "restored the task table from a snapshot");
       },
       onRoleChange: (role, leaderId, term) => this.onRoleChange(role, leaderId, term),
@@ -265,6 +282,7 @@ class NodeImpl implements RaftschedNode {
     this.transport.onSnapshotSent((to, ok) => this.runner.reportSnapshot(to, ok));
     this.transport.onMessage((m: Message) => {
       this.duties.heard(m.from);
+      this.leaveWatch.heard(m);
       this.runner.step(m);
     });
 
@@ -368,17 +386,22 @@ class NodeImpl implements RaftschedNode {
     }
     if (cc.op !== "remove" && cc.url) this.memberUrls.set(cc.id, cc.url);
     const conf = applyConfChange(this.core.status().conf, cc);
-    this.onMembershipChanged(conf);
+    this.onMembershipChanged(conf, e.index);
     this.logger.info({ change: cc, voters: conf.voters, learners: conf.learners, index: e.index }, "membership changed");
-    if (cc.op === "remove" && cc.id === this.id) this.announceRemoval();
+    this.leaveWatch.onConfChangeApplied(cc, e.index);
     return { ok: true, conf };
   }
 
-  private onMembershipChanged(conf: ConfState): void {
+  /** `conf` holds at `index`. Links and remembered disks follow the members of it or of the latest configuration
+   *  in the log, so a replayed removal that a later entry undoes drops neither (rejoin-leave-decision.ts). */
+  private onMembershipChanged(conf: ConfState, index: number): void {
+    const members = membersOfEither(conf, this.latestConfAfter(conf, index));
     // A member that left may come back under its id with a new disk (remove, --join, add): forget its old one.
-    this.identity.retainOnly([...conf.voters, ...conf.learners]);
+    this.identity.retainOnly(members);
+    const leader = this.runner?.knownLeader;
+    if (leader) members.add(leader); // a re-added node keeps its link to the leader feeding it the log
     const peers = new Map<NodeId, string>();
-    for (const id of [...conf.voters, ...conf.learners]) {
+    for (const id of members) {
       const url = this.memberUrls.get(id);
       if (id !== this.id && url) peers.set(id, url);
     }
@@ -396,6 +419,13 @@ class NodeImpl implements RaftschedNode {
     }, 500).unref();
   }
 
+  /** The configuration of the last config entry in the stored log after `index` (`conf`, which holds there, if none). */
+  private latestConfAfter(conf: ConfState, index: number): ConfState {
+    const from = Math.max(index + 1, this.storage.firstIndex());
+    const last = this.storage.lastIndex();
+    return from > last ? conf : latestConfInLog(conf, this.storage.entries(from, last + 1));
+  }
+
   onRemoved(cb: () => void): void {
     this.removedCbs.push(cb);
   }
@@ -410,6 +440,8 @@ class NodeImpl implements RaftschedNode {
       this.logger.info({ term, leaderId }, "stepped down");
     }
     this.metrics.onRoleChange(role, term);
+    // A new leader may be missing from the configuration applied so far (a node replaying old entries): link to it.
+    if (leaderId && leaderId !== this.id) this.onMembershipChanged(this.core.status().conf, this.runner.appliedIndex);
   }
 
   /** Proposes on this node (which must be the leader) and returns the state machine's answer. */
@@ -506,6 +538,7 @@ class NodeImpl implements RaftschedNode {
     this.duties.stop();
     this.notAPeerWatch?.stop();
     this.executor.stop();
+    this.leaveWatch.stop();
     await this.runner.stop();
     await this.transport.close();
     // In-flight answers finish (bounded) instead of reaching their clients as ECONNRESET.
