@@ -40,7 +40,8 @@ export interface LeaveDecisionInput {
 
 /** Deliberately broken rules, for proving that the simulator's checker fires. Never set outside tests. */
 export interface BrokenLeaveRules {
-  /** Leave on applying any removal of self, as before issue #16 (a replayed old removal included). */
+  /** Leave on applying any removal of self, as before issue #16 (a replayed old removal included): a later
+   *  re-addition does not cancel the exit (the caller keeps its removal flag set, as the old timer did). */
   readonly leaveOnAnyRemoval?: boolean;
 }
 

@@ -43,14 +43,14 @@ export class RejoinLeaveWatcher {
       this.removalApplied = true;
       this.o.logger.warn({ index: indexApplied }, "this node was removed from the cluster: it no longer takes part and will stop unless its log adds it back");
       this.schedule();
-    } else if (this.removalApplied) {
+    } else if (this.removalApplied && !this.o.brokenRules?.leaveOnAnyRemoval) {
       this.cancel(indexApplied);
     }
   }
 
   /** The state machine was replaced by a snapshot: its configuration may hold this node again. */
   onSnapshotRestored(conf: ConfState, index: number): void {
-    if (this.removalApplied && isMember(conf, this.o.selfId)) this.cancel(index);
+    if (this.removalApplied && isMember(conf, this.o.selfId) && !this.o.brokenRules?.leaveOnAnyRemoval) this.cancel(index);
   }
 
   stop(): void {
