@@ -397,7 +397,9 @@ class NodeImpl implements RaftschedNode {
   private onMembershipChanged(conf: ConfState, index: number): void {
     const members = membersOfEither(conf, this.latestConfAfter(conf, index));
     // A member that left may come back under its id with a new disk (remove, --join, add): forget its old one.
-    this.identity.retainOnly(members);
+    if (members.size > 0) this.identity.retainOnly(members);
+    // A --join node that knows no configuration yet keeps every peer it knows of: any of them may lead.
+    if (members.size === 0) for (const id of this.memberUrls.keys()) members.add(id);
     const leader = this.runner?.knownLeader;
     if (leader) members.add(leader); // a re-added node keeps its link to the leader feeding it the log
     const peers = new Map<NodeId, string>();
