@@ -28,7 +28,7 @@ import { TaskExecutor, type TaskHandler, type Outcome } from "./task-executor.js
 import { NodeApi } from "./node-api.js";
 import { NodeMetrics } from "./metrics.js";
 import { RejoinLeaveWatcher } from "./rejoin-leave-watcher.js";
-import { latestConfInLog, membersOfEither } from "./rejoin-leave-decision.js";
+import { isMember, latestConfInLog, membersOfEither } from "./rejoin-leave-decision.js";
 import { handleRequest } from "../api/router.js";
 import { clientErrorAnswer, httpServerOptions } from "../api/body-budget.js";
 import { faultsEnabled, installFaultHooks } from "./fault-hooks.js";
@@ -215,6 +215,7 @@ class NodeImpl implements RaftschedNode {
       strategy: this.cfg.strategy,
       rng: makePrng(seed ^ 0x9e3779b9),
       workerMembers: () => this.workerMembers(),
+      inLatestConf: (id) => isMember(this.latestConfAfter(this.core.status().conf, this.runner.appliedIndex), id),
       propose: (cmd) => this.proposeCommand(cmd),
       // The role as announced by the last Ready: duties start only after becameLeader() granted the grace period.
       isLeader: () => this.role === "leader",

@@ -55,6 +55,15 @@ describe("latestConfInLog and membersOfEither", () => {
   });
 });
 
+describe("peers kept while a node replays a removal its log undoes (storage ids, links)", () => {
+  it("a replayed 'remove n2' followed in the log by 'addVoter n2' keeps n2 (its disk is not forgotten)", () => {
+    const afterRemoval: ConfState = { voters: ["n1", "n3"], learners: [] };
+    const later = [configEntry(40, { op: "addLearner", id: "n2" }), configEntry(41, { op: "addVoter", id: "n2" })];
+    expect(membersOfEither(afterRemoval, latestConfInLog(afterRemoval, later)).has("n2")).toBe(true);
+    expect(membersOfEither(afterRemoval, latestConfInLog(afterRemoval, [])).has("n2")).toBe(false);
+  });
+});
+
 describe("RejoinLeaveWatcher", () => {
   function watcher(state: { applied: ConfState; latest: ConfState; appliedIndex: number }, onLeave: () => void) {
     return new RejoinLeaveWatcher({
