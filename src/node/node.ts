@@ -127,6 +127,9 @@ class NodeImpl implements RaftschedNode {
   /** This node knows it is no longer a member (applied its removal, or its peers confirmed it): /healthz says so. */
   removed = false;
   private notAPeerWatch: NotAPeerWatch | null = null;
+  /** The configuration at the last entry applied here. The core's changes only in advance(), after a whole batch:
+   *  two config entries in one batch must not compute the second from the configuration before the first. */
+  private appliedConf: ConfState = { voters: [], learners: [] };
 
   constructor(cfg: ClusterFile, opts: StartNodeOptions, logger: Logger, dataDir: string) {
     this.cfg = cfg;
@@ -215,7 +218,7 @@ class NodeImpl implements RaftschedNode {
       strategy: this.cfg.strategy,
       rng: makePrng(seed ^ 0x9e3779b9),
       workerMembers: () => this.workerMembers(),
-      inLatestConf: (id) => isMember(this.latestConfAfter(this.core.status().conf, this.runner.appliedIndex), id),
+      inLatestConf: (id) => isMember(this.latestConfAfter(this.appliedConf, this.runner.appliedIndex), id),
       propose: (cmd) => this.proposeCommand(cmd),
       // The role as announced by the last Ready: duties start only after becameLeader() granted the grace period.
       isLeader: () => this.role === "leader",
@@ -246,8 +249,8 @@ class NodeImpl implements RaftschedNode {
     this.leaveWatch = new RejoinLeaveWatcher({
       selfId: this.id,
       logger: this.logger,
-      appliedConf: () => this.core.status().conf,
-      latestConf: () => this.latestConfAfter(this.core.status().conf, this.runner.appliedIndex),
+      appliedConf: () => this.appliedConf,
+      latestConf: () => this.latestConfAfter(this.appliedConf, this.runner.appliedIndex),
       appliedIndex: () => this.runner.appliedIndex,
       onLeave: () => {
         this.removed = true;
@@ -363,6 +366,7 @@ class NodeImpl implements RaftschedNode {
   private restoreFromSnapshot(s: Snapshot): void {
     const d = decodeSnapshotData(s.data);
     this.table = d.table.byteLength > 0 ? TaskTable.restore(d.table) : new TaskTable();
+    this.appliedConf = s.meta.conf;
     for (const [id, url] of d.memberUrls) this.memberUrls.set(id, url);
   }
 
@@ -386,7 +390,8 @@ class NodeImpl implements RaftschedNode {
       return { ok: false };
     }
     if (cc.op !== "remove" && cc.url) this.memberUrls.set(cc.id, cc.url);
-    const conf = applyConfChange(this.core.status().conf, cc);
+    const conf = applyConfChange(this.appliedConf, cc);
+    this.appliedConf = conf;
     this.onMembershipChanged(conf, e.index);
     this.logger.info({ change: cc, voters: conf.voters, learners: conf.learners, index: e.index }, "membership changed");
     this.leaveWatch.onConfChangeApplied(cc, e.index);
@@ -444,7 +449,7 @@ class NodeImpl implements RaftschedNode {
     }
     this.metrics.onRoleChange(role, term);
     // A new leader may be missing from the configuration applied so far (a node replaying old entries): link to it.
-    if (leaderId && leaderId !== this.id) this.onMembershipChanged(this.core.status().conf, this.runner.appliedIndex);
+    if (leaderId && leaderId !== this.id) this.onMembershipChanged(this.appliedConf, this.runner.appliedIndex);
   }
 
   /** Proposes on this node (which must be the leader) and returns the state machine's answer. */
