@@ -218,7 +218,7 @@ class NodeImpl implements RaftschedNode {
       strategy: this.cfg.strategy,
       rng: makePrng(seed ^ 0x9e3779b9),
       workerMembers: () => this.workerMembers(),
-      inLatestConf: (id) => isMember(this.latestConfAfter(this.appliedConf, this.runner.appliedIndex), id),
+      inLatestConf: (id) => isMember(this.latestConfAfter(this.confApplied(), this.runner.appliedIndex), id),
       propose: (cmd) => this.proposeCommand(cmd),
       // The role as announced by the last Ready: duties start only after becameLeader() granted the grace period.
       isLeader: () => this.role === "leader",
@@ -249,8 +249,8 @@ class NodeImpl implements RaftschedNode {
     this.leaveWatch = new RejoinLeaveWatcher({
       selfId: this.id,
       logger: this.logger,
-      appliedConf: () => this.appliedConf,
-      latestConf: () => this.latestConfAfter(this.appliedConf, this.runner.appliedIndex),
+      appliedConf: () => this.confApplied(),
+      latestConf: () => this.latestConfAfter(this.confApplied(), this.runner.appliedIndex),
       appliedIndex: () => this.runner.appliedIndex,
       onLeave: () => {
         this.removed = true;
@@ -390,7 +390,7 @@ class NodeImpl implements RaftschedNode {
       return { ok: false };
     }
     if (cc.op !== "remove" && cc.url) this.memberUrls.set(cc.id, cc.url);
-    const conf = applyConfChange(this.appliedConf, cc);
+    const conf = applyConfChange(this.confApplied(), cc);
     this.appliedConf = conf;
     this.onMembershipChanged(conf, e.index);
     this.logger.info({ change: cc, voters: conf.voters, learners: conf.learners, index: e.index }, "membership changed");
@@ -427,6 +427,13 @@ class NodeImpl implements RaftschedNode {
     }, 500).unref();
   }
 
+  /** The configuration at the applied index. A --join node's first snapshot from the leader is the bootstrap one at
+   *  index 0, which the core takes (its configuration) but the runner does not restore (nothing to replace): until
+   *  a configuration is applied here the core's is the one to use. A configuration with no voter exists only then. */
+  private confApplied(): ConfState {
+    return this.appliedConf.voters.length > 0 ? this.appliedConf : this.core.status().conf;
+  }
+
   /** The configuration of the last config entry in the stored log after `index` (`conf`, which holds there, if none). */
   private latestConfAfter(conf: ConfState, index: number): ConfState {
     const from = Math.max(index + 1, this.storage.firstIndex());
@@ -449,7 +456,7 @@ class NodeImpl implements RaftschedNode {
     }
     this.metrics.onRoleChange(role, term);
     // A new leader may be missing from the configuration applied so far (a node replaying old entries): link to it.
-    if (leaderId && leaderId !== this.id) this.onMembershipChanged(this.appliedConf, this.runner.appliedIndex);
+    if (leaderId && leaderId !== this.id) this.onMembershipChanged(this.confApplied(), this.runner.appliedIndex);
   }
 
   /** Proposes on this node (which must be the leader) and returns the state machine's answer. */
