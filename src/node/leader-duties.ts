@@ -22,6 +22,9 @@ export interface LeaderDutiesOptions {
   readonly rng: () => number;
   /** Members that run tasks, with their capacity (voters and learners alike). */
   readonly workerMembers: () => ReadonlyMap<string, number>;
+  /** Whether the latest configuration in the leader's log (applied or not) holds `id`. A worker missing from the
+   *  applied membership but re-added by a later entry is not released (rejoin-leave-decision.ts). Default: no. */
+  readonly inLatestConf?: (id: string) => boolean;
   readonly propose: (cmd: Command) => Promise<unknown>;
   readonly isLeader: () => boolean;
   readonly nowMs?: () => number;
@@ -105,7 +108,7 @@ export class LeaderDuties {
     const members = this.o.workerMembers();
     // A worker no longer in the membership gives its tasks back at once: it will never report again.
     for (const w of registered.values()) {
-      if (!members.has(w.id) && w.id !== this.o.selfId && !this.livenessInFlight.has(w.id) && (w.alive || w.active > 0)) {
+      if (!members.has(w.id) && w.id !== this.o.selfId && !this.livenessInFlight.has(w.id) && (w.alive || w.active > 0) && !this.o.inLatestConf?.(w.id)) {
         this.proposeLiveness(w.id, { type: "workerRemoved", worker: w.id }, "member removed: releasing its tasks");
       }
     }

@@ -27,6 +27,8 @@ import { StorageIdentity } from "./storage-identity.js";
 import { TaskExecutor, type TaskHandler, type Outcome } from "./task-executor.js";
 import { NodeApi } from "./node-api.js";
 import { NodeMetrics } from "./metrics.js";
+import { RejoinLeaveWatcher } from "./rejoin-leave-watcher.js";
+import { isMember, latestConfInLog, membersOfEither } from "./rejoin-leave-decision.js";
 import { handleRequest } from "../api/router.js";
 import { clientErrorAnswer, httpServerOptions } from "../api/body-budget.js";
 import { faultsEnabled, installFaultHooks } from "./fault-hooks.js";
@@ -120,6 +122,8 @@ class NodeImpl implements RaftschedNode {
   executor!: TaskExecutor;
   private api!: NodeApi;
   metrics!: NodeMetrics;
+  /** Decides when this node, removed, stops: not on a replayed removal that its log undoes (issue #16). */
+  private leaveWatch!: RejoinLeaveWatcher;
   /** Member id → url: the cluster file's nodes, then whatever membership changes say. */
   readonly memberUrls = new Map<string, string>();
   /** Member id → the capacity/worker flag its runtime addition carried (member-facts.ts). */
@@ -131,6 +135,9 @@ class NodeImpl implements RaftschedNode {
   /** This node knows it is no longer a member (applied its removal, or its peers confirmed it): /healthz says so. */
   removed = false;
   private notAPeerWatch: NotAPeerWatch | null = null;
+  /** The configuration at the last entry applied here. The core's changes only in advance(), after a whole batch:
+   *  two config entries in one batch must not compute the second from the configuration before the first. */
+  private appliedConf: ConfState = { voters: [], learners: [] };
 
   constructor(cfg: ClusterFile, opts: StartNodeOptions, logger: Logger, dataDir: string) {
     this.cfg = cfg;
@@ -219,6 +226,7 @@ class NodeImpl implements RaftschedNode {
       strategy: this.cfg.strategy,
       rng: makePrng(seed ^ 0x9e3779b9),
       workerMembers: () => this.workerMembers(),
+      inLatestConf: (id) => isMember(this.latestConfAfter(this.confApplied(), this.runner.appliedIndex), id),
       propose: (cmd) => this.proposeCommand(cmd),
       // The role as announced by the last Ready: duties start only after becameLeader() granted the grace period.
       isLeader: () => this.role === "leader",
@@ -250,6 +258,18 @@ class NodeImpl implements RaftschedNode {
     for (const [id, url] of this.memberUrls) if (id !== this.id) peers.set(id, url);
     this.transport = new WsTransport({ selfId: this.id, token: this.cfg.token, peers, logger: this.logger, identity: this.identity });
 
+    this.leaveWatch = new RejoinLeaveWatcher({
+      selfId: this.id,
+      logger: this.logger,
+      appliedConf: () => this.confApplied(),
+      latestConf: () => this.latestConfAfter(this.confApplied(), this.runner.appliedIndex),
+      appliedIndex: () => this.runner.appliedIndex,
+      onLeave: () => {
+        this.removed = true;
+        this.notAPeerWatch?.stop();
+        for (const cb of this.removedCbs) cb();
+      },
+    });
     this.runner = new RaftRunner({
       core: this.core,
       storage: this.storage,
@@ -262,7 +282,8 @@ class NodeImpl implements RaftschedNode {
       apply: (e) => this.applyEntry(e),
       restore: (s) => {
         this.restoreFromSnapshot(s);
-        this.onMembershipChanged(s.meta.conf);
+        this.onMembershipChanged(s.meta.conf, s.meta.index);
+        this.leaveWatch.onSnapshotRestored(s.meta.conf, s.meta.index);
         this.logger.info({ index: s.meta.index, bytes: s.data.byteLength }, "restored the task table from a snapshot");
       },
       onRoleChange: (role, leaderId, term) => this.onRoleChange(role, leaderId, term),
@@ -278,6 +299,7 @@ class NodeImpl implements RaftschedNode {
     this.transport.onSnapshotSent((to, ok) => this.runner.reportSnapshot(to, ok));
     this.transport.onMessage((m: Message) => {
       this.duties.heard(m.from);
+      this.leaveWatch.heard(m);
       this.runner.step(m);
     });
 
@@ -350,6 +372,7 @@ class NodeImpl implements RaftschedNode {
   private restoreFromSnapshot(s: Snapshot): void {
     const d = decodeSnapshotData(s.data);
     this.table = d.table.byteLength > 0 ? TaskTable.restore(d.table) : new TaskTable();
+    this.appliedConf = s.meta.conf;
     for (const [id, url] of d.memberUrls) this.memberUrls.set(id, url);
     for (const [id, facts] of d.memberFacts ?? []) this.memberFacts.set(id, facts);
   }
@@ -377,18 +400,26 @@ class NodeImpl implements RaftschedNode {
     const facts = cc.op === "remove" ? null : factsOf(cc);
     if (facts) this.memberFacts.set(cc.id, facts);
     else if (cc.op === "remove") this.memberFacts.delete(cc.id);
-    const conf = applyConfChange(this.core.status().conf, cc);
-    this.onMembershipChanged(conf);
+    const conf = applyConfChange(this.confApplied(), cc);
+    this.appliedConf = conf;
+    this.onMembershipChanged(conf, e.index);
     this.logger.info({ change: cc, voters: conf.voters, learners: conf.learners, index: e.index }, "membership changed");
-    if (cc.op === "remove" && cc.id === this.id) this.announceRemoval();
+    this.leaveWatch.onConfChangeApplied(cc, e.index);
     return { ok: true, conf };
   }
 
-  private onMembershipChanged(conf: ConfState): void {
+  /** `conf` holds at `index`. Links and remembered disks follow the members of it or of the latest configuration
+   *  in the log, so a replayed removal that a later entry undoes drops neither (rejoin-leave-decision.ts). */
+  private onMembershipChanged(conf: ConfState, index: number): void {
+    const members = membersOfEither(conf, this.latestConfAfter(conf, index));
     // A member that left may come back under its id with a new disk (remove, --join, add): forget its old one.
-    this.identity.retainOnly([...conf.voters, ...conf.learners]);
+    if (members.size > 0) this.identity.retainOnly(members);
+    // A --join node that knows no configuration yet keeps every peer it knows of: any of them may lead.
+    if (members.size === 0) for (const id of this.memberUrls.keys()) members.add(id);
+    const leader = this.runner?.knownLeader;
+    if (leader) members.add(leader); // a re-added node keeps its link to the leader feeding it the log
     const peers = new Map<NodeId, string>();
-    for (const id of [...conf.voters, ...conf.learners]) {
+    for (const id of members) {
       const url = this.memberUrls.get(id);
       if (id !== this.id && url) peers.set(id, url);
     }
@@ -406,6 +437,20 @@ class NodeImpl implements RaftschedNode {
     }, 500).unref();
   }
 
+  /** The configuration at the applied index. A --join node's first snapshot from the leader is the bootstrap one at
+   *  index 0, which the core takes (its configuration) but the runner does not restore (nothing to replace): until
+   *  a configuration is applied here the core's is the one to use. A configuration with no voter exists only then. */
+  private confApplied(): ConfState {
+    return this.appliedConf.voters.length > 0 ? this.appliedConf : this.core.status().conf;
+  }
+
+  /** The configuration of the last config entry in the stored log after `index` (`conf`, which holds there, if none). */
+  private latestConfAfter(conf: ConfState, index: number): ConfState {
+    const from = Math.max(index + 1, this.storage.firstIndex());
+    const last = this.storage.lastIndex();
+    return from > last ? conf : latestConfInLog(conf, this.storage.entries(from, last + 1));
+  }
+
   onRemoved(cb: () => void): void {
     this.removedCbs.push(cb);
   }
@@ -420,6 +465,8 @@ class NodeImpl implements RaftschedNode {
       this.logger.info({ term, leaderId }, "stepped down");
     }
     this.metrics.onRoleChange(role, term);
+    // A new leader may be missing from the configuration applied so far (a node replaying old entries): link to it.
+    if (leaderId && leaderId !== this.id) this.onMembershipChanged(this.confApplied(), this.runner.appliedIndex);
   }
 
   /** Proposes on this node (which must be the leader) and returns the state machine's answer. */
@@ -527,6 +574,7 @@ class NodeImpl implements RaftschedNode {
     this.duties.stop();
     this.notAPeerWatch?.stop();
     this.executor.stop();
+    this.leaveWatch.stop();
     await this.runner.stop();
     await this.transport.close();
     // In-flight answers finish (bounded) instead of reaching their clients as ECONNRESET.

@@ -273,7 +273,7 @@ export class Cluster {
     writeFileSync(this.configPath, JSON.stringify(file, null, 2));
   }
 
-  private spawnNode(id: string): void {
+  private spawnNode(id: string, join = false): void {
     if (this.stopped) throw new Error("cluster already stopped");
     if (this.isRunning(id)) throw new Error(`node ${id} is already running`);
     mkdirSync(path.join(this.dir, "data"), { recursive: true });
@@ -283,7 +283,7 @@ export class Cluster {
     delete env.RAFTSCHED_TOKEN; // the cluster file's token is the one under test
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [CLI_PATH, "start", "--config", this.configPath, "--id", id, "--data-dir", this.dataDir(id)], {
+      child = spawn(process.execPath, [CLI_PATH, "start", "--config", this.configPath, "--id", id, "--data-dir", this.dataDir(id), ...(join ? ["--join"] : [])], {
         cwd: REPO_ROOT,
         stdio: ["ignore", fd, fd],
         env,
@@ -350,9 +350,10 @@ export class Cluster {
   }
 
   /** Starts a stopped node again with the same data dir; resolves once it serves /healthz. */
-  async restart(id: string, timeoutMs = 30_000): Promise<void> {
+  /** `join`: start with --join (an empty data dir waits to be added, README "Deploying" step 6). */
+  async restart(id: string, timeoutMs = 30_000, o: { join?: boolean } = {}): Promise<void> {
     if (this.isRunning(id)) await this.kill(id, "SIGTERM");
-    this.spawnNode(id);
+    this.spawnNode(id, o.join === true);
     await waitFor(`${id} to serve /healthz after restart`, timeoutMs, async () => {
       if (!this.isRunning(id)) throw new Error(`${id} exited during restart:\n${this.logTail(id, 20)}`);
       const r = await fetch(`${this.url(id)}/healthz`, { signal: AbortSignal.timeout(1_000) });

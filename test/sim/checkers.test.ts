@@ -10,6 +10,7 @@ import {
   leaderCompleteness,
   linearizableRead,
   logMatching,
+  memberStopped,
   removedNodeLeads,
   stateMachineSafety,
 } from "./checkers.js";
@@ -315,6 +316,38 @@ describe("removedNodeLeads", () => {
       removals: [{ id: "n3", index: 8, tick: 50, entry: removal, knownTick: 70 }],
     });
     expect(removedNodeLeads(v)).toEqual([]);
+  });
+});
+
+describe("removedNodeLeads and an id added back", () => {
+  const removal: Entry = { ...e(8, 2, '{"op":"remove","id":"n3"}'), kind: "config" };
+  it("passes the same id leading after its re-addition committed, and still fires before it", () => {
+    const confs: ConfRecord[] = [
+      { index: 0, tick: 0, conf: { voters: ["n1", "n2", "n3"], learners: [] } },
+      { index: 8, tick: 50, conf: { voters: ["n1", "n2"], learners: [] } },
+      { index: 12, tick: 80, conf: { voters: ["n1", "n2"], learners: ["n3"] } },
+    ];
+    const removals: RemovalRecord[] = [{ id: "n3", index: 8, tick: 50, entry: removal, knownTick: 60 }];
+    expect(removedNodeLeads(view({ nodes: [], confs, removals, leaders: [{ term: 5, id: "n3", tick: 120 }] }))).toEqual([]);
+    expect(removedNodeLeads(view({ nodes: [], confs, removals, leaders: [{ term: 4, id: "n3", tick: 70 }] }))).toHaveLength(1);
+  });
+});
+
+describe("memberStopped", () => {
+  const confs: ConfRecord[] = [
+    { index: 0, tick: 0, conf: { voters: ["n1", "n2", "n3"], learners: [] } },
+    { index: 8, tick: 50, conf: { voters: ["n1", "n2"], learners: [] } },
+  ];
+  it("fires when a member of the latest committed configuration has stopped for good", () => {
+    const readded: ConfRecord = { index: 14, tick: 90, conf: { voters: ["n1", "n2", "n3"], learners: [] } };
+    const out = memberStopped(view({ nodes: [{ ...node("n3", []), alive: false, stoppedForGood: true }], confs: [...confs, readded] }));
+    expect(out).toHaveLength(1);
+    expect(out[0]!.detail).toContain("n3 has stopped for good but is a voter of the configuration committed at index 14");
+  });
+
+  it("passes a stopped node that is not a member any more, and a member that is merely down", () => {
+    expect(memberStopped(view({ nodes: [{ ...node("n3", []), alive: false, stoppedForGood: true }], confs }))).toEqual([]);
+    expect(memberStopped(view({ nodes: [{ ...node("n1", []), alive: false }], confs }))).toEqual([]);
   });
 });
 

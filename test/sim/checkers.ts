@@ -221,8 +221,10 @@ export const disjointMajorities: Checker = (view) => {
 export const removedNodeLeads: Checker = (view) => {
   const out: Violation[] = [];
   for (const r of view.removals) {
+    // The same id added back (remove, wipe, --join, add): from that commit on it is a member and may lead.
+    const readdedTick = view.confs.find((c) => c.index > r.index && isMemberOf(c.conf, r.id))?.tick ?? Infinity;
     for (const l of view.leaders) {
-      if (l.id !== r.id || l.tick <= r.tick) continue;
+      if (l.id !== r.id || l.tick <= r.tick || l.tick >= readdedTick) continue;
       if (r.knownTick !== undefined && l.tick > r.knownTick) {
         out.push(
           violation(
@@ -243,6 +245,31 @@ export const removedNodeLeads: Checker = (view) => {
           ),
         );
       }
+    }
+  }
+  return out;
+};
+
+function isMemberOf(conf: ConfState, id: NodeId): boolean {
+  return conf.voters.includes(id) || conf.learners.includes(id);
+}
+
+/** No member of the latest committed configuration has stopped for good (issue #16): a node that leaves while
+ *  the cluster counts it (it replayed an old removal that a later entry undoes) is a dead voter, and the next
+ *  failure costs the cluster its quorum. */
+export const memberStopped: Checker = (view) => {
+  const conf = view.confs[view.confs.length - 1];
+  if (!conf) return [];
+  const out: Violation[] = [];
+  for (const n of view.nodes) {
+    if (n.stoppedForGood && isMemberOf(conf.conf, n.id)) {
+      out.push(
+        violation(
+          view,
+          "memberStopped",
+          `${n.id} has stopped for good but is a ${conf.conf.voters.includes(n.id) ? "voter" : "learner"} of the configuration committed at index ${conf.index} (${[...conf.conf.voters].join(",")}${conf.conf.learners.length ? ` learners ${conf.conf.learners.join(",")}` : ""})`,
+        ),
+      );
     }
   }
   return out;
@@ -281,6 +308,7 @@ export const SAFETY_CHECKERS: Readonly<Record<SafetyCheckerName, Checker>> = {
   linearizableRead,
   disjointMajorities,
   removedNodeLeads,
+  memberStopped,
 };
 
 export const SAFETY_CHECKER_NAMES = Object.keys(SAFETY_CHECKERS) as SafetyCheckerName[];

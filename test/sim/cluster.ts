@@ -28,6 +28,8 @@ import { type FaultProfile, type ProfileName, PROFILES, pickProfile } from "./fa
 import { GOOD_NETWORK, type NetworkConditions, SimNetwork } from "./network.js";
 import { type BrokenScheduler, type CoreSettings, type MakeCore, type RunnerSink, SimNode, errorText } from "./node.js";
 import { MembershipChanger } from "./membership.js";
+import { SimLeaveModel } from "./leave-model.js";
+import type { BrokenLeaveRules } from "../../src/node/rejoin-leave-decision.js";
 import { Rng, mixSeed, mulberry32 } from "./prng.js";
 import { type SchedulerHost, type SchedulerStats, SimScheduler } from "./scheduler-model.js";
 import { confAfter, confText } from "./statemachine.js";
@@ -57,6 +59,8 @@ export interface SimOptions {
   /** Fault profile; by default the seed picks one. */
   readonly profile?: ProfileName;
   readonly brokenRules?: BrokenRules;
+  /** A deliberately wrong leave rule (a removed node stops on any removal it applies, even a replayed old one). */
+  readonly brokenLeave?: BrokenLeaveRules;
   /** Deliberately wrong scheduler replicas (tests prove the scheduler checkers fire). */
   readonly brokenScheduler?: BrokenScheduler;
   /** Length of the fault phase in ticks. Default 1500 (15 s of simulated time). */
@@ -234,6 +238,8 @@ export class SimCluster {
   /** The scheduler workload and its checkers; null in scripted runs. */
   private readonly scheduler: SimScheduler | null;
   private readonly coreSettings: (i: number) => CoreSettings;
+  /** Nodes stop on their own once removed, by the production rule (src/node/rejoin-leave-decision.ts). */
+  private readonly leaveModel: SimLeaveModel;
 
   constructor(private readonly opts: SimOptions) {
     this.seed = opts.seed;
@@ -283,6 +289,7 @@ export class SimCluster {
     this.snapshotEveryEntries = this.memberRng.int(3, 40);
     this.keepEntriesMax = this.memberRng.int(0, 20);
     this.membershipChanger = this.membershipOn ? new MembershipChanger(this, this.memberRng, size) : null;
+    this.leaveModel = new SimLeaveModel(opts.brokenLeave);
     this.scheduler = opts.scripted ? null : new SimScheduler(this.schedulerHost(), new Rng(mixSeed(opts.seed, 6)));
   }
 
@@ -405,6 +412,7 @@ export class SimCluster {
       }
       if (!progressed) break;
     }
+    for (const n of this.leaveModel.leaving(this.nodes, this.now)) this.leaveOnItsOwn(n);
     const logVersions = this.nodes.reduce((sum, n) => sum + n.logVersion, 0);
     if (logVersions !== this.lastLogVersions) {
       this.lastLogVersions = logVersions;
@@ -436,6 +444,7 @@ export class SimCluster {
         else this.votes.set(key, new Set([m.from]));
       }
       this.guard(target, () => target.core!.step(m));
+      this.leaveModel.heard(target.id, m);
       if (m.type === "snapshot") this.reportSnapshot(m, true);
       // A vote response can make a leader that a later message deposes before its first Ready: record it now.
       if (m.type === "voteResp" && target.core) {
@@ -475,6 +484,7 @@ export class SimCluster {
     },
     applied: (node: SimNode, e: Entry, command, result) => {
       this.scheduler?.applied(node, e, command, result);
+      this.leaveModel.applied(node, e, this.now);
       this.dirty.add("stateMachineSafety");
       if (!this.committed.has(e.index)) {
         this.committed.set(e.index, { entry: e, node: node.id, tick: this.now });
@@ -492,6 +502,7 @@ export class SimCluster {
       this.dirty.add("stateMachineSafety");
       this.trace.note(this.now, `${node.id} installs a snapshot at ${snap.meta.index}@t${snap.meta.term} (${confText(snap.meta.conf)})`);
       this.noteRemovalKnown(node);
+      this.leaveModel.restored(node, snap);
       this.scheduler?.restored(node);
     },
     advanced: (node: SimNode, rd: Ready) => {
@@ -647,6 +658,7 @@ export class SimCluster {
     const conf = confAfter(prev, e);
     this.confs.push({ index: e.index, tick: this.now, conf });
     this.dirty.add("committedEntryLost");
+    this.dirty.add("memberStopped");
     this.trace.note(this.now, `membership from ${e.index}: ${confText(conf)}`);
     let cc: ConfChange;
     try {
@@ -705,6 +717,7 @@ export class SimCluster {
         log: n.log,
         durableLog: n.durableLog,
         applied: n.applied,
+        ...(this.retired.has(n.id) ? { stoppedForGood: true } : {}),
       })),
       leaders: this.leaders,
       committed: this.committed,
@@ -853,6 +866,7 @@ export class SimCluster {
     n.crash();
     this.downSince.set(n.id, this.now);
     this.lastHeard.delete(n.id);
+    this.leaveModel.reset(n.id);
     this.scheduler?.crashed(n);
     this.forgetUndurableRemovalKnowledge(n);
     this.stats.crashes++;
@@ -871,9 +885,19 @@ export class SimCluster {
     this.restartAt.delete(id);
     if (this.retired.has(id)) return;
     this.retired.add(id);
+    this.dirty.add("memberStopped");
     const n = this.node(id);
     if (n.alive) this.crash(n, "to retire it (removed)");
     else this.trace.note(this.now, `RETIRE ${id} (removed)`);
+  }
+
+  /** The node applied its own removal and the leave rule says it is final: its process exits for good. */
+  private leaveOnItsOwn(n: SimNode): void {
+    this.retireAt.delete(n.id);
+    this.restartAt.delete(n.id);
+    this.retired.add(n.id);
+    this.dirty.add("memberStopped");
+    this.crash(n, `leaving the cluster on its own (its removal applied, ${n.applied.length} entries applied)`);
   }
 
   private restart(n: SimNode): void {
@@ -999,6 +1023,19 @@ export class SimCluster {
     if (n.alive) this.crash(n, "to wipe its disk");
     n.wipe(this.confs[0]!.conf);
     this.trace.note(this.now, `WIPE ${id}: its disk is lost; it restarts empty from the cluster file's membership`);
+    this.restart(n);
+  }
+
+  /** README "Deploying" step 6 for a removed id: the node (stopped, or still running) loses its disk and starts
+   *  again empty with --join (no membership: it waits to be added). A retired node may come back this way. */
+  rejoinEmpty(id: NodeId): void {
+    const n = this.node(id);
+    if (n.alive) this.crash(n, "to wipe its disk for a rejoin");
+    this.retired.delete(id);
+    this.retireAt.delete(id);
+    this.dirty.add("memberStopped");
+    n.wipe({ voters: [], learners: [] });
+    this.trace.note(this.now, `WIPE ${id}: starts empty with --join, waiting to be added back`);
     this.restart(n);
   }
 

@@ -20,6 +20,8 @@ export interface NodeView {
   readonly applied: readonly Entry[];
   /** The node's task table (its state machine's scheduler half), at applied index applied.length. */
   readonly tasks?: TaskTableReader;
+  /** Stopped for good: it left the cluster on its own (its removal applied) or an operator retired it. */
+  readonly stoppedForGood?: boolean;
 }
 
 /** What the scheduler checkers read of a node's task table. */
@@ -213,6 +215,7 @@ export type CheckerName =
   | "disjointMajorities"
   | "removedNodeLeads"
   | "reconfigQuorumLoss"
+  | "memberStopped"
   | "taskLost"
   | "taskDuplicated"
   | "attemptFencing"

@@ -76,3 +76,39 @@ describe("LeaderDuties liveness", () => {
     expect(deads(t.proposed)).toEqual([]);
   });
 });
+
+describe("a worker removed and added back (issue #16 point 4)", () => {
+  function setupWithLog(inLatestConf: boolean) {
+    const table = new TaskTable();
+    let index = 0;
+    const proposed: Command[] = [];
+    // n3 is registered and alive in the table but missing from the applied membership (its removal applied).
+    table.apply(++index, { type: "workerUp", worker: "n3", capacity: 2, nowMs: 1_000 });
+    const duties = new LeaderDuties({
+      selfId: "n1",
+      logger: pino({ level: "silent" }),
+      table: () => table,
+      workerTimeoutMs: 1_000,
+      strategy: "least-loaded",
+      rng: () => 0.5,
+      workerMembers: () => new Map([["n1", 2], ["n2", 2]]),
+      inLatestConf: (id) => inLatestConf && id === "n3",
+      propose: async (cmd) => {
+        proposed.push(cmd);
+        return table.apply(++index, cmd);
+      },
+      isLeader: () => true,
+      nowMs: () => 1_000,
+    });
+    (duties as unknown as { run(): void }).run();
+    return proposed.filter((c) => c.type === "workerRemoved").map((c) => (c as { worker: string }).worker);
+  }
+
+  it("releases a removed worker's tasks when no later entry adds it back", () => {
+    expect(setupWithLog(false)).toEqual(["n3"]);
+  });
+
+  it("keeps them when the leader's log already re-adds it", () => {
+    expect(setupWithLog(true)).toEqual([]);
+  });
+});
