@@ -1,4 +1,4 @@
-// Scale figures for the README: a task table of 1,000,000 tasks (issue #5 item 7).
+// Scale figures for the README: a task table of 1,000,000 tasks (README, "A million tasks").
 //
 //   npx tsx scripts/scale-1m.ts [--tasks 1000000] [--dir <parent dir for the temp LevelDB store>]
 //

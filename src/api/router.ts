@@ -1,4 +1,4 @@
-// The HTTP API of shared/CONTRACT.md. Routing and input validation live here; what each call does lives in the
+// The HTTP API (README, "HTTP API"). Routing and input validation live here; what each call does lives in the
 // node (ApiBackend). Mutating calls check the token before reading the body; every error is
 // { error: { code, message } } with the contract's status.
 import type { IncomingMessage, ServerResponse } from "node:http";

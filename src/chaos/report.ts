@@ -5,7 +5,7 @@ import { historyToJsonLines, type HistoryEvent } from "./history.js";
 import type { ChaosReport } from "./run.js";
 import { formatSpread } from "./stats.js";
 
-/** The linearizable line: begins with "linearizable: yes" or "linearizable: no", as CONTRACT.md requires. */
+/** The linearizable line: begins with "linearizable: yes" or "linearizable: no", as README, "Chaos testing", promises. */
 export function linearizableLine(r: ChaosReport): string {
   if (r.linearizable === "yes") return "linearizable: yes";
   if (r.linearizable === "no") return "linearizable: no";

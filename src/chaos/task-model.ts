@@ -31,7 +31,7 @@
 // Not checked: how fast the cluster moves (assignment latency, worker timeouts), maxAttempts bounds,
 // priorities, results and errors, ?stale=true reads (keep them out of the history), and tasks whose
 // submits are not in the history.
-// Lenient on purpose, where CONTRACT.md leaves a choice to the implementation: a repeated complete of the
+// Lenient on purpose, where the HTTP API (README, "Task lifecycle") leaves a choice to the implementation: a repeated complete of the
 // attempt that already completed, or a repeated fail of the attempt that made the task dead, may answer 200 or 409; cancel of a finished task may answer 200 (showing
 // it unchanged) or 409; a submit's answer may already show the task assigned.
 

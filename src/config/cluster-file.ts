@@ -1,4 +1,4 @@
-// The cluster file: one JSON document describes a whole cluster (see shared/CONTRACT.md). Every field is checked;
+// The cluster file: one JSON document describes a whole cluster (README, "The cluster file"). Every field is checked;
 // an unknown field is an error, not ignored, so a typo never silently falls back to a default.
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -29,7 +29,7 @@ export interface ClusterFile {
   readonly strategy: StrategyName;
   /** Logical clock granularity of the Raft core. */
   readonly tickMs: number;
-  /** Snapshot the task table every this many applied entries (issue #5). */
+  /** Snapshot the task table every this many applied entries, so a restart replays a bounded log. */
   readonly snapshotEveryEntries: number;
   /** A module whose default export is `async (task) => result`, resolved against the cluster file's folder. */
   readonly handler: string | null;

@@ -115,7 +115,7 @@ export interface HeartbeatResponse extends MessageBase {
 }
 
 /** Snapshot installation. The core sends the whole snapshot as one message; the transport splits it into
- *  checksummed chunks and reassembles it (issue #5). */
+ *  checksummed chunks and reassembles it (src/transport/snapshot-*.ts). */
 export interface SnapshotRequest extends MessageBase {
   readonly type: "snapshot";
   readonly snapshot: Snapshot;

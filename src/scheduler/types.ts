@@ -1,4 +1,4 @@
-// The scheduler's public vocabulary: the task object of CONTRACT.md, worker rows, and apply results.
+// The scheduler's public vocabulary: the task object of the HTTP API (README), worker rows, and apply results.
 
 /** Any value JSON can carry. Payloads, results and errors are opaque to the scheduler. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -6,7 +6,7 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 export type TaskState = "pending" | "assigned" | "completed" | "dead" | "cancelled";
 export const TASK_STATES: readonly TaskState[] = ["pending", "assigned", "completed", "dead", "cancelled"];
 
-/** Exactly the task object of CONTRACT.md; `result`/`error` are present only once set. */
+/** Exactly the task object the HTTP API answers (README, "HTTP API"); `result`/`error` are present only once set. */
 export interface Task {
   readonly id: string;
   readonly state: TaskState;

@@ -15,7 +15,7 @@ import { freePorts } from "../../src/util/ports.js";
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CLI_PATH = path.join(REPO_ROOT, "bin", "raftsched.js");
 
-/** The statuses shared/CONTRACT.md allows (504 only for calls that wait on a commit or an election). */
+/** The statuses the HTTP API may answer (README, "HTTP API") (504 only for calls that wait on a commit or an election). */
 export const CONTRACT_STATUSES: ReadonlySet<number> = new Set([200, 201, 400, 401, 404, 405, 409, 413, 431, 503, 504]);
 
 

@@ -1,5 +1,5 @@
 // HTTP fuzzing of one real node (a single-voter cluster, which elects itself at once): random and mutated paths,
-// query strings, headers and bodies against every route of shared/CONTRACT.md. Every answer must be one of the
+// query strings, headers and bodies against every route of the HTTP API (README, "HTTP API"). Every answer must be one of the
 // contract's statuses with { error: { code, message } } on errors, never a 500 and never a hang; the process must
 // keep serving; requests the API rejects must change nothing; and valid submits behave like the model (201 once,
 // 200 for the same id afterwards).
