@@ -2,10 +2,11 @@
 // an unknown field is an error, not ignored, so a typo never silently falls back to a default.
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { isStrategy, STRATEGIES, type Strategy } from "../scheduler/strategies.js";
 import { RaftschedError } from "../util/errors.js";
 
-export const STRATEGIES = ["random", "round-robin", "least-loaded", "weighted"] as const;
-export type StrategyName = (typeof STRATEGIES)[number];
+/** The placement strategy a cluster file names; the list lives with the strategies themselves. */
+export type StrategyName = Strategy;
 
 export interface NodeSpec {
   readonly id: string;
@@ -119,7 +120,7 @@ export function parseClusterFile(text: string, where: string, filePath = ""): Cl
   const snapshotEveryEntries = intField(raw, "snapshotEveryEntries", where, CLUSTER_DEFAULTS.snapshotEveryEntries, 100, 100_000_000);
 
   const strategy = raw.strategy ?? CLUSTER_DEFAULTS.strategy;
-  if (typeof strategy !== "string" || !(STRATEGIES as readonly string[]).includes(strategy)) {
+  if (!isStrategy(strategy)) {
     throw bad(where, `"strategy" must be one of ${STRATEGIES.join(", ")}, got ${JSON.stringify(strategy)}`);
   }
 
