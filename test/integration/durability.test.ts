@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openLevelStore } from "../../src/storage/level.js";
 import type { MemoryStorage } from "../../src/storage/memory.js";
 import { entryPayload, snapshotPayload, voteForTerm } from "./fixtures/durability-child.js";
-import { makePrng as mulberry32 } from "../../src/raft/prng.js";
+import { makePrng } from "../../src/raft/prng.js";
 
 const CHILD_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "durability-child.ts");
 const ROUNDS = 24;
@@ -140,7 +140,7 @@ class Promises {
 
 describe("LevelStore durability under SIGKILL", () => {
   it(`keeps every synced write across ${ROUNDS} kills (seed ${SEED})`, async () => {
-    const random = mulberry32(SEED);
+    const random = makePrng(SEED);
     const promises = new Promises();
     let syncedReports = 0;
     let overwrites = 0;

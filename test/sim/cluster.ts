@@ -13,6 +13,7 @@
 import type { BrokenRules } from "../../src/raft/api.js";
 import { snapshotDue, snapshotPosition } from "../../src/node/snapshot-schedule.js";
 import { decodeConfChange } from "../../src/raft/confchange.js";
+import { makePrng } from "../../src/raft/prng.js";
 import type { ConfChange, ConfState, Entry, Message, NodeId, ReadState, Ready, Snapshot } from "../../src/raft/types.js";
 import { RaftError } from "../../src/raft/types.js";
 import {
@@ -30,7 +31,7 @@ import { type BrokenScheduler, type CoreSettings, type MakeCore, type RunnerSink
 import { MembershipChanger } from "./membership.js";
 import { SimLeaveModel } from "./leave-model.js";
 import type { BrokenLeaveRules } from "../../src/node/rejoin-leave-decision.js";
-import { Rng, mixSeed, mulberry32 } from "./prng.js";
+import { Rng, mixSeed } from "./prng.js";
 import { type SchedulerHost, type SchedulerStats, SimScheduler } from "./scheduler-model.js";
 import { confAfter, confText } from "./statemachine.js";
 import { Trace, describeMessage } from "./trace.js";
@@ -274,7 +275,7 @@ export class SimCluster {
       ...(opts.sendBeforeSync ? { sendBeforeSync: true } : {}),
       ...(opts.brokenScheduler ? { brokenScheduler: opts.brokenScheduler } : {}),
       ...(opts.preVote === false ? { preVote: false } : {}),
-      random: (incarnation) => mulberry32(mixSeed(opts.seed, 4, i, incarnation)),
+      random: (incarnation) => makePrng(mixSeed(opts.seed, 4, i, incarnation)),
     });
     const bootstrap: ConfState = { voters: ids, learners: [] };
     for (const id of ids) this.createNode(id, bootstrap);

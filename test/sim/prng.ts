@@ -3,8 +3,6 @@
 
 import { makePrng } from "../../src/raft/prng.js";
 
-/** A PRNG returning floats in [0, 1), fully determined by `seed` (the core's mulberry32). */
-export const mulberry32: (seed: number) => () => number = makePrng;
 
 /** Mixes several integers into one well-spread 32-bit seed (so seed 1 and seed 2 do not share streams). */
 export function mixSeed(...parts: number[]): number {
@@ -22,7 +20,7 @@ export class Rng {
   readonly next: () => number;
 
   constructor(seed: number) {
-    this.next = mulberry32(seed);
+    this.next = makePrng(seed);
   }
 
   /** An integer in [lo, hi], both inclusive. */

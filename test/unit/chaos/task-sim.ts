@@ -6,8 +6,6 @@ import { HistoryRecorder, type HistoryEvent } from "../../../src/chaos/history.j
 import type { TaskInput, TaskOutput, TaskStatus } from "../../../src/chaos/task-model.js";
 import { makePrng } from "../../../src/raft/prng.js";
 
-export const mulberry32: (seed: number) => () => number = makePrng;
-
 
 interface RefTask {
   state: TaskStatus;
@@ -94,7 +92,7 @@ export function simulateWorkload(options: WorkloadOptions): {
   events: readonly HistoryEvent<TaskInput, TaskOutput>[];
   cluster: ReferenceCluster;
 } {
-  const random = mulberry32(options.seed);
+  const random = makePrng(options.seed);
   const cluster = new ReferenceCluster(random);
   const ids = Array.from({ length: options.ids }, (_, i) => `t${i}`);
   let now = 0;

@@ -2,7 +2,7 @@
 // indexed queries. Not a test (too slow for CI on 2 cores): run `npx tsx test/unit/scheduler/bench-snapshot.ts [N]`.
 import { TaskTable } from "../../../src/scheduler/table.js";
 import { planAssignments } from "../../../src/scheduler/planner.js";
-import { mulberry32 } from "../../../src/scheduler/prng.js";
+import { makePrng } from "../../../src/raft/prng.js";
 
 const n = Number(process.argv[2] ?? 1_000_000);
 const time = <T>(label: string, f: () => T): T => {
@@ -16,7 +16,7 @@ const heapMb = (): string => `${(process.memoryUsage().heapUsed / 2 ** 20).toFix
 const table = new TaskTable();
 let index = 0;
 for (const w of ["n1", "n2", "n3", "n4", "n5"]) table.apply(++index, { type: "workerUp", worker: w, capacity: 1_000_000, nowMs: 0 });
-const rng = mulberry32(1);
+const rng = makePrng(1);
 time(`submit ${n} (random ids, priorities 0-9)`, () => {
   for (let i = 0; i < n; i++) {
     const id = `task-${Math.floor(rng() * 2 ** 32).toString(36)}-${i}`;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { planAssignments, retryAtMs } from "../../../src/scheduler/planner.js";
-import { mulberry32 } from "../../../src/scheduler/prng.js";
+import { makePrng } from "../../../src/raft/prng.js";
 import { Log } from "./helpers.js";
 
-const opts = { nowMs: 10_000, strategy: "least-loaded" as const, rng: mulberry32(1) };
+const opts = { nowMs: 10_000, strategy: "least-loaded" as const, rng: makePrng(1) };
 
 describe("planAssignments", () => {
   it("returns null when nothing is pending or nobody has room", () => {
@@ -93,8 +93,8 @@ describe("planAssignments", () => {
     const log = new Log();
     for (const id of ["n1", "n2", "n3", "n4"]) log.up(id, 3);
     for (let i = 0; i < 20; i++) log.submit(`t${i}`, { priority: i % 3 });
-    const a = planAssignments(log.table, { ...opts, strategy: "random", rng: mulberry32(99) });
-    const b = planAssignments(log.table, { ...opts, strategy: "random", rng: mulberry32(99) });
+    const a = planAssignments(log.table, { ...opts, strategy: "random", rng: makePrng(99) });
+    const b = planAssignments(log.table, { ...opts, strategy: "random", rng: makePrng(99) });
     expect(a).toEqual(b);
     expect(a!.assignments.length).toBe(12);
   });
@@ -125,7 +125,7 @@ describe("retryAtMs", () => {
     expect(retryAtMs(1000, 4)).toBe(1800);
     expect(retryAtMs(1000, 99)).toBe(11_000);
     expect(retryAtMs(0, 3, { baseMs: 10, maxMs: 1000 })).toBe(40);
-    const rng = mulberry32(3);
+    const rng = makePrng(3);
     for (let i = 0; i < 100; i++) {
       const at = retryAtMs(0, 3, { rng });
       expect(at).toBeGreaterThanOrEqual(200);

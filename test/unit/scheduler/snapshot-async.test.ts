@@ -3,7 +3,7 @@
 import { Packr } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import type { Command } from "../../../src/scheduler/commands.js";
-import { mulberry32 } from "../../../src/scheduler/prng.js";
+import { makePrng } from "../../../src/raft/prng.js";
 import { TaskTable } from "../../../src/scheduler/table.js";
 
 const WORKERS = ["w0", "w1", "w2", "w3"];
@@ -28,7 +28,7 @@ function buildTable(n: number, seed = 1): { table: TaskTable; next: () => number
   let index = 0;
   const next = (): number => ++index;
   for (const w of WORKERS) table.apply(next(), { type: "workerUp", worker: w, capacity: 1_000_000, nowMs: 1 });
-  const rng = mulberry32(seed);
+  const rng = makePrng(seed);
   for (let i = 0; i < n; i++) {
     table.apply(next(), { type: "submit", id: `t-${Math.floor(rng() * 1e9).toString(36)}-${i}`, payload: { i, tags: ["x", i % 3] }, priority: i % 5, maxAttempts: 2, nowMs: i });
   }
@@ -95,7 +95,7 @@ describe("snapshotAsync", () => {
   it("returns the bytes of the moment it was called while apply() goes on between its slices", async () => {
     for (const seed of [1, 2, 3]) {
       const { table, next } = buildTable(5000, seed);
-      const rng = mulberry32(100 + seed);
+      const rng = makePrng(100 + seed);
       const pending = table.snapshotAsync({ sliceMs: 0 }); // every slice is one small unit of work
       const atCapture = table.snapshot();
       const capturedIndex = table.lastAppliedIndex;
@@ -122,7 +122,7 @@ describe("snapshotAsync", () => {
 
   it("two snapshots in flight at once each keep their own moment", async () => {
     const { table, next } = buildTable(3000, 7);
-    const rng = mulberry32(9);
+    const rng = makePrng(9);
     const first = table.snapshotAsync({ sliceMs: 0 });
     const firstBytes = table.snapshot();
     for (const cmd of randomCommands(table, rng, 500)) table.apply(next(), cmd);

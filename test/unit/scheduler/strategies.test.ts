@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { mulberry32 } from "../../../src/scheduler/prng.js";
+import { makePrng } from "../../../src/raft/prng.js";
 import { planAssignments } from "../../../src/scheduler/planner.js";
 import { pickWorker, STRATEGIES, type Strategy } from "../../../src/scheduler/strategies.js";
 import { Log } from "./helpers.js";
@@ -14,7 +14,7 @@ describe("pickWorker, every strategy", () => {
   it("never picks a worker at capacity, and picks nothing when all are full", () => {
     fc.assert(
       fc.property(fc.constantFrom(...STRATEGIES), candidateArb, fc.nat(), fc.option(fc.string()), (strategy, candidates, seed, cursor) => {
-        const pick = pickWorker(strategy, candidates, mulberry32(seed), { rrCursor: cursor });
+        const pick = pickWorker(strategy, candidates, makePrng(seed), { rrCursor: cursor });
         const eligible = candidates.filter((c) => c.active < c.capacity);
         if (eligible.length === 0) expect(pick).toBeNull();
         else expect(eligible.map((c) => c.id)).toContain(pick!.worker);
@@ -23,15 +23,15 @@ describe("pickWorker, every strategy", () => {
     );
     for (const strategy of STRATEGIES) {
       const full = [{ id: "a", active: 2, capacity: 2 }, { id: "b", active: 0, capacity: 0 }];
-      expect(pickWorker(strategy, full, mulberry32(1), { rrCursor: null })).toBeNull();
+      expect(pickWorker(strategy, full, makePrng(1), { rrCursor: null })).toBeNull();
     }
   });
 
   it("does not depend on the order the candidates arrive in", () => {
     fc.assert(
       fc.property(fc.constantFrom(...STRATEGIES), candidateArb, fc.nat(), (strategy, candidates, seed) => {
-        const a = pickWorker(strategy, candidates, mulberry32(seed), { rrCursor: null });
-        const b = pickWorker(strategy, [...candidates].reverse(), mulberry32(seed), { rrCursor: null });
+        const a = pickWorker(strategy, candidates, makePrng(seed), { rrCursor: null });
+        const b = pickWorker(strategy, [...candidates].reverse(), makePrng(seed), { rrCursor: null });
         expect(b).toEqual(a);
       }),
       { numRuns: 1000 },
@@ -43,7 +43,7 @@ describe("least-loaded", () => {
   it("never picks a worker with more active tasks than another eligible one", () => {
     fc.assert(
       fc.property(candidateArb, (candidates) => {
-        const pick = pickWorker("least-loaded", candidates, mulberry32(0), { rrCursor: null });
+        const pick = pickWorker("least-loaded", candidates, makePrng(0), { rrCursor: null });
         if (pick === null) return;
         const chosen = candidates.find((c) => c.id === pick.worker)!;
         for (const c of candidates) if (c.active < c.capacity) expect(chosen.active).toBeLessThanOrEqual(c.active);
@@ -56,7 +56,7 @@ describe("least-loaded", () => {
 /** Assigns `tasks` tasks one at a time while completions (uniform over running tasks) keep the number running at
  *  most `load` × total capacity, so capacity is never what limits a worker. Returns each worker's share. */
 function shares(strategy: Strategy, capacities: Record<string, number>, tasks: number, seed: number, load = 0.5): Record<string, number> {
-  const rng = mulberry32(seed);
+  const rng = makePrng(seed);
   const workers: { id: string; active: number; capacity: number }[] = Object.entries(capacities).map(([id, capacity]) => ({ id, active: 0, capacity }));
   const totalCapacity = workers.reduce((s, w) => s + w.capacity, 0);
   const assigned: Record<string, number> = Object.fromEntries(workers.map((w) => [w.id, 0]));
@@ -112,7 +112,7 @@ describe("weighted", () => {
     let currentWeights: ReadonlyMap<string, number> = new Map();
     const seq: string[] = [];
     for (let i = 0; i < 14; i++) {
-      const pick = pickWorker("weighted", cs, mulberry32(i), { rrCursor: null, currentWeights })!;
+      const pick = pickWorker("weighted", cs, makePrng(i), { rrCursor: null, currentWeights })!;
       seq.push(pick.worker);
       currentWeights = pick.currentWeights;
     }
@@ -124,17 +124,17 @@ describe("weighted", () => {
   it("skips a worker at capacity, whose weight keeps growing so that it catches up once it has room", () => {
     const weights = new Map([["a", 3], ["b", -2], ["c", -1]]);
     const cs = [{ id: "a", active: 2, capacity: 2 }, { id: "b", active: 0, capacity: 2 }, { id: "c", active: 0, capacity: 1 }];
-    const pick = pickWorker("weighted", cs, mulberry32(0), { rrCursor: null, currentWeights: weights })!;
+    const pick = pickWorker("weighted", cs, makePrng(0), { rrCursor: null, currentWeights: weights })!;
     expect(pick.worker).toBe("b"); // -2 + 2 = 0 ties with -1 + 1 = 0: the lower id
     expect(pick.currentWeights).toEqual(new Map([["a", 5], ["b", -5], ["c", 0]]));
     const roomAgain = cs.map((c) => ({ ...c, active: 0 }));
-    expect(pickWorker("weighted", roomAgain, mulberry32(0), { rrCursor: null, currentWeights: pick.currentWeights })!.worker).toBe("a");
+    expect(pickWorker("weighted", roomAgain, makePrng(0), { rrCursor: null, currentWeights: pick.currentWeights })!.worker).toBe("a");
   });
 
   it("keeps every weight within ±(total capacity) whatever the strategy that picks (no unbounded growth)", () => {
     fc.assert(
       fc.property(fc.constantFrom(...STRATEGIES), candidateArb, fc.nat(), (strategy, candidates, seed) => {
-        const rng = mulberry32(seed);
+        const rng = makePrng(seed);
         const total = candidates.reduce((s, c) => s + c.capacity, 0);
         let currentWeights: ReadonlyMap<string, number> = new Map();
         for (let i = 0; i < 50; i++) {
@@ -159,7 +159,7 @@ describe("weighted", () => {
       for (const [id, capacity] of Object.entries(capacities)) log.up(id, capacity);
       const got: Record<string, number> = { n1: 0, n2: 0, n4: 0 };
       const completions: { due: number; id: string; attempt: number }[] = [];
-      const rng = mulberry32(17);
+      const rng = makePrng(17);
       for (let round = 0; round < 600; round++) {
         for (const c of completions.filter((c) => c.due <= round)) log.run({ type: "complete", id: c.id, attempt: c.attempt });
         completions.splice(0, completions.length, ...completions.filter((c) => c.due > round));
@@ -187,7 +187,7 @@ describe("random", () => {
     // Loads differ but never fill anyone up: random must ignore load.
     const candidates = ids.map((id, i) => ({ id, active: i, capacity: 1_000_000 }));
     const counts = new Map(ids.map((id) => [id, 0]));
-    const rng = mulberry32(20240607);
+    const rng = makePrng(20240607);
     const draws = 10_000;
     for (let i = 0; i < draws; i++) {
       const pick = pickWorker("random", candidates, rng, { rrCursor: null })!;
@@ -218,16 +218,16 @@ describe("round-robin", () => {
     const seq: string[] = [];
     let cursor: string | null = null;
     for (let i = 0; i < 4; i++) {
-      const pick: { worker: string; rrCursor: string | null } = pickWorker("round-robin", cs, mulberry32(0), { rrCursor: cursor })!;
+      const pick: { worker: string; rrCursor: string | null } = pickWorker("round-robin", cs, makePrng(0), { rrCursor: cursor })!;
       seq.push(pick.worker);
       cursor = pick.rrCursor;
     }
     expect(seq).toEqual(["n1", "n3", "n1", "n3"]);
     // A worker that sorts after the cursor joins: it is next, nobody repeats.
     const joined = [...cs, { id: "n4", active: 0, capacity: 4 }];
-    expect(pickWorker("round-robin", joined, mulberry32(0), { rrCursor: "n3" })!.worker).toBe("n4");
+    expect(pickWorker("round-robin", joined, makePrng(0), { rrCursor: "n3" })!.worker).toBe("n4");
     // The cursor worker left: continue with the next id after it.
-    expect(pickWorker("round-robin", [cs[0]!], mulberry32(0), { rrCursor: "n3" })!.worker).toBe("n1");
+    expect(pickWorker("round-robin", [cs[0]!], makePrng(0), { rrCursor: "n3" })!.worker).toBe("n1");
   });
 
   it("spreads evenly when nobody is full", () => {
