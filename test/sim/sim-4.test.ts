@@ -1,7 +1,7 @@
 // Seeds 451..600 of the simulator (the seeds are split over four files so vitest runs them in parallel).
-import { it } from "vitest";
-import { expectSeedsClean } from "./seed-range.js";
+import { describe } from "vitest";
+import { itSeedsClean } from "./seed-range.js";
 
-it("seeds 451..600: every safety checker after every tick, then liveness after the heal", () => {
-  expectSeedsClean(451, 150);
+describe("seeds 451..600: every safety checker after every tick, then liveness after the heal", () => {
+  itSeedsClean(451, 150);
 });
