@@ -9,7 +9,7 @@
 //            retryAtMs, flags (1 = has result, 2 = has error), payload, result | null, error | null]
 
 import { Packr } from "msgpackr";
-import type { TaskRecord, WorkerRecord } from "./table.js";
+import type { TaskRecord, WorkerRecord } from "./records.js";
 import type { FrozenList } from "./sorted-list.js";
 import { TableError } from "./errors.js";
 import { TASK_STATES, type JsonValue, type TaskState } from "./types.js";

@@ -13,6 +13,7 @@
 
 import type { Command, SubmitCommand } from "./commands.js";
 import { decodeCommand } from "./commands.js";
+import type { TaskRecord, WorkerRecord } from "./records.js";
 import { decodeSnapshot, SnapshotEncoder, type SnapshotView } from "./snapshot.js";
 import { TableError } from "./errors.js";
 import { compareStrings, SortedList } from "./sorted-list.js";
@@ -29,30 +30,10 @@ import type {
 import { TASK_STATES } from "./types.js";
 
 export { TableError } from "./errors.js";
+export type { TaskRecord, WorkerRecord } from "./records.js";
 
 export const DEFAULT_LIST_LIMIT = 100;
 export const MAX_LIST_LIMIT = 1000;
-
-/** The table's own record of a task. Exported for the snapshot codec; never handed to callers (they get Task).
- *  Immutable: a snapshot in flight may still be reading a record that the table has since replaced. */
-export interface TaskRecord {
-  readonly id: string;
-  readonly state: TaskState;
-  readonly worker: string | null;
-  readonly attempt: number;
-  readonly payload: JsonValue;
-  readonly priority: number;
-  readonly maxAttempts: number;
-  /** undefined = absent (JSON values never contain undefined). */
-  readonly result: JsonValue | undefined;
-  readonly error: JsonValue | undefined;
-  readonly createdIndex: number;
-  readonly updatedIndex: number;
-  /** Leader clock when submitted (from the command). */
-  readonly createdAtMs: number;
-  /** Not to be assigned before this leader-clock time (0: at once); set by fail's backoff. */
-  readonly retryAtMs: number;
-}
 
 /** The fields of a task that change besides state, worker and updatedIndex. */
 type TaskChanges = Partial<Pick<TaskRecord, "attempt" | "result" | "error" | "retryAtMs">>;
@@ -63,16 +44,6 @@ export interface SnapshotAsyncOptions {
 }
 
 export const DEFAULT_SNAPSHOT_SLICE_MS = 8;
-
-export interface WorkerRecord {
-  readonly id: string;
-  alive: boolean;
-  capacity: number;
-  changedAtMs: number;
-  /** Smooth weighted round-robin's current weight (src/scheduler/smooth-weighted.ts), advanced by every applied
-   *  assignment; 0 for a new worker and in snapshots of format 1. */
-  currentWeight: number;
-}
 
 /** What the planner needs of a pending task. */
 export interface PendingEntry {

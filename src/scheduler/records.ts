@@ -1,0 +1,34 @@
+// The table's records of tasks and workers, in a file of their own so the snapshot codec (snapshot.ts) and the
+// table (table.ts) can both use them without importing each other.
+import type { JsonValue, TaskState } from "./types.js";
+
+/** The table's own record of a task. Shared with the snapshot codec; never handed to callers (they get Task).
+ *  Immutable: a snapshot in flight may still be reading a record that the table has since replaced. */
+export interface TaskRecord {
+  readonly id: string;
+  readonly state: TaskState;
+  readonly worker: string | null;
+  readonly attempt: number;
+  readonly payload: JsonValue;
+  readonly priority: number;
+  readonly maxAttempts: number;
+  /** undefined = absent (JSON values never contain undefined). */
+  readonly result: JsonValue | undefined;
+  readonly error: JsonValue | undefined;
+  readonly createdIndex: number;
+  readonly updatedIndex: number;
+  /** Leader clock when submitted (from the command). */
+  readonly createdAtMs: number;
+  /** Not to be assigned before this leader-clock time (0: at once); set by fail's backoff. */
+  readonly retryAtMs: number;
+}
+
+export interface WorkerRecord {
+  readonly id: string;
+  alive: boolean;
+  capacity: number;
+  changedAtMs: number;
+  /** Smooth weighted round-robin's current weight (src/scheduler/smooth-weighted.ts), advanced by every applied
+   *  assignment; 0 for a new worker and in snapshots of format 1. */
+  currentWeight: number;
+}
