@@ -11,7 +11,7 @@ import { memberUrlOwner } from "./member-url.js";
 import { yieldIfLarge } from "./large-request-yield.js";
 import { refuseReusedId } from "./id-reuse.js";
 import { awaitReconfigAllowed, reconfigViewOf, type AwaitReconfigOptions } from "./reconfig-check.js";
-import { TransferHold, forwardThroughHandOver, proposeThroughHandOver } from "./transfer-hold.js";
+import { NOT_APPLIED_DETAIL, TransferHold, forwardThroughHandOver, proposeThroughHandOver } from "./transfer-hold.js";
 import { submitLeaderWaitMs } from "./leader-wait.js";
 
 const FORWARD_TIMEOUT_MS = 6000;
@@ -400,7 +400,11 @@ export class NodeApi implements ApiBackend {
     } catch (err) {
       // We cannot know whether the leader received and applied the write.
       const timedOut = (err as Error).name === "TimeoutError";
-      throw new RaftschedError(timedOut ? "OUTCOME_UNKNOWN" : "NO_LEADER", `forwarding to the leader at ${url} failed: ${timedOut ? "timed out" : (err as Error).message}`);
+      // Only a refused connection certainly carried nothing; a reset may have come after the leader proposed.
+      const refused = (err as { cause?: { code?: string } }).cause?.code === "ECONNREFUSED";
+      throw new RaftschedError(timedOut ? "OUTCOME_UNKNOWN" : "NO_LEADER", `forwarding to the leader at ${url} failed: ${timedOut ? "timed out" : (err as Error).message}`, {
+        [NOT_APPLIED_DETAIL]: refused,
+      });
     }
     let answer: string;
     try {
@@ -417,7 +421,8 @@ export class NodeApi implements ApiBackend {
     }
     if (res.status >= 200 && res.status < 300) return { status: res.status, body: parsed };
     const e = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new RaftschedError(e?.code ?? "INTERNAL", e?.message ?? `leader answered ${res.status}`);
+    // The leader's own refusal: for the codes isHandOverRefusal names, it proposed nothing.
+    throw new RaftschedError(e?.code ?? "INTERNAL", e?.message ?? `leader answered ${res.status}`, { [NOT_APPLIED_DETAIL]: true });
   }
 }
 

@@ -98,10 +98,19 @@ export async function proposeThroughHandOver<T>(hold: TransferHold, propose: () 
   }
 }
 
-/** Refusals by which a leader says it did not apply the write because leadership is moving or moved. */
+/** Set in an error's details by the forwarding code: true when the leader certainly did not apply the write (it
+ *  answered with a refusal, or the connection was refused before anything was sent). */
+export const NOT_APPLIED_DETAIL = "notApplied";
+
+/** Refusals by which a leader says it did not apply the write because leadership is moving or moved. Only the
+ *  leader's own answer (or a refused connection) says so: a connection reset or a timeout may come after the
+ *  leader proposed the write, and resending it would then find the task created by this very request and answer
+ *  200 "already existed" — a submit the client sent once would look as if someone else had made it (found by
+ *  `raftsched chaos --seed 7`: a kill-leader mid-forward). Those stay unknown to the client instead. */
 export function isHandOverRefusal(err: unknown): boolean {
   const code = errorCode(err);
-  return code === "TRANSFER_IN_PROGRESS" || code === "NO_LEADER" || code === "NOT_LEADER";
+  const notApplied = (err as { details?: Record<string, unknown> } | null)?.details?.[NOT_APPLIED_DETAIL] === true;
+  return notApplied && (code === "TRANSFER_IN_PROGRESS" || code === "NO_LEADER" || code === "NOT_LEADER");
 }
 
 /** On a follower forwarding a write: if the leader refused it for a hand-over, wait for the next leader and

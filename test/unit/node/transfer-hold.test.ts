@@ -1,0 +1,49 @@
+// Which forwarding failures a follower may resend to the next leader. Resending is safe only when the write was
+// certainly not applied: the leader's own refusal, or a connection refused before anything was sent. A reset or a
+// timeout may come after the leader proposed the write; resending it then finds the task this very request created
+// and answers 200 "it already existed" (`raftsched chaos --seed 7` caught this after a kill-leader mid-forward).
+import { describe, expect, it } from "vitest";
+import { NOT_APPLIED_DETAIL, TransferHold, forwardThroughHandOver, isHandOverRefusal } from "../../../src/node/transfer-hold.js";
+import { RaftschedError } from "../../../src/util/errors.js";
+
+const refusal = (code: string, notApplied: boolean) => new RaftschedError(code, "x", { [NOT_APPLIED_DETAIL]: notApplied });
+
+describe("isHandOverRefusal", () => {
+  it("takes a leader's own TRANSFER_IN_PROGRESS / NO_LEADER / NOT_LEADER answer, or a refused connection", () => {
+    for (const code of ["TRANSFER_IN_PROGRESS", "NO_LEADER", "NOT_LEADER"]) expect(isHandOverRefusal(refusal(code, true))).toBe(true);
+  });
+
+  it("does not take a reset connection (the leader may have proposed the write before it died), nor other codes", () => {
+    expect(isHandOverRefusal(refusal("NO_LEADER", false))).toBe(false);
+    expect(isHandOverRefusal(new RaftschedError("NO_LEADER", "no detail"))).toBe(false);
+    expect(isHandOverRefusal(refusal("OUTCOME_UNKNOWN", true))).toBe(false);
+    expect(isHandOverRefusal(refusal("NOT_COMMITTED", true))).toBe(false);
+  });
+});
+
+describe("forwardThroughHandOver", () => {
+  const hold = () =>
+    new TransferHold({ selfId: "n1", view: () => ({ isLeader: false, transferring: false, knownLeader: "n3" }), maxHoldMs: () => 200 });
+
+  it("resends to the next leader after a refusal", async () => {
+    const sent: Array<string | null> = [];
+    const r = await forwardThroughHandOver(hold(), "n2", async (to) => {
+      sent.push(to);
+      if (to === null) throw refusal("TRANSFER_IN_PROGRESS", true);
+      return "ok";
+    });
+    expect(r).toBe("ok");
+    expect(sent).toEqual([null, "n3"]);
+  });
+
+  it("sends once and passes the error on when the connection was reset mid-forward", async () => {
+    const sent: Array<string | null> = [];
+    await expect(
+      forwardThroughHandOver(hold(), "n2", async (to) => {
+        sent.push(to);
+        throw refusal("NO_LEADER", false);
+      }),
+    ).rejects.toMatchObject({ code: "NO_LEADER" });
+    expect(sent).toEqual([null]);
+  });
+});
