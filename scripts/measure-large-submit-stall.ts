@@ -9,7 +9,7 @@ import path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import pino from "pino";
 import { MAX_BODY_BYTES } from "../src/api/http-util.js";
-import { startNode } from "../src/node/node.js";
+import { startNode } from "../src/server.js";
 import { parseClusterFile } from "../src/config/cluster-file.js";
 import { freePorts } from "../src/util/ports.js";
 

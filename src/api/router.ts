@@ -51,7 +51,7 @@ export interface ApiBackend {
   addMember?(id: string, url: string, role: "voter" | "learner", ctx?: RequestContext, facts?: MemberFacts): Promise<{ created: boolean; body: unknown }>;
   removeMember?(id: string, ctx?: RequestContext): Promise<unknown>;
   transferLeader?(to: string | undefined, ctx?: RequestContext): Promise<unknown>;
-  /** Chaos fault hook (src/node/fault-hooks.ts); present only when the node runs with RAFTSCHED_ENABLE_FAULTS=1. */
+  /** Chaos fault hook (src/api/fault-hooks.ts); present only when the node runs with RAFTSCHED_ENABLE_FAULTS=1. */
   debugFaults?(body: unknown): Promise<unknown>;
   metrics(): Promise<{ contentType: string; body: string }>;
   dashboard(): string;

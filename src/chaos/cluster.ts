@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ClusterFile } from "../config/cluster-file.js";
-import { FAULTS_ENV } from "../node/fault-hooks.js";
+import { FAULTS_ENV } from "../api/fault-hooks.js";
 import { RaftschedError } from "../util/errors.js";
 import { freePort } from "../util/ports.js";
 import { requestJson, type Answer } from "./http.js";

@@ -1,7 +1,7 @@
 // `raftsched start`: one node in the foreground until SIGINT/SIGTERM (graceful: a leader hands over first) or
 // SIGKILL (a crash the node recovers from on restart).
 import { findNode, loadClusterFile } from "../config/cluster-file.js";
-import { startNode } from "../node/node.js";
+import { startNode } from "../server.js";
 import { parseArgs, stringFlag } from "./args.js";
 import { RaftschedError } from "../util/errors.js";
 

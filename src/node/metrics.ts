@@ -3,14 +3,14 @@
 import client from "prom-client";
 import type { Role } from "../raft/types.js";
 import type { ApplyResult } from "../scheduler/types.js";
-import type { NodeInternals } from "./node.js";
+import type { ReplicaHandle } from "./replica-handle.js";
 
 export class NodeMetrics {
   private readonly registry = new client.Registry();
   private readonly leaderChanges: client.Counter;
   private readonly applied: client.Counter<"result">;
 
-  constructor(node: NodeInternals) {
+  constructor(node: ReplicaHandle) {
     const r = this.registry;
     r.setDefaultLabels({ node: node.id });
     client.collectDefaultMetrics({ register: r });

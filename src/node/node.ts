@@ -1,22 +1,21 @@
-// One raftsched node, wired: LevelDB store → in-memory log → pure core → runner, the peer transport and the HTTP
-// API on one port, the replicated task table, the leader's duties and the local task executor.
-// `startNode` is both what `raftsched start` runs and what an embedding service imports.
-import http from "node:http";
+// One raftsched replica, wired: LevelDB store → in-memory log → pure core → runner, the peer transport, the
+// replicated task table, the leader's duties and the local task executor. It serves no HTTP itself: the layers above
+// see it through its ReplicaHandle (replica-handle.ts), and src/server.ts (the composition root) puts the HTTP API,
+// the dashboard and the metrics in front of it.
+import type http from "node:http";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import pino, { type Logger } from "pino";
-import { findNode, ticksOf, type ClusterFile, loadClusterFile } from "../config/cluster-file.js";
+import type { Logger } from "pino";
+import { findNode, ticksOf, type ClusterFile } from "../config/cluster-file.js";
 import { RaftNode } from "../raft/raft.js";
 import { makePrng } from "../raft/prng.js";
 import type { ConfChange, ConfState, Entry, MemberFacts, Message, NodeId, Role, Snapshot } from "../raft/types.js";
 import { applyConfChange, decodeConfChange } from "../raft/confchange.js";
 import { decodeSnapshotData, encodeSnapshotData } from "./snapshot-data.js";
-import { prettyStream } from "./pretty-log.js";
 import { LevelStore } from "../storage/level.js";
 import type { MemoryStorage } from "../storage/memory.js";
-import { WsTransport } from "../transport/ws-transport.js";
+import { WsTransport, type LinkFilter } from "../transport/ws-transport.js";
 import { TaskTable } from "../scheduler/table.js";
 import { encodeCommand, type Command } from "../scheduler/commands.js";
 import { retryAtMs } from "../scheduler/planner.js";
@@ -25,34 +24,45 @@ import { RaftRunner } from "./raft-runner.js";
 import { LeaderDuties } from "./leader-duties.js";
 import { StorageIdentity } from "./storage-identity.js";
 import { TaskExecutor, type TaskHandler, type Outcome } from "./task-executor.js";
-import { NodeApi } from "./node-api.js";
-import { NodeMetrics } from "./metrics.js";
 import { RejoinLeaveWatcher } from "./rejoin-leave-watcher.js";
 import { isMember, latestConfInLog, membersOfEither } from "./rejoin-leave-decision.js";
-import { handleRequest } from "../api/router.js";
-import { clientErrorAnswer, httpServerOptions } from "../api/body-budget.js";
-import { faultsEnabled, installFaultHooks } from "./fault-hooks.js";
-import { trackHttpConnections, type HttpCloser } from "./http-close.js";
 import { yieldIfLarge } from "./large-request-yield.js";
-import { notAPeerWatchFor, type NotAPeerWatch } from "./not-a-peer-watch.js";
+import { notAPeerWatchFor, type NotAPeerWatch, type WatchedNode } from "./not-a-peer-watch.js";
 import { waitUntilReady } from "./leader-wait.js";
 import { factsOf, workerCapacities } from "./member-facts.js";
+import type { NodeStatus, ReplicaHandle } from "./replica-handle.js";
 import { RaftschedError, errorMessage } from "../util/errors.js";
 
-export interface StartNodeOptions {
-  /** A parsed cluster file, or the path of one. */
-  readonly config: ClusterFile | string;
+export interface ReplicaOptions {
+  readonly cfg: ClusterFile;
   readonly id: string;
-  /** Default: data/<id>. */
-  readonly dataDir?: string;
+  /** The data dir, resolved and existing. */
+  readonly dataDir: string;
   /** Never bootstrap: wait to be added by a member (POST /v1/cluster/members). */
   readonly join?: boolean;
-  readonly logger?: Logger;
-  readonly pretty?: boolean;
+  readonly logger: Logger;
   /** The task handler; default: the cluster file's handler module, else the built-in sleep/fail handler. */
   readonly handler?: TaskHandler;
-  /** Log level (default "info", or RAFTSCHED_LOG_LEVEL). */
-  readonly logLevel?: string;
+  readonly hooks: ReplicaHooks;
+}
+
+/** What the composition root (src/server.ts) plugs into the replica. */
+export interface ReplicaHooks {
+  /** Called once during start(), after the transport exists and before the runner starts: put the HTTP server in
+   *  front (the transport shares its port through `wiring.attach`), listening, and return how to close it. */
+  serve(wiring: ReplicaWiring): Promise<{ close(): Promise<void> }>;
+  /** Reports a local task attempt's outcome (through the leader, as any client's report). */
+  reportOutcome(id: string, attempt: number, outcome: Outcome): Promise<void>;
+  onApplied?(result: ApplyResult): void;
+  onRoleChange?(role: Role, term: number): void;
+}
+
+/** Given to ReplicaHooks.serve only. */
+export interface ReplicaWiring {
+  /** Lets the peer transport take its WebSocket upgrades on `server`. */
+  attach(server: http.Server): void;
+  /** The transport's link filter (the chaos fault hooks). */
+  setLinkFilter(filter: LinkFilter | null): void;
 }
 
 /** How long an API call waits for its proposal to commit before answering "outcome unknown". */
@@ -60,93 +70,62 @@ const PROPOSAL_TIMEOUT_MS = 5000;
 /** How long one "is my table current?" question to the leader may take before the executor asks again. */
 const CONFIRM_COMMIT_TIMEOUT_MS = 2000;
 
-export interface RaftschedNode {
+export class Replica {
   readonly id: string;
   readonly url: string;
   readonly logger: Logger;
-  submit(input: { id?: string; payload: unknown; maxAttempts?: number; priority?: number; onIdReuse?: "return" | "reject" }): Promise<Task>;
-  getTask(id: string, opts?: { stale?: boolean }): Promise<Task | undefined>;
-  /** `order: "updated"`: the most recently updated tasks, newest first (one page). */
-  listTasks(q?: { state?: Task["state"]; worker?: string; limit?: number; after?: string; order?: "id" | "updated"; stale?: boolean }): Promise<{ tasks: Task[]; next: string | null }>;
-  onTask(handler: TaskHandler): void;
-  /** Resolves once a leader is known and this node has applied everything committed; rejects with code
-   *  NOT_READY after `timeoutMs` (default 30 s) or when the node is closed. */
-  ready(opts?: { timeoutMs?: number }): Promise<void>;
-  status(): NodeStatus;
-  close(opts?: { handOver?: boolean }): Promise<void>;
-  onFatal(cb: (err: Error) => void): void;
-  /** Called once this node's removal from the cluster is applied here. */
-  onRemoved(cb: () => void): void;
-}
-
-export interface NodeStatus {
-  readonly id: string;
-  readonly role: "leader" | "follower" | "candidate" | "learner";
-  readonly term: number;
-  readonly leaderId: string | null;
-  readonly commitIndex: number;
-  readonly appliedIndex: number;
-}
-
-export async function startNode(opts: StartNodeOptions): Promise<RaftschedNode> {
-  const cfg = typeof opts.config === "string" ? loadClusterFile(opts.config) : opts.config;
-  const spec = findNode(cfg, opts.id);
-  const logOptions = { base: { node: opts.id }, level: opts.logLevel ?? process.env.RAFTSCHED_LOG_LEVEL ?? "info" };
-  const logger = opts.logger ?? (opts.pretty ? pino(logOptions, prettyStream()) : pino(logOptions));
-  const dataDir = path.resolve(opts.dataDir ?? path.join("data", opts.id));
-  mkdirSync(dataDir, { recursive: true });
-  const node = new NodeImpl(cfg, opts, logger, dataDir);
-  await node.start();
-  logger.info({ url: spec.url, dataDir, role: node.status().role }, "node started");
-  return node;
-}
-
-class NodeImpl implements RaftschedNode {
-  readonly id: string;
-  readonly url: string;
-  readonly logger: Logger;
-  readonly cfg: ClusterFile;
-  private readonly opts: StartNodeOptions;
+  private readonly cfg: ClusterFile;
+  private readonly opts: ReplicaOptions;
+  private readonly hooks: ReplicaHooks;
   private readonly dataDir: string;
+  /** The narrow view the API, the metrics and the composition root use. */
+  readonly handle: ReplicaHandle;
   private store!: LevelStore;
   /** This data dir's storage id and the ones its peers presented (refuses a peer that lost its disk). */
   private identity!: StorageIdentity;
   private storage!: MemoryStorage;
-  table = new TaskTable();
-  runner!: RaftRunner;
+  private table = new TaskTable();
+  private runner!: RaftRunner;
   private core!: RaftNode;
-  transport!: WsTransport;
-  private server!: http.Server;
-  private httpCloser!: HttpCloser;
-  duties!: LeaderDuties;
-  executor!: TaskExecutor;
-  private api!: NodeApi;
-  metrics!: NodeMetrics;
+  private transport!: WsTransport;
+  /** The HTTP server the composition root put in front (ReplicaHooks.serve). */
+  private served: { close(): Promise<void> } | null = null;
+  private duties!: LeaderDuties;
+  private executor!: TaskExecutor;
   /** Decides when this node, removed, stops: not on a replayed removal that its log undoes (issue #16). */
   private leaveWatch!: RejoinLeaveWatcher;
   /** Member id → url: the cluster file's nodes, then whatever membership changes say. */
-  readonly memberUrls = new Map<string, string>();
+  private readonly memberUrls = new Map<string, string>();
   /** Member id → the capacity/worker flag its runtime addition carried (member-facts.ts). */
-  readonly memberFacts = new Map<string, MemberFacts>();
+  private readonly memberFacts = new Map<string, MemberFacts>();
   private fatalCbs: Array<(err: Error) => void> = [];
   private removedCbs: Array<() => void> = [];
   private closed = false;
   private role: Role = "follower";
   /** This node knows it is no longer a member (applied its removal, or its peers confirmed it): /healthz says so. */
-  removed = false;
+  private removed = false;
   private notAPeerWatch: NotAPeerWatch | null = null;
   /** The configuration at the last entry applied here. The core's changes only in advance(), after a whole batch:
    *  two config entries in one batch must not compute the second from the configuration before the first. */
   private appliedConf: ConfState = { voters: [], learners: [] };
 
-  constructor(cfg: ClusterFile, opts: StartNodeOptions, logger: Logger, dataDir: string) {
-    this.cfg = cfg;
+  constructor(opts: ReplicaOptions) {
+    this.cfg = opts.cfg;
     this.opts = opts;
+    this.hooks = opts.hooks;
     this.id = opts.id;
-    this.url = findNode(cfg, opts.id).url;
-    this.logger = logger;
-    this.dataDir = dataDir;
-    for (const n of cfg.nodes) this.memberUrls.set(n.id, n.url);
+    this.url = findNode(opts.cfg, opts.id).url;
+    this.logger = opts.logger;
+    this.dataDir = opts.dataDir;
+    for (const n of opts.cfg.nodes) this.memberUrls.set(n.id, n.url);
+    this.handle = replicaHandle(this, {
+      runner: () => this.runner,
+      table: () => this.table,
+      executor: () => this.executor,
+      duties: () => this.duties,
+      removed: () => this.removed,
+      memberUrl: (id) => this.memberUrls.get(id),
+    });
   }
 
   async start(): Promise<void> {
@@ -176,15 +155,7 @@ class NodeImpl implements RaftschedNode {
     await quietly(() => this.executor?.stop());
     await quietly(() => this.runner?.stop());
     await quietly(() => this.transport?.close());
-    if (this.server?.listening) {
-      await quietly(
-        () =>
-          new Promise<void>((resolve) => {
-            this.server.close(() => resolve());
-            this.server.closeAllConnections();
-          }),
-      );
-    }
+    await quietly(() => this.served?.close());
     await quietly(() => this.store.close());
   }
 
@@ -217,7 +188,6 @@ class NodeImpl implements RaftschedNode {
     const seed = randomBytes(4).readUInt32LE(0);
     this.core = new RaftNode({ id: this.id, storage: this.storage, ...ticks, random: makePrng(seed) });
 
-    this.metrics = new NodeMetrics(this);
     this.duties = new LeaderDuties({
       selfId: this.id,
       logger: this.logger,
@@ -303,37 +273,16 @@ class NodeImpl implements RaftschedNode {
       this.runner.step(m);
     });
 
-    this.api = new NodeApi(this);
-    if (faultsEnabled()) installFaultHooks(this.api, this.transport, this.logger);
-    this.server = http.createServer(httpServerOptions(), (req, res) => void handleRequest(this.api, req, res));
-    this.httpCloser = trackHttpConnections(this.server);
-    // Requests Node's HTTP parser refuses before our router sees them (bad bytes in the path, oversized heads,
-    // unknown methods) still get the contract's JSON error shape.
-    this.server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
-      // As Node's default: answer only if nothing was written on this connection yet, then close it.
-      if (!socket.writable || (socket as { bytesWritten?: number }).bytesWritten !== 0) {
-        socket.destroy();
-        return;
-      }
-      socket.end(clientErrorAnswer(err.code, err.code ?? err.message));
-    });
-    this.transport.attach(this.server);
-    const spec = findNode(this.cfg, this.id);
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(spec.port, spec.host, () => {
-        this.server.off("error", reject);
-        resolve();
-      });
-    }).catch((err) => {
-      throw new RaftschedError("LISTEN_FAILED", `cannot listen on ${spec.host}:${spec.port}: ${errorMessage(err)}`);
+    this.served = await this.hooks.serve({
+      attach: (server) => this.transport.attach(server),
+      setLinkFilter: (filter) => this.transport.setLinkFilter(filter),
     });
 
     this.runner.start();
     this.duties.start();
     this.executor.start();
     // A member removed while it could not hear about it finds out from its peers (issue #18).
-    this.notAPeerWatch = notAPeerWatchFor(this, (evidence) => this.announceRemoval(`every peer refuses it as not a peer, and ${evidence}`));
+    this.notAPeerWatch = notAPeerWatchFor(this.watched(), (evidence) => this.announceRemoval(`every peer refuses it as not a peer, and ${evidence}`));
     this.notAPeerWatch.start();
     const timer = setInterval(() => {
       const err = this.runner.fatalError;
@@ -343,6 +292,11 @@ class NodeImpl implements RaftschedNode {
       }
     }, 100);
     timer.unref();
+  }
+
+  /** What the not-a-peer watch reads. */
+  private watched(): WatchedNode {
+    return { id: this.id, logger: this.logger, cfg: this.cfg, memberUrls: this.memberUrls, raftStatus: () => this.core.status(), transport: this.transport };
   }
 
   private async loadHandler(): Promise<void> {
@@ -381,7 +335,7 @@ class NodeImpl implements RaftschedNode {
     if (e.kind === "config") return this.applyConfigEntry(e);
     if (e.data.byteLength === 0) return undefined; // a new leader's no-op
     const result = this.table.applyEntry(e.index, e.data);
-    this.metrics.onApplied(result);
+    this.hooks.onApplied?.(result);
     if (this.runner?.isLeader) this.duties.nudge();
     return result;
   }
@@ -464,7 +418,7 @@ class NodeImpl implements RaftschedNode {
     } else if (was === "leader" && role !== "leader") {
       this.logger.info({ term, leaderId }, "stepped down");
     }
-    this.metrics.onRoleChange(role, term);
+    this.hooks.onRoleChange?.(role, term);
     // A new leader may be missing from the configuration applied so far (a node replaying old entries): link to it.
     if (leaderId && leaderId !== this.id) this.onMembershipChanged(this.confApplied(), this.runner.appliedIndex);
   }
@@ -479,9 +433,8 @@ class NodeImpl implements RaftschedNode {
     return result as ApplyResult;
   }
 
-  private async reportOutcome(id: string, attempt: number, outcome: Outcome): Promise<void> {
-    if (outcome.kind === "complete") await this.api.complete(id, attempt, outcome.result);
-    else await this.api.fail(id, attempt, outcome.error);
+  private reportOutcome(id: string, attempt: number, outcome: Outcome): Promise<void> {
+    return this.hooks.reportOutcome(id, attempt, outcome);
   }
 
   retryAt(failedAttempt: number): number {
@@ -492,36 +445,6 @@ class NodeImpl implements RaftschedNode {
     const leader = this.runner.knownLeader;
     if (!leader || leader === this.id) return null;
     return this.memberUrls.get(leader) ?? null;
-  }
-
-  // ---- the embedding API ----
-
-  async submit(input: { id?: string; payload: unknown; maxAttempts?: number; priority?: number; onIdReuse?: "return" | "reject" }): Promise<Task> {
-    const r = await this.api.submit({
-      ...(input.id !== undefined ? { id: input.id } : {}),
-      payload: (input.payload ?? null) as JsonValue,
-      maxAttempts: input.maxAttempts ?? 3,
-      priority: input.priority ?? 0,
-      ...(input.onIdReuse ? { onIdReuse: input.onIdReuse } : {}),
-    });
-    return r.task;
-  }
-
-  getTask(id: string, opts: { stale?: boolean } = {}): Promise<Task | undefined> {
-    return this.api.getTask(id, opts.stale === true);
-  }
-
-  listTasks(q: { state?: Task["state"]; worker?: string; limit?: number; after?: string; order?: "id" | "updated"; stale?: boolean } = {}) {
-    return this.api.listTasks(
-      {
-        ...(q.state ? { state: q.state } : {}),
-        ...(q.worker ? { worker: q.worker } : {}),
-        limit: Math.max(1, Math.min(1000, q.limit ?? 100)),
-        ...(q.after ? { after: q.after } : {}),
-        ...(q.order ? { order: q.order } : {}),
-      },
-      q.stale === true,
-    );
   }
 
   onTask(handler: TaskHandler): void {
@@ -556,6 +479,11 @@ class NodeImpl implements RaftschedNode {
     return this.core.status();
   }
 
+  /** The cluster-file settings the layers above read (its token, timeouts). */
+  get settings(): ClusterFile {
+    return this.cfg;
+  }
+
   onFatal(cb: (err: Error) => void): void {
     this.fatalCbs.push(cb);
   }
@@ -564,28 +492,64 @@ class NodeImpl implements RaftschedNode {
     return randomUUID();
   }
 
-  async close(opts: { handOver?: boolean } = {}): Promise<void> {
+  /** Stops everything; `beforeStop` (the composition root's hand-over) runs first, once, while all still runs. */
+  async close(beforeStop?: () => Promise<void>): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (opts.handOver && this.runner.isLeader) {
-      await this.api.handOver().catch(() => undefined);
-      await this.api.transferHold.drained(this.cfg.electionTimeoutMs[1] * 2, () => this.runner.pendingProposals);
-    }
+    await beforeStop?.();
     this.duties.stop();
     this.notAPeerWatch?.stop();
     this.executor.stop();
     this.leaveWatch.stop();
     await this.runner.stop();
     await this.transport.close();
-    // In-flight answers finish (bounded) instead of reaching their clients as ECONNRESET.
-    const { forcedSockets } = await this.httpCloser.close();
-    if (forcedSockets > 0) this.logger.warn({ forcedSockets }, "HTTP connections still busy after the close grace period were cut");
+    await this.served?.close();
     await this.store.close();
     this.logger.info("node stopped");
   }
 }
 
-export type NodeInternals = NodeImpl;
+/** What replicaHandle reads from the replica's private fields, at each use (a restore replaces the table). */
+interface ReplicaParts {
+  runner(): RaftRunner;
+  table(): TaskTable;
+  executor(): TaskExecutor;
+  duties(): LeaderDuties;
+  removed(): boolean;
+  memberUrl(id: string): string | undefined;
+}
+
+function replicaHandle(r: Replica, parts: ReplicaParts): ReplicaHandle {
+  return {
+    id: r.id,
+    get cfg() {
+      return r.settings;
+    },
+    get runner() {
+      return parts.runner();
+    },
+    get table() {
+      return parts.table();
+    },
+    get executor() {
+      return parts.executor();
+    },
+    get duties() {
+      return parts.duties();
+    },
+    get removed() {
+      return parts.removed();
+    },
+    status: () => r.status(),
+    raftStatus: () => r.raftStatus(),
+    workerMembers: () => r.workerMembers(),
+    memberUrl: (id) => parts.memberUrl(id),
+    leaderUrl: () => r.leaderUrl(),
+    newTaskId: () => r.newTaskId(),
+    retryAt: (failedAttempt) => r.retryAt(failedAttempt),
+    proposeCommand: (cmd, timeoutMs) => r.proposeCommand(cmd, timeoutMs),
+  };
+}
 
 /** Maps core errors to API errors a client can act on. */
 export function translateRaftError(err: unknown): Error {

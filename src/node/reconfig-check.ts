@@ -1,4 +1,4 @@
-// The leader's rule for membership changes, as one pure function that the node (src/node/node-api.ts) and the
+// The leader's rule for membership changes, as one pure function that the node (src/api/node-api.ts) and the
 // simulator's membership changer (test/sim/membership.ts) both call.
 //
 // Two refusals, both answered 409 (the change is refused for the cluster's present state; retry once it changes):

@@ -4,8 +4,8 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach } from "vitest";
 import { handleRequest, type ApiBackend, type RequestContext } from "../../../src/api/router.js";
-import { NodeApi } from "../../../src/node/node-api.js";
-import type { NodeInternals } from "../../../src/node/node.js";
+import { NodeApi } from "../../../src/api/node-api.js";
+import type { ReplicaHandle } from "../../../src/node/replica-handle.js";
 
 export const TOKEN = "tok";
 
@@ -65,6 +65,6 @@ export async function followerApi(): Promise<{ api: NodeApi; forwarded: Array<{ 
     runner: { isLeader: false, knownLeader: "n2", waitForLeader: async () => undefined },
     newTaskId: () => "t1",
     leaderUrl: () => leaderUrl,
-  } as unknown as NodeInternals;
+  } as unknown as ReplicaHandle;
   return { api: new NodeApi(node), forwarded };
 }

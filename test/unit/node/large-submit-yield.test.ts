@@ -3,8 +3,8 @@
 // leader sent no heartbeats, lost its leadership, and the submit ended 504 OUTCOME_UNKNOWN. A large submit must let
 // the event loop turn (timers, I/O: heartbeats) between its stages; a small one is not delayed.
 import { describe, expect, it } from "vitest";
-import { NodeApi } from "../../../src/node/node-api.js";
-import type { NodeInternals } from "../../../src/node/node.js";
+import { NodeApi } from "../../../src/api/node-api.js";
+import type { ReplicaHandle } from "../../../src/node/replica-handle.js";
 import { LARGE_REQUEST_BYTES } from "../../../src/node/large-request-yield.js";
 
 const TASK = { id: "t1", state: "pending", worker: null, attempt: 0, payload: null, priority: 0, maxAttempts: 3, createdIndex: 5, updatedIndex: 5 };
@@ -20,7 +20,7 @@ function leaderApi(events: string[]): NodeApi {
       events.push("propose");
       return { ok: true, created: true, task: TASK };
     },
-  } as unknown as NodeInternals;
+  } as unknown as ReplicaHandle;
   return new NodeApi(node);
 }
 

@@ -2,8 +2,8 @@
 // GET: a leader that was deposed without knowing it yet holds a table that may miss later changes of that task,
 // so it confirms its leadership with a ReadIndex before it answers from the table.
 import { describe, expect, it } from "vitest";
-import { NodeApi } from "../../../src/node/node-api.js";
-import type { NodeInternals } from "../../../src/node/node.js";
+import { NodeApi } from "../../../src/api/node-api.js";
+import type { ReplicaHandle } from "../../../src/node/replica-handle.js";
 import { RaftschedError } from "../../../src/util/errors.js";
 
 const TASK = { id: "t1", state: "completed", worker: "n1", attempt: 1, payload: null, priority: 0, maxAttempts: 3, createdIndex: 5, updatedIndex: 9 };
@@ -34,7 +34,7 @@ function leaderHoldingTask(readIndex: () => Promise<number>): { api: NodeApi; ev
       events.push("propose");
       throw new RaftschedError("OUTCOME_UNKNOWN", "not expected in this test");
     },
-  } as unknown as NodeInternals;
+  } as unknown as ReplicaHandle;
   return { api: new NodeApi(node), events };
 }
 

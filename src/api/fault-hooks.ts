@@ -9,8 +9,8 @@
 // traffic (outbound when it is `from`, inbound when it is `to`), so a node that missed the update (it was frozen)
 // is still cut by its peers. An empty list heals every link. HTTP (clients) is never affected.
 import type { Logger } from "pino";
-import type { ApiBackend } from "../api/router.js";
-import type { WsTransport } from "../transport/ws-transport.js";
+import type { ApiBackend } from "./router.js";
+import type { LinkFilter } from "../transport/ws-transport.js";
 import { RaftschedError } from "../util/errors.js";
 
 export const FAULTS_ENV = "RAFTSCHED_ENABLE_FAULTS";
@@ -50,19 +50,19 @@ export function parseFaultRequest(body: unknown): FaultState {
 }
 
 /**
- * Gives `api` a debugFaults method that sets the transport's link filter. Call only when faultsEnabled():
+ * Gives `api` a debugFaults method that sets the transport's link filter (through `setLinkFilter`). Call only when faultsEnabled():
  * without this call the router has no such route.
  */
-export function installFaultHooks(api: ApiBackend, transport: WsTransport, logger: Logger): void {
+export function installFaultHooks(api: ApiBackend, setLinkFilter: (filter: LinkFilter | null) => void, logger: Logger): void {
   logger.warn(`${FAULTS_ENV} is set: the chaos fault endpoint POST /v1/debug/faults is enabled (never in production)`);
   api.debugFaults = async (body: unknown): Promise<FaultState> => {
     const state = parseFaultRequest(body);
     if (state.blocked.length === 0) {
-      transport.setLinkFilter(null);
+      setLinkFilter(null);
     } else {
       const cut = new Set(state.blocked.map(([from, to]) => `${from}\u0000${to}`));
       // The filter returns false to drop.
-      transport.setLinkFilter((from, to) => !cut.has(`${from}\u0000${to}`));
+      setLinkFilter((from, to) => !cut.has(`${from}\u0000${to}`));
     }
     logger.info({ blocked: state.blocked }, state.blocked.length === 0 ? "fault hook: every link healed" : "fault hook: links cut");
     return state;

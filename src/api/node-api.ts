@@ -1,45 +1,55 @@
-// What each API call does on this node. Writes go through the leader: on the leader they are proposed and
+// What each API call does on this node, over the replica's narrow handle (src/node/replica-handle.ts). Writes go through the leader: on the leader they are proposed and
 // answered once applied; a follower forwards them to the leader it knows (one hop, never more). Reads are
 // linearizable through ReadIndex unless the caller asks for stale local state.
-import { FORWARDED_HEADER, jsonField, parseSubmit, submitBodyWithId, type ApiBackend, type ListQuery, type RequestContext, type SubmitInput } from "../api/router.js";
+import { jsonField, parseSubmit, submitBodyWithId, type ApiBackend, type ListQuery, type RequestContext, type SubmitInput } from "./router.js";
 import type { ApplyResult, JsonValue, Task } from "../scheduler/types.js";
+import type { Command } from "../scheduler/commands.js";
 import type { ConfChange, MemberFacts } from "../raft/types.js";
 import { RaftschedError, errorCode } from "../util/errors.js";
 import { renderDashboard } from "../dashboard/page.js";
-import type { NodeInternals } from "./node.js";
-import { memberUrlOwner } from "./member-url.js";
-import { yieldIfLarge } from "./large-request-yield.js";
-import { refuseReusedId } from "./id-reuse.js";
-import { awaitReconfigAllowed, reconfigViewOf, type AwaitReconfigOptions } from "./reconfig-check.js";
-import { NOT_APPLIED_DETAIL, TransferHold, forwardThroughHandOver, proposeThroughHandOver } from "./transfer-hold.js";
-import { submitLeaderWaitMs } from "./leader-wait.js";
+import type { ReplicaHandle } from "../node/replica-handle.js";
+import { memberUrlOwner } from "../node/member-url.js";
+import { yieldIfLarge } from "../node/large-request-yield.js";
+import { refuseReusedId } from "../node/id-reuse.js";
+import { awaitReconfigAllowed, reconfigViewOf, type AwaitReconfigOptions } from "../node/reconfig-check.js";
+import { TransferHold, proposeThroughHandOver } from "../node/transfer-hold.js";
+import { submitLeaderWaitMs } from "../node/leader-wait.js";
+import { LeaderForwarder, type Forwarded } from "./leader-forward.js";
 
-const FORWARD_TIMEOUT_MS = 6000;
 const READ_TIMEOUT_MS = 3000;
 
+/** What the node's API serves beside the replica: the metrics text (src/server.ts wires them). */
+export interface NodeApiExtras {
+  readonly metrics?: () => Promise<{ contentType: string; body: string }>;
+}
+
 export class NodeApi implements ApiBackend {
-  private readonly n: NodeInternals;
+  private readonly n: ReplicaHandle;
+  private readonly extras: NodeApiExtras;
+  private readonly forwarder: LeaderForwarder;
 
   /** Writes held while leadership is handed over (transfer-hold.ts). */
   readonly transferHold: TransferHold;
 
-  constructor(node: NodeInternals) {
+  constructor(node: ReplicaHandle, extras: NodeApiExtras = {}) {
     this.n = node;
+    this.extras = extras;
     this.transferHold = new TransferHold({
       selfId: node.id,
       view: () => ({ isLeader: node.runner.isLeader, transferring: (node.raftStatus().transferee ?? null) !== null, knownLeader: node.runner.knownLeader }),
       // About eight election timeouts (2.4 s by default): a hand-over on a loaded machine took over a second.
       maxHoldMs: () => node.cfg.electionTimeoutMs[1] * 8,
     });
+    this.forwarder = new LeaderForwarder(node, this.transferHold);
   }
 
   /** Proposes a write on this leader, held through a hand-over and then sent on to the new leader if it moved. */
-  private proposeWrite(cmd: Parameters<NodeInternals["proposeCommand"]>[0], method: string, path: string, body: unknown, ctx?: RequestContext): Promise<ApplyResult> {
+  private proposeWrite(cmd: Command, method: string, path: string, body: unknown, ctx?: RequestContext): Promise<ApplyResult> {
     return proposeThroughHandOver(
       this.transferHold,
       () => this.n.proposeCommand(cmd),
       async (): Promise<ApplyResult> => {
-        const r = await this.forward(method, path, body, ctx);
+        const r = await this.forwarder.forward(method, path, body, ctx);
         return { ok: true, task: r.body as Task, created: r.status === 201 };
       },
     );
@@ -82,10 +92,13 @@ export class NodeApi implements ApiBackend {
     const id = input.id ?? this.n.newTaskId();
     await this.awaitLeader(ctx);
     const body = ctx?.body !== undefined ? submitBodyWithId(ctx.body, input.id, id) : { ...input, id };
-    if (!this.n.runner.isLeader) {
-      const r = await this.forward("POST", "/v1/tasks", body, ctx);
-      return { created: r.status === 201, task: r.body as Task };
-    }
+    return await this.leaderOrForward({ method: "POST", path: "/v1/tasks", body }, ctx, (r) => ({ created: r.status === 201, task: r.body as Task }), () =>
+      this.submitOnLeader(input, id, body, ctx),
+    );
+  }
+
+  private async submitOnLeader(input: SubmitInput, id: string, body: unknown, ctx?: RequestContext): Promise<{ created: boolean; task: Task }> {
+    const bodyBytes = ctx?.body?.length;
     // Already applied here means already committed, but this table may be stale if we were deposed without
     // knowing it yet: confirm leadership with a ReadIndex, as GET does, then answer without a trip through the log.
     if (this.n.table.getTask(id)) {
@@ -109,26 +122,39 @@ export class NodeApi implements ApiBackend {
     if (result !== undefined) jsonField("result", result);
     await this.awaitLeader(ctx);
     const body = ctx?.body ?? { attempt, ...(result !== undefined ? { result } : {}) };
-    const path = `/v1/tasks/${encodeURIComponent(id)}/complete`;
-    if (!this.n.runner.isLeader) return (await this.forward("POST", path, body, ctx)).body as Task;
-    return expectTask(await this.proposeWrite({ type: "complete", id, attempt, ...(result !== undefined ? { result } : {}) }, "POST", path, body, ctx));
+    return await this.writeTask(`/v1/tasks/${encodeURIComponent(id)}/complete`, body, ctx, () => ({ type: "complete", id, attempt, ...(result !== undefined ? { result } : {}) }));
   }
 
   async fail(id: string, attempt: number, error: JsonValue | undefined, ctx?: RequestContext): Promise<Task> {
     if (error !== undefined) jsonField("error", error);
     await this.awaitLeader(ctx);
     const body = ctx?.body ?? { attempt, ...(error !== undefined ? { error } : {}) };
-    const path = `/v1/tasks/${encodeURIComponent(id)}/fail`;
-    if (!this.n.runner.isLeader) return (await this.forward("POST", path, body, ctx)).body as Task;
-    const cmd = { type: "fail", id, attempt, ...(error !== undefined ? { error } : {}), retryAtMs: this.n.retryAt(attempt) } as const;
-    return expectTask(await this.proposeWrite(cmd, "POST", path, body, ctx));
+    // The retry time is fixed on the leader, when it proposes.
+    return await this.writeTask(`/v1/tasks/${encodeURIComponent(id)}/fail`, body, ctx, () => ({ type: "fail", id, attempt, ...(error !== undefined ? { error } : {}), retryAtMs: this.n.retryAt(attempt) }));
   }
 
   async cancel(id: string, ctx?: RequestContext): Promise<Task> {
+    return await this.writeTask(`/v1/tasks/${encodeURIComponent(id)}/cancel`, undefined, ctx, () => ({ type: "cancel", id }));
+  }
+
+  /** A write of one task's state: waits for a leader, then proposes it here (the leader) or forwards it. */
+  private async writeTask(path: string, body: unknown, ctx: RequestContext | undefined, command: () => Command): Promise<Task> {
     await this.awaitLeader(ctx);
-    const path = `/v1/tasks/${encodeURIComponent(id)}/cancel`;
-    if (!this.n.runner.isLeader) return (await this.forward("POST", path, undefined, ctx)).body as Task;
-    return expectTask(await this.proposeWrite({ type: "cancel", id }, "POST", path, undefined, ctx));
+    return await this.leaderOrForward({ method: "POST", path, body }, ctx, (r) => r.body as Task, async () =>
+      expectTask(await this.proposeWrite(command(), "POST", path, body, ctx)),
+    );
+  }
+
+  /** The one leader-or-forward decision: on the leader `onLeader` runs here; a follower sends the request on to
+   *  the leader it knows (one hop, never more) and answers with what the leader answered. */
+  private async leaderOrForward<T>(
+    request: { readonly method: string; readonly path: string; readonly body: unknown },
+    ctx: RequestContext | undefined,
+    fromLeader: (answer: Forwarded) => T,
+    onLeader: () => Promise<T>,
+  ): Promise<T> {
+    if (!this.n.runner.isLeader) return fromLeader(await this.forwarder.forward(request.method, request.path, request.body, ctx));
+    return await onLeader();
   }
 
   /** Right after a start or during an election no leader is known: wait a few elections for one rather than
@@ -163,7 +189,7 @@ export class NodeApi implements ApiBackend {
   async workers(ctx?: RequestContext): Promise<unknown> {
     if (!this.n.runner.isLeader && !ctx?.forwarded && this.n.leaderUrl()) {
       try {
-        return (await this.forward("GET", "/v1/workers", undefined, ctx)).body;
+        return (await this.forwarder.forward("GET", "/v1/workers", undefined, ctx)).body;
       } catch {
         /* fall back to the local view below */
       }
@@ -188,7 +214,7 @@ export class NodeApi implements ApiBackend {
   async cluster(ctx?: RequestContext): Promise<unknown> {
     if (!this.n.runner.isLeader && !ctx?.forwarded && this.n.leaderUrl()) {
       try {
-        return (await this.forward("GET", "/v1/cluster", undefined, ctx)).body;
+        return (await this.forwarder.forward("GET", "/v1/cluster", undefined, ctx)).body;
       } catch {
         /* local view below */
       }
@@ -202,7 +228,7 @@ export class NodeApi implements ApiBackend {
       const silence = this.n.duties.silenceMs(id);
       return {
         id,
-        url: this.n.memberUrls.get(id) ?? null,
+        url: this.n.memberUrl(id) ?? null,
         role,
         matchIndex: id === this.n.id ? st.lastIndex : (progress?.match ?? null),
         alive: id === this.n.id ? true : st.role === "leader" ? silence !== null && silence < this.n.cfg.workerTimeoutMs : null,
@@ -214,10 +240,11 @@ export class NodeApi implements ApiBackend {
   // ---- membership (one server at a time; a new member joins as a learner and is promoted once caught up) ----
 
   async addMember(id: string, url: string, role: "voter" | "learner", ctx?: RequestContext, facts: MemberFacts = {}): Promise<{ created: boolean; body: unknown }> {
-    if (!this.n.runner.isLeader) {
-      const r = await this.forward("POST", "/v1/cluster/members", { id, url, role, ...facts }, ctx);
-      return { created: r.status === 201, body: r.body };
-    }
+    const request = { method: "POST", path: "/v1/cluster/members", body: { id, url, role, ...facts } };
+    return await this.leaderOrForward(request, ctx, (r) => ({ created: r.status === 201, body: r.body }), () => this.addMemberOnLeader(id, url, role, facts));
+  }
+
+  private async addMemberOnLeader(id: string, url: string, role: "voter" | "learner", facts: MemberFacts): Promise<{ created: boolean; body: unknown }> {
     const conf = this.n.raftStatus().conf;
     const isVoter = conf.voters.includes(id);
     const isLearner = conf.learners.includes(id);
@@ -239,7 +266,11 @@ export class NodeApi implements ApiBackend {
   }
 
   async removeMember(id: string, ctx?: RequestContext): Promise<unknown> {
-    if (!this.n.runner.isLeader) return (await this.forward("DELETE", `/v1/cluster/members/${encodeURIComponent(id)}`, undefined, ctx)).body;
+    const request = { method: "DELETE", path: `/v1/cluster/members/${encodeURIComponent(id)}`, body: undefined };
+    return await this.leaderOrForward(request, ctx, (r) => r.body, () => this.removeMemberOnLeader(id));
+  }
+
+  private async removeMemberOnLeader(id: string): Promise<unknown> {
     const conf = this.n.raftStatus().conf;
     if (!conf.voters.includes(id) && !conf.learners.includes(id)) throw new RaftschedError("NOT_FOUND", `"${id}" is not a member`);
     if (id === this.n.id) {
@@ -247,7 +278,7 @@ export class NodeApi implements ApiBackend {
       if (conf.voters.length === 1) throw new RaftschedError("INVALID_CONF_CHANGE", "cannot remove the last voter");
       const r = (await this.transferLeader(undefined)) as { leaderId: string };
       await new Promise((res) => setTimeout(res, 50));
-      return (await this.forwardTo(r.leaderId, "DELETE", `/v1/cluster/members/${encodeURIComponent(id)}`)).body;
+      return (await this.forwarder.forwardTo(r.leaderId, "DELETE", `/v1/cluster/members/${encodeURIComponent(id)}`)).body;
     }
     await this.confChange({ op: "remove", id });
     return await this.cluster({ forwarded: true });
@@ -285,7 +316,7 @@ export class NodeApi implements ApiBackend {
    *  one reach the other): a url may belong to one current member only. */
   private refuseUrlOfAnotherMember(id: string, url: string): void {
     const conf = this.n.raftStatus().conf;
-    const members = [...conf.voters, ...conf.learners].map((m) => [m, this.n.memberUrls.get(m)] as const);
+    const members = [...conf.voters, ...conf.learners].map((m) => [m, this.n.memberUrl(m)] as const);
     const owner = memberUrlOwner(url, id, members);
     if (owner !== null) throw new RaftschedError("BAD_FIELD", `url ${url} is already member ${owner}'s; two members cannot share an address`);
   }
@@ -303,9 +334,11 @@ export class NodeApi implements ApiBackend {
   }
 
   async transferLeader(to: string | undefined, ctx?: RequestContext): Promise<unknown> {
-    if (!this.n.runner.isLeader) {
-      return (await this.forward("POST", "/v1/cluster/transfer-leader", to ? { to } : {}, ctx)).body;
-    }
+    const request = { method: "POST", path: "/v1/cluster/transfer-leader", body: to ? { to } : {} };
+    return await this.leaderOrForward(request, ctx, (r) => r.body, () => this.transferLeaderOnLeader(to));
+  }
+
+  private async transferLeaderOnLeader(to: string | undefined): Promise<unknown> {
     const target = to ?? this.bestTransferTarget();
     if (!target) throw new RaftschedError("NO_TARGET", "no other voter to hand leadership to");
     const st = this.n.raftStatus();
@@ -346,83 +379,11 @@ export class NodeApi implements ApiBackend {
   }
 
   async metrics(): Promise<{ contentType: string; body: string }> {
-    return this.n.metrics.render();
+    return this.extras.metrics ? await this.extras.metrics() : { contentType: "text/plain; version=0.0.4", body: "" };
   }
 
   dashboard(): string {
     return renderDashboard(this.n.id);
-  }
-
-  // ---- forwarding ----
-
-  private async forwardTo(memberId: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-    const url = this.n.memberUrls.get(memberId);
-    if (!url) throw new RaftschedError("NO_LEADER", `no url known for "${memberId}"`);
-    return await this.send(url, method, path, body);
-  }
-
-  private async forward(method: string, path: string, body: unknown, ctx?: RequestContext): Promise<{ status: number; body: unknown }> {
-    const url = this.n.leaderUrl();
-    if (ctx?.forwarded || !url) {
-      throw new RaftschedError(
-        "NO_LEADER",
-        ctx?.forwarded ? "this node is no longer the leader; retry shortly" : "no leader is known yet; retry shortly",
-        { leaderId: this.n.runner.knownLeader },
-      );
-    }
-    if (method !== "POST" || !path.startsWith("/v1/tasks")) return await this.send(url, method, path, body);
-    // A write: the leader may refuse it because it is handing over (or just did); wait for the next and resend.
-    return await forwardThroughHandOver(this.transferHold, this.n.runner.knownLeader, async (leaderId) => {
-      const to = leaderId === null ? url : this.n.memberUrls.get(leaderId);
-      if (!to) throw new RaftschedError("NO_LEADER", `no url known for "${leaderId}"`);
-      return await this.send(to, method, path, body);
-    });
-  }
-
-  private async send(url: string, method: string, path: string, body: unknown): Promise<{ status: number; body: unknown }> {
-    // The client's bytes as received (RequestContext.body), or a value serialized here, before the try below: a
-    // body that cannot be serialized is this node's problem, never "the leader is unreachable" (the callers
-    // validate, so JSON.stringify cannot meet a value nested too deep for it).
-    const data = body === undefined ? undefined : Buffer.isBuffer(body) ? new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength) : JSON.stringify(body);
-    let res: Response;
-    try {
-      res = await fetch(url + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.n.cfg.token}`,
-          [FORWARDED_HEADER]: this.n.id,
-          ...(data !== undefined ? { "content-type": "application/json" } : {}),
-        },
-        ...(data !== undefined ? { body: data } : {}),
-        // Adding a voter waits for the learner to catch up first.
-        signal: AbortSignal.timeout(path.startsWith("/v1/cluster/members") ? 70_000 : FORWARD_TIMEOUT_MS),
-      });
-    } catch (err) {
-      // We cannot know whether the leader received and applied the write.
-      const timedOut = (err as Error).name === "TimeoutError";
-      // Only a refused connection certainly carried nothing; a reset may have come after the leader proposed.
-      const refused = (err as { cause?: { code?: string } }).cause?.code === "ECONNREFUSED";
-      throw new RaftschedError(timedOut ? "OUTCOME_UNKNOWN" : "NO_LEADER", `forwarding to the leader at ${url} failed: ${timedOut ? "timed out" : (err as Error).message}`, {
-        [NOT_APPLIED_DETAIL]: refused,
-      });
-    }
-    let answer: string;
-    try {
-      answer = await res.text();
-    } catch (err) {
-      // The leader went away while answering: the write may well have been applied.
-      throw new RaftschedError("OUTCOME_UNKNOWN", `the leader at ${url} stopped answering mid-response (${(err as Error).message}); the request may have taken effect`);
-    }
-    let parsed: unknown = null;
-    try {
-      parsed = answer ? JSON.parse(answer) : null;
-    } catch {
-      throw new RaftschedError("NO_LEADER", `the leader at ${url} answered ${res.status} with a non-JSON body`);
-    }
-    if (res.status >= 200 && res.status < 300) return { status: res.status, body: parsed };
-    const e = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
-    // The leader's own refusal: for the codes isHandOverRefusal names, it proposed nothing.
-    throw new RaftschedError(e?.code ?? "INTERNAL", e?.message ?? `leader answered ${res.status}`, { [NOT_APPLIED_DETAIL]: true });
   }
 }
 
