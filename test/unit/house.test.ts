@@ -22,7 +22,6 @@ const DEBT: Debt = {
     "src/transport/ws-transport.ts": 741,
   },
   functionLines: {
-    "src/api/router.ts route": 130,
     "src/chaos/nemesis.ts Nemesis.inject": 106,
     "src/chaos/run.ts runChaos": 182,
     "src/cli/chaos.ts chaosCommand": 82,
