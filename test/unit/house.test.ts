@@ -20,7 +20,6 @@ const DEBT: Debt = {
     "src/node/raft-runner.ts": 537,
     "src/scheduler/table.ts": 497,
     "src/storage/level.ts": 548,
-    "src/transport/ws-transport.ts": 741,
   },
   functionLines: {
     "src/api/router.ts route": 130,
