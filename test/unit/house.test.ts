@@ -31,7 +31,6 @@ const DEBT: Debt = {
     "src/node/raft-runner.ts RaftRunner.maybeSnapshot": 84,
     "src/scheduler/snapshot.ts decodeSnapshot": 75,
     "src/scheduler/table.ts TaskTable.apply": 88,
-    "src/transport/peer-link.ts PeerLink.dial": 78,
     "src/transport/validate.ts readMessage": 74,
   },
   upwardImports: [
