@@ -6,77 +6,22 @@
 // the current last index, accepting a snapshot needs the term at its index — and validated exactly as load()
 // will validate it later: a write that would leave an unloadable store is refused instead.
 //
-// Group commit: writes are serialized; the ones that queue up while a batch is being synced go out together
-// as the next batch (one fsync), and each caller's promise resolves, in call order, once its batch is durable.
+// Group commit (one fsync for the writes that queued up meanwhile) is group-commit.ts; reading the store back at
+// open and load() is level-load.ts.
 import { Level } from "level";
 import type { Entry, HardState, Snapshot, SnapshotMeta } from "../raft/types.js";
-import { EMPTY_HARD_STATE } from "../raft/types.js";
-import {
-  corrupt,
-  decodeCompactionPoint,
-  decodeEntry,
-  decodeFormatVersion,
-  decodeHardState,
-  decodeSnapshotMeta,
-  decodeSnapshotPointer,
-  encodeCompactionPoint,
-  encodeEntry,
-  encodeFormatVersion,
-  encodeHardState,
-  encodeSnapshotMeta,
-  encodeSnapshotPointer,
-  FORMAT_VERSION,
-  type CompactionPoint,
-} from "./codec.js";
+import { encodeCompactionPoint, encodeEntry, encodeHardState, encodeSnapshotMeta, encodeSnapshotPointer } from "./codec.js";
 import type { DurableStore, PersistBatch } from "./durable.js";
 import { StorageError } from "./errors.js";
-import {
-  COMPACTION_KEY,
-  describeKey,
-  ENTRY_RANGE_END,
-  ENTRY_RANGE_START,
-  entryIndexOfKey,
-  entryKey,
-  FORMAT_VERSION_KEY,
-  HARD_STATE_KEY,
-  MAX_INDEX,
-  SNAPSHOT_DATA_KEY,
-  SNAPSHOT_META_KEY,
-  SNAPSHOT_POINTER_KEY,
-} from "./keys.js";
-import { MemoryStorage } from "./memory.js";
-import { clearChunksExcept, clearGeneration, highestChunkGeneration, readChunks, writeChunks, type SnapshotPointer } from "./snapshot-chunks.js";
+import { type BatchOp, GroupCommitQueue } from "./group-commit.js";
+import { COMPACTION_KEY, entryKey, HARD_STATE_KEY, MAX_INDEX, SNAPSHOT_DATA_KEY, SNAPSHOT_META_KEY, SNAPSHOT_POINTER_KEY } from "./keys.js";
+import { checkFormatVersion, readState, restoreMemoryStorage, type StoredState } from "./level-load.js";
+import type { MemoryStorage } from "./memory.js";
+import { clearChunksExcept, clearGeneration, highestChunkGeneration, writeChunks, type SnapshotPointer } from "./snapshot-chunks.js";
 
-/** Writes waiting for their turn; past this the caller is not awaiting persist() or the disk has stalled. */
-export const MAX_QUEUED_WRITES = 1024;
-/** At most this many calls share one batch and one fsync ... */
-export const MAX_GROUP_WRITES = 128;
-/** ... and at most this many payload bytes (a single larger call still goes out, alone). */
-export const MAX_GROUP_BYTES = 8 * 1024 * 1024;
+export { MAX_GROUP_BYTES, MAX_GROUP_WRITES, MAX_QUEUED_WRITES } from "./group-commit.js";
 
 type Db = Level<Uint8Array, Uint8Array>;
-type BatchOp = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array };
-
-/** Everything load() reads, validated. */
-interface StoredState {
-  readonly hardState: HardState | null;
-  readonly snapshot: Snapshot | null;
-  readonly compaction: CompactionPoint;
-  readonly entries: Entry[];
-  /** Where the snapshot's data is; null when there is none or it is a single "sd" value (an older store). */
-  readonly pointer: SnapshotPointer | null;
-}
-
-type QueuedWrite = {
-  readonly plan: (ops: BatchOp[]) => void;
-  readonly bytes: number;
-  /** Whether this write needs the fsync; a group is synced if any of its writes does. */
-  readonly sync: boolean;
-  /** Runs before this write is planned, with nothing else written meanwhile (an installed snapshot's chunks). */
-  readonly prepare?: () => Promise<void>;
-  readonly resolve: () => void;
-  readonly reject: (err: unknown) => void;
-};
 
 export class LevelStore implements DurableStore {
   // ---- the shape of what is on disk (after the last successful batch, or the one being planned) ----
@@ -94,12 +39,8 @@ export class LevelStore implements DurableStore {
   /** A local snapshot's data written ahead by stageSnapshot, waiting for its saveSnapshot. */
   private staged: { readonly data: Uint8Array; readonly pointer: SnapshotPointer } | null = null;
 
-  private readonly queue: QueuedWrite[] = [];
-  private flushing: Promise<void> | null = null;
-  private failure: StorageError | null = null;
+  private readonly writes: GroupCommitQueue;
   private closed = false;
-  /** Counters for metrics and tests: how many calls were made durable, and in how many synced batches. */
-  private readonly counters = { writes: 0, syncedBatches: 0 };
 
   private constructor(
     private readonly db: Db,
@@ -113,6 +54,7 @@ export class LevelStore implements DurableStore {
     this.terms = state.entries.map((e) => e.term);
     this.snapshotIndex = state.snapshot?.meta.index ?? 0;
     this.hard = state.hardState;
+    this.writes = new GroupCommitQueue(db);
   }
 
   /** Opens (creating if missing) the store in `dir` and validates everything in it. Throws STORAGE_CORRUPT or
@@ -145,7 +87,7 @@ export class LevelStore implements DurableStore {
 
   /** Calls made durable so far and the synced batches they took (writes / syncedBatches = group-commit factor). */
   stats(): { readonly writes: number; readonly syncedBatches: number } {
-    return { ...this.counters };
+    return this.writes.stats();
   }
 
   /** The last index on disk (or being written); the compaction point when the log is empty. */
@@ -155,7 +97,7 @@ export class LevelStore implements DurableStore {
 
   async load(): Promise<MemoryStorage> {
     this.assertOpen();
-    await this.flushing;
+    await this.writes.idle();
     return restoreMemoryStorage(await readState(this.db));
   }
 
@@ -237,7 +179,7 @@ export class LevelStore implements DurableStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.flushing;
+    await this.writes.idle();
     await Promise.allSettled([...this.background]);
     await this.db.close();
   }
@@ -245,75 +187,8 @@ export class LevelStore implements DurableStore {
   // ---- the write queue ----
 
   private enqueue(bytes: number, plan: (ops: BatchOp[]) => void, sync: boolean, prepare?: () => Promise<void>): Promise<void> {
-    try {
-      this.assertOpen();
-      if (this.failure) throw this.failure;
-      if (this.queue.length >= MAX_QUEUED_WRITES) {
-        throw new StorageError("STORAGE_OVERLOADED", `more than ${MAX_QUEUED_WRITES} writes queued`);
-      }
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ plan, bytes, sync, prepare, resolve, reject });
-      this.flushing ??= this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    // Yield first: `flushing` must be set before this can finish, and writes issued in the same tick share a batch.
-    await null;
-    while (this.queue.length > 0) {
-      const head = this.queue[0]!;
-      if (head.prepare) {
-        try {
-          await head.prepare();
-        } catch (err) {
-          this.queue.shift();
-          head.reject(err);
-          continue;
-        }
-      }
-      const group = this.takeGroup();
-      const ops: BatchOp[] = [];
-      const planned: QueuedWrite[] = [];
-      for (const w of group) {
-        try {
-          w.plan(ops); // validates before it changes anything, so a refused call leaves the plan as it was
-          planned.push(w);
-        } catch (err) {
-          w.reject(err);
-        }
-      }
-      try {
-        if (ops.length > 0) {
-          const sync = planned.some((w) => w.sync);
-          await this.db.batch(ops, { sync });
-          if (sync) this.counters.syncedBatches++;
-        }
-      } catch (cause) {
-        // The in-memory shape already includes this batch and the disk may or may not: refuse everything from
-        // now on. The node must stop and recover from what load() finds.
-        this.failure = new StorageError("STORAGE_FAILED", `write failed: ${String(cause)}`, { cause });
-        for (const w of [...planned, ...this.queue.splice(0)]) w.reject(this.failure);
-        break;
-      }
-      this.counters.writes += planned.length;
-      for (const w of planned) w.resolve();
-    }
-    this.flushing = null;
-  }
-
-  private takeGroup(): QueuedWrite[] {
-    let count = 0;
-    let bytes = 0;
-    for (const w of this.queue) {
-      // A write with a prepare step starts its own group: its step runs when it is at the head of the queue.
-      if (count > 0 && (count >= MAX_GROUP_WRITES || bytes + w.bytes > MAX_GROUP_BYTES || w.prepare)) break;
-      count++;
-      bytes += w.bytes;
-    }
-    return this.queue.splice(0, count);
+    if (this.closed) return Promise.reject(new StorageError("STORAGE_CLOSED", "the store is closed"));
+    return this.writes.enqueue(bytes, plan, sync, prepare);
   }
 
   // ---- planning: validate, then append the batch operations and update the in-memory shape ----
@@ -455,94 +330,4 @@ function checkHardState(hs: HardState): void {
 
 function checkSnapshotMeta(m: SnapshotMeta): void {
   if (!isNatural(m.index) || !isNatural(m.term)) throw invariant(`bad snapshot index/term ${m.index}/${m.term}`);
-}
-
-// ---- reading and validating ----
-
-async function checkFormatVersion(db: Db): Promise<void> {
-  const stored = await db.get(FORMAT_VERSION_KEY);
-  if (stored === undefined) {
-    // A fresh store gets a version; a store holding data without one is not ours (or lost its version key).
-    for await (const key of db.keys({ limit: 1 })) {
-      throw corrupt("v", `is missing although the store holds data (first key ${describeKey(key)})`);
-    }
-    await db.put(FORMAT_VERSION_KEY, encodeFormatVersion(), { sync: true });
-    return;
-  }
-  const version = decodeFormatVersion(stored);
-  if (version !== FORMAT_VERSION) {
-    throw new StorageError("STORAGE_VERSION", `store format ${version} is not the supported format ${FORMAT_VERSION}`, { key: "v" });
-  }
-}
-
-async function readState(db: Db): Promise<StoredState> {
-  const [hardBytes, metaBytes, singleDataBytes, compactionBytes, pointerBytes] = await db.getMany([
-    HARD_STATE_KEY,
-    SNAPSHOT_META_KEY,
-    SNAPSHOT_DATA_KEY,
-    COMPACTION_KEY,
-    SNAPSHOT_POINTER_KEY,
-  ]);
-  if (singleDataBytes !== undefined && pointerBytes !== undefined) throw corrupt("sd", "exists beside a snapshot pointer");
-  const pointer = pointerBytes === undefined ? null : decodeSnapshotPointer(pointerBytes);
-  const dataBytes = pointer ? await readChunks(db, pointer) : singleDataBytes;
-  const hardState = hardBytes === undefined ? null : decodeHardState(hardBytes);
-  const compaction = compactionBytes === undefined ? { index: 0, term: 0 } : decodeCompactionPoint(compactionBytes);
-
-  if ((metaBytes === undefined) !== (dataBytes === undefined)) {
-    throw corrupt(metaBytes === undefined ? "sm" : "sp", "is missing while its snapshot counterpart exists");
-  }
-  const snapshot = metaBytes && dataBytes ? { meta: decodeSnapshotMeta(metaBytes), data: new Uint8Array(dataBytes) } : null;
-  if (!snapshot && compaction.index > 0) throw corrupt("c", `compacts to ${compaction.index} but no snapshot is stored`);
-  if (snapshot && snapshot.meta.index < compaction.index) {
-    throw corrupt("sm", `snapshot at ${snapshot.meta.index} is behind the compaction point ${compaction.index}`);
-  }
-
-  const entries: Entry[] = [];
-  let prevTerm = compaction.term;
-  for await (const [key, value] of db.iterator({ gte: ENTRY_RANGE_START, lt: ENTRY_RANGE_END })) {
-    const index = entryIndexOfKey(key);
-    if (index === null) throw corrupt(describeKey(key), "is not a well-formed entry key");
-    const expected = compaction.index + entries.length + 1;
-    if (index !== expected) {
-      throw corrupt(`e/${index}`, `breaks the log: expected index ${expected} (entries must follow the compaction point ${compaction.index} without gaps)`);
-    }
-    const e = decodeEntry(value, index);
-    if (e.term < prevTerm) throw corrupt(`e/${index}`, `has term ${e.term} below the previous term ${prevTerm}`);
-    prevTerm = e.term;
-    entries.push(e);
-  }
-  const lastIndex = compaction.index + entries.length;
-
-  if (snapshot) {
-    const i = snapshot.meta.index;
-    if (i > lastIndex) throw corrupt("sm", `snapshot at ${i} is past the last index ${lastIndex}`);
-    const termAtIndex = i === compaction.index ? compaction.term : entries[i - compaction.index - 1]!.term;
-    if (termAtIndex !== snapshot.meta.term) {
-      throw corrupt("sm", `snapshot term ${snapshot.meta.term} differs from the log's term ${termAtIndex} at ${i}`);
-    }
-  }
-  if (hardState) {
-    if (hardState.commit > lastIndex) throw corrupt("h", `commit ${hardState.commit} is past the last index ${lastIndex}`);
-    if (hardState.term < prevTerm) throw corrupt("h", `term ${hardState.term} is below the last entry's term ${prevTerm}`);
-  }
-  return { hardState, snapshot, compaction, entries, pointer };
-}
-
-/** Rebuilds the MemoryStorage that the persisted writes produced, through its public writers only. */
-function restoreMemoryStorage(state: StoredState): MemoryStorage {
-  const { snapshot, compaction, entries } = state;
-  const mem = new MemoryStorage(snapshot?.meta.conf);
-  if (snapshot) {
-    if (snapshot.meta.index === compaction.index) {
-      mem.applySnapshot(snapshot);
-    } else {
-      // The log keeps a window below the snapshot: place the compaction point first, the snapshot after the log.
-      mem.applySnapshot({ meta: { index: compaction.index, term: compaction.term, conf: snapshot.meta.conf }, data: new Uint8Array(0) });
-    }
-  }
-  mem.append(entries);
-  if (snapshot && snapshot.meta.index !== compaction.index) mem.createSnapshot(snapshot);
-  mem.setHardState(state.hardState ?? EMPTY_HARD_STATE);
-  return mem;
 }

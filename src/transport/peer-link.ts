@@ -4,6 +4,7 @@
 // (the newest heartbeats/appends carry the freshest term and commit index, and the leader retransmits anything
 // older anyway), and a socket that is slow to drain simply stops taking frames from the queue until it catches up.
 import { refusalAdvice, type RefusalAdvice } from "./refusal-advice.js";
+import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import WebSocket from "ws";
 import type { NodeId } from "../raft/types.js";
@@ -230,48 +231,55 @@ export class PeerLink {
       this.log.warn({ url: this.socketUrl }, "peer sent a frame on our outbound link; closing it");
       ws.close(1008, "unexpected frame on outbound link");
     });
-    // A refused upgrade: log the peer's reason (its answer body), not just the status ws reports.
     let refused = false;
     ws.on("unexpected-response", (_req, res) => {
       refused = true;
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        if (body.length < MAX_UPGRADE_REFUSAL_CHARS) body += chunk;
-      });
-      const done = () => {
-        const reason = body.trim().slice(0, MAX_UPGRADE_REFUSAL_CHARS);
-        this.noteRefusal(res.statusCode, body);
-        this.noteProblem(`refused with HTTP ${res.statusCode ?? "?"}: ${reason}`, refusalAdvice(res.statusCode, reason, this.o.selfId));
-        ws.terminate();
-      };
-      res.on("end", done);
-      res.on("error", done);
+      this.readRefusal(ws, res);
     });
     ws.on("error", (err) => {
       if (!refused) this.noteProblem(err.message);
     });
-    ws.on("close", (code, reason) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      this.inFlightBytes = 0;
-      if (this.state === "closed") return;
-      const wasOpen = this.state === "open";
-      if (this.state === "open") this.noteProblem(`connection closed (${code}${reason.length ? ` ${reason.toString()}` : ""})`);
-      this.state = "waiting";
-      this.failures++;
-      const delayMs = backoffDelayMs(this.o.backoff, this.failures);
-      this.reconnectTimer = setTimeout(() => {
-        this.reconnectTimer = null;
-        if (this.state === "waiting") this.dial();
-      }, delayMs);
-      if (wasOpen) {
-        // Frames with an outcome belong to a snapshot transfer, which the receiver discarded with the connection:
-        // sending them on the next one would only get them refused.
-        for (const item of this.queue.removeWhere((f) => f.outcome !== undefined)) this.dropped(item);
-        this.o.onConnectionLost?.();
-      }
+    ws.on("close", (code, reason) => this.onClose(ws, code, reason));
+  }
+
+  /** A refused upgrade: log the peer's reason (its answer body), not just the status ws reports. */
+  private readRefusal(ws: WebSocket, res: IncomingMessage): void {
+    let body = "";
+    res.setEncoding("utf8");
+    res.on("data", (chunk: string) => {
+      if (body.length < MAX_UPGRADE_REFUSAL_CHARS) body += chunk;
     });
+    const done = () => {
+      const reason = body.trim().slice(0, MAX_UPGRADE_REFUSAL_CHARS);
+      this.noteRefusal(res.statusCode, body);
+      this.noteProblem(`refused with HTTP ${res.statusCode ?? "?"}: ${reason}`, refusalAdvice(res.statusCode, reason, this.o.selfId));
+      ws.terminate();
+    };
+    res.on("end", done);
+    res.on("error", done);
+  }
+
+  /** The socket closed (after opening or not): wait out the backoff, then dial again. */
+  private onClose(ws: WebSocket, code: number, reason: Buffer): void {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    this.inFlightBytes = 0;
+    if (this.state === "closed") return;
+    const wasOpen = this.state === "open";
+    if (this.state === "open") this.noteProblem(`connection closed (${code}${reason.length ? ` ${reason.toString()}` : ""})`);
+    this.state = "waiting";
+    this.failures++;
+    const delayMs = backoffDelayMs(this.o.backoff, this.failures);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.state === "waiting") this.dial();
+    }, delayMs);
+    if (wasOpen) {
+      // Frames with an outcome belong to a snapshot transfer, which the receiver discarded with the connection:
+      // sending them on the next one would only get them refused.
+      for (const item of this.queue.removeWhere((f) => f.outcome !== undefined)) this.dropped(item);
+      this.o.onConnectionLost?.();
+    }
   }
 
   /** Moves frames from our queue into the socket while the socket's unwritten backlog stays under the mark. */

@@ -1,5 +1,5 @@
 // The one bearer-token check of a node. Both doors that take the cluster token use it: the HTTP API's mutating
-// calls (src/api/http-util.ts) and the peer WebSocket upgrade at /raft (src/transport/ws-transport.ts). They used
+// calls (src/api/http-util.ts) and the peer WebSocket upgrade at /raft (src/transport/inbound-peers.ts). They used
 // to carry a check each with different rules (the API wanted the exact prefix "Bearer ", the transport took any
 // case), so the same header could open one door and not the other; one function keeps them from drifting again.
 //

@@ -18,8 +18,6 @@ const DEBT: Debt = {
     "src/node/node.ts": 559,
     "src/node/raft-runner.ts": 537,
     "src/scheduler/table.ts": 497,
-    "src/storage/level.ts": 548,
-    "src/transport/ws-transport.ts": 741,
   },
   functionLines: {
     "src/chaos/nemesis.ts Nemesis.inject": 106,
@@ -30,7 +28,6 @@ const DEBT: Debt = {
     "src/node/raft-runner.ts RaftRunner.maybeSnapshot": 84,
     "src/scheduler/snapshot.ts decodeSnapshot": 75,
     "src/scheduler/table.ts TaskTable.apply": 88,
-    "src/transport/peer-link.ts PeerLink.dial": 78,
     "src/transport/validate.ts readMessage": 74,
   },
   upwardImports: [],
