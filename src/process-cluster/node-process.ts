@@ -3,7 +3,7 @@
 // PID (so the exit hook of src/util/child-pids.ts SIGKILLs it if this process dies first), and signals it only
 // by that PID: stop (SIGTERM, then SIGKILL after a grace period), kill (SIGKILL), pause/resume (SIGSTOP/SIGCONT).
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, createWriteStream, mkdirSync, openSync, writeSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { trackChildPid, untrackChildPid } from "../util/child-pids.js";
@@ -34,6 +34,8 @@ export interface NodeProcessSpec {
   readonly banner?: string;
   /** Runs the node under a wrapper (chaos --netns: `ip netns exec …`), given the plain argv. */
   readonly wrap?: (argv: readonly string[]) => { cmd: string; args: string[] };
+  /** Sees what the node writes to stderr (it still goes to the log file too): `up` shows why a node failed. */
+  readonly onStderr?: (text: string) => void;
   /** Told the PID after the spawn and again at the exit (the test harness's reaper process). */
   readonly onPid?: (pid: number, event: "spawned" | "exited") => void;
 }
@@ -72,14 +74,7 @@ export class NodeProcess {
     const argv = [process.execPath, RAFTSCHED_BIN, "start", "--config", spec.configPath, "--id", spec.id, "--data-dir", spec.dataDir];
     if (spec.join) argv.push("--join");
     const { cmd, args } = spec.wrap ? spec.wrap(argv) : { cmd: argv[0]!, args: argv.slice(1) };
-    const fd = openSync(spec.logFile, "a");
-    let child: ChildProcess;
-    try {
-      if (spec.banner !== undefined) writeSync(fd, `${spec.banner}\n`);
-      child = spawn(cmd, args, { cwd: spec.cwd, stdio: ["ignore", fd, fd], env: spec.env ?? process.env });
-    } finally {
-      closeSync(fd);
-    }
+    const child = spec.onStderr ? spawnPiped(spec, cmd, args, spec.onStderr) : spawnToFile(spec, cmd, args);
     const pid = child.pid;
     if (pid === undefined) throw new Error(`could not spawn node ${spec.id}`);
     trackChildPid(pid);
@@ -134,4 +129,26 @@ export class NodeProcess {
       clearTimeout(hard);
     }
   }
+}
+
+/** The child writes straight into the log file (no pipe through this process: nothing is lost if it exits). */
+function spawnToFile(spec: NodeProcessSpec, cmd: string, args: readonly string[]): ChildProcess {
+  const fd = openSync(spec.logFile, "a");
+  try {
+    if (spec.banner !== undefined) writeSync(fd, `${spec.banner}\n`);
+    return spawn(cmd, args, { cwd: spec.cwd, stdio: ["ignore", fd, fd], env: spec.env ?? process.env });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** stdout and stderr piped through this process into the log file, stderr also shown to `onStderr`. */
+function spawnPiped(spec: NodeProcessSpec, cmd: string, args: readonly string[], onStderr: (text: string) => void): ChildProcess {
+  const log = createWriteStream(spec.logFile, { flags: "a" });
+  if (spec.banner !== undefined) log.write(`${spec.banner}\n`);
+  const child = spawn(cmd, args, { cwd: spec.cwd, stdio: ["ignore", "pipe", "pipe"], env: spec.env ?? process.env });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  child.stderr?.on("data", (d: Buffer) => onStderr(d.toString("utf8")));
+  return child;
 }
