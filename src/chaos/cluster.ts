@@ -1,24 +1,21 @@
 // The chaos run's cluster: the user's cluster file copied with the same shape (ids, roles, capacities, timings)
 // but FREE loopback ports, a fresh token and fresh temp data dirs, so a chaos run never touches a real
 // cluster's data. Every node is a child process of the compiled CLI started with RAFTSCHED_ENABLE_FAULTS=1, and
-// every child is killed by PID when the run ends — normally, on an error, on Ctrl-C, or if this process exits.
+// every child (a NodeProcess of src/process-cluster) is killed by PID when the run ends — normally, on an error, on Ctrl-C, or if this process exits.
 // With `netns` (root only) each node instead runs in its own network namespace at its own address, and the faults
 // cut real links (src/chaos/netns.ts); the fault hook is then not enabled.
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { ClusterFile } from "../config/cluster-file.js";
 import { FAULTS_ENV } from "../api/fault-hooks.js";
 import { RaftschedError } from "../util/errors.js";
 import { freePort } from "../util/ports.js";
 import { requestJson, type Answer } from "./http.js";
 import { NetnsNetwork } from "./netns.js";
-import { trackChildPid, untrackChildPid } from "../util/child-pids.js";
+import { NodeProcess } from "../process-cluster/node-process.js";
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/raftsched.js");
 const GRACEFUL_STOP_MS = 8000;
 
 export interface ChaosNode {
@@ -29,7 +26,7 @@ export interface ChaosNode {
   readonly role: "voter" | "learner";
   readonly dataDir: string;
   readonly logFile: string;
-  proc: ChildProcess | null;
+  proc: NodeProcess | null;
   /** Resolves when the current process has exited. */
   exited: Promise<void> | null;
   paused: boolean;
@@ -149,29 +146,27 @@ export class ChaosCluster {
 
   start(n: ChaosNode): void {
     if (n.proc) return;
-    const fd = openSync(n.logFile, "a");
     const env: NodeJS.ProcessEnv = { ...process.env, RAFTSCHED_TOKEN: this.token };
     if (this.network) delete env[FAULTS_ENV];
     else env[FAULTS_ENV] = "1";
-    const argv = [process.execPath, BIN, "start", "--config", this.configPath, "--id", n.id, "--data-dir", n.dataDir];
-    const { cmd, args } = this.network ? this.network.wrap(this.nodes.indexOf(n), argv) : { cmd: argv[0]!, args: argv.slice(1) };
-    const proc = spawn(cmd, args, { stdio: ["ignore", fd, fd], env });
-    closeSync(fd);
+    const network = this.network;
+    const index = this.nodes.indexOf(n);
+    const proc = NodeProcess.spawn({
+      id: n.id,
+      configPath: this.configPath,
+      dataDir: n.dataDir,
+      logFile: n.logFile,
+      env,
+      ...(network ? { wrap: (argv: readonly string[]) => network.wrap(index, argv) } : {}),
+    });
     n.proc = proc;
     n.paused = false;
     n.starts++;
-    const pid = proc.pid;
-    if (pid !== undefined) trackChildPid(pid);
-    n.exited = new Promise<void>((resolve) => {
-      proc.once("exit", () => {
-        if (pid !== undefined) untrackChildPid(pid);
-        if (n.proc === proc) {
-          n.proc = null;
-          n.paused = false;
-        }
-        resolve();
-      });
-      proc.once("error", () => resolve());
+    n.exited = proc.exited.then(() => {
+      if (n.proc === proc) {
+        n.proc = null;
+        n.paused = false;
+      }
     });
   }
 
@@ -180,11 +175,7 @@ export class ChaosCluster {
     const proc = n.proc;
     if (!proc) return;
     const exited = n.exited;
-    try {
-      proc.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
+    await proc.kill();
     await exited;
   }
 
@@ -193,33 +184,21 @@ export class ChaosCluster {
     const proc = n.proc;
     if (!proc) return;
     const exited = n.exited;
-    if (n.paused) this.resume(n);
-    const hard = setTimeout(() => {
-      try {
-        proc.kill("SIGKILL");
-      } catch {
-        // gone
-      }
-    }, GRACEFUL_STOP_MS);
-    try {
-      proc.kill("SIGTERM");
-    } catch {
-      // gone
-    }
+    n.paused = false; // stop() resumes a paused process first
+    await proc.stop(GRACEFUL_STOP_MS);
     await exited;
-    clearTimeout(hard);
   }
 
   /** SIGSTOP: a GC-pause-like freeze. */
   pause(n: ChaosNode): void {
     if (!n.proc || n.paused) return;
-    n.proc.kill("SIGSTOP");
+    n.proc.pause();
     n.paused = true;
   }
 
   resume(n: ChaosNode): void {
     if (!n.proc || !n.paused) return;
-    n.proc.kill("SIGCONT");
+    n.proc.resume();
     n.paused = false;
   }
 

@@ -1,16 +1,16 @@
 // `raftsched up`: every node of a cluster file as a child process, and a live view of the cluster.
 // Each child's logs go to <data-dir>/<id>.log so the table stays readable; Ctrl-C stops them all.
-import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { loadClusterFile, type ClusterFile } from "../config/cluster-file.js";
+import { NodeProcess } from "../process-cluster/node-process.js";
 import { httpJson } from "./http-client.js";
 import { configPathOr, parseArgs, stringFlag } from "./args.js";
 import { startDemoWorkload, type DemoWorkload } from "./demo.js";
 import { describeChanges, leaderLine, leaderOf, nodeRows, renderTable, tasksLine, type ClusterPoll, type LeaderView, type NodeRow, type PolledStatus, type PolledWorker } from "./up-view.js";
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/raftsched.js");
+/** How long a node may take to stop on SIGTERM before it is SIGKILLed. */
+const STOP_GRACE_MS = 8000;
 const REFRESH_MS = 500;
 /** Without a terminal, the task summary is printed at most this often. */
 const SUMMARY_EVERY_MS = 10_000;
@@ -18,7 +18,7 @@ const SUMMARY_EVERY_MS = 10_000;
 interface Child {
   readonly id: string;
   readonly url: string;
-  proc: ChildProcess | null;
+  proc: NodeProcess | null;
   exit: string | null;
   /** The last line the node wrote to stderr: why it failed, when it could not start. */
   lastError: string;
@@ -79,19 +79,19 @@ export async function upCommand(argv: readonly string[]): Promise<number> {
 }
 
 function spawnChild(c: Child, configPath: string, dataRoot: string): void {
-  const log = createWriteStream(path.join(dataRoot, `${c.id}.log`), { flags: "a" });
-  const proc = spawn(process.execPath, [BIN, "start", "--config", configPath, "--id", c.id, "--data-dir", path.join(dataRoot, c.id)], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  proc.stdout?.pipe(log);
-  proc.stderr?.pipe(log);
-  proc.stderr?.on("data", (d: Buffer) => {
-    const lines = d.toString("utf8").split("\n").filter((l) => l.trim().length > 0);
-    if (lines.length > 0) c.lastError = lines[lines.length - 1]!.slice(0, 300);
+  const proc = NodeProcess.spawn({
+    id: c.id,
+    configPath,
+    dataDir: path.join(dataRoot, c.id),
+    logFile: path.join(dataRoot, `${c.id}.log`),
+    onStderr: (text) => {
+      const lines = text.split("\n").filter((l) => l.trim().length > 0);
+      if (lines.length > 0) c.lastError = lines[lines.length - 1]!.slice(0, 300);
+    },
   });
   c.proc = proc;
   c.exit = null;
-  proc.on("exit", (code, signal) => {
+  void proc.exited.then(({ code, signal }) => {
     c.exit = signal ? `killed by ${signal}` : `exited ${code}${code !== 0 && c.lastError ? `: ${c.lastError}` : ""}`;
   });
 }
@@ -99,16 +99,7 @@ function spawnChild(c: Child, configPath: string, dataRoot: string): void {
 async function stopChild(c: Child): Promise<void> {
   const p = c.proc;
   if (!p || c.exit) return;
-  await new Promise<void>((resolve) => {
-    const hard = setTimeout(() => {
-      p.kill("SIGKILL");
-    }, 8000);
-    p.once("exit", () => {
-      clearTimeout(hard);
-      resolve();
-    });
-    p.kill("SIGTERM");
-  });
+  await p.stop(STOP_GRACE_MS);
 }
 
 /** The live view: polls the cluster, then draws a frame (a terminal) or prints what changed (anything else). */

@@ -3,17 +3,12 @@
 // inputs a fuzzer wants to send (unicode and `..` in paths, lying content-length, odd header values), so we write
 // the request bytes ourselves and parse whatever comes back. Every request has a deadline: no answer in time is a
 // hang, which the tests report as a failure.
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { trackChildPid, untrackChildPid } from "../../src/util/child-pids.js";
-import { freePorts } from "../../src/util/ports.js";
+import { ProcessCluster } from "../../src/process-cluster/process-cluster.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-const CLI_PATH = path.join(REPO_ROOT, "bin", "raftsched.js");
 
 /** The statuses the HTTP API may answer (README, "HTTP API") (504 only for calls that wait on a commit or an election). */
 export const CONTRACT_STATUSES: ReadonlySet<number> = new Set([200, 201, 400, 401, 404, 405, 409, 413, 431, 503, 504]);
@@ -26,62 +21,36 @@ export interface FuzzNodeOptions {
   readonly token?: string;
 }
 
-/** One running node process of a cluster file written to a temp dir. */
+/** One running node process of a cluster file written to a temp dir (through the shared src/process-cluster). */
 export class FuzzNode {
   readonly token: string;
   readonly ports: ReadonlyMap<string, number>;
   readonly id: string;
-  private readonly dir: string;
-  private readonly child: ChildProcess;
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  private readonly exited: Promise<void>;
+  private readonly procs: ProcessCluster;
 
-  private constructor(dir: string, token: string, ports: Map<string, number>, id: string, child: ChildProcess) {
-    this.dir = dir;
+  private constructor(procs: ProcessCluster, token: string, id: string) {
+    this.procs = procs;
     this.token = token;
-    this.ports = ports;
+    this.ports = new Map(procs.ids.map((m) => [m, procs.port(m)]));
     this.id = id;
-    this.child = child;
-    this.exited = new Promise((resolve) => {
-      child.once("exit", (code, signal) => {
-        this.exitInfo = { code, signal };
-        if (child.pid !== undefined) untrackChildPid(child.pid);
-        resolve();
-      });
-    });
   }
 
   static async start(opts: FuzzNodeOptions = {}): Promise<FuzzNode> {
     const memberIds = opts.memberIds ?? ["n1"];
     const runId = opts.runId ?? memberIds[0]!;
     const token = opts.token ?? "fuzz-token";
-    const dir = mkdtempSync(path.join(tmpdir(), "raftsched-fuzz-"));
-    const ports = new Map<string, number>();
-    const free = await freePorts(memberIds.length);
-    for (const [i, id] of memberIds.entries()) ports.set(id, free[i]!);
-    const cluster = {
-      cluster: "fuzz",
-      token,
-      electionTimeoutMs: [150, 300],
-      heartbeatMs: 50,
-      workerTimeoutMs: 1000,
-      nodes: memberIds.map((id) => ({ id, url: `http://127.0.0.1:${ports.get(id)!}` })),
-    };
-    const configPath = path.join(dir, "cluster.json");
-    writeFileSync(configPath, JSON.stringify(cluster, null, 2));
-    const logFd = openSync(path.join(dir, `${runId}.log`), "a");
-    const child = spawn(process.execPath, [CLI_PATH, "start", "--config", configPath, "--id", runId, "--data-dir", path.join(dir, runId)], {
+    const procs = await ProcessCluster.create({
+      nodes: memberIds,
+      dirPrefix: "raftsched-fuzz-",
+      file: { cluster: "fuzz", token, electionTimeoutMs: [150, 300], heartbeatMs: 50, workerTimeoutMs: 1000 },
+      env: { RAFTSCHED_TOKEN: token, RAFTSCHED_LOG_LEVEL: "warn" },
       cwd: REPO_ROOT,
-      stdio: ["ignore", logFd, logFd],
-      env: { ...process.env, RAFTSCHED_TOKEN: token, RAFTSCHED_LOG_LEVEL: "warn" },
     });
-    closeSync(logFd);
-    if (child.pid === undefined) throw new Error("could not spawn the node");
-    trackChildPid(child.pid);
-    const node = new FuzzNode(dir, token, ports, runId, child);
+    const node = new FuzzNode(procs, token, runId);
+    procs.start(runId, procs.writeClusterFile());
     const deadline = Date.now() + 20_000;
     for (;;) {
-      if (node.exitInfo) throw new Error(`node exited during start (${JSON.stringify(node.exitInfo)}):\n${node.logText().slice(-2000)}`);
+      if (node.exit) throw new Error(`node exited during start (${JSON.stringify(node.exit)}):\n${node.logText().slice(-2000)}`);
       const r = await rawRequest(node.port, { method: "GET", path: "/healthz", timeoutMs: 1_000 }).catch(() => null);
       if (r?.status === 200) return node;
       if (Date.now() > deadline) {
@@ -97,44 +66,22 @@ export class FuzzNode {
   }
 
   get alive(): boolean {
-    return this.exitInfo === null;
+    return this.procs.isRunning(this.id);
   }
 
   get exit(): { code: number | null; signal: NodeJS.Signals | null } | null {
-    return this.exitInfo;
+    return this.procs.proc(this.id)?.exitInfo ?? null;
   }
 
   logText(): string {
-    try {
-      return readFileSync(path.join(this.dir, `${this.id}.log`), "utf8");
-    } catch {
-      return "";
-    }
+    return this.procs.logText(this.id);
   }
 
   /** SIGTERM, then SIGKILL after 3 s; removes the temp dir. */
   async stop(): Promise<void> {
-    const pid = this.child.pid;
-    if (this.exitInfo === null && pid !== undefined) {
-      try {
-        process.kill(pid, "SIGTERM");
-      } catch {
-        // gone
-      }
-      const killed = await Promise.race([this.exited.then(() => true), sleep(3_000).then(() => false)]);
-      if (!killed) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // gone
-        }
-        await this.exited;
-      }
-    }
-    rmSync(this.dir, { recursive: true, force: true });
+    await this.procs.stopAll();
   }
 
-  /** A JSON request with the token; parsed answer. */
   async json(method: string, p: string, body?: unknown): Promise<RawAnswer> {
     return await rawRequest(this.port, {
       method,

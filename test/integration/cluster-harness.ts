@@ -1,13 +1,12 @@
 // A real cluster on loopback for integration tests: writes a cluster file with free ports into a temp dir, runs
-// every node as a child process of the compiled CLI (bin/raftsched.js start), captures each node's log to a file,
-// and kills every process by PID when the test is done — also when it fails, and also if the test process exits
+// every node as a child process of the compiled CLI (bin/raftsched.js start) through the shared
+// src/process-cluster, captures each node's log to a file, and kills every process by PID when the test is done — also when it fails, and also if the test process exits
 // early (an exit hook SIGKILLs whatever is left), so no node outlives the test file.
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { trackChildPid, untrackChildPid } from "../../src/util/child-pids.js";
+import { ProcessCluster } from "../../src/process-cluster/process-cluster.js";
 import { freePorts } from "../../src/util/ports.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -57,13 +56,6 @@ export interface RequestOptions {
   /** The bearer token; null sends none. Default: the cluster token. */
   readonly token?: string | null;
   readonly timeoutMs?: number;
-}
-
-interface RunningNode {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null;
 }
 
 const DEFAULT_TOKEN = "integration-test-token";
@@ -153,42 +145,39 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
 }
 
 export class Cluster {
-  readonly dir: string;
   readonly configPath: string;
   readonly token: string;
-  readonly ids: readonly string[];
   readonly workerTimeoutMs: number;
   readonly electionTimeoutMs: readonly [number, number];
-  private ports: number[] = [];
-  private readonly running = new Map<string, RunningNode>();
-  private readonly opts: ClusterOptions;
   private stopped = false;
   private readonly reaper = new Reaper();
+  private readonly procs: ProcessCluster;
 
-  private constructor(opts: ClusterOptions) {
-    this.opts = opts;
-    const n = opts.nodes ?? 3;
-    this.ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
-    this.token = opts.token ?? DEFAULT_TOKEN;
+  private constructor(
+    opts: ClusterOptions,
+    token: string,
+    procs: ProcessCluster,
+  ) {
+    this.token = token;
     this.workerTimeoutMs = opts.workerTimeoutMs ?? 1000;
     this.electionTimeoutMs = opts.electionTimeoutMs ?? [150, 300];
-    this.dir = mkdtempSync(path.join(tmpdir(), "raftsched-it-"));
-    this.configPath = path.join(this.dir, "cluster.json");
+    this.procs = procs;
+    this.configPath = path.join(procs.dir, "cluster.json");
   }
 
   /** Writes the cluster file and starts every node; resolves once every node answers /healthz. A port taken by
    *  someone else between probing and listening (EADDRINUSE) restarts the whole cluster on fresh ports. */
   static async start(opts: ClusterOptions = {}): Promise<Cluster> {
-    const c = new Cluster(opts);
+    const c = await Cluster.create(opts);
     try {
       for (let attempt = 1; ; attempt++) {
-        c.ports = await freePorts(c.ids.length);
-        c.writeConfig();
+        if (attempt > 1) await c.procs.pickPorts();
+        c.procs.writeClusterFile();
         for (const id of c.ids) c.spawnNode(id);
         const failed = await c.waitHealthy(opts.startTimeoutMs ?? 30_000);
         if (failed === null) return c;
         const inUse = c.ids.some((id) => /EADDRINUSE/.test(c.logText(id)));
-        await c.killAllNow();
+        await c.procs.killAll();
         if (!inUse || attempt >= START_ATTEMPTS) {
           c.printLogTails();
           throw new Error(`cluster did not start: node ${failed} is not serving (logs in ${c.dir})`);
@@ -201,152 +190,111 @@ export class Cluster {
     }
   }
 
+  private static async create(opts: ClusterOptions): Promise<Cluster> {
+    const token = opts.token ?? DEFAULT_TOKEN;
+    const capacity = opts.capacity;
+    const file = {
+      cluster: "it",
+      token,
+      electionTimeoutMs: opts.electionTimeoutMs ?? [150, 300],
+      heartbeatMs: opts.heartbeatMs ?? 50,
+      workerTimeoutMs: opts.workerTimeoutMs ?? 1000,
+      tickMs: opts.tickMs ?? 10,
+      strategy: opts.strategy ?? "least-loaded",
+      ...(opts.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: opts.snapshotEveryEntries } : {}),
+      ...(opts.handler !== undefined ? { handler: opts.handler } : {}),
+    };
+    const reaperHook: { reaper?: Reaper } = {};
+    const procs = await ProcessCluster.create({
+      nodes: opts.nodes ?? 3,
+      dirPrefix: "raftsched-it-",
+      file,
+      ...(capacity !== undefined ? { nodeFields: () => ({ capacity }) } : {}),
+      ...(opts.env ? { env: opts.env } : {}),
+      dropEnv: ["RAFTSCHED_TOKEN"], // the cluster file's token is the one under test
+      cwd: REPO_ROOT,
+      stopGraceMs: STOP_GRACE_MS,
+      onPid: (pid, event) => (event === "spawned" ? reaperHook.reaper?.watch(pid) : reaperHook.reaper?.forget(pid)),
+    });
+    const c = new Cluster(opts, token, procs);
+    reaperHook.reaper = c.reaper;
+    return c;
+  }
+
+  get dir(): string {
+    return this.procs.dir;
+  }
+
+  get ids(): readonly string[] {
+    return this.procs.ids;
+  }
+
   url(id: string): string {
-    const i = this.ids.indexOf(id);
-    const port = this.ports[i];
-    if (i < 0 || port === undefined) throw new Error(`no node ${id}`);
-    return `http://127.0.0.1:${port}`;
+    return this.procs.url(id);
   }
 
   port(id: string): number {
-    return Number(new URL(this.url(id)).port);
+    return this.procs.port(id);
   }
 
   dataDir(id: string): string {
-    return path.join(this.dir, "data", id);
+    return this.procs.dataDir(id);
   }
 
   logPath(id: string): string {
-    return path.join(this.dir, `${id}.log`);
+    return this.procs.logPath(id);
   }
 
   logText(id: string): string {
-    try {
-      return readFileSync(this.logPath(id), "utf8");
-    } catch {
-      return "";
-    }
+    return this.procs.logText(id);
   }
 
   isRunning(id: string): boolean {
-    const n = this.running.get(id);
-    return n !== undefined && n.exitInfo === null;
+    return this.procs.isRunning(id);
   }
 
   runningIds(): string[] {
-    return this.ids.filter((id) => this.isRunning(id));
+    return this.procs.runningIds();
   }
 
   pid(id: string): number {
-    const n = this.running.get(id);
-    if (!n) throw new Error(`node ${id} is not running`);
+    const n = this.procs.proc(id);
+    if (!n || !n.running) throw new Error(`node ${id} is not running`);
     return n.pid;
   }
 
   /** The node's exit (code, signal) once it has exited. */
   async exited(id: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    const n = this.running.get(id);
+    const n = this.procs.proc(id);
     if (!n) throw new Error(`node ${id} was never started`);
     return n.exited;
   }
 
   // ---- processes ----------------------------------------------------------------------------------------------
 
-  private writeConfig(): void {
-    const capacity = this.opts.capacity;
-    const file = {
-      cluster: "it",
-      token: this.token,
-      electionTimeoutMs: this.electionTimeoutMs,
-      heartbeatMs: this.opts.heartbeatMs ?? 50,
-      workerTimeoutMs: this.workerTimeoutMs,
-      tickMs: this.opts.tickMs ?? 10,
-      strategy: this.opts.strategy ?? "least-loaded",
-      ...(this.opts.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: this.opts.snapshotEveryEntries } : {}),
-      ...(this.opts.handler !== undefined ? { handler: this.opts.handler } : {}),
-      nodes: this.ids.map((id, i) => ({
-        id,
-        url: `http://127.0.0.1:${this.ports[i]}`,
-        ...(capacity !== undefined ? { capacity } : {}),
-      })),
-    };
-    writeFileSync(this.configPath, JSON.stringify(file, null, 2));
-  }
-
   private spawnNode(id: string, join = false): void {
     if (this.stopped) throw new Error("cluster already stopped");
-    if (this.isRunning(id)) throw new Error(`node ${id} is already running`);
-    mkdirSync(path.join(this.dir, "data"), { recursive: true });
-    const fd = openSync(this.logPath(id), "a");
-    writeSync(fd, `--- harness: starting ${id} at ${new Date().toISOString()} ---\n`);
-    const env = { ...process.env, ...this.opts.env };
-    delete env.RAFTSCHED_TOKEN; // the cluster file's token is the one under test
-    let child: ChildProcess;
-    try {
-      child = spawn(process.execPath, [CLI_PATH, "start", "--config", this.configPath, "--id", id, "--data-dir", this.dataDir(id), ...(join ? ["--join"] : [])], {
-        cwd: REPO_ROOT,
-        stdio: ["ignore", fd, fd],
-        env,
-      });
-    } finally {
-      closeSync(fd);
-    }
-    const pid = child.pid;
-    if (pid === undefined) throw new Error(`could not spawn node ${id}`);
-    trackChildPid(pid);
-    this.reaper.watch(pid);
-    const node: RunningNode = {
-      child,
-      pid,
-      exitInfo: null,
-      exited: new Promise((resolve) => {
-        child.once("exit", (code, signal) => {
-          untrackChildPid(pid);
-          this.reaper.forget(pid);
-          node.exitInfo = { code, signal };
-          resolve({ code, signal });
-        });
-      }),
-    };
-    this.running.set(id, node);
+    this.procs.start(id, this.configPath, { join, banner: `--- harness: starting ${id} at ${new Date().toISOString()} ---` });
   }
 
   /** Null when every node serves /healthz, else the id of one that does not (exited or timed out). */
   private async waitHealthy(timeoutMs: number): Promise<string | null> {
-    const deadline = Date.now() + timeoutMs;
-    const pending = new Set(this.ids.filter((id) => this.isRunning(id)));
-    while (pending.size > 0) {
-      for (const id of [...pending]) {
-        if (!this.isRunning(id)) return id;
-        try {
-          const r = await fetch(`${this.url(id)}/healthz`, { signal: AbortSignal.timeout(1_000) });
-          if (r.ok) pending.delete(id);
-          await r.body?.cancel();
-        } catch {
-          // not listening yet
-        }
-      }
-      if (pending.size === 0) break;
-      if (Date.now() > deadline) return [...pending][0] ?? null;
-      await sleep(50);
-    }
-    return null;
+    const results = await Promise.all(
+      this.runningIds().map((id) =>
+        this.procs.waitHealthy(id, timeoutMs).then(
+          () => null,
+          () => id,
+        ),
+      ),
+    );
+    return results.find((r) => r !== null) ?? null;
   }
 
   /** Sends `signal` to the node's process. For SIGKILL/SIGTERM/SIGINT, resolves once the process has exited. */
   async kill(id: string, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
-    const n = this.running.get(id);
-    if (!n || n.exitInfo !== null) throw new Error(`node ${id} is not running`);
-    if (signal === "SIGTERM" || signal === "SIGINT") process.kill(n.pid, "SIGCONT"); // a stopped process cannot shut down
-    process.kill(n.pid, signal);
-    if (signal === "SIGKILL" || signal === "SIGTERM" || signal === "SIGINT") {
-      const grace = signal === "SIGKILL" ? 10_000 : STOP_GRACE_MS;
-      const timer = setTimeout(() => {
-        if (n.exitInfo === null) process.kill(n.pid, "SIGKILL");
-      }, grace);
-      await n.exited;
-      clearTimeout(timer);
-    }
+    if (signal === "SIGKILL") await this.procs.kill(id);
+    else if (signal === "SIGTERM" || signal === "SIGINT") await this.procs.stop(id, signal);
+    else this.procs.signal(id, signal);
   }
 
   /** Starts a stopped node again with the same data dir; resolves once it serves /healthz. */
@@ -354,65 +302,29 @@ export class Cluster {
   async restart(id: string, timeoutMs = 30_000, o: { join?: boolean } = {}): Promise<void> {
     if (this.isRunning(id)) await this.kill(id, "SIGTERM");
     this.spawnNode(id, o.join === true);
-    await waitFor(`${id} to serve /healthz after restart`, timeoutMs, async () => {
-      if (!this.isRunning(id)) throw new Error(`${id} exited during restart:\n${this.logTail(id, 20)}`);
-      const r = await fetch(`${this.url(id)}/healthz`, { signal: AbortSignal.timeout(1_000) });
-      await r.body?.cancel();
-      return r.ok;
-    });
-  }
-
-  private async killAllNow(): Promise<void> {
-    const waits: Promise<unknown>[] = [];
-    for (const n of this.running.values()) {
-      if (n.exitInfo !== null) continue;
-      try {
-        process.kill(n.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-      waits.push(n.exited);
+    try {
+      await this.procs.waitHealthy(id, timeoutMs, 25);
+    } catch (err) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${id} to serve /healthz after restart (last error: ${(err as Error).message})`);
     }
-    await Promise.all(waits);
-    this.running.clear();
   }
 
   /** Stops every node by PID: SIGCONT (in case it was stopped) and SIGTERM, then SIGKILL after a grace period;
    *  removes the temp dir unless RAFTSCHED_KEEP_TEST_DIRS is set. Safe to call more than once. */
   async stopAll(): Promise<void> {
-    const waits: Promise<unknown>[] = [];
-    for (const n of this.running.values()) {
-      if (n.exitInfo !== null) continue;
-      try {
-        process.kill(n.pid, "SIGCONT");
-        process.kill(n.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-      const timer = setTimeout(() => {
-        try {
-          if (n.exitInfo === null) process.kill(n.pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }, STOP_GRACE_MS);
-      waits.push(n.exited.finally(() => clearTimeout(timer)));
-    }
-    await Promise.all(waits);
-    this.reaper.close();
-    if (!this.stopped && !process.env.RAFTSCHED_KEEP_TEST_DIRS) rmSync(this.dir, { recursive: true, force: true });
+    if (this.stopped) return;
     this.stopped = true;
+    await this.procs.stopAll();
+    this.reaper.close();
   }
 
   logTail(id: string, lines = 40): string {
-    return this.logText(id).split("\n").slice(-lines - 1).join("\n");
+    return this.procs.logTail(id, lines);
   }
 
   /** Prints the end of every node's log (call when a test fails). */
   printLogTails(lines = 40): void {
-    for (const id of this.ids) {
-      console.error(`===== ${id} (${this.logPath(id)}), last ${lines} lines =====\n${this.logTail(id, lines)}`);
-    }
+    this.procs.printLogTails(lines);
   }
 
   // ---- HTTP ---------------------------------------------------------------------------------------------------

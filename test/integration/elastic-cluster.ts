@@ -1,32 +1,11 @@
 // Nodes n1..nN on free loopback ports, each started from a cluster file that lists the first k of them, so a test
-// can boot a cluster and then grow it with --join. The same conventions as cluster-harness.ts: free ports, a temp
-// dir, per-node log files, cleanup by PID (also from an exit hook). A copy of membership.test.ts's own helper, with
-// signals that do not end the process (SIGSTOP/SIGCONT) and starts that do not wait for /healthz.
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { CLI_PATH, REPO_ROOT, freePorts, waitFor } from "./cluster-harness.js";
+// can boot a cluster and then grow it with --join. The processes, ports, temp dir, log files and cleanup by PID
+// are the shared ProcessCluster's (src/process-cluster); this adds the HTTP helpers the membership tests use.
+import { ProcessCluster } from "../../src/process-cluster/process-cluster.js";
+import type { NodeExit } from "../../src/process-cluster/node-process.js";
+import { REPO_ROOT, waitFor } from "./cluster-harness.js";
 
 const TOKEN = "elastic-test-token";
-const STOP_GRACE_MS = 3_000;
-
-const livePids = new Set<number>();
-process.on("exit", () => {
-  for (const pid of livePids) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-});
-
-interface Proc {
-  readonly pid: number;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null;
-}
 
 export interface Answer {
   readonly status: number;
@@ -35,76 +14,54 @@ export interface Answer {
 
 /** Nodes n1..nN on free loopback ports; each is started from a cluster file that lists the first k of them. */
 export class ElasticCluster {
-  readonly dir = mkdtempSync(path.join(tmpdir(), "raftsched-membership-"));
-  readonly ids: string[];
-  private readonly ports: number[];
-  private readonly procs = new Map<string, Proc>();
-
-  private constructor(
-    ports: number[],
-    private readonly extra: Record<string, unknown>,
-    private readonly extraEnv: Record<string, string>,
-  ) {
-    this.ports = ports;
-    this.ids = ports.map((_, i) => `n${i + 1}`);
-  }
+  private constructor(private readonly procs: ProcessCluster) {}
 
   /** `extra`: more cluster file fields; `env`: more environment for every node (RAFTSCHED_ENABLE_FAULTS=1). */
   static async create(nodes: number, extra: Record<string, unknown> = {}, env: Record<string, string> = {}): Promise<ElasticCluster> {
-    return new ElasticCluster(await freePorts(nodes), extra, env);
+    const file = { cluster: "membership-it", token: TOKEN, electionTimeoutMs: [150, 300], heartbeatMs: 50, workerTimeoutMs: 1000, tickMs: 10, ...extra };
+    return new ElasticCluster(await ProcessCluster.create({ nodes, dirPrefix: "raftsched-membership-", file, env, dropEnv: ["RAFTSCHED_TOKEN"], cwd: REPO_ROOT }));
+  }
+
+  get dir(): string {
+    return this.procs.dir;
+  }
+
+  get ids(): string[] {
+    return [...this.procs.ids];
   }
 
   url(id: string): string {
-    const port = this.ports[this.ids.indexOf(id)];
-    if (port === undefined) throw new Error(`no node ${id}`);
-    return `http://127.0.0.1:${port}`;
+    return this.procs.url(id);
   }
 
-  /** The cluster file listing n1..n<count> (written once per count). */
+  /** The cluster file listing n1..n<count>. */
   file(count: number): string {
-    const p = path.join(this.dir, `cluster-${count}.json`);
-    const body = {
-      cluster: "membership-it",
-      token: TOKEN,
-      electionTimeoutMs: [150, 300],
-      heartbeatMs: 50,
-      workerTimeoutMs: 1000,
-      tickMs: 10,
-      ...this.extra,
-      nodes: this.ids.slice(0, count).map((id) => ({ id, url: this.url(id) })),
-    };
-    writeFileSync(p, JSON.stringify(body, null, 2));
-    return p;
+    return this.procs.writeClusterFile(count, `cluster-${count}.json`);
   }
 
   dataDir(id: string): string {
-    return path.join(this.dir, "data", id);
+    return this.procs.dataDir(id);
   }
 
   logPath(id: string): string {
-    return path.join(this.dir, `${id}.log`);
+    return this.procs.logPath(id);
   }
 
   logText(id: string): string {
-    try {
-      return readFileSync(this.logPath(id), "utf8");
-    } catch {
-      return "";
-    }
+    return this.procs.logText(id);
   }
 
   isRunning(id: string): boolean {
-    const p = this.procs.get(id);
-    return p !== undefined && p.exitInfo === null;
+    return this.procs.isRunning(id);
   }
 
   runningIds(): string[] {
-    return this.ids.filter((id) => this.isRunning(id));
+    return this.procs.runningIds();
   }
 
   /** The node's exit, or a thrown error if it is still running after `timeoutMs`. */
-  async exitWithin(id: string, timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    const p = this.procs.get(id);
+  async exitWithin(id: string, timeoutMs: number): Promise<NodeExit> {
+    const p = this.procs.proc(id);
     if (!p) throw new Error(`${id} was never started`);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
@@ -117,82 +74,35 @@ export class ElasticCluster {
     }
   }
 
-  /** Starts `raftsched start` for one node; resolves once it serves /healthz. */
+  /** Starts `raftsched start` for one node; resolves once it serves /healthz (unless `waitHealthy` is false). */
   async start(id: string, configFile: string, o: { join?: boolean; waitHealthy?: boolean } = {}): Promise<void> {
-    if (this.isRunning(id)) throw new Error(`${id} already runs`);
-    mkdirSync(path.join(this.dir, "data"), { recursive: true });
-    const fd = openSync(this.logPath(id), "a");
-    writeSync(fd, `--- test: starting ${id} (${path.basename(configFile)}${o.join ? ", --join" : ""}) at ${new Date().toISOString()} ---\n`);
-    const env = { ...process.env, ...this.extraEnv };
-    delete env.RAFTSCHED_TOKEN;
-    const args = [CLI_PATH, "start", "--config", configFile, "--id", id, "--data-dir", this.dataDir(id), ...(o.join ? ["--join"] : [])];
-    let child: ChildProcess;
-    try {
-      child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", fd, fd], env });
-    } finally {
-      closeSync(fd);
-    }
-    const pid = child.pid;
-    if (pid === undefined) throw new Error(`could not spawn ${id}`);
-    livePids.add(pid);
-    const proc: Proc = {
-      pid,
-      exitInfo: null,
-      exited: new Promise((resolve) => {
-        child.once("exit", (code, signal) => {
-          livePids.delete(pid);
-          proc.exitInfo = { code, signal };
-          resolve({ code, signal });
-        });
-      }),
-    };
-    this.procs.set(id, proc);
+    const banner = `--- test: starting ${id} (${configFile.split("/").at(-1)}${o.join ? ", --join" : ""}) at ${new Date().toISOString()} ---`;
+    this.procs.start(id, configFile, { join: o.join === true, banner });
     if (o.waitHealthy === false) return;
-    await waitFor(`${id} to serve /healthz`, 30_000, async () => {
-      if (!this.isRunning(id)) throw new Error(`${id} exited at start:\n${this.logTail(id, 20)}`);
-      const r = await fetch(`${this.url(id)}/healthz`, { signal: AbortSignal.timeout(1_000) });
-      await r.body?.cancel();
-      return r.ok;
-    }, 50);
+    await this.procs.waitHealthy(id, 30_000);
   }
 
   /** Sends the signal and waits for the exit (SIGKILL after a grace period for a graceful signal). */
   async kill(id: string, signal: NodeJS.Signals): Promise<void> {
-    const p = this.procs.get(id);
-    if (!p || p.exitInfo !== null) throw new Error(`${id} is not running`);
-    process.kill(p.pid, signal);
-    const timer = setTimeout(() => {
-      if (p.exitInfo === null) process.kill(p.pid, "SIGKILL");
-    }, STOP_GRACE_MS);
-    await p.exited;
-    clearTimeout(timer);
+    if (signal === "SIGKILL") await this.procs.kill(id);
+    else await this.procs.stop(id, signal);
   }
 
   /** A signal that does not end the process (SIGSTOP, SIGCONT). */
   signal(id: string, signal: NodeJS.Signals): void {
-    const p = this.procs.get(id);
-    if (!p || p.exitInfo !== null) throw new Error(`${id} is not running`);
-    process.kill(p.pid, signal);
+    this.procs.signal(id, signal);
   }
 
   async stopAll(): Promise<void> {
-    for (const id of this.runningIds()) {
-      try {
-        this.signal(id, "SIGCONT"); // a stopped process cannot shut down
-      } catch {
-        // exited meanwhile
-      }
-    }
-    await Promise.all(this.runningIds().map((id) => this.kill(id, "SIGTERM").catch(() => undefined)));
-    if (!process.env.RAFTSCHED_KEEP_TEST_DIRS) rmSync(this.dir, { recursive: true, force: true });
+    await this.procs.stopAll();
   }
 
   logTail(id: string, lines = 40): string {
-    return this.logText(id).split("\n").slice(-lines - 1).join("\n");
+    return this.procs.logTail(id, lines);
   }
 
   printLogTails(lines = 40): void {
-    for (const id of this.ids) console.error(`===== ${id} (${this.logPath(id)}), last ${lines} lines =====\n${this.logTail(id, lines)}`);
+    this.procs.printLogTails(lines);
   }
 
   async request(id: string, method: string, urlPath: string, o: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<Answer> {
