@@ -12,6 +12,13 @@ import type { StrategyName } from "../config/cluster-file.js";
 import type { TaskTable } from "../scheduler/table.js";
 import { planAssignments } from "../scheduler/planner.js";
 import { errorMessage } from "../util/errors.js";
+import { type LivenessCommand, decideWorkerLiveness } from "./worker-liveness.js";
+
+const LIVENESS_LOG: Record<LivenessCommand["type"], string> = {
+  workerRemoved: "member removed: releasing its tasks",
+  workerUp: "worker alive",
+  workerDead: "worker silent: marking dead",
+};
 
 export interface LeaderDutiesOptions {
   readonly selfId: string;
@@ -102,28 +109,19 @@ export class LeaderDuties {
   }
 
   private checkLiveness(): void {
-    const table = this.o.table();
-    const now = this.now();
-    const registered = new Map(table.workers().map((w) => [w.id, w]));
-    const members = this.o.workerMembers();
-    // A worker no longer in the membership gives its tasks back at once: it will never report again.
-    for (const w of registered.values()) {
-      if (!members.has(w.id) && w.id !== this.o.selfId && !this.livenessInFlight.has(w.id) && (w.alive || w.active > 0) && !this.o.inLatestConf?.(w.id)) {
-        this.proposeLiveness(w.id, { type: "workerRemoved", worker: w.id }, "member removed: releasing its tasks");
-      }
-    }
-    for (const [id, capacity] of members) {
-      if (this.livenessInFlight.has(id)) continue;
-      const w = registered.get(id);
-      const silence = id === this.o.selfId ? 0 : now - (this.lastHeardMs.get(id) ?? this.leaderSinceMs);
-      const heardRecently = silence < this.o.workerTimeoutMs;
-      const contacted = id === this.o.selfId || this.contacted.has(id);
-      if ((!w || !w.alive || w.capacity !== capacity) && heardRecently && contacted) {
-        this.proposeLiveness(id, { type: "workerUp", worker: id, capacity, nowMs: now }, "worker alive");
-      } else if (w && w.alive && !heardRecently && now - this.leaderSinceMs >= this.o.workerTimeoutMs) {
-        this.proposeLiveness(id, { type: "workerDead", worker: id, nowMs: now }, "worker silent: marking dead", silence);
-      }
-    }
+    const decisions = decideWorkerLiveness({
+      selfId: this.o.selfId,
+      nowMs: this.now(),
+      workerTimeoutMs: this.o.workerTimeoutMs,
+      leaderSinceMs: this.leaderSinceMs,
+      members: this.o.workerMembers(),
+      registered: this.o.table().workers(),
+      lastHeardMs: (id) => this.lastHeardMs.get(id),
+      contacted: (id) => this.contacted.has(id),
+      inFlight: (id) => this.livenessInFlight.has(id),
+      inLatestConf: (id) => this.o.inLatestConf?.(id) ?? false,
+    });
+    for (const d of decisions) this.proposeLiveness(d.worker, d.command, LIVENESS_LOG[d.command.type], d.silentMs);
   }
 
   private proposeLiveness(id: string, cmd: Command, what: string, silentMs?: number): void {

@@ -5,11 +5,12 @@
 // state machine's answer, not just "appended".
 import type { Logger } from "pino";
 import type { RaftCore, RaftStatus } from "../raft/api.js";
-import type { ConfChange, Entry, HardState, Message, NodeId, Ready, Role, Snapshot } from "../raft/types.js";
+import type { ConfChange, Entry, Message, NodeId, Ready, Role, Snapshot } from "../raft/types.js";
 import { RaftError } from "../raft/types.js";
 import type { DurableStore } from "../storage/durable.js";
 import type { MemoryStorage } from "../storage/memory.js";
 import { RaftschedError } from "../util/errors.js";
+import { planReady } from "./ready-plan.js";
 import { snapshotDue, snapshotPosition } from "./snapshot-schedule.js";
 
 export interface RaftRunnerOptions {
@@ -283,36 +284,23 @@ export class RaftRunner {
 
   private async handle(rd: Ready): Promise<void> {
     this.counters.readies++;
-    const needsWrite = rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined;
-    // A leader may send its appends and heartbeats while its own write is in flight (Raft dissertation §10.2.1):
-    // they promise nothing about the leader's disk, and nothing that reveals a commit can leave before this
-    // write is done, because the next Ready is only built after advance(). A term or vote change is always
-    // persisted first, and replies (vote grants, append acks) always wait for the write.
-    const early: Message[] = [];
-    const late: Message[] = [];
-    const leaderMayStream = this.core.currentRole() === "leader" && !this.changesTermOrVote(rd);
-    for (const m of rd.messages) ((leaderMayStream && (m.type === "append" || m.type === "heartbeat")) ? early : late).push(m);
-    if (early.length > 0) this.sendNow(early);
+    // What may go on while the write is in flight (ready-plan.ts): a leader's appends and heartbeats, and the
+    // committed entries already durable on a majority.
+    const plan = planReady(rd, this.core.currentRole() === "leader", this.o.storage.initialState().hardState);
+    const late = rd.messages.filter((_, k) => !plan.sendEarly.has(k));
+    if (plan.sendEarly.size > 0) this.sendNow(rd.messages.filter((_, k) => plan.sendEarly.has(k)));
 
     // 1. persist, as one batch (synced when the Ready says so).
-    const persisted = needsWrite
+    const persisted = plan.needsWrite
       ? this.o.durable.persist({
           entries: rd.entries,
-          // A commit-only change needs no fsync (the commit index is re-learned from the leader).
-          sync: rd.mustSync,
+          sync: plan.sync,
           ...(rd.hardState ? { hardState: rd.hardState } : {}),
           ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
         })
       : null;
-
-    // Committed entries already in the log before this Ready's new entries are durable on a majority: apply them
-    // (and answer their clients) while our own write is in flight. Entries that this Ready itself adds (a
-    // single-voter cluster commits at once) wait for the write.
-    const firstNew = rd.entries[0]?.index ?? Infinity;
     let i = 0;
-    if (!rd.snapshot) {
-      while (i < rd.committedEntries.length && rd.committedEntries[i]!.index < firstNew) this.applyOne(rd.committedEntries[i++]!);
-    }
+    while (i < plan.applyDuringWrite) this.applyOne(rd.committedEntries[i++]!);
 
     if (persisted) {
       await persisted;
@@ -322,10 +310,7 @@ export class RaftRunner {
       // 2. the in-memory log the core reads.
       if (rd.snapshot) this.o.storage.applySnapshot(rd.snapshot);
       this.o.storage.append(rd.entries);
-      if (rd.hardState) {
-        this.o.storage.setHardState(rd.hardState);
-        this.lastHardState = rd.hardState;
-      }
+      if (rd.hardState) this.o.storage.setHardState(rd.hardState);
     }
     // 3. send: only now is everything these messages promise durable.
     if (late.length > 0) this.sendNow(late);
@@ -344,14 +329,6 @@ export class RaftRunner {
       if (r) r.index = rs.index;
     }
     this.releaseReads();
-  }
-
-  private lastHardState: HardState | null = null;
-
-  private changesTermOrVote(rd: Ready): boolean {
-    if (!rd.hardState) return false;
-    const prev = this.lastHardState ?? this.o.storage.initialState().hardState;
-    return rd.hardState.term !== prev.term || rd.hardState.vote !== prev.vote;
   }
 
   private sendNow(messages: readonly Message[]): void {

@@ -12,6 +12,7 @@
 import type { RaftConfig, RaftCore } from "../../src/raft/api.js";
 import type { ConfState, Entry, Message, NodeId, ReadState, Ready, Role, Snapshot } from "../../src/raft/types.js";
 import { RaftError } from "../../src/raft/types.js";
+import { changesTermOrVote, planReady } from "../../src/node/ready-plan.js";
 import { type Command, decodeCommand } from "../../src/scheduler/commands.js";
 import { TaskTable } from "../../src/scheduler/table.js";
 import type { ApplyResult } from "../../src/scheduler/types.js";
@@ -250,27 +251,20 @@ export class SimNode {
     return progressed;
   }
 
-  /** What src/node/raft-runner.ts does while a Ready's write is in flight (dissertation §10.2.1): a leader whose
-   *  Ready changes neither term nor vote sends its appends and heartbeats at once, and committed entries below
-   *  the Ready's new ones are applied at once. A crash before the write completes still loses the write (and
-   *  the replies, which wait for it), which is what the checkers hold this to. */
+  /** What src/node/raft-runner.ts does while a Ready's write is in flight, by the same plan (src/node/ready-plan.ts):
+   *  a leader whose Ready changes neither term nor vote sends its appends and heartbeats at once, and committed
+   *  entries below the Ready's new ones are applied at once. A crash before the write completes still loses the
+   *  write (and the replies, which wait for it), which is what the checkers hold this to. */
   private streamAsLeader(rd: Ready, inflight: InflightReady, sink: RunnerSink): void {
     if (this.settings.strictOrder) return;
-    const stored = this.storage.initialState().hardState;
-    const changesTermOrVote = rd.hardState !== undefined && (rd.hardState.term !== stored.term || rd.hardState.vote !== stored.vote);
-    if (this.core?.currentRole() === "leader" && !changesTermOrVote) {
-      rd.messages.forEach((m, i) => {
-        if (m.type === "append" || m.type === "heartbeat") {
-          inflight.sentEarly.add(i);
-          sink.send(m);
-        }
-      });
+    const plan = planReady(rd, this.core?.currentRole() === "leader", this.storage.initialState().hardState);
+    for (const k of plan.sendEarly) {
+      inflight.sentEarly.add(k);
+      sink.send(rd.messages[k]!);
     }
-    if (rd.snapshot) return;
-    const firstNew = rd.entries[0]?.index ?? Infinity;
-    for (const e of rd.committedEntries) {
+    for (const e of rd.committedEntries.slice(0, plan.applyDuringWrite)) {
       // Applying an entry can retire this node (its own removal): then it is down and applies nothing more.
-      if (e.index >= firstNew || !this.core) break;
+      if (!this.core) break;
       if (!this.applyCommitted(e, sink)) break;
       inflight.appliedEarly++;
     }
@@ -279,9 +273,7 @@ export class SimNode {
   /** Readies that need no fsync must not carry anything that would be lost by a crash unnoticed. */
   private checkShape(rd: Ready, sink: RunnerSink): void {
     if (rd.mustSync) return;
-    const hs = rd.hardState;
-    const stored = this.storage.initialState().hardState;
-    if (rd.entries.length > 0 || rd.snapshot || (hs && (hs.term !== stored.term || hs.vote !== stored.vote))) {
+    if (rd.entries.length > 0 || rd.snapshot || changesTermOrVote(rd.hardState, this.storage.initialState().hardState)) {
       sink.contractBroken(this, `Ready with mustSync=false carries entries, a snapshot, or a new term/vote`);
     }
   }

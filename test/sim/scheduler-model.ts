@@ -4,8 +4,8 @@
 //   clients   submit tasks with ids to any node (mostly the leader), retry the same id when the answer is lost or
 //             late, sometimes resubmit an id already acknowledged (an answer lost on the way back), cancel some;
 //   leader    what src/node/leader-duties.ts does: heartbeats are the Raft messages a member sends the leader;
-//             a new leader grants everyone one workerTimeout of grace; commits workerUp / workerDead /
-//             workerRemoved; proposes one assign command at a time from planAssignments (the production planner,
+//             commits workerUp / workerDead / workerRemoved as the production rule decides them
+//             (src/node/worker-liveness.ts: a new leader grants everyone one workerTimeout of grace); proposes one assign command at a time from planAssignments (the production planner,
 //             with the seed's strategy);
 //   workers   what src/node/task-executor.ts does: every node runs the tasks its own table assigns to it, reports
 //             complete or fail (with the attempt) through the leader and retries a lost report. A report already
@@ -17,6 +17,8 @@
 import type { Entry, NodeId } from "../../src/raft/types.js";
 import { type Command, encodeCommand } from "../../src/scheduler/commands.js";
 import { type LeaderConfirmation, attemptStartGate, freeSlots, mayStartTaskHere } from "../../src/node/attempt-start-gate.js";
+import { isMember, latestConfInLog } from "../../src/node/rejoin-leave-decision.js";
+import { decideWorkerLiveness } from "../../src/node/worker-liveness.js";
 import { planAssignments, retryAtMs } from "../../src/scheduler/planner.js";
 import { STRATEGIES, type Strategy } from "../../src/scheduler/strategies.js";
 import type { ApplyResult } from "../../src/scheduler/types.js";
@@ -433,7 +435,6 @@ export class SimScheduler {
     }
     const duties = d;
     const table = n.tasks;
-    const registered = new Map(table.workers().map((w) => [w.id, w]));
     const liveness = (worker: NodeId, command: Command) => {
       duties.livenessInFlight.add(worker);
       const ok = this.propose(n, command, `${command.type} ${worker}`, (o) => {
@@ -442,24 +443,24 @@ export class SimScheduler {
       });
       if (!ok) duties.livenessInFlight.delete(worker);
     };
-    for (const w of registered.values()) {
-      if (!members.includes(w.id) && w.id !== n.id && !duties.livenessInFlight.has(w.id) && (w.alive || w.active > 0)) {
-        liveness(w.id, { type: "workerRemoved", worker: w.id });
-      }
-    }
-    for (const id of members) {
-      if (duties.livenessInFlight.has(id)) continue;
-      const w = registered.get(id);
-      const capacity = this.capacityOf(id);
-      const silence = id === n.id ? 0 : now - (duties.lastHeardTick.get(id) ?? duties.leaderSinceTick);
-      const heardRecently = silence < this.workerTimeoutTicks;
-      const contacted = id === n.id || duties.contacted.has(id);
-      if ((!w || !w.alive || w.capacity !== capacity) && heardRecently && contacted) {
-        liveness(id, { type: "workerUp", worker: id, capacity, nowMs: now * TICK_MS });
-      } else if (w && w.alive && !heardRecently && now - duties.leaderSinceTick >= this.workerTimeoutTicks) {
-        liveness(id, { type: "workerDead", worker: id, nowMs: now * TICK_MS });
-      }
-    }
+    // The production decision (src/node/worker-liveness.ts), on the simulator's clock in ms.
+    const latestConf = latestConfInLog(n.conf, n.log.slice(n.applied.length));
+    const decisions = decideWorkerLiveness({
+      selfId: n.id,
+      nowMs: now * TICK_MS,
+      workerTimeoutMs: this.workerTimeoutTicks * TICK_MS,
+      leaderSinceMs: duties.leaderSinceTick * TICK_MS,
+      members: new Map(members.map((id) => [id, this.capacityOf(id)])),
+      registered: table.workers(),
+      lastHeardMs: (id) => {
+        const t = duties.lastHeardTick.get(id);
+        return t === undefined ? undefined : t * TICK_MS;
+      },
+      contacted: (id) => duties.contacted.has(id),
+      inFlight: (id) => duties.livenessInFlight.has(id),
+      inLatestConf: (id) => isMember(latestConf, id),
+    });
+    for (const d of decisions) liveness(d.worker, d.command);
     // Planning again is only worth it when the table changed or a task's retry time may have come (every 5 ticks).
     const idle = duties.idleAt;
     if (!duties.assigning && !(idle && idle.tableIndex === table.lastAppliedIndex && now - idle.tick < 5)) {
