@@ -10,7 +10,7 @@ import { RaftError } from "../raft/types.js";
 import type { DurableStore } from "../storage/durable.js";
 import type { MemoryStorage } from "../storage/memory.js";
 import { RaftschedError } from "../util/errors.js";
-import { snapshotDue, snapshotPosition } from "./snapshot-schedule.js";
+import { snapshotDue, snapshotPosition, snapshotRestOver, type LastSnapshotTiming } from "./snapshot-schedule.js";
 
 export interface RaftRunnerOptions {
   readonly core: RaftCore;
@@ -75,6 +75,8 @@ export class RaftRunner {
   private readonly maxPendingReads: number;
   private idleWaiters: Array<() => void> = [];
   private snapshotting = false;
+  /** When the last local snapshot ended and how long it took: the next waits for snapshotRestOver. */
+  private lastSnapshotTiming: LastSnapshotTiming | null = null;
   /** A serialized snapshot waiting for the process loop to reach a point between Readies, to be saved there. */
   private snapshotToSave: (() => void) | null = null;
   /** The last snapshot this node took or installed, for the metrics and the log. */
@@ -403,6 +405,7 @@ export class RaftRunner {
     const { id, conf } = this.core.status();
     const { position, members } = snapshotPosition(id, conf.voters, conf.learners);
     if (!snapshotDue(this.applied, current, every, position, members)) return;
+    if (!snapshotRestOver(performance.now(), this.lastSnapshotTiming)) return;
     this.snapshotting = true;
     const t0 = performance.now();
     const index = this.applied;
@@ -422,6 +425,7 @@ export class RaftRunner {
     const finish = (): void => {
       clearInterval(probe);
       this.snapshotting = false;
+      this.lastSnapshotTiming = { finishedAtMs: performance.now(), durationMs: performance.now() - t0 };
     };
     let data: Promise<Uint8Array>;
     try {
