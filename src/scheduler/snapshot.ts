@@ -46,7 +46,7 @@ const ROWS_PER_PACK = 256;
  *  so the longest stretch between deadline checks, stays short. */
 const PACK_TARGET_BYTES = 256 * 1024;
 /** Bytes copied between two deadline checks while assembling the result: well under a millisecond of memcpy. */
-const ASSEMBLE_BYTES_PER_CHECK = 1024 * 1024;
+export const ASSEMBLE_BYTES_PER_CHECK = 1024 * 1024;
 
 export interface SnapshotEncoderOptions {
   /** Bytes to put before the table's in the result (a wrapper's header, see src/node/snapshot-data.ts): the
@@ -128,6 +128,11 @@ export class SnapshotEncoder {
       }
     }
     return true;
+  }
+
+  /** Bytes of the result written so far (prefix included): how far the final assembly got. */
+  get bytesAssembled(): number {
+    return this.assembledBytes;
   }
 
   /** The snapshot bytes (after the prefix, if one was given); only after step() returned true. */
