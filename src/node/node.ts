@@ -12,7 +12,7 @@ import { RaftNode } from "../raft/raft.js";
 import { makePrng } from "../raft/prng.js";
 import type { ConfChange, ConfState, Entry, MemberFacts, Message, NodeId, Role, Snapshot } from "../raft/types.js";
 import { applyConfChange, decodeConfChange } from "../raft/confchange.js";
-import { decodeSnapshotData, encodeSnapshotData } from "./snapshot-data.js";
+import { decodeSnapshotData, encodeSnapshotData, encodeSnapshotDataSliced } from "./snapshot-data.js";
 import { LevelStore } from "../storage/level.js";
 import type { MemoryStorage } from "../storage/memory.js";
 import { WsTransport, type LinkFilter } from "../transport/ws-transport.js";
@@ -263,7 +263,7 @@ export class Replica {
       takeSnapshot: () => {
         const memberUrls = new Map(this.memberUrls);
         const memberFacts = new Map(this.memberFacts);
-        return this.table.snapshotAsync().then((table) => encodeSnapshotData({ memberUrls, memberFacts, table }));
+        return encodeSnapshotDataSliced({ memberUrls, memberFacts }, this.table.beginSnapshot());
       },
     });
     this.transport.onSnapshotSent((to, ok) => this.runner.reportSnapshot(to, ok));

@@ -11,7 +11,8 @@ import type { DurableStore } from "../storage/durable.js";
 import type { MemoryStorage } from "../storage/memory.js";
 import { RaftschedError } from "../util/errors.js";
 import { planReady } from "./ready-plan.js";
-import { snapshotDue, snapshotPosition } from "./snapshot-schedule.js";
+import { SnapshotLoopProbe } from "./snapshot-loop-probe.js";
+import { snapshotDue, snapshotPosition, snapshotRestOver, type LastSnapshotTiming } from "./snapshot-schedule.js";
 
 export interface RaftRunnerOptions {
   readonly core: RaftCore;
@@ -76,6 +77,8 @@ export class RaftRunner {
   private readonly maxPendingReads: number;
   private idleWaiters: Array<() => void> = [];
   private snapshotting = false;
+  /** When the last local snapshot ended and how long it took: the next waits for snapshotRestOver. */
+  private lastSnapshotTiming: LastSnapshotTiming | null = null;
   /** A serialized snapshot waiting for the process loop to reach a point between Readies, to be saved there. */
   private snapshotToSave: (() => void) | null = null;
   /** The last snapshot this node took or installed, for the metrics and the log. */
@@ -379,26 +382,17 @@ export class RaftRunner {
     const current = this.o.storage.snapshot().meta.index;
     const { id, conf } = this.core.status();
     const { position, members } = snapshotPosition(id, conf.voters, conf.learners);
-    if (!snapshotDue(this.applied, current, every, position, members)) return;
+    if (!snapshotDue(this.applied, current, every, position, members) || !snapshotRestOver(performance.now(), this.lastSnapshotTiming)) return;
     this.snapshotting = true;
     const t0 = performance.now();
     const index = this.applied;
     const meta = { index, term: this.o.storage.term(index), conf: this.core.status().conf };
     const compactTo = Math.max(0, index - (this.o.snapshotTrailingEntries ?? Math.min(5000, Math.floor(every / 2))));
-    // The longest event-loop block while the snapshot is in flight (capture, slices, other work): a probe timer's
-    // lateness. A block longer than the heartbeat interval is what would cost the cluster an election.
-    const probeMs = 5;
-    let lastProbe = t0;
-    let maxBlockMs = 0;
-    const probe = setInterval(() => {
-      const now = performance.now();
-      maxBlockMs = Math.max(maxBlockMs, now - lastProbe - probeMs);
-      lastProbe = now;
-    }, probeMs);
-    probe.unref();
+    const probe = new SnapshotLoopProbe();
     const finish = (): void => {
-      clearInterval(probe);
+      probe.stop();
       this.snapshotting = false;
+      this.lastSnapshotTiming = { finishedAtMs: performance.now(), durationMs: performance.now() - t0 };
     };
     let data: Promise<Uint8Array>;
     try {
@@ -421,7 +415,6 @@ export class RaftRunner {
                 this.o.storage.compact(Math.min(compactTo, index));
               }
               const durationMs = performance.now() - t0;
-              maxBlockMs = Math.max(maxBlockMs, performance.now() - lastProbe - probeMs);
               this.lastSnapshot = { index, bytes: bytes.byteLength, durationMs };
               this.o.logger.info(
                 {
@@ -429,7 +422,7 @@ export class RaftRunner {
                   bytes: bytes.byteLength,
                   serializeMs: Math.round(serializeMs),
                   durationMs: Math.round(durationMs),
-                  maxEventLoopBlockMs: Math.round(maxBlockMs),
+                  maxEventLoopBlockMs: Math.round(probe.maxBlockMs()),
                   compactedTo: compactTo,
                 },
                 "snapshot taken and log compacted",

@@ -9,6 +9,7 @@
 import { Packr } from "msgpackr";
 import { RaftschedError } from "../util/errors.js";
 import type { MemberFacts } from "../raft/types.js";
+import { encodeInSlices, SnapshotEncoder, type SliceOptions, type SnapshotView } from "../scheduler/snapshot.js";
 
 const MAGIC = Buffer.from("RSN1");
 const PREFIX_BYTES = MAGIC.length + 4;
@@ -24,6 +25,27 @@ export interface NodeSnapshotData {
 }
 
 export function encodeSnapshotData(d: NodeSnapshotData): Uint8Array {
+  const prefix = snapshotDataPrefix(d);
+  const out = Buffer.allocUnsafe(prefix.byteLength + d.table.byteLength);
+  out.set(prefix, 0);
+  out.set(d.table, prefix.byteLength);
+  return out;
+}
+
+/** The same bytes as encodeSnapshotData({ ...members, table: <the view's table bytes> }), serialized in slices
+ *  (encodeInSlices): the table is packed straight after the header into one buffer, so no turn of the event loop
+ *  allocates and copies the whole snapshot a second time (20–40 ms for 28 MiB, measured on a quiet box). The view is
+ *  taken by the caller, so the state is the one at the moment of the call. */
+export function encodeSnapshotDataSliced(
+  members: Omit<NodeSnapshotData, "table">,
+  view: SnapshotView,
+  options: SliceOptions = {},
+): Promise<Uint8Array> {
+  return encodeInSlices(new SnapshotEncoder(view, { prefix: snapshotDataPrefix(members) }), options);
+}
+
+/** "RSN1" | u32 header length | header. */
+function snapshotDataPrefix(d: Omit<NodeSnapshotData, "table">): Uint8Array {
   const urls = [...d.memberUrls.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const header = packr.pack(
     urls.map(([id, url]) => {
@@ -31,11 +53,10 @@ export function encodeSnapshotData(d: NodeSnapshotData): Uint8Array {
       return facts ? [id, url, { ...facts }] : [id, url];
     }),
   );
-  const out = Buffer.allocUnsafe(PREFIX_BYTES + header.length + d.table.byteLength);
+  const out = Buffer.allocUnsafe(PREFIX_BYTES + header.length);
   MAGIC.copy(out, 0);
   out.writeUInt32BE(header.length, MAGIC.length);
   header.copy(out, PREFIX_BYTES);
-  out.set(d.table, PREFIX_BYTES + header.length);
   return out;
 }
 

@@ -45,8 +45,14 @@ const ROWS_PER_PACK = 256;
 /** Bytes per msgpackr call aimed at: big payloads (up to 1 MiB each) shrink the batch, so one unit of work, and
  *  so the longest stretch between deadline checks, stays short. */
 const PACK_TARGET_BYTES = 256 * 1024;
-/** Bytes copied per step while assembling the result (a few ms of memcpy at most). */
-const ASSEMBLE_BYTES_PER_CHECK = 4 * 1024 * 1024;
+/** Bytes copied between two deadline checks while assembling the result: well under a millisecond of memcpy. */
+export const ASSEMBLE_BYTES_PER_CHECK = 1024 * 1024;
+
+export interface SnapshotEncoderOptions {
+  /** Bytes to put before the table's in the result (a wrapper's header, see src/node/snapshot-data.ts): the
+   *  result is prefix + table in one buffer, so wrapping the table costs no second big allocation and copy. */
+  readonly prefix?: Uint8Array;
+}
 
 /**
  * Serializes a SnapshotView in steps, so a caller can yield to the event loop between them. The output is the
@@ -64,8 +70,13 @@ export class SnapshotEncoder {
   private out: Uint8Array | null = null;
   private assembledChunks = 0;
   private assembledBytes = 0;
+  private readonly prefix: Uint8Array;
 
-  constructor(private readonly view: SnapshotView) {
+  constructor(
+    private readonly view: SnapshotView,
+    options: SnapshotEncoderOptions = {},
+  ) {
+    this.prefix = new Uint8Array(options.prefix ?? EMPTY); // a copy: the caller may reuse its buffer
     const workers = view.workers.map((w) => [w.id, w.alive, w.capacity, w.changedAtMs, w.currentWeight]);
     const head = packr.pack([MAGIC, VERSION, view.appliedIndex, view.rrCursor, workers]);
     if (head[0] !== 0x95) throw new Error("snapshot: unexpected header encoding");
@@ -76,6 +87,7 @@ export class SnapshotEncoder {
 
   /** Works until performance.now() passes deadlineMs (at least one unit of work); true once the bytes are ready. */
   step(deadlineMs: number): boolean {
+    if (this.out !== null && this.assembledChunks === this.chunks.length) return true;
     const blocks = this.view.tasks.blocks;
     while (this.block < blocks.length) {
       const rows: unknown[] = [];
@@ -98,7 +110,11 @@ export class SnapshotEncoder {
       throw new Error(`snapshot: ${this.rows} tasks iterated, ${this.view.tasks.size} expected`);
     }
     // Assemble into one buffer, also in steps: a 70 MiB copy is itself a few tens of ms.
-    this.out ??= new Uint8Array(this.totalBytes);
+    if (this.out === null) {
+      this.out = new Uint8Array(this.prefix.byteLength + this.totalBytes);
+      this.out.set(this.prefix, 0);
+      this.assembledBytes = this.prefix.byteLength;
+    }
     let copied = 0;
     while (this.assembledChunks < this.chunks.length) {
       const chunk = this.chunks[this.assembledChunks]!;
@@ -114,7 +130,12 @@ export class SnapshotEncoder {
     return true;
   }
 
-  /** The snapshot bytes; only after step() returned true. */
+  /** Bytes of the result written so far (prefix included): how far the final assembly got. */
+  get bytesAssembled(): number {
+    return this.assembledBytes;
+  }
+
+  /** The snapshot bytes (after the prefix, if one was given); only after step() returned true. */
   result(): Uint8Array {
     if (this.out === null || this.assembledChunks !== this.chunks.length) throw new Error("snapshot: not finished");
     return this.out;
@@ -129,6 +150,30 @@ export class SnapshotEncoder {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Default work per turn of the event loop: with the checks' overshoot a turn stays well under the ~25 ms that a
+ *  heartbeat (50 ms) can afford to wait. */
+export const DEFAULT_SLICE_MS = 8;
+/** Default pause between slices. Snapshotting is background work: without a pause it takes all the CPU the node
+ *  gets until it is done, and on a shared box (3 nodes on 2 cores in the load test) that CPU is taken from the
+ *  peers too, whose heartbeats then come late. With 8 ms of work and 4 ms of rest it takes at most 2/3 of a core. */
+export const DEFAULT_REST_MS = 4;
+
+export interface SliceOptions {
+  readonly sliceMs?: number;
+  readonly restMs?: number;
+}
+
+/** Runs an encoder to the end in slices of sliceMs, resting restMs between them (0: only yield, via setImmediate,
+ *  so timers and I/O run between two slices). */
+export async function encodeInSlices(encoder: SnapshotEncoder, options: SliceOptions = {}): Promise<Uint8Array> {
+  const sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
+  const restMs = options.restMs ?? DEFAULT_REST_MS;
+  while (!encoder.step(performance.now() + sliceMs)) {
+    await new Promise<void>((resolve) => (restMs > 0 ? setTimeout(resolve, restMs) : setImmediate(resolve)));
+  }
+  return encoder.result();
+}
 
 function taskRow(t: TaskRecord): unknown[] {
   const flags = (t.result !== undefined ? HAS_RESULT : 0) | (t.error !== undefined ? HAS_ERROR : 0);

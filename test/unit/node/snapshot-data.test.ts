@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decodeSnapshotData, encodeSnapshotData } from "../../../src/node/snapshot-data.js";
+import { decodeSnapshotData, encodeSnapshotData, encodeSnapshotDataSliced } from "../../../src/node/snapshot-data.js";
+import { TaskTable } from "../../../src/scheduler/table.js";
 
 describe("node snapshot data", () => {
   it("round-trips member urls and the table bytes, and is the same for any map order", () => {
@@ -23,5 +24,22 @@ describe("node snapshot data", () => {
     const good = Buffer.from(encodeSnapshotData({ memberUrls: new Map(), table: new Uint8Array(4) }));
     good.writeUInt32BE(1_000_000, 4);
     expect(() => decodeSnapshotData(good)).toThrow(expect.objectContaining({ code: "SNAPSHOT_CORRUPT" }));
+  });
+
+  it("encodeSnapshotDataSliced writes the same bytes as wrapping the table's snapshot(), of the moment of the call", async () => {
+    const table = new TaskTable();
+    for (let i = 1; i <= 400; i++) table.apply(i, { type: "submit", id: `t${i}`, payload: { i }, priority: 0, maxAttempts: 1, nowMs: i });
+    const members = {
+      memberUrls: new Map([["n2", "http://127.0.0.1:2"], ["n1", "http://127.0.0.1:1"]]),
+      memberFacts: new Map([["n2", { capacity: 3, worker: true }]]),
+    };
+    const expected = encodeSnapshotData({ ...members, table: table.snapshot() });
+    const pending = encodeSnapshotDataSliced(members, table.beginSnapshot(), { sliceMs: 0, restMs: 0 });
+    table.apply(401, { type: "submit", id: "later", payload: null, priority: 0, maxAttempts: 1, nowMs: 401 });
+    const bytes = await pending;
+    expect(Buffer.from(bytes).equals(Buffer.from(expected))).toBe(true);
+    const d = decodeSnapshotData(bytes);
+    expect(d.memberFacts?.get("n2")).toEqual({ capacity: 3, worker: true });
+    expect(TaskTable.restore(d.table).lastAppliedIndex).toBe(400);
   });
 });

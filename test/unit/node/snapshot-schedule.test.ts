@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { nextSnapshotIndex, snapshotDue, snapshotPosition } from "../../../src/node/snapshot-schedule.js";
+import { nextSnapshotIndex, SNAPSHOT_REST_FACTOR, snapshotDue, snapshotPosition, snapshotRestOver } from "../../../src/node/snapshot-schedule.js";
 
 describe("snapshot schedule", () => {
   it("gives the members of a cluster different snapshot indexes (staggered), one period apart each", () => {
@@ -27,5 +27,15 @@ describe("snapshot schedule", () => {
     expect(snapshotDue(10_000, 0, 0, 0, 3)).toBe(false);
     expect(snapshotPosition("n9", ["n1", "n2"], [])).toEqual({ position: 0, members: 2 });
     expect(snapshotDue(4, 0, 3, 0, 1)).toBe(true);
+  });
+
+  it("rests a multiple of the last snapshot's duration before the next, so a slow (big) snapshot spaces them out", () => {
+    expect(snapshotRestOver(0, null)).toBe(true); // none taken yet
+    const last = { finishedAtMs: 10_000, durationMs: 2_000 };
+    expect(snapshotRestOver(10_000 + SNAPSHOT_REST_FACTOR * 2_000 - 1, last)).toBe(false);
+    expect(snapshotRestOver(10_000 + SNAPSHOT_REST_FACTOR * 2_000, last)).toBe(true);
+    // A quick snapshot of a small table hardly delays the next.
+    expect(snapshotRestOver(10_005, { finishedAtMs: 10_000, durationMs: 1 })).toBe(true);
+    expect(snapshotRestOver(10_000, last, 0)).toBe(true);
   });
 });
