@@ -88,6 +88,7 @@ class ServedNode implements RaftschedNode {
       hooks: {
         serve: (wiring) => this.serve(wiring),
         reportOutcome: (id, attempt, outcome) => this.reportOutcome(id, attempt, outcome),
+        reportLingering: async (count) => void (await this.api.reportLingering(this.id, { count })),
         onApplied: (result) => this.metrics.onApplied(result),
         onRoleChange: (role, term) => this.metrics.onRoleChange(role, term),
       },

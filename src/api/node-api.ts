@@ -14,6 +14,7 @@ import { refuseReusedId } from "../node/id-reuse.js";
 import { awaitReconfigAllowed, reconfigViewOf, type AwaitReconfigOptions } from "../node/reconfig-check.js";
 import { TransferHold, proposeThroughHandOver } from "../node/transfer-hold.js";
 import { submitLeaderWaitMs } from "../node/leader-wait.js";
+import { parseLingeringCount } from "../node/lingering-handlers.js";
 import { LeaderForwarder, type Forwarded } from "./leader-forward.js";
 
 const READ_TIMEOUT_MS = 3000;
@@ -131,6 +132,13 @@ export class NodeApi implements ApiBackend {
     const body = ctx?.body ?? { attempt, ...(error !== undefined ? { error } : {}) };
     // The retry time is fixed on the leader, when it proposes.
     return await this.writeTask(`/v1/tasks/${encodeURIComponent(id)}/fail`, body, ctx, () => ({ type: "fail", id, attempt, ...(error !== undefined ? { error } : {}), retryAtMs: this.n.retryAt(attempt) }));
+  }
+
+  async reportLingering(worker: string, body: unknown, ctx?: RequestContext): Promise<unknown> {
+    const count = parseLingeringCount(body);
+    if (!this.n.runner.isLeader) return (await this.forwarder.forward("POST", `/v1/workers/${encodeURIComponent(worker)}/lingering`, { count }, ctx)).body;
+    this.n.duties.lingering.set(worker, count);
+    return { worker, count };
   }
 
   async cancel(id: string, ctx?: RequestContext): Promise<Task> {

@@ -37,6 +37,8 @@ export interface ApiBackend {
   fail(id: string, attempt: number, error: JsonValue | undefined, ctx?: RequestContext): Promise<Task>;
   cancel(id: string, ctx?: RequestContext): Promise<Task>;
   workers(ctx?: RequestContext): Promise<unknown>;
+  /** A worker tells the leader how many aborted handlers still hold its slots (`body`: `{ count }`). */
+  reportLingering?(worker: string, body: unknown, ctx?: RequestContext): Promise<unknown>;
   cluster(ctx?: RequestContext): Promise<unknown>;
   addMember?(id: string, url: string, role: "voter" | "learner", ctx?: RequestContext, facts?: MemberFacts): Promise<{ created: boolean; body: unknown }>;
   removeMember?(id: string, ctx?: RequestContext): Promise<unknown>;
@@ -159,6 +161,11 @@ const ROUTES: readonly Route[] = [
   },
   { path: "/v1/status", methods: { GET: { run: json(200, (api) => api.status()) } } },
   { path: "/v1/workers", methods: { GET: { run: json(200, (api, r) => api.workers(r.ctx)) } } },
+  // A worker's count of aborted handlers still running (src/node/lingering-handlers.ts), told to the leader.
+  {
+    path: "/v1/workers/:id/lingering",
+    methods: { POST: { available: (api) => api.reportLingering !== undefined, run: json(200, (api, r) => api.reportLingering!(r.params.id!, r.body, r.ctx)) } },
+  },
   { path: "/v1/cluster", methods: { GET: { run: json(200, (api, r) => api.cluster(r.ctx)) } } },
   {
     path: "/v1/cluster/members",

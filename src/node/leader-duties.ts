@@ -13,6 +13,7 @@ import type { TaskTable } from "../scheduler/table.js";
 import { planAssignments } from "../scheduler/planner.js";
 import { errorMessage } from "../util/errors.js";
 import { type LivenessCommand, decideWorkerLiveness } from "./worker-liveness.js";
+import { LingeringLedger } from "./lingering-handlers.js";
 
 const LIVENESS_LOG: Record<LivenessCommand["type"], string> = {
   workerRemoved: "member removed: releasing its tasks",
@@ -34,6 +35,8 @@ export interface LeaderDutiesOptions {
   readonly inLatestConf?: (id: string) => boolean;
   readonly propose: (cmd: Command) => Promise<unknown>;
   readonly isLeader: () => boolean;
+  /** This node's own aborted handlers that have not returned yet (its executor's count). Default: 0. */
+  readonly ownLingering?: () => number;
   readonly nowMs?: () => number;
   readonly everyMs?: number;
 }
@@ -53,6 +56,8 @@ export class LeaderDuties {
   private readonly now: () => number;
   /** Time from "silence detected" to "dead committed", for the reassignment-time metric. */
   readonly reassignments: Array<{ worker: string; silentMs: number; requeued: number }> = [];
+  /** Slots the workers report held by lingering aborted handlers; placement counts them as occupied. */
+  readonly lingering = new LingeringLedger();
 
   constructor(o: LeaderDutiesOptions) {
     this.o = o;
@@ -79,6 +84,8 @@ export class LeaderDuties {
     const now = this.now();
     this.leaderSinceMs = now;
     this.contacted.clear();
+    // Counts told to an earlier leadership may be stale; workers with lingering handlers tell a new leader again.
+    this.lingering.clear();
     for (const id of this.o.workerMembers().keys()) this.lastHeardMs.set(id, now);
   }
 
@@ -143,7 +150,8 @@ export class LeaderDuties {
 
   private assign(): void {
     if (this.assigning) return;
-    const cmd = planAssignments(this.o.table(), { nowMs: this.now(), strategy: this.o.strategy, rng: this.o.rng });
+    const lingering = this.lingering.view(this.o.selfId, this.o.ownLingering?.() ?? 0);
+    const cmd = planAssignments(this.o.table(), { nowMs: this.now(), strategy: this.o.strategy, rng: this.o.rng, lingering });
     if (!cmd) return;
     this.assigning = true;
     this.o

@@ -22,6 +22,7 @@ import { retryAtMs } from "../scheduler/planner.js";
 import type { ApplyResult, JsonValue, Task } from "../scheduler/types.js";
 import { RaftRunner } from "./raft-runner.js";
 import { LeaderDuties } from "./leader-duties.js";
+import { LingeringReporter } from "./lingering-handlers.js";
 import { StorageIdentity } from "./storage-identity.js";
 import { TaskExecutor, type TaskHandler, type Outcome } from "./task-executor.js";
 import { RejoinLeaveWatcher } from "./rejoin-leave-watcher.js";
@@ -53,6 +54,8 @@ export interface ReplicaHooks {
   serve(wiring: ReplicaWiring): Promise<{ close(): Promise<void> }>;
   /** Reports a local task attempt's outcome (through the leader, as any client's report). */
   reportOutcome(id: string, attempt: number, outcome: Outcome): Promise<void>;
+  /** Tells the leader this node's count of aborted handlers still running (POST /v1/workers/<id>/lingering). */
+  reportLingering?(count: number): Promise<void>;
   onApplied?(result: ApplyResult): void;
   onRoleChange?(role: Role, term: number): void;
 }
@@ -200,7 +203,9 @@ export class Replica {
       propose: (cmd) => this.proposeCommand(cmd),
       // The role as announced by the last Ready: duties start only after becameLeader() granted the grace period.
       isLeader: () => this.role === "leader",
+      ownLingering: () => this.executor?.drainingCount ?? 0,
     });
+    const lingering = new LingeringReporter({ count: () => this.executor.drainingCount, leader: () => this.runner?.knownLeader ?? null, send: async (count) => void (await this.hooks.reportLingering?.(count)) });
     const self = this;
     this.executor = new TaskExecutor({
       selfId: this.id,
@@ -219,6 +224,7 @@ export class Replica {
       },
       currentTerm: () => this.core.status().term,
       appliedIndex: () => this.runner.appliedIndex,
+      afterReconcile: () => lingering.poke(),
     });
     await this.loadHandler();
 

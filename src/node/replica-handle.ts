@@ -27,7 +27,8 @@ export type RunnerView = Readonly<
 >;
 export type TableView = Pick<TaskTable, "getTask" | "listTasks" | "counts" | "workers">;
 export type WorkView = Readonly<Pick<TaskExecutor, "active" | "completedCount" | "failedCount">>;
-export type SilenceView = Pick<LeaderDuties, "silenceMs" | "heardSilenceMs">;
+/** The leader's view of the members: silence, and the lingering handlers the workers told it of. */
+export type SilenceView = Pick<LeaderDuties, "silenceMs" | "heardSilenceMs" | "lingering">;
 
 export interface ReplicaHandle {
   readonly id: string;

@@ -41,6 +41,9 @@ export interface TaskExecutorOptions {
   /** The node's current Raft term and applied index (with confirmCommit). */
   readonly currentTerm?: () => number;
   readonly appliedIndex?: () => number;
+  /** Called after every scheduling pass (the count of aborted handlers may have changed): the node tells the
+   *  leader (lingering-handlers.ts). */
+  readonly afterReconcile?: () => void;
 }
 
 /** The built-in handler of the contract: `{ sleepMs?: n, fail?: bool }`; other payload fields are ignored. */
@@ -144,6 +147,11 @@ export class TaskExecutor {
   /** Starts what the table assigns us and is not running; aborts what runs but is no longer ours. */
   reconcile(): void {
     if (this.stopped) return;
+    this.reconcileOnce();
+    this.o.afterReconcile?.();
+  }
+
+  private reconcileOnce(): void {
     for (const [id, r] of this.running) {
       const t = this.o.lookup(id);
       if (!t || t.state !== "assigned" || t.worker !== this.o.selfId || t.attempt !== r.attempt) {

@@ -26,6 +26,10 @@ export interface PlanOptions {
   /** At most this many assignments (default 256, at most MAX_ASSIGNMENTS_PER_COMMAND). */
   readonly maxBatch?: number;
   readonly maxScan?: number;
+  /** Per worker, slots held by aborted handlers that have not returned yet (the worker reports them; the table
+   *  does not count them: their tasks were reassigned or cancelled). Counted as occupied: work placed there would
+   *  only wait until they return (src/node/lingering-handlers.ts). */
+  readonly lingering?: ReadonlyMap<string, number>;
 }
 
 /** The next assign command, or null when nothing is due or no worker has room. Takes pending tasks in queue
@@ -37,7 +41,7 @@ export function planAssignments(table: TaskTable, options: PlanOptions): AssignC
   const candidates: { id: string; active: number; capacity: number }[] = table
     .workers()
     .filter((w) => w.alive && (live === undefined || live.has(w.id)))
-    .map((w) => ({ id: w.id, active: w.active, capacity: w.capacity }));
+    .map((w) => ({ id: w.id, active: w.active + (options.lingering?.get(w.id) ?? 0), capacity: w.capacity }));
   if (!candidates.some((c) => c.active < c.capacity)) return null;
 
   const assignments: Assignment[] = [];
