@@ -35,6 +35,22 @@ describe("planAssignments", () => {
     expect(next.assignments.map((a) => a.taskId)).toEqual(["low"]);
   });
 
+  it("counts slots held by lingering aborted handlers as occupied: a node whose slots they hold gets nothing (issue 17.2)", () => {
+    for (const strategy of ["least-loaded", "weighted", "round-robin", "random"] as const) {
+      const log = new Log();
+      log.up("n1", 2);
+      log.up("n2", 2);
+      for (const id of ["a", "b", "c"]) log.submit(id);
+      // n1's two slots are held by handlers aborted after a cancel: the table shows n1 idle.
+      const lingering = new Map([["n1", 2]]);
+      const cmd = planAssignments(log.table, { ...opts, strategy, lingering })!;
+      expect(cmd.assignments.map((a) => a.worker)).toEqual(["n2", "n2"]);
+      // One returned: one slot free again.
+      const next = planAssignments(log.table, { ...opts, strategy, lingering: new Map([["n1", 1]]) })!;
+      expect(next.assignments.filter((a) => a.worker === "n1")).toHaveLength(1);
+    }
+  });
+
   it("skips tasks still in backoff, tasks in flight, and workers the detector does not consider live", () => {
     const log = new Log();
     log.up("n1", 4);
