@@ -28,13 +28,20 @@ export function parseLingeringCount(body: unknown): number {
   return count as number;
 }
 
-/** What a worker last told, and to which leader. null: nothing since this process started. */
+/** What a worker last told, and to which leadership. null: nothing since this process started. */
 export interface LingeringTold {
+  /** The leadership told: the leader's id and its term (`leadershipKey`). A node elected again in a later term
+   *  starts from zero again, so it must hear the count again although its id is the same. */
   readonly leader: string;
   readonly count: number;
 }
 
-/** Whether a worker must tell `leader` its lingering count now. A fresh process tells even 0 once, so a count a
+/** The key of one leadership: the leader's id in one term. */
+export function leadershipKey(leaderId: string | null, term: number): string | null {
+  return leaderId === null ? null : `${leaderId}@${term}`;
+}
+
+/** Whether a worker must tell `leader` (a leadershipKey) its lingering count now. A fresh process tells even 0 once, so a count a
  *  leader kept from before a crash is cleared; a new leader starts from zero, so it needs to hear only a non-zero
  *  count. Pure: the executor's reporter and the simulator's worker model both call it. */
 export function lingeringReportDue(told: LingeringTold | null, leader: string | null, count: number): boolean {
@@ -78,6 +85,7 @@ export class LingeringLedger {
 
 export interface LingeringReporterOptions {
   readonly count: () => number;
+  /** The current leadership (leadershipKey), null when no leader is known. */
   readonly leader: () => string | null;
   /** Delivers the count to the leader; throws when it did not arrive (tried again at the next poke). */
   readonly send: (count: number) => Promise<void>;

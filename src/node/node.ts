@@ -22,7 +22,7 @@ import { retryAtMs } from "../scheduler/planner.js";
 import type { ApplyResult, JsonValue, Task } from "../scheduler/types.js";
 import { RaftRunner } from "./raft-runner.js";
 import { LeaderDuties } from "./leader-duties.js";
-import { LingeringReporter } from "./lingering-handlers.js";
+import { LingeringReporter, leadershipKey } from "./lingering-handlers.js";
 import { StorageIdentity } from "./storage-identity.js";
 import { TaskExecutor, type TaskHandler, type Outcome } from "./task-executor.js";
 import { RejoinLeaveWatcher } from "./rejoin-leave-watcher.js";
@@ -205,7 +205,7 @@ export class Replica {
       isLeader: () => this.role === "leader",
       ownLingering: () => this.executor?.drainingCount ?? 0,
     });
-    const lingering = new LingeringReporter({ count: () => this.executor.drainingCount, leader: () => this.runner?.knownLeader ?? null, send: async (count) => void (await this.hooks.reportLingering?.(count)) });
+    const lingering = new LingeringReporter({ count: () => this.executor.drainingCount, leader: () => leadershipKey(this.runner?.knownLeader ?? null, this.core.status().term), send: async (count) => void (await this.hooks.reportLingering?.(count)) });
     const self = this;
     this.executor = new TaskExecutor({
       selfId: this.id,

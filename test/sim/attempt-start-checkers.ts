@@ -5,7 +5,11 @@
 //                      log the starting node could know of: committed before the node's executor began. A node
 //                      restarted on an old table must catch up with the leader before it starts anything;
 //   executorCapacity   a node never runs more than its capacity of handlers at once, counting aborted handlers that
-//                      have not returned yet, and never two attempts of one task side by side.
+//                      have not returned yet, and never two attempts of one task side by side;
+//   placementCapacity  the leader never places more work on a worker than its capacity minus the tasks the table
+//                      assigns it minus the aborted handlers the worker told it still run there (issue #17.2: the
+//                      worker reports what it really runs). A report still on its way is not counted: the leader
+//                      cannot know it, and the executor's own slot rule (executorCapacity) covers that window.
 import type { CheckerName, SchedulerView, Violation } from "./view.js";
 
 type Checker = (view: SchedulerView) => Violation[];
@@ -46,6 +50,17 @@ export const executorCapacity: Checker = (view) => {
     for (const h of load.handlers) {
       if (seen.has(h.id)) out.push(violation(view, "executorCapacity", `${load.node} runs two attempts of ${h.id} side by side at tick ${load.tick}: ${text()}`));
       seen.add(h.id);
+    }
+  }
+  return out;
+};
+
+export const placementCapacity: Checker = (view) => {
+  const out: Violation[] = [];
+  for (const p of view.placements ?? []) {
+    if (p.placed > 0 && p.active + p.lingering + p.placed > p.capacity) {
+      const what = `${p.active} assigned + ${p.lingering} aborted handlers still running + ${p.placed} placed`;
+      out.push(violation(view, "placementCapacity", `leader ${p.leader} placed work on ${p.worker} at tick ${p.tick} beyond its capacity ${p.capacity}: ${what}`));
     }
   }
   return out;

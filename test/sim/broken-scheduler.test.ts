@@ -49,4 +49,10 @@ describe(`a broken scheduler replica is caught within ${SEED_BUDGET} random seed
     expect(hit, "no node ran more handlers than its capacity").not.toBeNull();
     expect(hit!.detail).toMatch(/n\d+ runs (\d+ handlers at tick \d+, capacity \d+|two attempts of t\d+ side by side)/);
   });
+
+  it("a leader that counts only the table's assignments, not the aborted handlers workers report -> placementCapacity", () => {
+    const hit = firstSeedReporting({ ignoreLingering: true }, "placementCapacity");
+    expect(hit, "no leader placed work on slots held by handlers still returning").not.toBeNull();
+    expect(hit!.detail).toMatch(/leader n\d+ placed work on n\d+ at tick \d+ beyond its capacity \d+: \d+ assigned \+ [1-9]\d* aborted handlers still running/);
+  });
 });

@@ -73,6 +73,8 @@ export interface BrokenScheduler {
   readonly startFromLocalTable?: boolean;
   /** Executors free an aborted attempt's slot when the abort is sent, not when its handler returns (issue #17.2). */
   readonly freeSlotOnAbort?: boolean;
+  /** The leader places work without counting the aborted handlers the workers told it still run (issue #17.2). */
+  readonly ignoreLingering?: boolean;
 }
 
 /** At most this many Readies are worked through per node per delivery round (a runaway core cannot hang us). */

@@ -10,8 +10,9 @@
 //                      index, and only the attempt most recently assigned, and not taken back since (worker
 //                      declared dead or removed, task cancelled), can finish: a stale report is fenced;
 //   replicaDivergence  every replica's table is byte-identical at the same applied index;
-//   staleAttemptStart, executorCapacity: what the executors start and run (attempt-start-checkers.ts).
-import { executorCapacity, staleAttemptStart } from "./attempt-start-checkers.js";
+//   staleAttemptStart, executorCapacity: what the executors start and run (attempt-start-checkers.ts);
+//   placementCapacity: the leader places no work on slots held by handlers it was told still run (same file).
+import { executorCapacity, placementCapacity, staleAttemptStart } from "./attempt-start-checkers.js";
 import { bytesEqual } from "./entries.js";
 import type { AssignmentRecord, CheckerName, SchedulerView, Violation } from "./view.js";
 
@@ -148,7 +149,7 @@ export const replicaDivergence: SchedulerChecker = (view) => {
   return out;
 };
 
-export type SchedulerCheckerName = "taskLost" | "taskDuplicated" | "attemptFencing" | "replicaDivergence" | "staleAttemptStart" | "executorCapacity";
+export type SchedulerCheckerName = "taskLost" | "taskDuplicated" | "attemptFencing" | "replicaDivergence" | "staleAttemptStart" | "executorCapacity" | "placementCapacity";
 
 export const SCHEDULER_CHECKERS: Readonly<Record<SchedulerCheckerName, SchedulerChecker>> = {
   taskLost,
@@ -157,4 +158,5 @@ export const SCHEDULER_CHECKERS: Readonly<Record<SchedulerCheckerName, Scheduler
   replicaDivergence,
   staleAttemptStart,
   executorCapacity,
+  placementCapacity,
 };

@@ -6,7 +6,8 @@
 //   leader    what src/node/leader-duties.ts does: heartbeats are the Raft messages a member sends the leader;
 //             commits workerUp / workerDead / workerRemoved as the production rule decides them
 //             (src/node/worker-liveness.ts: a new leader grants everyone one workerTimeout of grace); proposes one assign command at a time from planAssignments (the production planner,
-//             with the seed's strategy);
+//             with the seed's strategy), counting as occupied the slots that aborted handlers still hold as the
+//             workers told it (src/node/lingering-handlers.ts);
 //   workers   what src/node/task-executor.ts does: every node runs the tasks its own table assigns to it, reports
 //             complete or fail (with the attempt) through the leader and retries a lost report. A report already
 //             on its way when the attempt is superseded is sometimes still delivered, so fencing is exercised.
@@ -19,6 +20,9 @@ import { type Command, encodeCommand } from "../../src/scheduler/commands.js";
 import { type LeaderConfirmation, attemptStartGate, freeSlots, mayStartTaskHere } from "../../src/node/attempt-start-gate.js";
 import { isMember, latestConfInLog } from "../../src/node/rejoin-leave-decision.js";
 import { decideWorkerLiveness } from "../../src/node/worker-liveness.js";
+import { LingeringLedger, type LingeringTold, leadershipKey, lingeringReportDue } from "../../src/node/lingering-handlers.js";
+import { type AssignCommand } from "../../src/scheduler/commands.js";
+import type { TaskTable } from "../../src/scheduler/table.js";
 import { planAssignments, retryAtMs } from "../../src/scheduler/planner.js";
 import { STRATEGIES, type Strategy } from "../../src/scheduler/strategies.js";
 import type { ApplyResult } from "../../src/scheduler/types.js";
@@ -115,6 +119,8 @@ interface Duties {
   assigning: boolean;
   /** The table index and tick of the last planning round that found nothing to assign. */
   idleAt: { tableIndex: number; tick: number } | null;
+  /** Aborted handlers still running per worker, as the workers told this leadership (the production ledger). */
+  readonly lingering: LingeringLedger;
 }
 
 interface Run {
@@ -146,6 +152,8 @@ interface Executor {
   readonly reporting: Map<string, Report>;
   /** "id#attempt" already reported: never run again here. */
   readonly finished: Set<string>;
+  /** What this incarnation last told a leader of its aborted handlers (lingering-handlers.ts). */
+  told: LingeringTold | null;
 }
 
 interface ClientSubmit {
@@ -430,7 +438,7 @@ export class SimScheduler {
     const now = this.host.tick;
     const members = [...n.conf.voters, ...n.conf.learners];
     if (!d || d.term !== term) {
-      d = { term, leaderSinceTick: now, lastHeardTick: new Map(members.map((id) => [id, now])), contacted: new Set(), livenessInFlight: new Set(), assigning: false, idleAt: null };
+      d = { term, leaderSinceTick: now, lastHeardTick: new Map(members.map((id) => [id, now])), contacted: new Set(), livenessInFlight: new Set(), assigning: false, idleAt: null, lingering: new LingeringLedger() };
       this.duties.set(n.id, d);
     }
     const duties = d;
@@ -464,9 +472,13 @@ export class SimScheduler {
     // Planning again is only worth it when the table changed or a task's retry time may have come (every 5 ticks).
     const idle = duties.idleAt;
     if (!duties.assigning && !(idle && idle.tableIndex === table.lastAppliedIndex && now - idle.tick < 5)) {
-      const cmd = planAssignments(table, { nowMs: now * TICK_MS, strategy: this.strategy, rng: this.random });
+      const own = this.executors.get(n.id);
+      const lingering = duties.lingering.view(n.id, own?.incarnation === n.incarnation ? own.draining.size : 0);
+      const counted = this.host.brokenScheduler?.ignoreLingering ? {} : { lingering };
+      const cmd = planAssignments(table, { nowMs: now * TICK_MS, strategy: this.strategy, rng: this.random, ...counted });
       duties.idleAt = cmd ? null : { tableIndex: table.lastAppliedIndex, tick: now };
       if (cmd) {
+        this.checkPlacement(n, table, lingering, cmd);
         duties.assigning = true;
         const ok = this.propose(n, cmd, `assign ${cmd.assignments.length}`, () => {
           duties.assigning = false;
@@ -476,13 +488,39 @@ export class SimScheduler {
     }
   }
 
+  /** The placementCapacity checker over one planned command: what each worker it places on was known to run. */
+  private checkPlacement(n: SimNode, table: TaskTable, lingering: ReadonlyMap<string, number>, cmd: AssignCommand): void {
+    const placed = new Map<string, number>();
+    for (const a of cmd.assignments) placed.set(a.worker, (placed.get(a.worker) ?? 0) + 1);
+    const placements = table
+      .workers()
+      .filter((w) => placed.has(w.id))
+      .map((w) => ({ leader: n.id, tick: this.host.tick, worker: w.id, capacity: w.capacity, active: w.active, lingering: lingering.get(w.id) ?? 0, placed: placed.get(w.id)! }));
+    this.check("placementCapacity", { placements });
+  }
+
+  /** The worker tells the leader it knows of its count of aborted handlers still running, when due (the production
+   *  rule). Delivered at once if that leader is up and still leads in that term (a report to a node that is down or
+   *  no longer leads is lost; due again next tick). The simulator does not delay it: the window a real report
+   *  spends on the way is covered by the executor's slot rule, which executorCapacity checks. */
+  private tellLeader(n: SimNode, ex: Executor): void {
+    const key = leadershipKey(n.leaderId, n.term);
+    const count = ex.draining.size;
+    if (!lingeringReportDue(ex.told, key, count) || key === null || n.leaderId === null) return;
+    const leader = this.host.nodeById(n.leaderId);
+    const d = leader?.alive && leader.term === n.term ? this.duties.get(leader.id) : undefined;
+    if (!d || d.term !== n.term) return;
+    d.lingering.set(n.id, count);
+    ex.told = { leader: key, count };
+  }
+
   // Every node's worker (src/node/task-executor.ts): the local table is the truth, once the leader confirmed a
   // commit index the node has applied (src/node/attempt-start-gate.ts, the production rule).
 
   private executorOf(n: SimNode): Executor {
     let ex = this.executors.get(n.id);
     if (!ex || ex.incarnation !== n.incarnation) {
-      ex = { incarnation: n.incarnation, since: this.host.tick, running: new Map(), draining: new Map(), reporting: new Map(), finished: new Set(), confirmed: null, asking: null };
+      ex = { incarnation: n.incarnation, since: this.host.tick, running: new Map(), draining: new Map(), reporting: new Map(), finished: new Set(), confirmed: null, asking: null, told: null };
       this.executors.set(n.id, ex);
     }
     return ex;
@@ -492,6 +530,7 @@ export class SimScheduler {
     const ex = this.executorOf(n);
     const now = this.host.tick;
     for (const [key, d] of ex.draining) if (d.returnTick <= now) ex.draining.delete(key);
+    this.tellLeader(n, ex);
     if (ex.running.size === 0 && ex.draining.size === 0 && ex.reporting.size === 0 && ex.finished.size === 0 && n.tasks.activeOf(n.id) === 0) return;
     const current = (id: string, attempt: number) => {
       const t = n.tasks.getTask(id);
@@ -504,6 +543,7 @@ export class SimScheduler {
       ex.running.delete(id);
       ex.draining.set(`${id}#${run.attempt}`, { id, attempt: run.attempt, returnTick: now + this.rng.int(0, MAX_CLEANUP_TICKS) });
     }
+    this.tellLeader(n, ex);
     for (const key of ex.finished) {
       const [id, attempt] = key.split("#") as [string, string];
       if (!current(id, Number(attempt))) ex.finished.delete(key);

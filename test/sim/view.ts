@@ -190,6 +190,20 @@ export interface ExecutorLoadRecord {
   readonly handlers: readonly { readonly id: string; readonly attempt: number; readonly aborted: boolean }[];
 }
 
+/** One worker's load as the leader saw it when it planned an assign command (leader-duties.ts). */
+export interface PlacementRecord {
+  readonly leader: NodeId;
+  readonly tick: number;
+  readonly worker: NodeId;
+  readonly capacity: number;
+  /** Tasks the table assigns the worker. */
+  readonly active: number;
+  /** Aborted handlers still running there that the worker had told the leader of (its own, for the leader). */
+  readonly lingering: number;
+  /** Tasks the new command places on it. */
+  readonly placed: number;
+}
+
 export interface SchedulerView {
   readonly seed: number;
   readonly tick: number;
@@ -203,6 +217,7 @@ export interface SchedulerView {
   readonly tableStates: readonly TableStateRecord[];
   readonly starts?: readonly AttemptStartRecord[];
   readonly executorLoads?: readonly ExecutorLoadRecord[];
+  readonly placements?: readonly PlacementRecord[];
 }
 
 export type CheckerName =
@@ -222,6 +237,7 @@ export type CheckerName =
   | "replicaDivergence"
   | "staleAttemptStart"
   | "executorCapacity"
+  | "placementCapacity"
   | "liveness"
   | "readyContract"
   | "coreThrew";
