@@ -209,12 +209,13 @@ export class NodeApi implements ApiBackend {
       active: w.active,
       capacity: w.capacity,
       lastSeenMs: leader ? this.n.duties.silenceMs(w.id) : null,
+      lingering: leader ? this.n.duties.lingeringOf(w.id) : null, // aborted handlers still running (lingering-handlers.ts)
     }));
     // A member that never came up has no worker record yet; the contract lists every member, a dead one as
     // alive: false, so it is listed too.
     const listed = new Set(rows.map((r) => r.id));
     for (const [id, capacity] of this.n.workerMembers()) {
-      if (!listed.has(id)) rows.push({ id, alive: false, active: 0, capacity, lastSeenMs: leader ? this.n.duties.silenceMs(id) : null });
+      if (!listed.has(id)) rows.push({ id, alive: false, active: 0, capacity, lastSeenMs: leader ? this.n.duties.silenceMs(id) : null, lingering: leader ? 0 : null });
     }
     return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }

@@ -104,6 +104,11 @@ export class LeaderDuties {
     return this.contacted.has(memberId) && t !== undefined ? this.now() - t : null;
   }
 
+  /** Aborted handlers still running on `worker` as this leader knows them (its own executor's, for itself). */
+  lingeringOf(worker: string): number {
+    return this.lingering.view(this.o.selfId, this.o.ownLingering?.() ?? 0).get(worker) ?? 0;
+  }
+
   /** Asks for an assignment round soon (after a submit or a completion). */
   nudge(): void {
     if (this.timer) setImmediate(() => this.run());
