@@ -15,6 +15,7 @@ import { awaitReconfigAllowed, reconfigViewOf, type AwaitReconfigOptions } from 
 import { TransferHold, proposeThroughHandOver } from "../node/transfer-hold.js";
 import { submitLeaderWaitMs } from "../node/leader-wait.js";
 import { parseLingeringCount } from "../node/lingering-handlers.js";
+import { workerRows } from "../node/worker-rows.js";
 import { LeaderForwarder, type Forwarded } from "./leader-forward.js";
 
 const READ_TIMEOUT_MS = 3000;
@@ -202,22 +203,7 @@ export class NodeApi implements ApiBackend {
         /* fall back to the local view below */
       }
     }
-    const leader = this.n.runner.isLeader;
-    const rows = this.n.table.workers().map((w) => ({
-      id: w.id,
-      alive: w.alive,
-      active: w.active,
-      capacity: w.capacity,
-      lastSeenMs: leader ? this.n.duties.silenceMs(w.id) : null,
-      lingering: leader ? this.n.duties.lingeringOf(w.id) : null, // aborted handlers still running (lingering-handlers.ts)
-    }));
-    // A member that never came up has no worker record yet; the contract lists every member, a dead one as
-    // alive: false, so it is listed too.
-    const listed = new Set(rows.map((r) => r.id));
-    for (const [id, capacity] of this.n.workerMembers()) {
-      if (!listed.has(id)) rows.push({ id, alive: false, active: 0, capacity, lastSeenMs: leader ? this.n.duties.silenceMs(id) : null, lingering: leader ? 0 : null });
-    }
-    return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return workerRows(this.n.table.workers(), this.n.workerMembers(), this.n.runner.isLeader ? this.n.duties : null);
   }
 
   async cluster(ctx?: RequestContext): Promise<unknown> {

@@ -35,8 +35,6 @@ export interface LeaderDutiesOptions {
   readonly inLatestConf?: (id: string) => boolean;
   readonly propose: (cmd: Command) => Promise<unknown>;
   readonly isLeader: () => boolean;
-  /** This node's own aborted handlers that have not returned yet (its executor's count). Default: 0. */
-  readonly ownLingering?: () => number;
   readonly nowMs?: () => number;
   readonly everyMs?: number;
 }
@@ -106,7 +104,7 @@ export class LeaderDuties {
 
   /** Aborted handlers still running on `worker` as this leader knows them (its own executor's, for itself). */
   lingeringOf(worker: string): number {
-    return this.lingering.view(this.o.selfId, this.o.ownLingering?.() ?? 0).get(worker) ?? 0;
+    return this.lingering.view().get(worker) ?? 0;
   }
 
   /** Asks for an assignment round soon (after a submit or a completion). */
@@ -155,7 +153,7 @@ export class LeaderDuties {
 
   private assign(): void {
     if (this.assigning) return;
-    const lingering = this.lingering.view(this.o.selfId, this.o.ownLingering?.() ?? 0);
+    const lingering = this.lingering.view();
     const cmd = planAssignments(this.o.table(), { nowMs: this.now(), strategy: this.o.strategy, rng: this.o.rng, lingering });
     if (!cmd) return;
     this.assigning = true;

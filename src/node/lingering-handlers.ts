@@ -74,11 +74,11 @@ export class LingeringLedger {
     this.counts.clear();
   }
 
-  /** The counts with `selfId`'s own (read from its executor, no report needed) put in. */
-  view(selfId: string, ownCount: number): ReadonlyMap<string, number> {
+  /** The counts; with `self`, the leader's own count read from its executor (the simulator) put in instead. */
+  view(self?: { readonly id: string; readonly count: number }): ReadonlyMap<string, number> {
     const out = new Map(this.counts);
-    if (ownCount > 0) out.set(selfId, ownCount);
-    else out.delete(selfId);
+    if (self && self.count > 0) out.set(self.id, self.count);
+    else if (self) out.delete(self.id);
     return out;
   }
 }

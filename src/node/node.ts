@@ -22,7 +22,6 @@ import { retryAtMs } from "../scheduler/planner.js";
 import type { ApplyResult, JsonValue, Task } from "../scheduler/types.js";
 import { RaftRunner } from "./raft-runner.js";
 import { LeaderDuties } from "./leader-duties.js";
-import { LingeringReporter, leadershipKey } from "./lingering-handlers.js";
 import { StorageIdentity } from "./storage-identity.js";
 import { TaskExecutor, type TaskHandler, type Outcome } from "./task-executor.js";
 import { RejoinLeaveWatcher } from "./rejoin-leave-watcher.js";
@@ -203,9 +202,7 @@ export class Replica {
       propose: (cmd) => this.proposeCommand(cmd),
       // The role as announced by the last Ready: duties start only after becameLeader() granted the grace period.
       isLeader: () => this.role === "leader",
-      ownLingering: () => this.executor?.drainingCount ?? 0,
     });
-    const lingering = new LingeringReporter({ count: () => this.executor.drainingCount, leader: () => leadershipKey(this.runner?.knownLeader ?? null, this.core.status().term), send: async (count) => void (await this.hooks.reportLingering?.(count)) });
     const self = this;
     this.executor = new TaskExecutor({
       selfId: this.id,
@@ -216,15 +213,14 @@ export class Replica {
       logger: this.logger,
       assignedToMe: () => this.table.listTasks({ worker: this.id, state: "assigned", limit: 1000 }).tasks,
       lookup: (id) => this.table.getTask(id),
-      report: (id, attempt, outcome) => this.reportOutcome(id, attempt, outcome),
+      report: (id, attempt, outcome) => this.hooks.reportOutcome(id, attempt, outcome),
       // Attempts wait until the leader confirmed a commit index this node has applied (attempt-start-gate.ts).
       confirmCommit: async () => {
         const term = this.core.status().term;
         return { term, index: await this.runner.readIndex(CONFIRM_COMMIT_TIMEOUT_MS) };
       },
-      currentTerm: () => this.core.status().term,
-      appliedIndex: () => this.runner.appliedIndex,
-      afterReconcile: () => lingering.poke(),
+      currentTerm: () => this.core.status().term, appliedIndex: () => this.runner.appliedIndex,
+      lingeringTo: { leader: () => this.runner?.knownLeader ?? null, send: async (count) => void (await this.hooks.reportLingering?.(count)) },
     });
     await this.loadHandler();
 
@@ -437,10 +433,6 @@ export class Replica {
       throw translateRaftError(err);
     });
     return result as ApplyResult;
-  }
-
-  private reportOutcome(id: string, attempt: number, outcome: Outcome): Promise<void> {
-    return this.hooks.reportOutcome(id, attempt, outcome);
   }
 
   retryAt(failedAttempt: number): number {

@@ -8,6 +8,7 @@ import type { JsonValue, Task } from "../scheduler/types.js";
 import { errorCode, errorMessage } from "../util/errors.js";
 import { type LeaderConfirmation, attemptStartGate, freeSlots, mayStartTaskHere } from "./attempt-start-gate.js";
 import { handlerErrorValue } from "./handler-error.js";
+import { LingeringReporter, leadershipKey } from "./lingering-handlers.js";
 
 export interface TaskContext {
   readonly id: string;
@@ -41,9 +42,9 @@ export interface TaskExecutorOptions {
   /** The node's current Raft term and applied index (with confirmCommit). */
   readonly currentTerm?: () => number;
   readonly appliedIndex?: () => number;
-  /** Called after every scheduling pass (the count of aborted handlers may have changed): the node tells the
-   *  leader (lingering-handlers.ts). */
-  readonly afterReconcile?: () => void;
+  /** Where to tell the count of aborted handlers still running (lingering-handlers.ts): the known leader's id and
+   *  a delivery to it. Checked after every scheduling pass. */
+  readonly lingeringTo?: { readonly leader: () => string | null; readonly send: (count: number) => Promise<void> };
 }
 
 /** The built-in handler of the contract: `{ sleepMs?: n, fail?: bool }`; other payload fields are ignored. */
@@ -98,8 +99,13 @@ export class TaskExecutor {
   completedCount = 0;
   failedCount = 0;
 
+  private readonly lingering: LingeringReporter | undefined;
+
   constructor(o: TaskExecutorOptions) {
     this.o = o;
+    const to = o.lingeringTo;
+    const leader = () => leadershipKey(to?.leader() ?? null, o.currentTerm?.() ?? 0);
+    this.lingering = to && new LingeringReporter({ count: () => this.draining.size, leader, send: to.send });
   }
 
   setHandler(h: TaskHandler): void {
@@ -148,7 +154,7 @@ export class TaskExecutor {
   reconcile(): void {
     if (this.stopped) return;
     this.reconcileOnce();
-    this.o.afterReconcile?.();
+    this.lingering?.poke();
   }
 
   private reconcileOnce(): void {

@@ -473,7 +473,7 @@ export class SimScheduler {
     const idle = duties.idleAt;
     if (!duties.assigning && !(idle && idle.tableIndex === table.lastAppliedIndex && now - idle.tick < 5)) {
       const own = this.executors.get(n.id);
-      const lingering = duties.lingering.view(n.id, own?.incarnation === n.incarnation ? own.draining.size : 0);
+      const lingering = duties.lingering.view({ id: n.id, count: own?.incarnation === n.incarnation ? own.draining.size : 0 });
       const counted = this.host.brokenScheduler?.ignoreLingering ? {} : { lingering };
       const cmd = planAssignments(table, { nowMs: now * TICK_MS, strategy: this.strategy, rng: this.random, ...counted });
       duties.idleAt = cmd ? null : { tableIndex: table.lastAppliedIndex, tick: now };

@@ -70,8 +70,8 @@ describe("LingeringLedger and the report's body", () => {
     l.set("n2", 2);
     l.set("n3", 1);
     l.set("n3", 0);
-    expect([...l.view("n1", 1)]).toEqual([["n2", 2], ["n1", 1]]);
-    expect([...l.view("n1", 0)]).toEqual([["n2", 2]]);
+    expect([...l.view()]).toEqual([["n2", 2]]);
+    expect([...l.view({ id: "n1", count: 1 })]).toEqual([["n2", 2], ["n1", 1]]);
     expect(parseLingeringCount({ count: 3 })).toBe(3);
     for (const bad of [null, [], {}, { count: -1 }, { count: 1.5 }, { count: "2" }, { count: 2, x: 1 }, { count: 2_000_000 }]) {
       expect(() => parseLingeringCount(bad)).toThrow(expect.objectContaining({ code: "BAD_FIELD" }));
