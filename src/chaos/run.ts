@@ -8,7 +8,8 @@
 import { makePrng } from "../raft/prng.js";
 import { HistoryRecorder, type OutcomeClass } from "./history.js";
 import { checkHistory, formatCounterexample } from "./linearizability.js";
-import { classifyTaskOutcome, taskModel, type TaskInput, type TaskOutput } from "./task-model.js";
+import { taskModel, type TaskInput, type TaskOutput } from "./task-model.js";
+import { classifyTaskOutcome } from "./task-outcome.js";
 import { ChaosCluster, type ChaosNode } from "./cluster.js";
 import type { ClusterFile } from "../config/cluster-file.js";
 import { Nemesis, type FaultKind, type FaultRecord } from "./nemesis.js";

@@ -9,7 +9,8 @@
 //   cancel  now and then.
 // A request that gets no answer within requestTimeoutMs is "unknown" in the history.
 import type { HistoryRecorder } from "./history.js";
-import { taskOutputFromResponse, type TaskInput, type TaskOutput, type TaskStatus } from "./task-model.js";
+import type { TaskInput, TaskOutput, TaskStatus } from "./task-model.js";
+import { taskOutputFromResponse } from "./task-outcome.js";
 import type { ChaosCluster, ChaosNode } from "./cluster.js";
 import { requestJson, sleep, type Answer } from "./http.js";
 import { pickStaleReport } from "./stale-report.js";

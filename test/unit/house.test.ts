@@ -14,7 +14,6 @@ const ROOT = path.resolve(path.dirname(HERE), "../..");
 // that is fixed must be deleted (the test says which line). Do not add entries: split the file or function.
 const DEBT: Debt = {
   fileLines: {
-    "src/chaos/task-model.ts": 421,
     "src/node/node.ts": 559,
     "src/node/raft-runner.ts": 537,
     "src/scheduler/table.ts": 497,

@@ -8,7 +8,8 @@ import type { ChaosCluster } from "../../../src/chaos/cluster.js";
 import { HistoryRecorder } from "../../../src/chaos/history.js";
 import { makePrng } from "../../../src/raft/prng.js";
 import { pickStaleReport, staleAttemptFor } from "../../../src/chaos/stale-report.js";
-import { taskOutputFromResponse, type TaskInput, type TaskOutput } from "../../../src/chaos/task-model.js";
+import type { TaskInput, TaskOutput } from "../../../src/chaos/task-model.js";
+import { taskOutputFromResponse } from "../../../src/chaos/task-outcome.js";
 import { Workload } from "../../../src/chaos/workload.js";
 
 let server: Server | null = null;

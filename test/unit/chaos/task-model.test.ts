@@ -2,16 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { toOperations, type Operation } from "../../../src/chaos/history.js";
 import { checkHistory, checkOperations, formatCounterexample } from "../../../src/chaos/linearizability.js";
-import {
-  classifyTaskOutcome,
-  taskModel,
-  TaskModelError,
-  taskOutcomeClassifier,
-  taskOutputFromResponse,
-  type TaskInput,
-  type TaskOutput,
-  type TaskView,
-} from "../../../src/chaos/task-model.js";
+import { taskModel, TaskModelError, type TaskInput, type TaskOutput, type TaskView } from "../../../src/chaos/task-model.js";
+import { classifyTaskOutcome, taskOutcomeClassifier, taskOutputFromResponse } from "../../../src/chaos/task-outcome.js";
 import { simulateWorkload } from "./task-sim.js";
 
 type Op = Operation<TaskInput, TaskOutput>;
