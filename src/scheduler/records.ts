@@ -1,5 +1,6 @@
 // The table's records of tasks and workers, in a file of their own so the snapshot codec (snapshot.ts) and the
 // table (table.ts) can both use them without importing each other.
+import type { TaskExtras, WorkerExtras } from "./record-extras.js";
 import type { JsonValue, TaskState } from "./types.js";
 
 /** The table's own record of a task. Shared with the snapshot codec; never handed to callers (they get Task).
@@ -21,6 +22,8 @@ export interface TaskRecord {
   readonly createdAtMs: number;
   /** Not to be assigned before this leader-clock time (0: at once); set by fail's backoff. */
   readonly retryAtMs: number;
+  /** Fields added after snapshot format 2 (record-extras.ts); undefined when the task has none. */
+  readonly extras?: TaskExtras;
 }
 
 export interface WorkerRecord {
@@ -31,4 +34,6 @@ export interface WorkerRecord {
   /** Smooth weighted round-robin's current weight (src/scheduler/smooth-weighted.ts), advanced by every applied
    *  assignment; 0 for a new worker and in snapshots of format 1. */
   currentWeight: number;
+  /** Fields added after snapshot format 2 (record-extras.ts); undefined when the worker has none. */
+  extras?: WorkerExtras;
 }

@@ -1,21 +1,32 @@
 // The table's snapshot format. One msgpack array with a fixed layout, so the same table always gives the same
 // bytes (tasks and workers sorted by id by the caller, every field in a fixed position, absent optionals as a
 // flag rather than a missing key):
-//   ["raftsched-table", 2, appliedIndex, rrCursor, workers, tasks]
-//   worker: [id, alive, capacity, changedAtMs, currentWeight]
-// Format 1 (before smooth weighted round-robin) had worker rows without currentWeight; it still decodes, with
-// every weight 0, so a data dir or a snapshot in flight from an older node stays readable.
+//   ["raftsched-table", 3, appliedIndex, rrCursor, workers, tableExtras | null, tasks]
+//   worker: [id, alive, capacity, changedAtMs, currentWeight, extras | null]
 //   task:   [id, state, worker, attempt, priority, maxAttempts, createdIndex, updatedIndex, createdAtMs,
-//            retryAtMs, flags (1 = has result, 2 = has error), payload, result | null, error | null]
+//            retryAtMs, flags (1 = has result, 2 = has error), payload, result | null, error | null, extras | null]
+// The extras are maps of the fields added since format 2 (record-extras.ts), keys sorted, null when empty: new
+// fields go there, so adding one does not change the layout again.
+// Older formats still decode, so a data dir or a snapshot in flight from an older node stays readable:
+// format 2 is format 3 without any extras (["raftsched-table", 2, appliedIndex, rrCursor, workers, tasks], rows one
+// column shorter); format 1 (before smooth weighted round-robin) also lacks the workers' currentWeight (all 0).
 
 import { Packr } from "msgpackr";
 import type { TaskRecord, WorkerRecord } from "./records.js";
+import {
+  canonicalExtras,
+  decodeTableExtras,
+  decodeTaskExtras,
+  decodeWorkerExtras,
+  type TableExtras,
+} from "./record-extras.js";
 import type { FrozenList } from "./sorted-list.js";
 import { TableError } from "./errors.js";
 import { TASK_STATES, type JsonValue, type TaskState } from "./types.js";
 
 const MAGIC = "raftsched-table";
-const VERSION = 2;
+const VERSION = 3;
+const VERSION_WITHOUT_EXTRAS = 2;
 const VERSION_WITHOUT_WEIGHTS = 1;
 const HAS_RESULT = 1;
 const HAS_ERROR = 2;
@@ -29,6 +40,7 @@ export interface SnapshotView {
   readonly rrCursor: string | null;
   /** Sorted by id. */
   readonly workers: readonly WorkerRecord[];
+  readonly extras?: TableExtras;
   /** Sorted by id: the concatenation of the blocks. */
   readonly tasks: FrozenList<TaskRecord>;
 }
@@ -37,6 +49,7 @@ export interface DecodedSnapshot {
   readonly appliedIndex: number;
   readonly rrCursor: string | null;
   readonly workers: WorkerRecord[];
+  readonly extras: TableExtras | undefined;
   readonly tasks: TaskRecord[];
 }
 
@@ -77,10 +90,17 @@ export class SnapshotEncoder {
     options: SnapshotEncoderOptions = {},
   ) {
     this.prefix = new Uint8Array(options.prefix ?? EMPTY); // a copy: the caller may reuse its buffer
-    const workers = view.workers.map((w) => [w.id, w.alive, w.capacity, w.changedAtMs, w.currentWeight]);
-    const head = packr.pack([MAGIC, VERSION, view.appliedIndex, view.rrCursor, workers]);
-    if (head[0] !== 0x95) throw new Error("snapshot: unexpected header encoding");
-    this.push(Uint8Array.of(0x96)); // the same array with the tasks as its sixth element
+    const workers = view.workers.map((w) => [
+      w.id,
+      w.alive,
+      w.capacity,
+      w.changedAtMs,
+      w.currentWeight,
+      canonicalExtras(w.extras),
+    ]);
+    const head = packr.pack([MAGIC, VERSION, view.appliedIndex, view.rrCursor, workers, canonicalExtras(view.extras)]);
+    if (head[0] !== 0x96) throw new Error("snapshot: unexpected header encoding");
+    this.push(Uint8Array.of(0x97)); // the same array with the tasks as its seventh element
     this.push(head.subarray(1));
     this.push(arrayHeader(view.tasks.size));
   }
@@ -192,6 +212,7 @@ function taskRow(t: TaskRecord): unknown[] {
     t.payload,
     t.result ?? null,
     t.error ?? null,
+    canonicalExtras(t.extras),
   ];
 }
 
@@ -216,33 +237,53 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
   } catch (err) {
     throw bad(`undecodable: ${(err as Error).message}`);
   }
-  if (!Array.isArray(root) || root.length !== 6 || root[0] !== MAGIC) throw bad("not a task table snapshot");
-  const [, version, appliedIndex, rrCursor, workers, tasks] = root as unknown[];
-  if (version !== VERSION && version !== VERSION_WITHOUT_WEIGHTS) throw bad(`unsupported version ${String(version)}`);
-  const workerColumns = version === VERSION ? 5 : 4;
+  if (!Array.isArray(root) || root[0] !== MAGIC) throw bad("not a task table snapshot");
+  const version = root[1] as unknown;
+  if (version !== VERSION && version !== VERSION_WITHOUT_EXTRAS && version !== VERSION_WITHOUT_WEIGHTS) {
+    throw bad(`unsupported version ${String(version)}`);
+  }
+  const withExtras = version === VERSION;
+  if (root.length !== (withExtras ? 7 : 6)) throw bad("not a task table snapshot");
+  const [, , appliedIndex, rrCursor, workers] = root as unknown[];
+  const tableExtras = withExtras ? decodeTableExtras(root[5]) : undefined;
+  const tasks = root[root.length - 1] as unknown;
+  const workerColumns = version === VERSION ? 6 : version === VERSION_WITHOUT_EXTRAS ? 5 : 4;
+  const taskColumns = withExtras ? 15 : 14;
   if (!isNat(appliedIndex)) throw bad("appliedIndex");
   if (rrCursor !== null && typeof rrCursor !== "string") throw bad("rrCursor");
   if (!Array.isArray(workers) || !Array.isArray(tasks)) throw bad("workers/tasks must be arrays");
 
+  const workerRecords = decodeWorkerRows(workers, workerColumns);
+  const taskRecords = decodeTaskRows(tasks, taskColumns);
+  return { appliedIndex, rrCursor, workers: workerRecords, extras: tableExtras, tasks: taskRecords };
+}
+
+function decodeWorkerRows(workers: unknown[], workerColumns: number): WorkerRecord[] {
   const workerRecords: WorkerRecord[] = [];
   let previous: string | null = null;
-  for (const w of workers as unknown[]) {
+  for (const w of workers) {
     if (!Array.isArray(w) || w.length !== workerColumns) throw bad("worker row");
-    const [id, alive, capacity, changedAtMs, currentWeight = 0] = w as unknown[];
+    const [id, alive, capacity, changedAtMs, currentWeight = 0, rawExtras = null] = w as unknown[];
     if (typeof id !== "string" || typeof alive !== "boolean" || !isNat(capacity) || !isNat(changedAtMs)) {
       throw bad(`worker row ${String(id)}`);
     }
     if (!Number.isSafeInteger(currentWeight)) throw bad(`worker row ${id}: currentWeight`);
     if (previous !== null && !(previous < id)) throw bad("workers not sorted by id");
     previous = id;
-    workerRecords.push({ id, alive, capacity, changedAtMs, currentWeight: currentWeight as number });
+    const record: WorkerRecord = { id, alive, capacity, changedAtMs, currentWeight: currentWeight as number };
+    const extras = decodeWorkerExtras(rawExtras, `worker ${id}`);
+    if (extras !== undefined) record.extras = extras;
+    workerRecords.push(record);
   }
+  return workerRecords;
+}
 
+function decodeTaskRows(tasks: unknown[], taskColumns: number): TaskRecord[] {
   const taskRecords: TaskRecord[] = new Array(tasks.length);
-  previous = null;
+  let previous: string | null = null;
   for (let i = 0; i < tasks.length; i++) {
     const row = tasks[i] as unknown;
-    if (!Array.isArray(row) || row.length !== 14) throw bad(`task row ${i}`);
+    if (!Array.isArray(row) || row.length !== taskColumns) throw bad(`task row ${i}`);
     const [id, state, worker, attempt, priority, maxAttempts, createdIndex, updatedIndex, createdAtMs, retryAtMs, flags] =
       row as unknown[];
     if (typeof id !== "string") throw bad(`task row ${i}: id`);
@@ -266,7 +307,8 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
     const payload = row[11] as JsonValue;
     const result = (flags & HAS_RESULT) !== 0 ? (row[12] as JsonValue) : undefined;
     const error = (flags & HAS_ERROR) !== 0 ? (row[13] as JsonValue) : undefined;
-    taskRecords[i] = {
+    const extras = taskColumns === 15 ? decodeTaskExtras(row[14], `task ${id}`) : undefined;
+    const record: TaskRecord = {
       id,
       state: state as TaskState,
       worker: worker as string | null,
@@ -281,8 +323,10 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
       createdAtMs,
       retryAtMs,
     };
+    // Only when present: the records of a table that never used an extra field stay as submit() builds them.
+    taskRecords[i] = extras === undefined ? record : { ...record, extras };
   }
-  return { appliedIndex, rrCursor, workers: workerRecords, tasks: taskRecords };
+  return taskRecords;
 }
 
 function isNat(v: unknown): v is number {

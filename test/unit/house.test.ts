@@ -16,7 +16,6 @@ const DEBT: Debt = {
   fileLines: {
     "src/node/node.ts": 559,
     "src/node/raft-runner.ts": 537,
-    "src/scheduler/table.ts": 497,
   },
   functionLines: {
     "src/chaos/nemesis.ts Nemesis.inject": 106,
@@ -25,8 +24,6 @@ const DEBT: Debt = {
     "src/config/cluster-file.ts parseClusterFile": 94,
     "src/node/node.ts Replica.startOnStore": 134,
     "src/node/raft-runner.ts RaftRunner.maybeSnapshot": 84,
-    "src/scheduler/snapshot.ts decodeSnapshot": 75,
-    "src/scheduler/table.ts TaskTable.apply": 88,
     "src/transport/validate.ts readMessage": 74,
   },
   upwardImports: [],

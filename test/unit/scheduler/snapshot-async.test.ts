@@ -8,18 +8,29 @@ import { TaskTable } from "../../../src/scheduler/table.js";
 
 const WORKERS = ["w0", "w1", "w2", "w3"];
 
-/** The format as snapshot.ts documents it, packed in one call (format 2; format 1 had no currentWeight column). */
-function referenceEncoding(table: TaskTable, version: 1 | 2 = 2): Uint8Array {
+/** The format as snapshot.ts documents it, packed in one call (format 3; 2 had no extras, 1 no currentWeight). */
+function referenceEncoding(table: TaskTable, version: 1 | 2 | 3 = 3): Uint8Array {
   const weights = table.currentWeights();
-  const workers = table
-    .workers()
-    .map((w) => (version === 2 ? [w.id, w.alive, w.capacity, w.changedAtMs, weights.get(w.id)] : [w.id, w.alive, w.capacity, w.changedAtMs]));
   const view = table.beginSnapshot();
-  const tasks = view.tasks.blocks.flat().map((t) => [
-    t.id, t.state, t.worker, t.attempt, t.priority, t.maxAttempts, t.createdIndex, t.updatedIndex, t.createdAtMs,
-    t.retryAtMs, (t.result !== undefined ? 1 : 0) | (t.error !== undefined ? 2 : 0), t.payload, t.result ?? null, t.error ?? null,
-  ]);
-  return new Packr({ useRecords: false, moreTypes: false }).pack(["raftsched-table", version, table.lastAppliedIndex, table.rrCursor, workers, tasks]);
+  const extrasOf = new Map(view.workers.map((w) => [w.id, w.extras ?? null]));
+  const workers = table.workers().map((w) => {
+    const row: unknown[] = [w.id, w.alive, w.capacity, w.changedAtMs];
+    if (version >= 2) row.push(weights.get(w.id));
+    if (version >= 3) row.push(extrasOf.get(w.id) ?? null);
+    return row;
+  });
+  const tasks = view.tasks.blocks.flat().map((t) => {
+    const row: unknown[] = [
+      t.id, t.state, t.worker, t.attempt, t.priority, t.maxAttempts, t.createdIndex, t.updatedIndex, t.createdAtMs,
+      t.retryAtMs, (t.result !== undefined ? 1 : 0) | (t.error !== undefined ? 2 : 0), t.payload, t.result ?? null, t.error ?? null,
+    ];
+    if (version >= 3) row.push(t.extras ?? null);
+    return row;
+  });
+  const root: unknown[] = ["raftsched-table", version, table.lastAppliedIndex, table.rrCursor, workers];
+  if (version >= 3) root.push(view.extras ?? null);
+  root.push(tasks);
+  return new Packr({ useRecords: false, moreTypes: false }).pack(root);
 }
 
 /** A table with n tasks in every state, built through apply() as a log would. */
@@ -80,13 +91,45 @@ describe("snapshot format", () => {
     expect(restored.currentWeights()).toEqual(weights);
   });
 
+  it("still reads format 2 (before the extras existed) and writes it back as format 3", () => {
+    const { table } = buildTable(300);
+    const restored = TaskTable.restore(referenceEncoding(table, 2));
+    expect(restored.currentWeights()).toEqual(table.currentWeights());
+    expect(restored.listTasks({ limit: 1000 })).toEqual(table.listTasks({ limit: 1000 }));
+    expect(same(restored.snapshot(), table.snapshot())).toBe(true);
+  });
+
+  it("carries task, worker and table extras through a round trip, keys sorted, and refuses unknown fields", () => {
+    const { table } = buildTable(20);
+    const packr = new Packr({ useRecords: false, moreTypes: false });
+    const root = packr.unpack(table.snapshot()) as unknown[];
+    const workers = root[4] as unknown[][];
+    workers[0]![5] = { tags: ["gpu"], kind: "external" };
+    const tasks = root[6] as unknown[][];
+    tasks[0]![14] = { timeoutMs: 5000, requires: ["gpu"] };
+    const bytes = packr.pack(root);
+    const restored = TaskTable.restore(bytes);
+    const view = restored.beginSnapshot();
+    expect(view.workers[0]!.extras).toEqual({ kind: "external", tags: ["gpu"] });
+    expect(view.tasks.blocks.flat()[0]!.extras).toEqual({ requires: ["gpu"], timeoutMs: 5000 });
+    // Written back with sorted keys: decode → encode is stable from then on.
+    const again = restored.snapshot();
+    expect(same(TaskTable.restore(again).snapshot(), again)).toBe(true);
+    const rows = (packr.unpack(again) as unknown[])[6] as unknown[][];
+    expect(Object.keys(rows[0]![14] as object)).toEqual(["requires", "timeoutMs"]);
+    tasks[0]![14] = { fromTheFuture: 1 };
+    expect(() => TaskTable.restore(packr.pack(root))).toThrow(/unknown field fromTheFuture/);
+    tasks[0]![14] = { timeoutMs: "soon" };
+    expect(() => TaskTable.restore(packr.pack(root))).toThrow(/timeoutMs/);
+  });
+
   it("still reads format 1 (before the weights existed), every current weight 0", () => {
     const { table } = buildTable(300);
     const restored = TaskTable.restore(referenceEncoding(table, 1));
     expect([...restored.currentWeights().values()]).toEqual(WORKERS.map(() => 0));
     expect(restored.listTasks({ limit: 1000 })).toEqual(table.listTasks({ limit: 1000 }));
     expect(restored.workers()).toEqual(table.workers());
-    // Written again in the current format, with the weights column.
+    // Written again in the current format, with the weights and extras columns.
     expect(same(restored.snapshot(), referenceEncoding(restored))).toBe(true);
   });
 });

@@ -1,0 +1,39 @@
+// The contract's task object built from the table's record, and the apply answers that carry one.
+import type { TaskRecord } from "./records.js";
+import type { ApplyResult, Task } from "./types.js";
+
+/** The contract's task object, fields in a fixed order; result/error only when set. */
+export function toTask(t: TaskRecord): Task {
+  const task = {
+    id: t.id,
+    state: t.state,
+    worker: t.worker,
+    attempt: t.attempt,
+    payload: t.payload,
+    priority: t.priority,
+    maxAttempts: t.maxAttempts,
+  } as { -readonly [K in keyof Task]: Task[K] };
+  if (t.result !== undefined) task.result = t.result;
+  if (t.error !== undefined) {
+    task.error = t.error;
+    task.lastError = t.error;
+  }
+  task.createdIndex = t.createdIndex;
+  task.updatedIndex = t.updatedIndex;
+  return task;
+}
+
+export function notFound(id: string): ApplyResult {
+  return { ok: false, code: "NOT_FOUND", message: `no task ${id}` };
+}
+
+/** null when `attempt` is the task's running attempt; otherwise the STALE_ATTEMPT answer. */
+export function staleAttempt(task: TaskRecord, attempt: number): ApplyResult | null {
+  if (task.state === "assigned" && task.attempt === attempt) return null;
+  return {
+    ok: false,
+    code: "STALE_ATTEMPT",
+    message: `attempt ${attempt} of task ${task.id} is not current (state ${task.state}, attempt ${task.attempt})`,
+    task: toTask(task),
+  };
+}
