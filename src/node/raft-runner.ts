@@ -11,8 +11,8 @@ import type { DurableStore } from "../storage/durable.js";
 import type { MemoryStorage } from "../storage/memory.js";
 import { RaftschedError } from "../util/errors.js";
 import { planReady } from "./ready-plan.js";
-import { SnapshotLoopProbe } from "./snapshot-loop-probe.js";
-import { snapshotDue, snapshotPosition, snapshotRestOver, type LastSnapshotTiming } from "./snapshot-schedule.js";
+import { LocalSnapshotter, type LocalSnapshotFacts } from "./local-snapshotter.js";
+import { PendingAnswers } from "./pending-answers.js";
 
 export interface RaftRunnerOptions {
   readonly core: RaftCore;
@@ -42,20 +42,6 @@ export interface RaftRunnerOptions {
   readonly takeSnapshot?: () => Uint8Array | Promise<Uint8Array>;
 }
 
-interface PendingProposal {
-  readonly term: number;
-  readonly resolve: (result: unknown) => void;
-  readonly reject: (err: Error) => void;
-  readonly timer: NodeJS.Timeout;
-}
-
-interface PendingRead {
-  readonly resolve: (index: number) => void;
-  readonly reject: (err: Error) => void;
-  readonly timer: NodeJS.Timeout;
-  index: number | null;
-}
-
 /** The most ticks replayed at once after the timer fell behind (see start()). */
 const MAX_CATCHUP_TICKS = 5;
 
@@ -70,27 +56,29 @@ export class RaftRunner {
   private applied: number;
   private role: Role = "follower";
   private leaderId: NodeId | null = null;
-  private readonly proposals = new Map<number, PendingProposal>();
-  private readonly reads = new Map<string, PendingRead>();
+  private readonly answers: PendingAnswers;
   private readSeq = 0;
-  private readonly maxPendingProposals: number;
-  private readonly maxPendingReads: number;
   private idleWaiters: Array<() => void> = [];
-  private snapshotting = false;
-  /** When the last local snapshot ended and how long it took: the next waits for snapshotRestOver. */
-  private lastSnapshotTiming: LastSnapshotTiming | null = null;
-  /** A serialized snapshot waiting for the process loop to reach a point between Readies, to be saved there. */
-  private snapshotToSave: (() => void) | null = null;
-  /** The last snapshot this node took or installed, for the metrics and the log. */
-  lastSnapshot: { index: number; bytes: number; durationMs: number } | null = null;
+  private readonly snapshotter: LocalSnapshotter;
   readonly counters = { readies: 0, fsyncs: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0 };
 
   constructor(o: RaftRunnerOptions) {
     this.o = o;
     this.core = o.core;
     this.applied = o.core.status().applied;
-    this.maxPendingProposals = o.maxPendingProposals ?? 50_000;
-    this.maxPendingReads = o.maxPendingReads ?? 10_000;
+    this.answers = new PendingAnswers(o.maxPendingProposals ?? 50_000, o.maxPendingReads ?? 10_000);
+    this.snapshotter = new LocalSnapshotter({
+      ...o,
+      appliedIndex: () => this.applied,
+      isStopped: () => this.stopped,
+      isProcessing: () => this.processing,
+      die: (err) => this.die(err),
+    });
+  }
+
+  /** The last snapshot this node took, for the metrics and the log. */
+  get lastSnapshot(): LocalSnapshotFacts | null {
+    return this.snapshotter.lastSnapshot;
   }
 
   start(): void {
@@ -126,7 +114,7 @@ export class RaftRunner {
 
   /** Proposals waiting for their commit. */
   get pendingProposals(): number {
-    return this.proposals.size;
+    return this.answers.proposalCount;
   }
 
   get knownLeader(): NodeId | null {
@@ -190,9 +178,8 @@ export class RaftRunner {
 
   private track(append: (core: RaftCore) => { index: number; term: number }, timeoutMs: number): Promise<unknown> {
     if (this.stopped) return Promise.reject(new RaftschedError("SHUTTING_DOWN", "the node is stopping"));
-    if (this.proposals.size >= this.maxPendingProposals) {
-      return Promise.reject(new RaftschedError("OVERLOADED", `${this.proposals.size} proposals are already waiting`));
-    }
+    const full = this.answers.proposalRoom();
+    if (full) return Promise.reject(full);
     let at: { index: number; term: number };
     try {
       at = append(this.core);
@@ -200,21 +187,14 @@ export class RaftRunner {
       return Promise.reject(err);
     }
     this.kick();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.proposals.get(at.index)?.timer === timer) this.proposals.delete(at.index);
-        reject(new RaftschedError("OUTCOME_UNKNOWN", `not committed within ${timeoutMs} ms; it may still commit`));
-      }, timeoutMs);
-      this.proposals.set(at.index, { term: at.term, resolve, reject, timer });
-    });
+    return this.answers.proposal(at, timeoutMs);
   }
 
   /** Resolves with a read index once this node has applied it: a read of local state is then linearizable. */
   readIndex(timeoutMs: number): Promise<number> {
     if (this.stopped) return Promise.reject(new RaftschedError("SHUTTING_DOWN", "the node is stopping"));
-    if (this.reads.size >= this.maxPendingReads) {
-      return Promise.reject(new RaftschedError("OVERLOADED", `${this.reads.size} reads are already waiting`));
-    }
+    const full = this.answers.readRoom();
+    if (full) return Promise.reject(full);
     const ctx = `${this.core.id}:${++this.readSeq}`;
     try {
       this.core.readIndex(ctx);
@@ -222,13 +202,7 @@ export class RaftRunner {
       return Promise.reject(err);
     }
     this.kick();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.reads.delete(ctx);
-        reject(new RaftschedError("READ_TIMEOUT", `no read index within ${timeoutMs} ms (no quorum reachable?)`));
-      }, timeoutMs);
-      this.reads.set(ctx, { resolve, reject, timer, index: null });
-    });
+    return this.answers.read(ctx, timeoutMs);
   }
 
   /** Resolves when no Ready is being processed (tests and graceful shutdown). */
@@ -243,7 +217,7 @@ export class RaftRunner {
     // Let an in-flight batch finish its fsync so we never leave half a Ready behind us on purpose.
     if (this.processing) await new Promise<void>((r) => this.idleWaiters.push(r));
     this.stopped = true;
-    this.failAll(new RaftschedError("SHUTTING_DOWN", "the node is stopping"));
+    this.answers.failAll(new RaftschedError("SHUTTING_DOWN", "the node is stopping"));
   }
 
   get fatalError(): Error | null {
@@ -273,7 +247,7 @@ export class RaftRunner {
           this.afterAdvance = [];
           for (const f of done) f();
         }
-        this.maybeSnapshot();
+        this.snapshotter.betweenReadies();
       }
     } catch (err) {
       this.die(err);
@@ -321,17 +295,14 @@ export class RaftRunner {
     if (rd.snapshot && rd.snapshot.meta.index > this.applied) {
       this.o.restore(rd.snapshot);
       this.applied = rd.snapshot.meta.index;
-      this.failProposalsUpTo(this.applied);
+      this.answers.replacedUpTo(this.applied);
     }
     while (i < rd.committedEntries.length) this.applyOne(rd.committedEntries[i++]!);
     if (rd.committedEntries.length > 0 || rd.snapshot) this.o.onApplied?.(this.applied);
     if (rd.softState) this.noteSoftState(rd.softState.role, rd.softState.leaderId);
     // 5. reads.
-    for (const rs of rd.readStates) {
-      const r = this.reads.get(rs.context);
-      if (r) r.index = rs.index;
-    }
-    this.releaseReads();
+    for (const rs of rd.readStates) this.answers.noteReadState(rs.context, rs.index);
+    this.answers.releaseReads(this.applied);
   }
 
   private sendNow(messages: readonly Message[]): void {
@@ -347,151 +318,21 @@ export class RaftRunner {
     const result = this.o.apply(e);
     this.applied = e.index;
     this.counters.entriesApplied++;
-    const p = this.proposals.get(e.index);
-    if (p) {
-      this.proposals.delete(e.index);
-      clearTimeout(p.timer);
-      if (p.term !== e.term) {
-        // Another leader's entry took this index: ours was never committed and never will be.
-        p.reject(new RaftschedError("NOT_COMMITTED", "leadership changed before the proposal committed; it was not applied"));
-      } else if (e.kind === "config") {
-        // The core switches membership inside advance(): answer once status() shows the new configuration.
-        this.afterAdvance.push(() => p.resolve(result));
-      } else {
-        p.resolve(result);
-      }
-    }
+    // The core switches membership inside advance(): a config entry is answered once status() shows it.
+    this.answers.applied(e, result, (answer) => this.afterAdvance.push(answer));
   }
 
   /** Answers that must wait until the core has advanced past the Ready that applied them. */
   private afterAdvance: Array<() => void> = [];
-
-  /** Takes a snapshot between Readies, when the core's membership is exactly the one at the applied index. The
-   *  table view and the meta (index, term, conf) are captured together, synchronously, here; serialization may
-   *  then go on in slices while later Readies are applied. The write is enqueued only between Readies (from the
-   *  process loop, or at once when no Ready is in flight), so it is ordered after any snapshot installed from the
-   *  leader meanwhile, and is dropped when that one superseded it. */
-  private maybeSnapshot(): void {
-    const save = this.snapshotToSave;
-    if (save !== null) {
-      this.snapshotToSave = null;
-      save();
-    }
-    const every = this.o.snapshotEveryEntries ?? 0;
-    if (every <= 0 || this.snapshotting || !this.o.takeSnapshot) return;
-    const current = this.o.storage.snapshot().meta.index;
-    const { id, conf } = this.core.status();
-    const { position, members } = snapshotPosition(id, conf.voters, conf.learners);
-    if (!snapshotDue(this.applied, current, every, position, members) || !snapshotRestOver(performance.now(), this.lastSnapshotTiming)) return;
-    this.snapshotting = true;
-    const t0 = performance.now();
-    const index = this.applied;
-    const meta = { index, term: this.o.storage.term(index), conf: this.core.status().conf };
-    const compactTo = Math.max(0, index - (this.o.snapshotTrailingEntries ?? Math.min(5000, Math.floor(every / 2))));
-    const probe = new SnapshotLoopProbe();
-    const finish = (): void => {
-      probe.stop();
-      this.snapshotting = false;
-      this.lastSnapshotTiming = { finishedAtMs: performance.now(), durationMs: performance.now() - t0 };
-    };
-    let data: Promise<Uint8Array>;
-    try {
-      data = Promise.resolve(this.o.takeSnapshot()); // captures the state now, before anything else is applied
-    } catch (err) {
-      data = Promise.reject(err);
-    }
-    data
-      .then((bytes) => {
-        const serializeMs = performance.now() - t0;
-        const snap: Snapshot = { meta, data: bytes };
-        const saveNow = (): void => {
-          // Stopped, or a newer snapshot from the leader was installed meanwhile: ours is superseded.
-          if (this.stopped || this.o.storage.snapshot().meta.index >= index) return finish();
-          this.o.durable
-            .saveSnapshot(snap, compactTo)
-            .then(() => {
-              if (this.o.storage.snapshot().meta.index < index) {
-                this.o.storage.createSnapshot(snap);
-                this.o.storage.compact(Math.min(compactTo, index));
-              }
-              const durationMs = performance.now() - t0;
-              this.lastSnapshot = { index, bytes: bytes.byteLength, durationMs };
-              this.o.logger.info(
-                {
-                  index,
-                  bytes: bytes.byteLength,
-                  serializeMs: Math.round(serializeMs),
-                  durationMs: Math.round(durationMs),
-                  maxEventLoopBlockMs: Math.round(probe.maxBlockMs()),
-                  compactedTo: compactTo,
-                },
-                "snapshot taken and log compacted",
-              );
-            })
-            .catch((err) => {
-              if (!this.stopped) this.die(err);
-            })
-            .finally(finish);
-        };
-        // The data goes to disk in chunks first, beside the Readies; the save is then one small ordered batch.
-        return Promise.resolve(this.o.durable.stageSnapshot?.(bytes)).then(() => {
-          // A Ready in flight may be installing a snapshot or appending: save once it is done (the loop calls here).
-          if (this.processing) this.snapshotToSave = saveNow;
-          else saveNow();
-        });
-      })
-      .catch((err) => {
-        finish();
-        if (!this.stopped) this.die(err);
-      });
-  }
-
-  private releaseReads(): void {
-    for (const [ctx, r] of this.reads) {
-      if (r.index !== null && r.index <= this.applied) {
-        this.reads.delete(ctx);
-        clearTimeout(r.timer);
-        r.resolve(r.index);
-      }
-    }
-  }
 
   private noteSoftState(role: Role, leaderId: NodeId | null): void {
     const wasLeader = this.role === "leader";
     this.role = role;
     this.leaderId = leaderId;
     if (wasLeader && role !== "leader") {
-      // We cannot tell whether our uncommitted proposals will survive under the next leader.
-      for (const [idx, p] of this.proposals) {
-        clearTimeout(p.timer);
-        p.reject(new RaftschedError("OUTCOME_UNKNOWN", "leadership was lost before the proposal committed; it may still commit"));
-        this.proposals.delete(idx);
-      }
+      this.answers.leadershipLost();
     }
     this.o.onRoleChange?.(role, leaderId, this.core.status().term);
-  }
-
-  private failProposalsUpTo(index: number): void {
-    for (const [idx, p] of this.proposals) {
-      if (idx <= index) {
-        clearTimeout(p.timer);
-        p.reject(new RaftschedError("OUTCOME_UNKNOWN", "a snapshot replaced the log before the proposal was applied here"));
-        this.proposals.delete(idx);
-      }
-    }
-  }
-
-  private failAll(err: Error): void {
-    for (const p of this.proposals.values()) {
-      clearTimeout(p.timer);
-      p.reject(err);
-    }
-    this.proposals.clear();
-    for (const r of this.reads.values()) {
-      clearTimeout(r.timer);
-      r.reject(err);
-    }
-    this.reads.clear();
   }
 
   /** A broken invariant or a failed fsync: stop acting rather than risk corrupting the cluster's data. */
@@ -502,6 +343,6 @@ export class RaftRunner {
     this.stopped = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = null;
-    this.failAll(new RaftschedError("NODE_FAILED", `the node stopped: ${this.fatal.message}`));
+    this.answers.failAll(new RaftschedError("NODE_FAILED", `the node stopped: ${this.fatal.message}`));
   }
 }
