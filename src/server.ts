@@ -78,6 +78,7 @@ class ServedNode implements RaftschedNode {
 
   constructor(cfg: ClusterFile, opts: StartNodeOptions, logger: Logger, dataDir: string) {
     this.cfg = cfg;
+    const metrics = () => this.metrics; // read once the replica starts, after the constructor made it
     this.replica = new Replica({
       cfg,
       id: opts.id,
@@ -91,6 +92,9 @@ class ServedNode implements RaftschedNode {
         reportLingering: async (count) => void (await this.api.reportLingering(this.id, { count })),
         onApplied: (result) => this.metrics.onApplied(result),
         onRoleChange: (role, term) => this.metrics.onRoleChange(role, term),
+        get observer() {
+          return metrics().observer;
+        },
       },
     });
     this.metrics = new NodeMetrics(this.replica.handle);
@@ -112,7 +116,11 @@ class ServedNode implements RaftschedNode {
   /** The HTTP server on the node's port: the API, and the transport's WebSocket upgrades. */
   private async serve(wiring: ReplicaWiring): Promise<{ close(): Promise<void> }> {
     if (faultsEnabled()) installFaultHooks(this.api, wiring.setLinkFilter, this.logger);
-    const server = http.createServer(httpServerOptions(), (req, res) => void handleRequest(this.api, req, res));
+    this.metrics.useTransportStats(wiring.transportStats);
+    const server = http.createServer(httpServerOptions(), (req, res) => {
+      this.metrics.timeRequest(req, res);
+      void handleRequest(this.api, req, res);
+    });
     const httpCloser = trackHttpConnections(server);
     // Requests Node's HTTP parser refuses before our router sees them (bad bytes in the path, oversized heads,
     // unknown methods) still get the contract's JSON error shape.
@@ -198,6 +206,7 @@ class ServedNode implements RaftschedNode {
   }
 
   close(opts: { handOver?: boolean } = {}): Promise<void> {
+    this.metrics.stop();
     return this.replica.close(async () => {
       const runner = this.replica.handle.runner;
       if (!opts.handOver || !runner.isLeader) return;

@@ -2,7 +2,6 @@
 // replicated task table, the leader's duties and the local task executor. It serves no HTTP itself: the layers above
 // see it through its ReplicaHandle (replica-handle.ts), and src/server.ts (the composition root) puts the HTTP API,
 // the dashboard and the metrics in front of it.
-import type http from "node:http";
 import { randomBytes, randomUUID } from "node:crypto";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -15,7 +14,7 @@ import { applyConfChange, decodeConfChange } from "../raft/confchange.js";
 import { decodeSnapshotData, encodeSnapshotData, encodeSnapshotDataSliced } from "./snapshot-data.js";
 import { LevelStore } from "../storage/level.js";
 import type { MemoryStorage } from "../storage/memory.js";
-import { WsTransport, type LinkFilter } from "../transport/ws-transport.js";
+import { WsTransport } from "../transport/ws-transport.js";
 import { TaskTable } from "../scheduler/table.js";
 import { encodeCommand, type Command } from "../scheduler/commands.js";
 import { retryAtMs } from "../scheduler/planner.js";
@@ -30,7 +29,10 @@ import { yieldIfLarge } from "./large-request-yield.js";
 import { notAPeerWatchFor, type NotAPeerWatch, type WatchedNode } from "./not-a-peer-watch.js";
 import { waitUntilReady } from "./leader-wait.js";
 import { factsOf, workerCapacities } from "./member-facts.js";
-import type { NodeStatus, ReplicaHandle } from "./replica-handle.js";
+import type { NodeStatus, ReplicaHandle, StateCapture } from "./replica-handle.js";
+import type { ReplicaObserver } from "./replica-observer.js";
+import { wiringOf, type ReplicaWiring } from "./replica-wiring.js";
+export type { ReplicaWiring } from "./replica-wiring.js";
 import { RaftschedError, errorMessage } from "../util/errors.js";
 
 export interface ReplicaOptions {
@@ -57,14 +59,8 @@ export interface ReplicaHooks {
   reportLingering?(count: number): Promise<void>;
   onApplied?(result: ApplyResult): void;
   onRoleChange?(role: Role, term: number): void;
-}
-
-/** Given to ReplicaHooks.serve only. */
-export interface ReplicaWiring {
-  /** Lets the peer transport take its WebSocket upgrades on `server`. */
-  attach(server: http.Server): void;
-  /** The transport's link filter (the chaos fault hooks). */
-  setLinkFilter(filter: LinkFilter | null): void;
+  /** The metrics' timings from the runner and the store (replica-observer.ts). */
+  readonly observer?: ReplicaObserver;
 }
 
 /** How long an API call waits for its proposal to commit before answering "outcome unknown". */
@@ -164,6 +160,7 @@ export class Replica {
   private async startOnStore(): Promise<void> {
     this.identity = StorageIdentity.open(this.dataDir);
     this.storage = await this.store.load();
+    this.store.onSyncedBatch = this.hooks.observer?.fsync ?? null;
     const init = this.storage.initialState();
     const fresh = init.hardState.term === 0 && this.storage.lastIndex() === 0 && init.confState.voters.length === 0;
     if (fresh && !this.opts.join) {
@@ -261,12 +258,8 @@ export class Replica {
       onRoleChange: (role, leaderId, term) => this.onRoleChange(role, leaderId, term),
       onApplied: () => this.executor.reconcile(),
       snapshotEveryEntries: this.cfg.snapshotEveryEntries,
-      // The urls and the table view are captured now; the table serializes in slices while entries keep applying.
-      takeSnapshot: () => {
-        const memberUrls = new Map(this.memberUrls);
-        const memberFacts = new Map(this.memberFacts);
-        return encodeSnapshotDataSliced({ memberUrls, memberFacts }, this.table.beginSnapshot());
-      },
+      takeSnapshot: () => this.captureState().data,
+      observer: this.hooks.observer,
     });
     this.transport.onSnapshotSent((to, ok) => this.runner.reportSnapshot(to, ok));
     this.transport.onMessage((m: Message) => {
@@ -275,10 +268,7 @@ export class Replica {
       this.runner.step(m);
     });
 
-    this.served = await this.hooks.serve({
-      attach: (server) => this.transport.attach(server),
-      setLinkFilter: (filter) => this.transport.setLinkFilter(filter),
-    });
+    this.served = await this.hooks.serve(wiringOf(this.transport));
 
     this.runner.start();
     this.duties.start();
@@ -477,6 +467,14 @@ export class Replica {
     return this.core.status();
   }
 
+  /** The state machine as of the last applied entry: the urls and the table view are captured now, synchronously;
+   *  the table serializes in slices while entries keep applying (local snapshots, and backups). */
+  captureState(): StateCapture {
+    const members = { memberUrls: new Map(this.memberUrls), memberFacts: new Map(this.memberFacts) };
+    const index = this.runner.appliedIndex;
+    return { index, term: this.core.status().term, data: encodeSnapshotDataSliced(members, this.table.beginSnapshot()) };
+  }
+
   /** The cluster-file settings the layers above read (its token, timeouts). */
   get settings(): ClusterFile {
     return this.cfg;
@@ -540,6 +538,7 @@ function replicaHandle(r: Replica, parts: ReplicaParts): ReplicaHandle {
     },
     status: () => r.status(),
     raftStatus: () => r.raftStatus(),
+    captureState: () => r.captureState(),
     workerMembers: () => r.workerMembers(),
     memberUrl: (id) => parts.memberUrl(id),
     leaderUrl: () => r.leaderUrl(),

@@ -7,6 +7,8 @@ import { RaftschedError } from "../util/errors.js";
 
 interface PendingProposal {
   readonly term: number;
+  /** performance.now() when proposed: the commit latency the metrics observe. */
+  readonly proposedAtMs: number;
   readonly resolve: (result: unknown) => void;
   readonly reject: (err: Error) => void;
   readonly timer: NodeJS.Timeout;
@@ -51,7 +53,7 @@ export class PendingAnswers {
         if (this.proposals.get(at.index)?.timer === timer) this.proposals.delete(at.index);
         reject(new RaftschedError("OUTCOME_UNKNOWN", `not committed within ${timeoutMs} ms; it may still commit`));
       }, timeoutMs);
-      this.proposals.set(at.index, { term: at.term, resolve, reject, timer });
+      this.proposals.set(at.index, { term: at.term, proposedAtMs: performance.now(), resolve, reject, timer });
     });
   }
 
@@ -73,10 +75,11 @@ export class PendingAnswers {
   }
 
   /** Answers the proposal at e.index with the state machine's result. A config entry's answer waits (via
-   *  `later`) until the core has advanced, so the caller sees the new configuration in status(). */
-  applied(e: Entry, result: unknown, later: (answer: () => void) => void): void {
+   *  `later`) until the core has advanced, so the caller sees the new configuration in status(). Returns the seconds
+   *  since the proposal when it was this node's and committed (its commit latency), else null. */
+  applied(e: Entry, result: unknown, later: (answer: () => void) => void): number | null {
     const p = this.proposals.get(e.index);
-    if (!p) return;
+    if (!p) return null;
     this.proposals.delete(e.index);
     clearTimeout(p.timer);
     if (p.term !== e.term) {
@@ -87,6 +90,7 @@ export class PendingAnswers {
     } else {
       p.resolve(result);
     }
+    return p.term === e.term ? (performance.now() - p.proposedAtMs) / 1000 : null;
   }
 
   releaseReads(appliedIndex: number): void {

@@ -13,6 +13,7 @@ import { RaftschedError } from "../util/errors.js";
 import { planReady } from "./ready-plan.js";
 import { LocalSnapshotter, type LocalSnapshotFacts } from "./local-snapshotter.js";
 import { PendingAnswers } from "./pending-answers.js";
+import type { ReplicaObserver } from "./replica-observer.js";
 
 export interface RaftRunnerOptions {
   readonly core: RaftCore;
@@ -40,6 +41,8 @@ export interface RaftRunnerOptions {
   /** Serializes the state machine as of the last applied entry. The state must be captured during the call
    *  (synchronously); the bytes may arrive later, as a promise, while the runner keeps applying entries. */
   readonly takeSnapshot?: () => Uint8Array | Promise<Uint8Array>;
+  /** Timings for the metrics: commit latency of this node's proposals, apply time, snapshots installed. */
+  readonly observer?: ReplicaObserver;
 }
 
 /** The most ticks replayed at once after the timer fell behind (see start()). */
@@ -296,6 +299,7 @@ export class RaftRunner {
       this.o.restore(rd.snapshot);
       this.applied = rd.snapshot.meta.index;
       this.answers.replacedUpTo(this.applied);
+      this.o.observer?.snapshotInstalled();
     }
     while (i < rd.committedEntries.length) this.applyOne(rd.committedEntries[i++]!);
     if (rd.committedEntries.length > 0 || rd.snapshot) this.o.onApplied?.(this.applied);
@@ -315,11 +319,14 @@ export class RaftRunner {
     if (e.index !== this.applied + 1) {
       throw new RaftError("INVARIANT", `applying ${e.index} after ${this.applied}: committed entries must be contiguous`);
     }
+    const applyStartMs = performance.now();
     const result = this.o.apply(e);
+    this.o.observer?.apply((performance.now() - applyStartMs) / 1000);
     this.applied = e.index;
     this.counters.entriesApplied++;
     // The core switches membership inside advance(): a config entry is answered once status() shows it.
-    this.answers.applied(e, result, (answer) => this.afterAdvance.push(answer));
+    const commitSeconds = this.answers.applied(e, result, (answer) => this.afterAdvance.push(answer));
+    if (commitSeconds !== null) this.o.observer?.commit(commitSeconds);
   }
 
   /** Answers that must wait until the core has advanced past the Ready that applied them. */

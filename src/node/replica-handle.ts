@@ -20,8 +20,15 @@ export interface NodeStatus {
   readonly appliedIndex: number;
 }
 
+/** The state machine captured at `index` (applied here) in `term`, serialized as a node snapshot's data. */
+export interface StateCapture {
+  readonly index: number;
+  readonly term: number;
+  readonly data: Promise<Uint8Array>;
+}
+
 /** The cluster-file settings the API reads. */
-export type ReplicaSettings = Readonly<Pick<ClusterFile, "token" | "electionTimeoutMs" | "workerTimeoutMs">>;
+export type ReplicaSettings = Readonly<Pick<ClusterFile, "cluster" | "token" | "electionTimeoutMs" | "workerTimeoutMs">>;
 export type RunnerView = Readonly<
   Pick<RaftRunner, "isLeader" | "knownLeader" | "appliedIndex" | "pendingProposals" | "counters" | "waitForLeader" | "readIndex" | "proposeConfChange" | "transferLeadership">
 >;
@@ -42,6 +49,8 @@ export interface ReplicaHandle {
   readonly removed: boolean;
   status(): NodeStatus;
   raftStatus(): RaftStatus;
+  /** The state machine as of the last applied entry (captured during the call; the bytes follow). Backups. */
+  captureState(): StateCapture;
   /** Members that run tasks, with their capacity. */
   workerMembers(): Map<string, number>;
   memberUrl(id: string): string | undefined;

@@ -32,6 +32,9 @@ export class GroupCommitQueue {
   /** Counters for metrics and tests: how many calls were made durable, and in how many synced batches. */
   private readonly counters = { writes: 0, syncedBatches: 0 };
 
+  /** Told how long each synced batch took (the node's fsync-duration metric). */
+  onSyncedBatch: ((seconds: number) => void) | null = null;
+
   constructor(private readonly db: Db) {}
 
   stats(): { readonly writes: number; readonly syncedBatches: number } {
@@ -88,8 +91,10 @@ export class GroupCommitQueue {
       try {
         if (ops.length > 0) {
           const sync = planned.some((w) => w.sync);
+          const startedMs = performance.now();
           await this.db.batch(ops, { sync });
           if (sync) this.counters.syncedBatches++;
+          if (sync) this.onSyncedBatch?.((performance.now() - startedMs) / 1000);
         }
       } catch (cause) {
         // The in-memory shape already includes this batch and the disk may or may not: refuse everything from

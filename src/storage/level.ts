@@ -85,6 +85,11 @@ export class LevelStore implements DurableStore {
     }
   }
 
+  /** Told how long each synced batch took (for the metrics); null: nobody listens. */
+  set onSyncedBatch(listener: ((seconds: number) => void) | null) {
+    this.writes.onSyncedBatch = listener;
+  }
+
   /** Calls made durable so far and the synced batches they took (writes / syncedBatches = group-commit factor). */
   stats(): { readonly writes: number; readonly syncedBatches: number } {
     return this.writes.stats();

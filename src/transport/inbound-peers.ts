@@ -205,7 +205,9 @@ export class InboundPeers {
     if (counters === undefined) return; // peer removed while frames were in flight; the socket is closing
     conn.alive = true;
     if (!isBinary) return this.refuseFrame(conn, counters, 1003, "TEXT_FRAME", "text frame on a binary protocol");
-    const decoded = decodePeerFrame(toBuffer(data));
+    const bytes = toBuffer(data);
+    counters.bytesReceived += bytes.length;
+    const decoded = decodePeerFrame(bytes);
     if (!decoded.ok) return this.refuseFrame(conn, counters, 1003, decoded.code, decoded.reason);
     const { from, to } = decoded.kind === "snapshot" ? decoded.frame : decoded.message;
     if (from !== conn.peerId) return this.refuseFrame(conn, counters, 1008, "SPOOFED_FROM", `frame claims from=${JSON.stringify(from)}`);

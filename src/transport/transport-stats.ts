@@ -11,6 +11,8 @@ export interface PeerLinkStats {
   readonly queued: number;
   readonly queuedBytes: number;
   readonly sent: number;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
   readonly dropped: number;
   readonly reconnects: number;
   readonly received: number;
@@ -54,6 +56,8 @@ export function peerLinkStats(
     queued: link.queuedFrames,
     queuedBytes: link.queuedBytes,
     sent: c.sent,
+    bytesSent: c.bytesSent,
+    bytesReceived: c.bytesReceived,
     dropped: c.dropped,
     reconnects: c.reconnects,
     received: c.received,
