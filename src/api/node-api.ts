@@ -17,6 +17,7 @@ import { submitLeaderWaitMs } from "../node/leader-wait.js";
 import { parseLingeringCount } from "../node/lingering-handlers.js";
 import { workerRows } from "../node/worker-rows.js";
 import { LeaderForwarder, type Forwarded } from "./leader-forward.js";
+import { SnapshotDownloads } from "./snapshot-download.js";
 
 const READ_TIMEOUT_MS = 3000;
 
@@ -32,6 +33,8 @@ export class NodeApi implements ApiBackend {
 
   /** Writes held while leadership is handed over (transfer-hold.ts). */
   readonly transferHold: TransferHold;
+  /** GET /v1/snapshot: a backup streamed from this leader (snapshot-download.ts). */
+  readonly snapshots: SnapshotDownloads;
 
   constructor(node: ReplicaHandle, extras: NodeApiExtras = {}) {
     this.n = node;
@@ -43,6 +46,7 @@ export class NodeApi implements ApiBackend {
       maxHoldMs: () => node.cfg.electionTimeoutMs[1] * 8,
     });
     this.forwarder = new LeaderForwarder(node, this.transferHold);
+    this.snapshots = new SnapshotDownloads(node);
   }
 
   /** Proposes a write on this leader, held through a hand-over and then sent on to the new leader if it moved. */

@@ -47,6 +47,8 @@ export interface ApiBackend {
   debugFaults?(body: unknown): Promise<unknown>;
   metrics(): Promise<{ contentType: string; body: string }>;
   dashboard(): string;
+  /** GET /v1/snapshot: streams a backup file (src/api/snapshot-download.ts). */
+  readonly snapshots?: { serve(res: ServerResponse): Promise<void> };
 }
 
 /** Per-request facts the backend needs: a request a follower already forwarded is never forwarded again. */
@@ -160,6 +162,11 @@ const ROUTES: readonly Route[] = [
     },
   },
   { path: "/v1/status", methods: { GET: { run: json(200, (api) => api.status()) } } },
+  // A backup: the admin token even for this GET, since the file holds every task's payload and result.
+  {
+    path: "/v1/snapshot",
+    methods: { GET: { available: (api) => api.snapshots !== undefined, run: (api, _r, res) => (requireToken(res.req, api.token), api.snapshots!.serve(res)) } },
+  },
   { path: "/v1/workers", methods: { GET: { run: json(200, (api, r) => api.workers(r.ctx)) } } },
   // A worker's count of aborted handlers still running (src/node/lingering-handlers.ts), told to the leader.
   {

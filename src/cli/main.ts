@@ -6,6 +6,7 @@ import { upCommand } from "./up.js";
 import { statusCommand } from "./status.js";
 import { chaosCommand } from "./chaos.js";
 import { memberCommand, transferLeaderCommand } from "./member.js";
+import { snapshotCommand } from "./snapshot.js";
 
 const USAGE = `raftsched — a replicated task scheduler on Raft
 
@@ -16,6 +17,8 @@ usage:
   raftsched chaos [--config <cluster-file>] [--duration 60s] [--faults kill-leader,kill-random,pause,partition,isolate-leader,restart] [--seed N] [--report <dir>] [--clients 8] [--netns]
   raftsched member list|add <id> [<url>] [--role voter|learner] [--capacity N]|remove <id> [--config <cluster-file>]
   raftsched transfer-leader [--to <id>] [--config <cluster-file>]
+  raftsched snapshot save <file> [--config <cluster-file>]
+  raftsched snapshot restore <file> --config <cluster-file> --id <id> --data-dir <dir>
 `;
 
 type Command = (argv: readonly string[]) => Promise<number>;
@@ -27,6 +30,7 @@ const COMMANDS: Record<string, Command> = {
   chaos: chaosCommand,
   member: memberCommand,
   "transfer-leader": transferLeaderCommand,
+  snapshot: snapshotCommand,
 };
 
 /** A closed stdout (`raftsched start | head`) must not crash a node: logs are best effort, the node is not. */
