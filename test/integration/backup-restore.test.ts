@@ -75,6 +75,11 @@ describe("raftsched snapshot save / restore", () => {
     const source = await Cluster.start({ nodes: 3, capacity: 2, snapshotEveryEntries: 300 });
     clusters.push(source);
     const leader = await source.waitForLeader();
+    // The backup holds every payload and result: the admin token even to read it; a follower names the leader.
+    expect((await source.request(leader, "GET", "/v1/snapshot", { token: null })).status).toBe(401);
+    const follower = source.ids.find((id) => id !== leader)!;
+    const notLeader = await source.request(follower, "GET", "/v1/snapshot");
+    expect([notLeader.status, notLeader.body?.error?.code]).toEqual([503, "NOT_LEADER"]);
     // Tasks in every state: completed and dead ones first, then long ones (six assigned on 3×2 slots, the rest
     // pending, and so is the load after them), one of them cancelled.
     for (let i = 0; i < 5; i++) await source.submitWithRetry({ id: `quick-${i}`, payload: { sleepMs: 5 } });
