@@ -5,8 +5,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { NodeProcess } from "../../../src/process-cluster/node-process.js";
 import { ProcessCluster } from "../../../src/process-cluster/process-cluster.js";
 
-/** Prints its argv, then idles; exits 0 on SIGTERM (as a node does after a graceful stop). */
-const IDLER = `console.log("argv " + JSON.stringify(process.argv.slice(1))); process.on("SIGTERM", () => process.exit(0)); setInterval(() => {}, 1000);`;
+/** Exits 0 on SIGTERM (as a node does after a graceful stop), then prints its argv and idles. The handler comes
+ *  first: the test signals as soon as it sees the line, and under load the child could be descheduled between
+ *  printing and installing the handler (SIGTERM then killed it: signal SIGTERM instead of code 0). */
+const IDLER = `process.on("SIGTERM", () => process.exit(0)); console.log("argv " + JSON.stringify(process.argv.slice(1))); setInterval(() => {}, 1000);`;
 const idler = (argv: readonly string[]): { cmd: string; args: string[] } => ({ cmd: process.execPath, args: ["-e", IDLER, "--", ...argv.slice(1)] });
 
 const clusters: ProcessCluster[] = [];
