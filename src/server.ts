@@ -115,7 +115,7 @@ class ServedNode implements RaftschedNode {
 
   /** The HTTP server on the node's port: the API, and the transport's WebSocket upgrades. */
   private async serve(wiring: ReplicaWiring): Promise<{ close(): Promise<void> }> {
-    if (faultsEnabled()) installFaultHooks(this.api, wiring.setLinkFilter, this.logger);
+    if (faultsEnabled()) installFaultHooks(this.api, wiring.setLinkFilter, this.logger, wiring.diskFaults);
     this.metrics.useTransportStats(wiring.transportStats);
     const server = http.createServer(httpServerOptions(), (req, res) => {
       this.metrics.timeRequest(req, res);

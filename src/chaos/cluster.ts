@@ -246,6 +246,11 @@ export class ChaosCluster {
   async setBlocked(n: ChaosNode, blocked: ReadonlyArray<readonly [string, string]>, timeoutMs = 1000): Promise<Answer> {
     return await requestJson(`${n.url}/v1/debug/faults`, { method: "POST", body: { blocked }, token: this.token, timeoutMs });
   }
+
+  /** Sets one node's disk fault (stall, latency, EIO, ENOSPC, none) through its fault endpoint. */
+  async setDisk(n: ChaosNode, disk: { mode: string; latencyMs?: number }, timeoutMs = 1000): Promise<Answer> {
+    return await requestJson(`${n.url}/v1/debug/faults`, { method: "POST", body: { disk }, token: this.token, timeoutMs });
+  }
 }
 
 export interface NodeStatusView {

@@ -6,6 +6,8 @@
 //   isolate-leader  cut every link to and from the leader; clients still reach it over HTTP, and it must stop
 //                   acknowledging writes (check-quorum) while the rest elect a new leader
 //   restart         a graceful restart (SIGTERM, then start again) of any node
+//   disk-stall      (opt-in: --faults disk-stall) a node's log writes hang (the leader half the time) for longer
+//                   than the election timeout, then go on; a stalled leader must step down (issue 14.5)
 // The kinds, targets and durations come from the seed; when each fault lands depends on the machine.
 // Cuts go through the nodes' fault hook, or with --netns through real links (veth down, blackhole routes).
 import type { ChaosCluster, ChaosNode, NodeStatusView } from "./cluster.js";
@@ -13,7 +15,9 @@ import { requestJson, sleep } from "./http.js";
 import { makePrng } from "../raft/prng.js";
 
 export const FAULT_KINDS = ["kill-leader", "kill-random", "pause", "partition", "isolate-leader", "restart"] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+/** Kinds only run when named in --faults: the default set (and so every seed's schedule) stays as it was. */
+export const OPT_IN_FAULT_KINDS = ["disk-stall"] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number] | (typeof OPT_IN_FAULT_KINDS)[number];
 
 /** Leader kills are what users distrust most: they get three times the weight of the other kinds. */
 const WEIGHT: Record<FaultKind, number> = {
@@ -23,6 +27,7 @@ const WEIGHT: Record<FaultKind, number> = {
   partition: 1,
   "isolate-leader": 1,
   restart: 1,
+  "disk-stall": 1,
 };
 
 export interface FaultRecord {
@@ -98,6 +103,9 @@ export class Nemesis {
     for (const n of c.nodes) if (!c.isRunning(n)) c.start(n);
     this.blocked = [];
     await this.broadcastBlocked(20);
+    if (this.o.kinds.includes("disk-stall")) {
+      await Promise.all(c.nodes.filter((n) => c.isRunning(n)).map((n) => c.setDisk(n, { mode: "none" }).catch(() => undefined)));
+    }
   }
 
   /** Waits for the background reassignment watches. */
@@ -197,6 +205,18 @@ export class Nemesis {
         await sleep(holdMs);
         this.blocked = [];
         await this.broadcastBlocked(20);
+        rec.endMs = this.o.clock();
+        return;
+      }
+      case "disk-stall": {
+        const target = leader && this.o.rng() < 0.5 ? leader : anyNode();
+        const holdMs = this.between(2 * this.e, 2 * this.e + 1.5 * this.w);
+        const rec = startRecord([target], `${target.id}${target === leader ? " (leader)" : ""} disk stalled ${Math.round(holdMs)} ms`, target === leader);
+        const set = await c.setDisk(target, { mode: "stall" });
+        if (set.status !== 200) this.o.log(`warning: ${target.id} did not take the disk stall (${set.status})`);
+        await sleep(holdMs);
+        // Released with retries: a node left stalled would hang every later write.
+        for (let t = 0; t < 20 && (await c.setDisk(target, { mode: "none" })).status !== 200 && c.isRunning(target); t++) await sleep(100);
         rec.endMs = this.o.clock();
         return;
       }

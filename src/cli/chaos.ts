@@ -6,7 +6,7 @@ import path from "node:path";
 import { loadClusterFile } from "../config/cluster-file.js";
 import { RaftschedError } from "../util/errors.js";
 import { configPathOr, parseArgs, parseDurationMs, stringFlag } from "./args.js";
-import { FAULT_KINDS, type FaultKind } from "../chaos/nemesis.js";
+import { FAULT_KINDS, OPT_IN_FAULT_KINDS, type FaultKind } from "../chaos/nemesis.js";
 import { runChaos } from "../chaos/run.js";
 import { netnsUnavailableReason } from "../chaos/netns.js";
 import { verdictText, writeReport } from "../chaos/report.js";
@@ -104,8 +104,9 @@ function parseFaults(text: string | undefined): FaultKind[] {
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
   if (kinds.length === 0) throw new RaftschedError("BAD_ARGS", `chaos: --faults needs at least one of ${FAULT_KINDS.join(",")}`);
+  const known: readonly string[] = [...FAULT_KINDS, ...OPT_IN_FAULT_KINDS];
   for (const k of kinds) {
-    if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new RaftschedError("BAD_ARGS", `chaos: unknown fault "${k}" (known: ${FAULT_KINDS.join(",")})`);
+    if (!known.includes(k)) throw new RaftschedError("BAD_ARGS", `chaos: unknown fault "${k}" (known: ${known.join(",")})`);
   }
   return [...new Set(kinds)] as FaultKind[];
 }

@@ -268,7 +268,7 @@ export class Replica {
       this.runner.step(m);
     });
 
-    this.served = await this.hooks.serve(wiringOf(this.transport));
+    this.served = await this.hooks.serve(wiringOf(this.transport, this.store.faults));
 
     this.runner.start();
     this.duties.start();

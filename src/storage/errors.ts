@@ -10,6 +10,10 @@ export type StorageErrorCode =
   | "STORAGE_INVARIANT"
   /** A previous write failed; what reached the disk is unknown, so the store refuses all further writes. */
   | "STORAGE_FAILED"
+  /** A write failed because the disk is full (ENOSPC); the store refuses further writes, as for STORAGE_FAILED. */
+  | "STORAGE_NO_SPACE"
+  /** A write failed with an I/O error (EIO); the store refuses further writes, as for STORAGE_FAILED. */
+  | "STORAGE_IO_ERROR"
   /** Too many writes queued (the runner is not awaiting persist, or the disk stalled). */
   | "STORAGE_OVERLOADED"
   | "STORAGE_CLOSED"

@@ -2,6 +2,7 @@
 // together as the next batch (one fsync), and each caller's promise resolves, in call order, once its batch is
 // durable. A failed batch fails the queue for good: the caller (the node) must stop and recover from disk.
 import type { Level } from "level";
+import { diskErrnoOf, type DiskFaults } from "./disk-faults.js";
 import { StorageError } from "./errors.js";
 
 /** Writes waiting for their turn; past this the caller is not awaiting persist() or the disk has stalled. */
@@ -35,7 +36,11 @@ export class GroupCommitQueue {
   /** Told how long each synced batch took (the node's fsync-duration metric). */
   onSyncedBatch: ((seconds: number) => void) | null = null;
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** The fault-injection gate every batch passes (disk-faults.ts); inert unless a test or chaos sets a fault. */
+    private readonly faults?: DiskFaults,
+  ) {}
 
   stats(): { readonly writes: number; readonly syncedBatches: number } {
     return { ...this.counters };
@@ -92,6 +97,7 @@ export class GroupCommitQueue {
         if (ops.length > 0) {
           const sync = planned.some((w) => w.sync);
           const startedMs = performance.now();
+          await this.faults?.beforeWrite(); // an injected slow disk counts in the fsync timing, as a real one would
           await this.db.batch(ops, { sync });
           if (sync) this.counters.syncedBatches++;
           if (sync) this.onSyncedBatch?.((performance.now() - startedMs) / 1000);
@@ -99,7 +105,7 @@ export class GroupCommitQueue {
       } catch (cause) {
         // The in-memory shape already includes this batch and the disk may or may not: refuse everything from
         // now on. The node must stop and recover from what load() finds.
-        this.failure = new StorageError("STORAGE_FAILED", `write failed: ${String(cause)}`, { cause });
+        this.failure = writeFailure(cause);
         for (const w of [...planned, ...this.queue.splice(0)]) w.reject(this.failure);
         break;
       }
@@ -120,4 +126,14 @@ export class GroupCommitQueue {
     }
     return this.queue.splice(0, count);
   }
+}
+
+/** The error every write gets once a batch failed. A full disk and an I/O error get their own codes, so the one
+ *  line the node logs as it stops says what the operator must fix. */
+function writeFailure(cause: unknown): StorageError {
+  const errno = diskErrnoOf(cause);
+  const unknown = "the node stops; acknowledged entries are on disk, this batch may or may not be";
+  if (errno === "ENOSPC") return new StorageError("STORAGE_NO_SPACE", `disk full (ENOSPC) writing the log: ${unknown}; free space, then restart the node`, { cause });
+  if (errno === "EIO") return new StorageError("STORAGE_IO_ERROR", `disk I/O error (EIO) writing the log: ${unknown}; check the disk, then restart the node`, { cause });
+  return new StorageError("STORAGE_FAILED", `write failed: ${String(cause)}`, { cause });
 }

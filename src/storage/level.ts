@@ -12,6 +12,7 @@ import { Level } from "level";
 import type { Entry, HardState, Snapshot, SnapshotMeta } from "../raft/types.js";
 import { encodeCompactionPoint, encodeEntry, encodeHardState, encodeSnapshotMeta, encodeSnapshotPointer } from "./codec.js";
 import type { DurableStore, PersistBatch } from "./durable.js";
+import { DiskFaults } from "./disk-faults.js";
 import { StorageError } from "./errors.js";
 import { type BatchOp, GroupCommitQueue } from "./group-commit.js";
 import { COMPACTION_KEY, entryKey, HARD_STATE_KEY, MAX_INDEX, SNAPSHOT_DATA_KEY, SNAPSHOT_META_KEY, SNAPSHOT_POINTER_KEY } from "./keys.js";
@@ -41,6 +42,8 @@ export class LevelStore implements DurableStore {
 
   private readonly writes: GroupCommitQueue;
   private closed = false;
+  /** Fault injection on the write path (latency, stall, EIO, ENOSPC): inert unless a test or chaos sets one. */
+  readonly faults = new DiskFaults();
 
   private constructor(
     private readonly db: Db,
@@ -54,7 +57,7 @@ export class LevelStore implements DurableStore {
     this.terms = state.entries.map((e) => e.term);
     this.snapshotIndex = state.snapshot?.meta.index ?? 0;
     this.hard = state.hardState;
-    this.writes = new GroupCommitQueue(db);
+    this.writes = new GroupCommitQueue(db, this.faults);
   }
 
   /** Opens (creating if missing) the store in `dir` and validates everything in it. Throws STORAGE_CORRUPT or
