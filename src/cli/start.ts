@@ -5,6 +5,9 @@ import { startNode } from "../server.js";
 import { parseArgs, stringFlag } from "./args.js";
 import { RaftschedError } from "../util/errors.js";
 
+/** How long a node that hit a fatal error may take to close before the process exits regardless. */
+const FATAL_CLOSE_GRACE_MS = 5_000;
+
 export async function startCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, { config: "string", id: "string", "data-dir": "string", join: "boolean", pretty: "boolean" }, "start");
   const configPath = stringFlag(args, "config");
@@ -43,9 +46,17 @@ export async function startCommand(argv: readonly string[]): Promise<number> {
         () => resolve(0),
       );
     });
-    node.onFatal((err) => {
-      node.logger.fatal({ err }, "node failed");
-      resolve(70);
+    node.onFatal(() => {
+      // The runner logged the one fatal line (with its code: STORAGE_NO_SPACE, STORAGE_IO_ERROR, ...). Stop serving
+      // and release the data dir, so the process exits instead of lingering as a node that answers nothing; what was
+      // acknowledged is on disk already. A close that hangs (a disk that never answers) must not keep it alive.
+      if (closing) return;
+      closing = true;
+      setTimeout(() => process.exit(70), FATAL_CLOSE_GRACE_MS).unref();
+      node.close().then(
+        () => resolve(70),
+        () => resolve(70),
+      );
     });
   });
 }

@@ -258,6 +258,7 @@ export class Replica {
       onRoleChange: (role, leaderId, term) => this.onRoleChange(role, leaderId, term),
       onApplied: () => this.executor.reconcile(),
       snapshotEveryEntries: this.cfg.snapshotEveryEntries,
+      writeStallAfterMs: this.cfg.electionTimeoutMs[1],
       takeSnapshot: () => this.captureState().data,
       observer: this.hooks.observer,
     });

@@ -14,6 +14,7 @@ import { planReady } from "./ready-plan.js";
 import { LocalSnapshotter, type LocalSnapshotFacts } from "./local-snapshotter.js";
 import { PendingAnswers } from "./pending-answers.js";
 import type { ReplicaObserver } from "./replica-observer.js";
+import { writeStallAction } from "./disk-stall-rule.js";
 
 export interface RaftRunnerOptions {
   readonly core: RaftCore;
@@ -43,6 +44,8 @@ export interface RaftRunnerOptions {
   readonly takeSnapshot?: () => Uint8Array | Promise<Uint8Array>;
   /** Timings for the metrics: commit latency of this node's proposals, apply time, snapshots installed. */
   readonly observer?: ReplicaObserver;
+  /** A log write pending this long counts as a stalled disk (disk-stall-rule.ts): the election timeout. Absent: never. */
+  readonly writeStallAfterMs?: number;
 }
 
 /** The most ticks replayed at once after the timer fell behind (see start()). */
@@ -63,6 +66,9 @@ export class RaftRunner {
   private readSeq = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly snapshotter: LocalSnapshotter;
+  /** When the Ready's write in flight began (null: none), and whether its stall was already acted on. */
+  private writeStartedAtMs: number | null = null;
+  private stallActedOn = false;
   readonly counters = { readies: 0, fsyncs: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0 };
 
   constructor(o: RaftRunnerOptions) {
@@ -96,6 +102,7 @@ export class RaftRunner {
       if (this.stopped) return;
       const due = Math.floor((performance.now() - startedAt) / this.o.tickMs);
       if (due - ticksDone > MAX_CATCHUP_TICKS) ticksDone = due - MAX_CATCHUP_TICKS;
+      if (this.onWriteStall()) ticksDone = due; // a stalled disk holds the timers (disk-stall-rule.ts)
       while (ticksDone < due) {
         ticksDone++;
         this.core.tick();
@@ -271,6 +278,7 @@ export class RaftRunner {
     if (plan.sendEarly.size > 0) this.sendNow(rd.messages.filter((_, k) => plan.sendEarly.has(k)));
 
     // 1. persist, as one batch (synced when the Ready says so).
+    this.writeStartedAtMs = plan.needsWrite ? performance.now() : null;
     const persisted = plan.needsWrite
       ? this.o.durable.persist({
           entries: rd.entries,
@@ -284,6 +292,7 @@ export class RaftRunner {
 
     if (persisted) {
       await persisted;
+      this.writeStartedAtMs = null;
       this.counters.fsyncs += rd.mustSync ? 1 : 0;
       this.counters.entriesPersisted += rd.entries.length;
       if (this.stopped) return;
@@ -303,10 +312,31 @@ export class RaftRunner {
     }
     while (i < rd.committedEntries.length) this.applyOne(rd.committedEntries[i++]!);
     if (rd.committedEntries.length > 0 || rd.snapshot) this.o.onApplied?.(this.applied);
-    if (rd.softState) this.noteSoftState(rd.softState.role, rd.softState.leaderId);
+    // After a stall the role was noted from the core already; this Ready's is older (the next one has the current).
+    if (rd.softState && !this.stallActedOn) this.noteSoftState(rd.softState.role, rd.softState.leaderId);
+    this.stallActedOn = false;
     // 5. reads.
     for (const rs of rd.readStates) this.answers.noteReadState(rs.context, rs.index);
     this.answers.releaseReads(this.applied);
+  }
+
+  /** Applies the stalled-disk rule; true while the write is stalled (the caller then holds the tick timers). A
+   *  leader steps down at once, and the role the core now has is noted here: no Ready can bring it while stalled. */
+  private onWriteStall(): boolean {
+    const stallAfter = this.o.writeStallAfterMs;
+    if (stallAfter === undefined || this.writeStartedAtMs === null) return false;
+    const role = this.core.currentRole();
+    const action = writeStallAction({ writeStartedAt: this.writeStartedAtMs, now: performance.now(), stallAfter, role });
+    if (action === "none") return false;
+    if (action === "stepDown") {
+      this.o.logger.warn({ code: "DISK_STALLED", pendingMs: Math.round(performance.now() - this.writeStartedAtMs) }, "log write stalled past the election timeout: stepping down as leader");
+      this.core.stepDown();
+    }
+    if (this.core.currentRole() !== this.role || this.core.currentLeader() !== this.leaderId) {
+      this.stallActedOn = true;
+      this.noteSoftState(this.core.currentRole(), this.core.currentLeader());
+    }
+    return true;
   }
 
   private sendNow(messages: readonly Message[]): void {
@@ -346,7 +376,8 @@ export class RaftRunner {
   private die(err: unknown): void {
     if (this.fatal) return;
     this.fatal = err instanceof Error ? err : new Error(String(err));
-    this.o.logger.fatal({ err: this.fatal }, "raft runner stopped: cannot continue safely");
+    const code = (this.fatal as { code?: unknown }).code ?? "NODE_FAILED";
+    this.o.logger.fatal({ code, err: this.fatal }, `raft runner stopped, the node stops: ${this.fatal.message}`);
     this.stopped = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = null;

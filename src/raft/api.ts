@@ -95,6 +95,10 @@ export interface RaftCore {
   readIndex(context: string): void;
   /** Asks the leader to hand leadership to `to` (TimeoutNow once `to` is caught up). */
   transferLeadership(to: NodeId): void;
+  /** A local event: the runner's own log write has stalled (src/node/disk-stall-rule.ts). A leader becomes a
+   *  follower of the same term with no known leader (it cannot commit anything while its disk hangs, and must not
+   *  answer as leader); anyone else is unaffected. Changes neither term nor vote, so nothing needs persisting. */
+  stepDown(): void;
   /** Tells the leader a peer could not be reached, so it probes instead of pipelining. */
   reportUnreachable(to: NodeId): void;
   /** Tells the leader how sending a snapshot to `to` ended. */

@@ -62,6 +62,10 @@ export class RaftNode implements RaftCore {
     transferLeadership(this.s, to);
   }
 
+  stepDown(): void {
+    if (this.s.role === "leader") becomeFollower(this.s, this.s.term, null);
+  }
+
   reportUnreachable(to: NodeId): void {
     reportUnreachable(this.s, to);
   }
