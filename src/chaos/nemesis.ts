@@ -119,20 +119,13 @@ export class Nemesis {
     const voters = c.nodes.filter((n) => n.role === "voter");
     const anyNode = (): ChaosNode => this.pick(c.nodes.filter((n) => c.isRunning(n)).length > 0 ? c.nodes.filter((n) => c.isRunning(n)) : c.nodes);
     const startRecord = (targets: ChaosNode[], detail: string, leaderLost: boolean): FaultRecord => {
-      const rec: FaultRecord = {
-        kind,
-        targets: targets.map((t) => t.id),
-        detail,
-        startMs: this.o.clock(),
-        endMs: NaN,
-        leaderAtStart: leader?.id ?? null,
-        leaderLost,
-      };
+      const rec: FaultRecord = { kind, targets: targets.map((t) => t.id), detail, startMs: this.o.clock(), endMs: NaN, leaderAtStart: leader?.id ?? null, leaderLost };
       this.faults.push(rec);
       this.o.log(`fault ${this.faults.length}: ${kind} ${detail}`);
       return rec;
     };
 
+    if (kind === "disk-stall") return await this.diskStall(leader, anyNode, startRecord);
     switch (kind) {
       case "kill-leader":
       case "kill-random": {
@@ -208,18 +201,6 @@ export class Nemesis {
         rec.endMs = this.o.clock();
         return;
       }
-      case "disk-stall": {
-        const target = leader && this.o.rng() < 0.5 ? leader : anyNode();
-        const holdMs = this.between(2 * this.e, 2 * this.e + 1.5 * this.w);
-        const rec = startRecord([target], `${target.id}${target === leader ? " (leader)" : ""} disk stalled ${Math.round(holdMs)} ms`, target === leader);
-        const set = await c.setDisk(target, { mode: "stall" });
-        if (set.status !== 200) this.o.log(`warning: ${target.id} did not take the disk stall (${set.status})`);
-        await sleep(holdMs);
-        // Released with retries: a node left stalled would hang every later write.
-        for (let t = 0; t < 20 && (await c.setDisk(target, { mode: "none" })).status !== 200 && c.isRunning(target); t++) await sleep(100);
-        rec.endMs = this.o.clock();
-        return;
-      }
       case "restart": {
         const target = anyNode();
         const rec = startRecord([target], `${target.id}${target === leader ? " (leader)" : ""} graceful restart`, false);
@@ -230,6 +211,20 @@ export class Nemesis {
         return;
       }
     }
+  }
+
+  /** disk-stall: one node's log writes hang (the leader half the time) for longer than an election timeout. */
+  private async diskStall(leader: ChaosNode | null, other: () => ChaosNode, startRecord: (t: ChaosNode[], detail: string, leaderLost: boolean) => FaultRecord): Promise<void> {
+    const c = this.o.cluster;
+    const target = leader && this.o.rng() < 0.5 ? leader : other();
+    const holdMs = this.between(2 * this.e, 2 * this.e + 1.5 * this.w);
+    const rec = startRecord([target], `${target.id}${target === leader ? " (leader)" : ""} disk stalled ${Math.round(holdMs)} ms`, target === leader);
+    const set = await c.setDisk(target, { mode: "stall" });
+    if (set.status !== 200) this.o.log(`warning: ${target.id} did not take the disk stall (${set.status})`);
+    await sleep(holdMs);
+    // Released with retries: a node left stalled would hang every later write.
+    for (let t = 0; t < 20 && (await c.setDisk(target, { mode: "none" })).status !== 200 && c.isRunning(target); t++) await sleep(100);
+    rec.endMs = this.o.clock();
   }
 
   /** The leader with the highest term among the reachable nodes, waiting up to `timeoutMs` for one. */
