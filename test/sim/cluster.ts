@@ -89,6 +89,9 @@ export interface SimOptions {
    *  real nodes' timers do, and network and fsync delays count in steps: 10 steps per tick = 1 ms resolution.
    *  The election timing script uses it; random runs keep lockstep ticks. */
   readonly stepsPerTick?: number;
+  /** Broken-rule switch: nodes ignore the stalled-disk rule (src/node/disk-stall-rule.ts), so a leader whose disk
+   *  hangs stays leader; the disk-stall scenario's check must then fire. */
+  readonly ignoreDiskStallRule?: boolean;
 }
 
 export interface SimStats {
@@ -401,7 +404,7 @@ export class SimCluster {
     if (this.faultsOn) this.membershipChanger?.tick();
     this.nodes.forEach((n, i) => {
       const ticksNow = this.stepsPerTick === 1 || (this.now + this.tickPhase[i]!) % this.stepsPerTick === 0;
-      if (n.core && ticksNow) this.guard(n, () => n.core!.tick());
+      if (n.core && ticksNow) this.guard(n, () => n.tickWithStallRule(this.now, this.opts.ignoreDiskStallRule === true));
     });
     if (this.clientsOn) this.clientActions();
     this.scheduler?.tick(this.clientsOn);
@@ -1038,6 +1041,14 @@ export class SimCluster {
     n.wipe({ voters: [], learners: [] });
     this.trace.note(this.now, `WIPE ${id}: starts empty with --join, waiting to be added back`);
     this.restart(n);
+  }
+
+  /** The node's disk stops answering for `ticks`: no write it starts (or has in flight) completes before then. */
+  stallDisk(id: NodeId, ticks: number): void {
+    const n = this.node(id);
+    n.diskStalledUntil = this.now + ticks;
+    if (n.inflight && n.inflight.writeStartTick !== null) n.inflight = { ...n.inflight, doneTick: Math.max(n.inflight.doneTick, n.diskStalledUntil) };
+    this.trace.note(this.now, `disk of ${id} stalls for ${ticks} ticks`);
   }
 
   cutLink(from: NodeId, to: NodeId): void {

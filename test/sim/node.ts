@@ -13,6 +13,7 @@ import type { RaftConfig, RaftCore } from "../../src/raft/api.js";
 import type { ConfState, Entry, Message, NodeId, ReadState, Ready, Role, Snapshot } from "../../src/raft/types.js";
 import { RaftError } from "../../src/raft/types.js";
 import { changesTermOrVote, planReady } from "../../src/node/ready-plan.js";
+import { writeStallAction } from "../../src/node/disk-stall-rule.js";
 import { type Command, decodeCommand } from "../../src/scheduler/commands.js";
 import { TaskTable } from "../../src/scheduler/table.js";
 import type { ApplyResult } from "../../src/scheduler/types.js";
@@ -84,6 +85,8 @@ const MAX_READIES_PER_ROUND = 16;
 interface InflightReady {
   readonly rd: Ready;
   readonly doneTick: number;
+  /** The tick the write began, when the Ready writes anything (the stalled-disk rule measures from it). */
+  readonly writeStartTick: number | null;
   /** Indexes in rd.messages sent before the write completed (a leader's appends and heartbeats). */
   readonly sentEarly: Set<number>;
   /** How many of rd.committedEntries were applied before the write completed. */
@@ -125,6 +128,8 @@ export class SimNode {
   /** `conf` as it was before the last batch of committed entries was applied. */
   confBeforeLastBatch: ConfState = this.conf;
   term = 0;
+  /** A stalled disk: no write completes before this tick (scripted scenarios; issue 14.5). */
+  diskStalledUntil = 0;
   /** Last soft/hard state printed in the trace, to print changes only. */
   lastTraced = "";
 
@@ -216,6 +221,17 @@ export class SimNode {
     return true;
   }
 
+  /** One tick, after the runner's stalled-disk rule (src/node/disk-stall-rule.ts, in ticks): a leader whose write is
+   *  stalled steps down, and a stalled node's timers hold. `ignoreRule` is the broken-rule switch. */
+  tickWithStallRule(now: number, ignoreRule: boolean): void {
+    const core = this.core;
+    if (!core) return;
+    const writeStartedAt = this.inflight?.writeStartTick ?? null;
+    const action = ignoreRule ? "none" : writeStallAction({ writeStartedAt, now, stallAfter: this.settings.electionTicksMax, role: core.currentRole() });
+    if (action === "stepDown") core.stepDown();
+    if (action === "none") core.tick();
+  }
+
   /** Works through Readies: completes a persist whose fsync is done, then takes the next Ready, and so on.
    *  Returns true when anything happened (so the cluster runs another delivery round). */
   processReadies(now: number, fsyncDelayTicks: () => number, sink: RunnerSink): boolean {
@@ -244,7 +260,9 @@ export class SimNode {
         this.log = this.durableLog.slice(0, Math.min(first - 1, this.durableLog.length)).concat(rd.entries);
         this.logVersion++;
       }
-      this.inflight = { rd, doneTick: rd.mustSync ? now + fsyncDelayTicks() : now, sentEarly: new Set(), appliedEarly: 0, confBefore: this.conf };
+      const writes = rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined;
+      const doneTick = Math.max(rd.mustSync ? now + fsyncDelayTicks() : now, writes ? this.diskStalledUntil : 0);
+      this.inflight = { rd, doneTick, writeStartTick: writes ? now : null, sentEarly: new Set(), appliedEarly: 0, confBefore: this.conf };
       sink.readyTaken(this, rd);
       if (this.settings.sendBeforeSync) for (const m of rd.messages) sink.send(m);
       else this.streamAsLeader(rd, this.inflight, sink);

@@ -1,0 +1,45 @@
+// Disks that stop answering, in the simulator (issue 14.5): the production stalled-disk rule keeps a stalled node
+// from leading, the majority commits around a stalled member, and the broken-rule switch makes the check fire.
+import { describe, expect, it } from "vitest";
+import { runSingleVoterDiskStall, runThreeVoterDiskStalls } from "./disk-stall-scenario.js";
+
+const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
+
+describe("a stalled disk in the simulator", () => {
+  it("one voter: steps down one election timeout into the hung write, stays down while it hangs, leads and commits after", () => {
+    for (const seed of SEEDS) {
+      const r = runSingleVoterDiskStall(seed);
+      const detail = `seed ${seed}: ${JSON.stringify(r, null, 1).slice(0, 3000)}`;
+      expect(r.result.violations, detail).toEqual([]);
+      expect(r.stalledLeaderTicks, detail).toEqual([]);
+      expect(r.reached, detail).toEqual({ elected: true, proposed: true, notLeaderDuringStall: true, ledAndCommittedAfter: true });
+    }
+  });
+
+  it("three voters: a stalled leader is replaced and the rest commit; a stalled follower holds nothing back", () => {
+    for (const seed of SEEDS) {
+      const r = runThreeVoterDiskStalls(seed);
+      const detail = `seed ${seed}: ${JSON.stringify({ ...r, result: { violations: r.result.violations, trace: r.result.trace.slice(-30) } }, null, 1)}`;
+      expect(r.result.violations, detail).toEqual([]);
+      expect(r.stalledLeaderTicks, detail).toEqual([]);
+      expect(r.reached, detail).toEqual({
+        elected: true,
+        newLeaderDuringStall: true,
+        committedDuringStall: true,
+        followerStallDoesNotHoldCommits: true,
+        leaderKept: true,
+        converged: true,
+      });
+    }
+  });
+});
+
+describe("broken rule ignoreDiskStallRule (the behaviour before the fix)", () => {
+  it("the stalled single voter keeps leading with its write hung: the check fires", () => {
+    for (const seed of SEEDS) {
+      const r = runSingleVoterDiskStall(seed, { ignoreDiskStallRule: true });
+      expect(r.stalledLeaderTicks.length, `seed ${seed}`).toBeGreaterThan(0);
+      expect(r.reached.notLeaderDuringStall, `seed ${seed}`).toBe(false);
+    }
+  });
+});
