@@ -2,6 +2,8 @@
 
 export interface BenchArgs {
   readonly clients: number[];
+  /** Client counts of the real-workload rows (tasks run); empty with --no-real. */
+  readonly realClients: number[];
   readonly durationS: number;
   readonly warmupS: number;
   readonly rounds: number;
@@ -17,7 +19,9 @@ export interface BenchArgs {
 }
 
 export const USAGE = `usage: npm run bench -- [options]
-  --clients 1,16,64     closed-loop client counts, one throughput row each
+  --real-clients 1,64   closed-loop client counts of the real workload (tasks run: submit, wait until completed)
+  --no-real             skip the real-workload rows
+  --clients 1,16,64     closed-loop client counts, one raw-Raft throughput row each (capacity 0: tasks stay pending)
   --duration 10         measured seconds per throughput row (after --warmup)
   --warmup 1            unmeasured seconds before each throughput window
   --rounds 10           leader kills per failover row
@@ -40,6 +44,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   const quick = argv.includes("--quick");
   let a: BenchArgs = {
     clients: quick ? [1, 4] : [1, 16, 64],
+    realClients: quick ? [1, 4] : [1, 64],
     durationS: quick ? 2 : 10,
     warmupS: quick ? 0.5 : 1,
     rounds: quick ? 2 : 10,
@@ -66,6 +71,15 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         i++;
         break;
       }
+      case "--real-clients": {
+        const list = (v ?? "").split(",").map((x) => num("--real-clients", x, 1, 1024));
+        a = { ...a, realClients: list };
+        i++;
+        break;
+      }
+      case "--no-real":
+        a = { ...a, realClients: [] };
+        break;
       case "--duration":
         a = { ...a, durationS: num(k, v, 0.5, 3600) };
         i++;

@@ -1,6 +1,7 @@
 // raftsched as a benchmark backend: a fresh 3-node cluster from the compiled CLI (bin/raftsched.js, so run
-// `npm run build` first) in a temp dir, on free loopback ports, every node with capacity 0 so submitted tasks stay
-// pending — a submit is then exactly a replicated, durable, applied write, the same work as an etcd put.
+// `npm run build` first) in a temp dir, on free loopback ports. "Raw Raft" rows give every node capacity 0 so
+// submitted tasks stay pending — a submit is then exactly a replicated, durable, applied write, the same work as an
+// etcd put. "Real workload" rows (runTasks) keep the default capacity: every task is assigned, run and completed.
 // Writes: POST /v1/tasks {id, payload} over a raw keep-alive HTTP/1.1 socket per client (raw-http.ts); 201 means
 // committed on a majority and applied. Leader: GET /v1/status on each node.
 import type { ChildProcess } from "node:child_process";
@@ -22,6 +23,10 @@ const STATUS_TIMEOUT_MS = 400;
 export interface RaftschedOptions {
   readonly electionTimeoutMs: readonly [number, number];
   readonly heartbeatMs: number;
+  /** Default capacity, so tasks run (the real workload); otherwise capacity 0. */
+  readonly runTasks?: boolean;
+  /** RAFTSCHED_TRACE_STAGES for every member: each writes its per-stage timings to <dir>/<name>.stages.json. */
+  readonly traceStages?: boolean;
 }
 
 interface Member {
@@ -49,8 +54,8 @@ export class RaftschedBackend implements Backend {
 
   constructor(private readonly opts: RaftschedOptions) {
     const [lo, hi] = opts.electionTimeoutMs;
-    this.label = `raftsched ET ${lo}-${hi}`;
-    this.settings = { electionTimeoutMs: [lo, hi], heartbeatMs: opts.heartbeatMs, client: "raw HTTP/1.1 keep-alive, one socket per client" };
+    this.label = `raftsched ${opts.runTasks ? "(tasks run) " : ""}ET ${lo}-${hi}`;
+    this.settings = { electionTimeoutMs: [lo, hi], heartbeatMs: opts.heartbeatMs, capacity: opts.runTasks ? "default (4)" : 0, client: "raw HTTP/1.1 keep-alive, one socket per client" };
   }
 
   async start(): Promise<void> {
@@ -67,7 +72,7 @@ export class RaftschedBackend implements Backend {
           token: TOKEN,
           electionTimeoutMs: this.opts.electionTimeoutMs,
           heartbeatMs: this.opts.heartbeatMs,
-          nodes: this.members.map((m) => ({ id: m.name, url: `http://127.0.0.1:${m.port}`, capacity: 0 })),
+          nodes: this.members.map((m) => ({ id: m.name, url: `http://127.0.0.1:${m.port}`, ...(this.opts.runTasks ? {} : { capacity: 0 }) })),
         },
         null,
         2,
@@ -82,7 +87,12 @@ export class RaftschedBackend implements Backend {
     m.child = spawnTracked(process.execPath, [path.join(ROOT, "bin/raftsched.js"), "start", "--config", this.cfgPath, "--id", m.name, "--data-dir", dataDir], {
       logFile: path.join(this.dir, `${m.name}.log`),
       // The token in the environment would override the cluster file's; pin it to ours.
-      env: { ...process.env, RAFTSCHED_LOG_LEVEL: "warn", RAFTSCHED_TOKEN: TOKEN },
+      env: {
+        ...process.env,
+        RAFTSCHED_LOG_LEVEL: "warn",
+        RAFTSCHED_TOKEN: TOKEN,
+        ...(this.opts.traceStages ? { RAFTSCHED_TRACE_STAGES: this.stagesFile(m.name) } : {}),
+      },
       cwd: ROOT,
     });
   }
@@ -97,6 +107,35 @@ export class RaftschedBackend implements Backend {
         if (r.status !== 201 && r.status !== 200) throw new BenchError("WRITE_REFUSED", `HTTP ${r.status} ${r.body.toString("utf8", 0, 200)}`);
       },
       close: () => http.close(),
+    };
+  }
+
+  /** Where a member started with traceStages writes its stage timings. */
+  stagesFile(name: string): string {
+    return path.join(this.dir, `${name}.stages.json`);
+  }
+
+  /** A client of the real workload: submit a task, and read its state from the node's own table (stale read). */
+  createTaskClient(endpointIndex: number, reqTimeoutMs: number): { submit(id: string, payload: unknown): Promise<void>; state(id: string): Promise<string | null>; close(): void } {
+    const m = this.member(endpointIndex);
+    const auth = `Authorization: Bearer ${TOKEN}\r\n`;
+    const writes = new RawHttpClient("127.0.0.1", m.port, reqTimeoutMs, auth);
+    const reads = new RawHttpClient("127.0.0.1", m.port, reqTimeoutMs, auth);
+    return {
+      async submit(id, payload) {
+        const r = await writes.request("POST", "/v1/tasks", JSON.stringify({ id, payload }));
+        if (r.status !== 201 && r.status !== 200) throw new BenchError("WRITE_REFUSED", `HTTP ${r.status} ${r.body.toString("utf8", 0, 200)}`);
+      },
+      async state(id) {
+        const r = await reads.request("GET", `/v1/tasks/${encodeURIComponent(id)}?stale=true`);
+        if (r.status === 404) return null;
+        if (r.status !== 200) throw new BenchError("READ_REFUSED", `HTTP ${r.status} ${r.body.toString("utf8", 0, 200)}`);
+        return (JSON.parse(r.body.toString("utf8")) as { state?: string }).state ?? null;
+      },
+      close() {
+        writes.close();
+        reads.close();
+      },
     };
   }
 

@@ -14,7 +14,9 @@ import { installExitCleanup } from "./children.js";
 import { ensureEtcd, type EtcdBinary } from "./etcd-install.js";
 import { runFailover, type FailoverOptions, type FailoverRow } from "./failover.js";
 import { loadAverage } from "./proc-stats.js";
-import { failoverRatios, failoverTable, ratioTables, throughputRatios, throughputTable } from "./report.js";
+import { failoverRatios, failoverTable, ratioTables, realWorkloadTable, throughputRatios, throughputTable } from "./report.js";
+import { runRealRows, stagesTable, type StageBreakdown } from "./real-rows.js";
+import type { RealWorkloadRow } from "./real-workload.js";
 import { round } from "./stats.js";
 import { runThroughput, type ThroughputRow } from "./throughput.js";
 
@@ -82,6 +84,8 @@ async function main(): Promise<void> {
   );
 
   const throughputRows: ThroughputRow[] = [];
+  const realRows: RealWorkloadRow[] = [];
+  let stages: StageBreakdown | null = null;
   const failoverRows: FailoverRow[] = [];
   const start = async (b: Backend): Promise<Backend> => {
     log(`starting ${b.label}`);
@@ -96,6 +100,16 @@ async function main(): Promise<void> {
   };
 
   try {
+    if (args.realClients.length > 0) {
+      // The headline first, on its own cluster (default capacity, stage tracing on), stopped before the raw rows.
+      const real = new RaftschedBackend({ electionTimeoutMs: RAFTSCHED_DEFAULT_ET, heartbeatMs: RAFTSCHED_HEARTBEAT_MS, runTasks: true, traceStages: true });
+      await start(real);
+      log("real workload (tasks run: closed-loop submit, then wait until completed; every client on the leader)");
+      const r = await runRealRows(real, args, runTag);
+      realRows.push(...r.rows);
+      stages = r.stages;
+      await stop(real);
+    }
     const raft = await start(new RaftschedBackend({ electionTimeoutMs: RAFTSCHED_DEFAULT_ET, heartbeatMs: RAFTSCHED_HEARTBEAT_MS }));
     const etcd = etcdBin ? await start(new EtcdBackend({ binary: etcdBin, heartbeatMs: ETCD_HEARTBEAT_MS, electionTimeoutMs: ETCD_ELECTION_TIMEOUT_MS })) : null;
 
@@ -128,6 +142,16 @@ async function main(): Promise<void> {
   const fRatios = failoverRatios(failoverRows);
   const date = new Date().toISOString();
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
+  const realSections =
+    realRows.length === 0
+      ? []
+      : [
+          "",
+          `### Real workload: tasks run (built-in handler, sleepMs 0, default capacity; ${args.durationS} s window after ${args.warmupS} s warmup)`,
+          "",
+          realWorkloadTable(realRows),
+          ...(stages ? ["", `### Where the 1-client submit's time goes on the leader (RAFTSCHED_TRACE_STAGES, ${stages.requests} requests; ms)`, "", stagesTable(stages)] : []),
+        ];
   const sections: string[] = [
     `## raftsched benchmark, ${date}`,
     "",
@@ -135,7 +159,8 @@ async function main(): Promise<void> {
     `raftsched: heartbeat ${RAFTSCHED_HEARTBEAT_MS} ms, capacity 0 (tasks stay pending), raw HTTP/1.1 keep-alive client. ` +
       (etcdBin ? `etcd ${etcdBin.version}: --heartbeat-interval ${ETCD_HEARTBEAT_MS} --election-timeout ${ETCD_ELECTION_TIMEOUT_MS}, etcd3 ${packageVersion("etcd3") ?? "?"} gRPC client.` : etcdError ? `etcd: not run (${etcdError}).` : ""),
   ];
-  if (throughputRows.length) sections.push("", `### Write throughput (${args.valueBytes}-byte values, ${args.durationS} s window after ${args.warmupS} s warmup)`, "", throughputTable(throughputRows));
+  sections.push(...realSections);
+  if (throughputRows.length) sections.push("", `### Raw Raft: write throughput with capacity 0, tasks stay pending (${args.valueBytes}-byte values, ${args.durationS} s window after ${args.warmupS} s warmup)`, "", throughputTable(throughputRows));
   if (failoverRows.length) sections.push("", `### Leader failover (SIGKILL under ${args.writers} writers + 10 ms probe)`, "", failoverTable(failoverRows));
   if (tRatios.length || fRatios.length) sections.push("", "### Ratios raftsched / etcd (ops/s: higher is better for raftsched; the rest: lower is better)", "", ratioTables(tRatios, fRatios));
   const markdown = sections.join("\n");
@@ -157,6 +182,8 @@ async function main(): Promise<void> {
         loadAvgStart: loadStart,
         loadAvgEnd: loadEnd,
         etcd: etcdBin ? { version: etcdBin.version, client: `etcd3 ${packageVersion("etcd3") ?? "?"}` } : etcdError ? { error: etcdError } : null,
+        real: realRows,
+        stages,
         throughput: throughputRows,
         failover: failoverRows,
         ratios: { throughput: tRatios, failover: fRatios },

@@ -1,6 +1,7 @@
 // The printed tables (markdown, so the same text goes into the README) and the raftsched/etcd ratios.
 import type { FailoverRow } from "./failover.js";
 import type { ThroughputRow } from "./throughput.js";
+import type { RealWorkloadRow } from "./real-workload.js";
 import { round } from "./stats.js";
 
 const f = (v: number | null | undefined, digits = 1): string => (v === null || v === undefined ? "–" : v.toFixed(digits));
@@ -124,4 +125,24 @@ export function ratioTables(t: readonly ThroughputRatio[], fo: readonly Failover
     );
   }
   return parts.join("\n\n");
+}
+
+/** The headline: tasks that run (submit ack, end to end, completion rate). */
+export function realWorkloadTable(rows: readonly RealWorkloadRow[]): string {
+  return table(
+    ["system", "C", "tasks/s completed", "ack p50 ms", "ack p99 ms", "end-to-end p50 ms", "end-to-end p99 ms", "end-to-end max ms", "errors", "peak RSS MiB n1/n2/n3", "cluster CPU %"],
+    rows.map((r) => [
+      r.label,
+      String(r.clients),
+      f(r.completedPerS, 0),
+      f(r.ackMs.p50, 2),
+      f(r.ackMs.p99, 2),
+      f(r.endToEndMs.p50, 2),
+      f(r.endToEndMs.p99, 2),
+      f(r.endToEndMs.max, 1),
+      String(r.errors),
+      r.load.peakRssMiB.map((x) => f(x, 0)).join("/"),
+      f(r.load.clusterCpuPct, 0),
+    ]),
+  );
 }

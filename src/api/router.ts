@@ -1,6 +1,7 @@
 // The HTTP API (README, "HTTP API"). Routing and input validation live here; what each call does lives in the
 // node (ApiBackend). Mutating calls check the token before reading the body; every error is
 // { error: { code, message } } with the contract's status.
+import { stageTrace } from "../node/stage-trace.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { RaftschedError } from "../util/errors.js";
 import { MAX_BODY_BYTES, readJsonBody, requireToken, sendError, sendJson } from "./http-util.js";
@@ -78,7 +79,7 @@ const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 export async function handleRequest(api: ApiBackend, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    await route(api, req, res);
+    await (stageTrace ? stageTrace.request(() => route(api, req, res)) : route(api, req, res));
   } catch (err) {
     sendError(res, err);
   }
@@ -284,6 +285,7 @@ async function route(api: ApiBackend, req: IncomingMessage, res: ServerResponse)
   if (MUTATING.has(method)) requireToken(req, api.token);
   const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
   const read = MUTATING.has(method) ? await readJsonBody(req, forwarded ? MAX_BODY_BYTES + FORWARDED_EXTRA_BYTES : MAX_BODY_BYTES) : undefined;
+  stageTrace?.parsed();
   const ctx: RequestContext = { forwarded, ...(read !== undefined ? { body: read.bytes } : {}) };
   // A task id in the path is checked first, whatever follows it: a bad one is 400, not 404.
   if (parts[0] === "v1" && parts[1] === "tasks" && parts.length >= 3) decodeId(parts[2]!);

@@ -3,6 +3,7 @@
 //   persist (one synced batch) → update the in-memory log → send → apply → answer reads → advance.
 // Proposals resolve when their entry is applied at the index the core gave them, so a caller learns the
 // state machine's answer, not just "appended".
+import { stageTrace } from "./stage-trace.js";
 import type { Logger } from "pino";
 import type { RaftCore, RaftStatus } from "../raft/api.js";
 import type { ConfChange, Entry, Message, NodeId, Ready, Role, Snapshot } from "../raft/types.js";
@@ -193,6 +194,7 @@ export class RaftRunner {
     let at: { index: number; term: number };
     try {
       at = append(this.core);
+      stageTrace?.proposed(at.index);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -279,6 +281,7 @@ export class RaftRunner {
 
     // 1. persist, as one batch (synced when the Ready says so).
     this.writeStartedAtMs = plan.needsWrite ? performance.now() : null;
+    if (plan.needsWrite) stageTrace?.persist(rd.entries, "start");
     const persisted = plan.needsWrite
       ? this.o.durable.persist({
           entries: rd.entries,
@@ -292,6 +295,7 @@ export class RaftRunner {
 
     if (persisted) {
       await persisted;
+      stageTrace?.persist(rd.entries, "end");
       this.writeStartedAtMs = null;
       this.counters.fsyncs += rd.mustSync ? 1 : 0;
       this.counters.entriesPersisted += rd.entries.length;
@@ -349,6 +353,7 @@ export class RaftRunner {
     if (e.index !== this.applied + 1) {
       throw new RaftError("INVARIANT", `applying ${e.index} after ${this.applied}: committed entries must be contiguous`);
     }
+    stageTrace?.applied(e.index);
     const applyStartMs = performance.now();
     const result = this.o.apply(e);
     this.o.observer?.apply((performance.now() - applyStartMs) / 1000);
