@@ -160,7 +160,7 @@ async function main(): Promise<void> {
       (etcdBin ? `etcd ${etcdBin.version}: --heartbeat-interval ${ETCD_HEARTBEAT_MS} --election-timeout ${ETCD_ELECTION_TIMEOUT_MS}, etcd3 ${packageVersion("etcd3") ?? "?"} gRPC client.` : etcdError ? `etcd: not run (${etcdError}).` : ""),
   ];
   sections.push(...realSections);
-  if (throughputRows.length) sections.push("", `### Raw Raft: write throughput with capacity 0, tasks stay pending (${args.valueBytes}-byte values, ${args.durationS} s window after ${args.warmupS} s warmup)`, "", throughputTable(throughputRows));
+  if (throughputRows.length) sections.push("", `### Write throughput, raw Raft (capacity 0: tasks stay pending) (${args.valueBytes}-byte values, ${args.durationS} s window after ${args.warmupS} s warmup)`, "", throughputTable(throughputRows));
   if (failoverRows.length) sections.push("", `### Leader failover (SIGKILL under ${args.writers} writers + 10 ms probe)`, "", failoverTable(failoverRows));
   if (tRatios.length || fRatios.length) sections.push("", "### Ratios raftsched / etcd (ops/s: higher is better for raftsched; the rest: lower is better)", "", ratioTables(tRatios, fRatios));
   const markdown = sections.join("\n");

@@ -39,6 +39,7 @@ describe("npm run bench -- --quick", () => {
       timeout: 170_000,
       maxBuffer: 16 * 1024 * 1024,
     });
+    expect(stdout).toContain("### Real workload: tasks run");
     expect(stdout).toContain("### Write throughput");
     expect(stdout).toContain("### Leader failover");
 
@@ -48,6 +49,7 @@ describe("npm run bench -- --quick", () => {
     expect(files).toContain(jsonName!.replace(/\.json$/, ".md"));
     const result = JSON.parse(readFileSync(path.join(outDir, jsonName!), "utf8")) as {
       throughput: Array<{ system: string; clients: number; ops: number; errors: number; latencyMs: { n: number }; load: { peakRssMiB: Array<number | null> } }>;
+      real: Array<{ clients: number; completed: number; ackMs: { n: number }; endToEndMs: { n: number } }>;
       failover: Array<{ system: string; rounds: number; failedRounds: number; perRound: Array<{ killed: string; unavailMs: number | null }> }>;
       ratios: { throughput: unknown[]; failover: unknown[] };
     };
@@ -61,6 +63,13 @@ describe("npm run bench -- --quick", () => {
       expect(r.latencyMs.n).toBe(r.ops);
       expect(r.load.peakRssMiB).toHaveLength(3);
       for (const rss of r.load.peakRssMiB) expect(rss).toBeGreaterThan(0);
+    }
+    // The real workload (tasks run): rows for C=1,4, every counted task submitted and seen completed.
+    expect(result.real.map((r) => r.clients)).toEqual([1, 4]);
+    for (const r of result.real) {
+      expect(r.completed).toBeGreaterThan(0);
+      expect(r.ackMs.n).toBe(r.completed);
+      expect(r.endToEndMs.n).toBe(r.completed);
     }
     expect(result.failover).toHaveLength(1);
     const fo = result.failover[0]!;
