@@ -34,6 +34,7 @@ import type { ReplicaObserver } from "./replica-observer.js";
 import { wiringOf, type ReplicaWiring } from "./replica-wiring.js";
 export type { ReplicaWiring } from "./replica-wiring.js";
 import { RaftschedError, errorMessage } from "../util/errors.js";
+import { WatchHistory } from "./watch-history.js";
 
 export interface ReplicaOptions {
   readonly cfg: ClusterFile;
@@ -106,6 +107,8 @@ export class Replica {
   /** The configuration at the last entry applied here. The core's changes only in advance(), after a whole batch:
    *  two config entries in one batch must not compute the second from the configuration before the first. */
   private appliedConf: ConfState = { voters: [], learners: [] };
+  /** Task events of what applied here, for GET /v1/watch and ?wait=terminal (watch-history.ts). */
+  private readonly watchHistory = new WatchHistory();
 
   constructor(opts: ReplicaOptions) {
     this.cfg = opts.cfg;
@@ -123,6 +126,7 @@ export class Replica {
       duties: () => this.duties,
       removed: () => this.removed,
       memberUrl: (id) => this.memberUrls.get(id),
+      watch: () => this.watchHistory,
     });
   }
 
@@ -248,7 +252,11 @@ export class Replica {
       send: (msgs) => {
         for (const m of msgs) this.transport.send(m);
       },
-      apply: (e) => this.applyEntry(e),
+      apply: (e) => {
+        const result = this.applyEntry(e);
+        this.watchHistory.recordEntry(e, result, (id) => this.table.getTask(id));
+        return result;
+      },
       restore: (s) => {
         this.restoreFromSnapshot(s);
         this.onMembershipChanged(s.meta.conf, s.meta.index);
@@ -319,6 +327,7 @@ export class Replica {
     const d = decodeSnapshotData(s.data);
     this.table = d.table.byteLength > 0 ? TaskTable.restore(d.table) : new TaskTable();
     this.appliedConf = s.meta.conf;
+    this.watchHistory.reset(s.meta.index);
     for (const [id, url] of d.memberUrls) this.memberUrls.set(id, url);
     for (const [id, facts] of d.memberFacts ?? []) this.memberFacts.set(id, facts);
   }
@@ -497,6 +506,7 @@ export class Replica {
     this.notAPeerWatch?.stop();
     this.executor.stop();
     this.leaveWatch.stop();
+    this.watchHistory.close(); // watch streams and waiters end now, not at the HTTP close's grace period
     await this.runner.stop();
     await this.transport.close();
     await this.served?.close();
@@ -513,6 +523,7 @@ interface ReplicaParts {
   duties(): LeaderDuties;
   removed(): boolean;
   memberUrl(id: string): string | undefined;
+  watch(): WatchHistory;
 }
 
 function replicaHandle(r: Replica, parts: ReplicaParts): ReplicaHandle {
@@ -535,6 +546,9 @@ function replicaHandle(r: Replica, parts: ReplicaParts): ReplicaHandle {
     },
     get removed() {
       return parts.removed();
+    },
+    get watch() {
+      return parts.watch();
     },
     status: () => r.status(),
     raftStatus: () => r.raftStatus(),
