@@ -102,6 +102,7 @@ export class WatchServer {
 class WatchConnection implements WatchSubscriber {
   private live = false;
   private waitingDrain = false;
+  private checkQueued = false;
   private ended = false;
   private unsubscribe: () => void = () => undefined;
   private keepAlive: NodeJS.Timeout | null = null;
@@ -164,8 +165,16 @@ class WatchConnection implements WatchSubscriber {
   private write(text: string): void {
     if (this.ended) return;
     this.res.write(text);
-    if (this.live && this.res.writableLength > this.limits.maxBufferedBytes) {
-      this.fail("SLOW_CONSUMER", `the client read too slowly: more than ${this.limits.maxBufferedBytes} bytes waited to be sent; resume with Last-Event-ID`);
+    if (this.live && !this.checkQueued) {
+      // Checked after the event loop had a turn to hand the bytes to the kernel: a burst of entries applied in one
+      // turn must not cut a consumer that reads; only bytes the socket would not take count.
+      this.checkQueued = true;
+      setImmediate(() => {
+        this.checkQueued = false;
+        if (!this.ended && this.res.writableLength > this.limits.maxBufferedBytes) {
+          this.fail("SLOW_CONSUMER", `the client read too slowly: more than ${this.limits.maxBufferedBytes} bytes waited to be sent; resume with Last-Event-ID`);
+        }
+      });
     }
   }
 
