@@ -18,17 +18,14 @@ import { parseLingeringCount } from "../node/lingering-handlers.js";
 import { workerRows } from "../node/worker-rows.js";
 import { LeaderForwarder, type Forwarded } from "./leader-forward.js";
 import { SnapshotDownloads } from "./snapshot-download.js";
-import { WatchServer } from "./watch-stream.js";
-import { TerminalWaiters } from "./task-wait.js";
-import { TERMINAL_STATES } from "../scheduler/task-events.js";
+import { TaskWatchApi } from "./task-watch-api.js";
 
 const READ_TIMEOUT_MS = 3000;
-type IncomingMessage = import("node:http").IncomingMessage;
-type ServerResponse = import("node:http").ServerResponse;
 
 /** What the node's API serves beside the replica: the metrics text (src/server.ts wires them). */
 export interface NodeApiExtras {
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
+  readonly watch?: import("../node/watch-history.js").WatchHistory;
 }
 
 export class NodeApi implements ApiBackend {
@@ -40,9 +37,9 @@ export class NodeApi implements ApiBackend {
   readonly transferHold: TransferHold;
   /** GET /v1/snapshot: a backup streamed from this leader (snapshot-download.ts). */
   readonly snapshots: SnapshotDownloads;
-  /** GET /v1/watch streams and ?wait=terminal requests, fed by the replica's applied events. */
-  readonly watchServer: WatchServer;
-  private readonly waiters: TerminalWaiters;
+  /** GET /v1/watch and ?wait=terminal (task-watch-api.ts), when the composition root gives the watch history. */
+  readonly watch?: ApiBackend["watch"];
+  readonly waitTask?: ApiBackend["waitTask"];
 
   constructor(node: ReplicaHandle, extras: NodeApiExtras = {}) {
     this.n = node;
@@ -55,8 +52,8 @@ export class NodeApi implements ApiBackend {
     });
     this.forwarder = new LeaderForwarder(node, this.transferHold);
     this.snapshots = new SnapshotDownloads(node);
-    this.watchServer = new WatchServer(() => node.watch, () => node.status().commitIndex);
-    this.waiters = new TerminalWaiters(() => node.watch);
+    const w = extras.watch && new TaskWatchApi(extras.watch, () => node.status().commitIndex, (id, stale) => this.getTask(id, stale), (id) => node.table.getTask(id));
+    if (w) [this.watch, this.waitTask] = [w.watch, w.waitTask];
   }
 
   /** Proposes a write on this leader, held through a hand-over and then sent on to the new leader if it moved. */
@@ -191,20 +188,6 @@ export class NodeApi implements ApiBackend {
 
   async getTask(id: string, stale: boolean): Promise<Task | undefined> {
     if (!stale) await this.linearize();
-    return this.n.table.getTask(id);
-  }
-
-  watch(req: IncomingMessage, res: ServerResponse, url: URL): void {
-    this.watchServer.serve(req, res, url);
-  }
-
-  /** Reads as GET does (so a follower has applied the task), then waits on this replica's own events. */
-  async waitTask(id: string, wait: { timeoutMs: number }, stale: boolean): Promise<Task | undefined> {
-    const read = await this.getTask(id, stale);
-    // Read again with no await before the wait registers, so a terminal state applied meanwhile is not missed.
-    const t = read && (this.n.table.getTask(id) ?? read);
-    if (!t || TERMINAL_STATES.has(t.state)) return t;
-    await this.waiters.wait(id, wait.timeoutMs);
     return this.n.table.getTask(id);
   }
 

@@ -34,7 +34,6 @@ import type { ReplicaObserver } from "./replica-observer.js";
 import { wiringOf, type ReplicaWiring } from "./replica-wiring.js";
 export type { ReplicaWiring } from "./replica-wiring.js";
 import { RaftschedError, errorMessage } from "../util/errors.js";
-import { WatchHistory } from "./watch-history.js";
 
 export interface ReplicaOptions {
   readonly cfg: ClusterFile;
@@ -58,7 +57,8 @@ export interface ReplicaHooks {
   reportOutcome(id: string, attempt: number, outcome: Outcome): Promise<void>;
   /** Tells the leader this node's count of aborted handlers still running (POST /v1/workers/<id>/lingering). */
   reportLingering?(count: number): Promise<void>;
-  onApplied?(result: ApplyResult): void;
+  onApplied?(result: ApplyResult, index: number): void;
+  onRestored?(index: number): void; // the table became a snapshot's at `index` (at start, or the leader's)
   onRoleChange?(role: Role, term: number): void;
   /** The metrics' timings from the runner and the store (replica-observer.ts). */
   readonly observer?: ReplicaObserver;
@@ -107,8 +107,6 @@ export class Replica {
   /** The configuration at the last entry applied here. The core's changes only in advance(), after a whole batch:
    *  two config entries in one batch must not compute the second from the configuration before the first. */
   private appliedConf: ConfState = { voters: [], learners: [] };
-  /** Task events of what applied here, for GET /v1/watch and ?wait=terminal (watch-history.ts). */
-  private readonly watchHistory = new WatchHistory();
 
   constructor(opts: ReplicaOptions) {
     this.cfg = opts.cfg;
@@ -126,7 +124,6 @@ export class Replica {
       duties: () => this.duties,
       removed: () => this.removed,
       memberUrl: (id) => this.memberUrls.get(id),
-      watch: () => this.watchHistory,
     });
   }
 
@@ -252,11 +249,7 @@ export class Replica {
       send: (msgs) => {
         for (const m of msgs) this.transport.send(m);
       },
-      apply: (e) => {
-        const result = this.applyEntry(e);
-        this.watchHistory.recordEntry(e, result, (id) => this.table.getTask(id));
-        return result;
-      },
+      apply: (e) => this.applyEntry(e),
       restore: (s) => {
         this.restoreFromSnapshot(s);
         this.onMembershipChanged(s.meta.conf, s.meta.index);
@@ -327,7 +320,7 @@ export class Replica {
     const d = decodeSnapshotData(s.data);
     this.table = d.table.byteLength > 0 ? TaskTable.restore(d.table) : new TaskTable();
     this.appliedConf = s.meta.conf;
-    this.watchHistory.reset(s.meta.index);
+    this.hooks.onRestored?.(s.meta.index);
     for (const [id, url] of d.memberUrls) this.memberUrls.set(id, url);
     for (const [id, facts] of d.memberFacts ?? []) this.memberFacts.set(id, facts);
   }
@@ -336,7 +329,7 @@ export class Replica {
     if (e.kind === "config") return this.applyConfigEntry(e);
     if (e.data.byteLength === 0) return undefined; // a new leader's no-op
     const result = this.table.applyEntry(e.index, e.data);
-    this.hooks.onApplied?.(result);
+    this.hooks.onApplied?.(result, e.index);
     if (this.runner?.isLeader) this.duties.nudge();
     return result;
   }
@@ -506,7 +499,6 @@ export class Replica {
     this.notAPeerWatch?.stop();
     this.executor.stop();
     this.leaveWatch.stop();
-    this.watchHistory.close(); // watch streams and waiters end now, not at the HTTP close's grace period
     await this.runner.stop();
     await this.transport.close();
     await this.served?.close();
@@ -523,7 +515,6 @@ interface ReplicaParts {
   duties(): LeaderDuties;
   removed(): boolean;
   memberUrl(id: string): string | undefined;
-  watch(): WatchHistory;
 }
 
 function replicaHandle(r: Replica, parts: ReplicaParts): ReplicaHandle {
@@ -546,9 +537,6 @@ function replicaHandle(r: Replica, parts: ReplicaParts): ReplicaHandle {
     },
     get removed() {
       return parts.removed();
-    },
-    get watch() {
-      return parts.watch();
     },
     status: () => r.status(),
     raftStatus: () => r.raftStatus(),

@@ -10,7 +10,6 @@ import type { ApplyResult } from "../scheduler/types.js";
 import type { LeaderDuties } from "./leader-duties.js";
 import type { RaftRunner } from "./raft-runner.js";
 import type { TaskExecutor } from "./task-executor.js";
-import type { WatchHistory } from "./watch-history.js";
 
 export interface NodeStatus {
   readonly id: string;
@@ -48,8 +47,6 @@ export interface ReplicaHandle {
   readonly duties: SilenceView;
   /** This node knows it is no longer a member. */
   readonly removed: boolean;
-  /** Task events of what applied here (GET /v1/watch, ?wait=terminal). */
-  readonly watch: Pick<WatchHistory, "floorIndex" | "lastIndex" | "since" | "chunkAfter" | "subscribe" | "subscriberCount">;
   status(): NodeStatus;
   raftStatus(): RaftStatus;
   /** The state machine as of the last applied entry (captured during the call; the bytes follow). Backups. */

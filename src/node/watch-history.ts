@@ -6,7 +6,6 @@
 // 120 bytes an event): a node's memory for watch history is bounded whatever the load, and a watcher that asks
 // for an index older than the ring gets 410 COMPACTED with the oldest `since` still served. The ring drops whole
 // indexes only, so a watcher never gets a part of one entry's events.
-import type { Entry } from "../raft/types.js";
 import { taskEventsOf, type TaskEvent } from "../scheduler/task-events.js";
 import type { ApplyResult, Task } from "../scheduler/types.js";
 
@@ -85,10 +84,9 @@ export class WatchHistory {
     for (const s of [...this.subscribers]) s.onApplied(index, stored);
   }
 
-  /** What the replica's apply of `e` answered (`result`), with the table right after it (`lookup`). */
-  recordEntry(e: Entry, result: unknown, lookup: (id: string) => Task | undefined): void {
-    const scheduler = e.kind === "normal" && e.data.byteLength > 0;
-    this.record(e.index, scheduler ? taskEventsOf(e.index, result as ApplyResult | undefined, lookup) : []);
+  /** The replica's table answered `result` to the command at `index`; `lookup` reads the table right after. */
+  recordApplied(index: number, result: ApplyResult, lookup: (id: string) => Task | undefined): void {
+    this.record(index, taskEventsOf(index, result, lookup));
   }
 
   /** Every event with index > since, or the oldest `since` still served when the ring no longer holds them all. */
