@@ -106,8 +106,10 @@ export class Client {
       const stream = this.watchOnce(url, last, opts.signal);
       try {
         for await (const item of stream) {
-          if (item.kind === "start") last ??= item.index;
-          else {
+          if (item.kind === "start") {
+            last ??= item.index;
+            failedSince = Date.now(); // connected: a quiet stream is not a failing one
+          } else {
             last = item.event.index;
             failedSince = Date.now();
             yield item.event;

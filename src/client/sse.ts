@@ -15,10 +15,15 @@ const MAX_PENDING_CHARS = 4 * 1024 * 1024;
 
 export class SseParser {
   private pending = "";
+  /** A chunk ended in "\r": it may be the first half of a "\r\n" split across chunks. */
+  private heldCr = false;
 
   /** The items completed by `chunk`, in order. */
   push(chunk: string): SseItem[] {
-    this.pending += chunk.replace(/\r\n?/g, "\n");
+    let text = (this.heldCr ? "\r" : "") + chunk;
+    this.heldCr = text.endsWith("\r");
+    if (this.heldCr) text = text.slice(0, -1);
+    this.pending += text.replace(/\r\n?/g, "\n");
     if (this.pending.length > MAX_PENDING_CHARS) throw new Error("event stream: an event exceeds 4 MiB without ending");
     const out: SseItem[] = [];
     let end: number;

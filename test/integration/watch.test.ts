@@ -61,7 +61,7 @@ describe("watch", () => {
     for (const id of [...first, ...second, ...third]) expect(full.events.filter((e) => e.id === id).map((e) => e.state).slice(0, 1)).toEqual(["pending"]);
   });
 
-  it("a node restarted from its snapshot answers 410 COMPACTED with the oldest index; from there it streams", async () => {
+  it("a node stopped ends its streams with SHUTTING_DOWN; restarted from its snapshot it answers 410 COMPACTED with the oldest index; from there it streams", async () => {
     expect(killedLeader).not.toBe("");
     await c.restart(killedLeader);
     // Enough entries that every node snapshots (past 100), then a SIGKILL and restart of a follower.
@@ -70,9 +70,11 @@ describe("watch", () => {
     const watcher = new WatchReader(c.url(victim), { since: 0 });
     const more = await submitBatch("w4", 40);
     await waitFor("the fourth batch completed", 60_000, () => allCompleted(watcher, more));
-    watcher.close();
     await waitFor(`${victim} took a snapshot`, 30_000, () => /snapshot taken/.test(c.logText(victim)) || undefined);
-    await c.kill(victim);
+    // A graceful stop ends its streams with a last event naming why (the client resumes elsewhere).
+    await c.kill(victim, "SIGTERM");
+    await waitFor("the stream ended", 10_000, () => watcher.ended);
+    expect(watcher.errors.map((e) => e.code)).toEqual(["SHUTTING_DOWN"]);
     await c.restart(victim);
     killedLeader = victim;
     const old = await c.request(killedLeader, "GET", "/v1/watch?since=0");
