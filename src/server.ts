@@ -18,6 +18,7 @@ import { handleRequest } from "./api/router.js";
 import { clientErrorAnswer, httpServerOptions } from "./api/body-budget.js";
 import { faultsEnabled, installFaultHooks } from "./api/fault-hooks.js";
 import { RaftschedError, errorMessage } from "./util/errors.js";
+import { WatchHistory } from "./node/watch-history.js";
 
 export type { NodeStatus } from "./node/replica-handle.js";
 
@@ -75,6 +76,8 @@ class ServedNode implements RaftschedNode {
   private readonly api: NodeApi;
   private readonly metrics: NodeMetrics;
   private readonly cfg: ClusterFile;
+  /** Task events of what the replica applied: GET /v1/watch and ?wait=terminal (src/node/watch-history.ts). */
+  private readonly watchHistory = new WatchHistory();
 
   constructor(cfg: ClusterFile, opts: StartNodeOptions, logger: Logger, dataDir: string) {
     this.cfg = cfg;
@@ -90,7 +93,11 @@ class ServedNode implements RaftschedNode {
         serve: (wiring) => this.serve(wiring),
         reportOutcome: (id, attempt, outcome) => this.reportOutcome(id, attempt, outcome),
         reportLingering: async (count) => void (await this.api.reportLingering(this.id, { count })),
-        onApplied: (result) => this.metrics.onApplied(result),
+        onApplied: (result, index) => {
+          this.metrics.onApplied(result);
+          this.watchHistory.recordApplied(index, result, (id) => this.replica.handle.table.getTask(id));
+        },
+        onRestored: (index) => this.watchHistory.reset(index),
         onRoleChange: (role, term) => this.metrics.onRoleChange(role, term),
         get observer() {
           return metrics().observer;
@@ -98,7 +105,7 @@ class ServedNode implements RaftschedNode {
       },
     });
     this.metrics = new NodeMetrics(this.replica.handle);
-    this.api = new NodeApi(this.replica.handle, { metrics: () => this.metrics.render() });
+    this.api = new NodeApi(this.replica.handle, { metrics: () => this.metrics.render(), watch: this.watchHistory });
   }
 
   get id(): string {
@@ -208,6 +215,7 @@ class ServedNode implements RaftschedNode {
   close(opts: { handOver?: boolean } = {}): Promise<void> {
     this.metrics.stop();
     return this.replica.close(async () => {
+      this.watchHistory.close(); // watch streams and waiters end now, not at the HTTP close's grace period
       const runner = this.replica.handle.runner;
       if (!opts.handOver || !runner.isLeader) return;
       await this.api.handOver().catch(() => undefined);

@@ -45,6 +45,9 @@ const STATUS_BY_CODE: Record<string, number> = {
   BAD_COMMAND: 400,
   // transfer-leader with no other voter to hand over to: the cluster's current shape makes the call impossible.
   NO_TARGET: 409,
+  // GET /v1/watch and ?wait=terminal at their per-node limits (watch-stream.ts, task-wait.ts).
+  WATCHERS_FULL: 503,
+  WAITERS_FULL: 503,
 };
 
 export function statusForCode(code: string): number {

@@ -18,12 +18,14 @@ import { parseLingeringCount } from "../node/lingering-handlers.js";
 import { workerRows } from "../node/worker-rows.js";
 import { LeaderForwarder, type Forwarded } from "./leader-forward.js";
 import { SnapshotDownloads } from "./snapshot-download.js";
+import { TaskWatchApi } from "./task-watch-api.js";
 
 const READ_TIMEOUT_MS = 3000;
 
 /** What the node's API serves beside the replica: the metrics text (src/server.ts wires them). */
 export interface NodeApiExtras {
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
+  readonly watch?: import("../node/watch-history.js").WatchHistory;
 }
 
 export class NodeApi implements ApiBackend {
@@ -35,6 +37,9 @@ export class NodeApi implements ApiBackend {
   readonly transferHold: TransferHold;
   /** GET /v1/snapshot: a backup streamed from this leader (snapshot-download.ts). */
   readonly snapshots: SnapshotDownloads;
+  /** GET /v1/watch and ?wait=terminal (task-watch-api.ts), when the composition root gives the watch history. */
+  readonly watch?: ApiBackend["watch"];
+  readonly waitTask?: ApiBackend["waitTask"];
 
   constructor(node: ReplicaHandle, extras: NodeApiExtras = {}) {
     this.n = node;
@@ -47,6 +52,8 @@ export class NodeApi implements ApiBackend {
     });
     this.forwarder = new LeaderForwarder(node, this.transferHold);
     this.snapshots = new SnapshotDownloads(node);
+    const w = extras.watch && new TaskWatchApi(extras.watch, () => node.status().commitIndex, (id, stale) => this.getTask(id, stale), (id) => node.table.getTask(id));
+    if (w) [this.watch, this.waitTask] = [w.watch, w.waitTask];
   }
 
   /** Proposes a write on this leader, held through a hand-over and then sent on to the new leader if it moved. */

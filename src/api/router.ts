@@ -4,6 +4,7 @@
 import { stageTrace } from "../node/stage-trace.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { RaftschedError } from "../util/errors.js";
+import { parseTaskWait } from "./task-wait.js";
 import { MAX_BODY_BYTES, readJsonBody, requireToken, sendError, sendJson } from "./http-util.js";
 import type { JsonValue, Task } from "../scheduler/types.js";
 import type { MemberFacts } from "../raft/types.js";
@@ -37,6 +38,10 @@ export interface ApiBackend {
   complete(id: string, attempt: number, result: JsonValue | undefined, ctx?: RequestContext): Promise<Task>;
   fail(id: string, attempt: number, error: JsonValue | undefined, ctx?: RequestContext): Promise<Task>;
   cancel(id: string, ctx?: RequestContext): Promise<Task>;
+  /** GET /v1/watch: serves the event stream on `res` itself (src/api/watch-stream.ts). */
+  watch?(req: IncomingMessage, res: ServerResponse, url: URL): void;
+  /** GET /v1/tasks/:id?wait=terminal (src/api/task-wait.ts). */
+  waitTask?(id: string, wait: { timeoutMs: number }, stale: boolean, ctx?: RequestContext): Promise<Task | undefined>;
   workers(ctx?: RequestContext): Promise<unknown>;
   /** A worker tells the leader how many aborted handlers still hold its slots (`body`: `{ count }`). */
   reportLingering?(worker: string, body: unknown, ctx?: RequestContext): Promise<unknown>;
@@ -88,6 +93,7 @@ export async function handleRequest(api: ApiBackend, req: IncomingMessage, res: 
 /** What a route's handler gets: the parsed URL, the parsed body (mutating methods), the context, the path's
  *  parameters (already checked: `:id` is a task id, `:member` a member id). */
 interface RouteRequest {
+  readonly req: IncomingMessage;
   readonly url: URL;
   readonly body: unknown;
   readonly ctx: RequestContext;
@@ -197,6 +203,7 @@ const ROUTES: readonly Route[] = [
     methods: { POST: { available: (api) => api.transferLeader !== undefined, run: json(200, (api, r) => api.transferLeader!(parseTransfer(r.body), r.ctx)) } },
   },
   { path: "/v1/debug/faults", methods: { POST: { available: (api) => api.debugFaults !== undefined, run: json(200, (api, r) => api.debugFaults!(r.body)) } } },
+  { path: "/v1/watch", methods: { GET: { available: (api) => api.watch !== undefined, run: (api, r, res) => api.watch!(r.req, res, r.url) } } },
   {
     path: "/v1/tasks",
     answers405: true,
@@ -216,7 +223,8 @@ const ROUTES: readonly Route[] = [
     methods: {
       GET: {
         run: json(200, async (api, r) => {
-          const t = await api.getTask(r.params.id!, staleFlag(r.url), r.ctx);
+          const wait = parseTaskWait(r.url);
+          const t = wait && api.waitTask ? await api.waitTask(r.params.id!, wait, staleFlag(r.url), r.ctx) : await api.getTask(r.params.id!, staleFlag(r.url), r.ctx);
           if (!t) throw new RaftschedError("NOT_FOUND", `no task "${r.params.id}"`);
           return t;
         }),
@@ -300,7 +308,7 @@ async function route(api: ApiBackend, req: IncomingMessage, res: ServerResponse)
   }
   const params: Record<string, string> = {};
   for (const [name, segment] of Object.entries(raw)) params[name] = PARAMS[name]!(segment);
-  await chosen.run(api, { url, body: read?.value, ctx, params }, res);
+  await chosen.run(api, { req, url, body: read?.value, ctx, params }, res);
 }
 
 function notAllowed(method: string, path: string, allow: string): RaftschedError {

@@ -7,6 +7,7 @@ import { statusCommand } from "./status.js";
 import { chaosCommand } from "./chaos.js";
 import { memberCommand, transferLeaderCommand } from "./member.js";
 import { snapshotCommand } from "./snapshot.js";
+import { taskCommand } from "./task.js";
 
 const USAGE = `raftsched — a replicated task scheduler on Raft
 
@@ -19,6 +20,7 @@ usage:
   raftsched transfer-leader [--to <id>] [--config <cluster-file>]
   raftsched snapshot save <file> [--config <cluster-file>]
   raftsched snapshot restore <file> --config <cluster-file> --id <id> --data-dir <dir>
+  raftsched task submit|get|list|cancel|retry|delete|wait|watch ... [--config <cluster-file>] [--json]   (raftsched task help)
 `;
 
 type Command = (argv: readonly string[]) => Promise<number>;
@@ -31,6 +33,7 @@ const COMMANDS: Record<string, Command> = {
   member: memberCommand,
   "transfer-leader": transferLeaderCommand,
   snapshot: snapshotCommand,
+  task: taskCommand,
 };
 
 /** A closed stdout (`raftsched start | head`) must not crash a node: logs are best effort, the node is not. */

@@ -57,7 +57,8 @@ export interface ReplicaHooks {
   reportOutcome(id: string, attempt: number, outcome: Outcome): Promise<void>;
   /** Tells the leader this node's count of aborted handlers still running (POST /v1/workers/<id>/lingering). */
   reportLingering?(count: number): Promise<void>;
-  onApplied?(result: ApplyResult): void;
+  onApplied?(result: ApplyResult, index: number): void;
+  onRestored?(index: number): void; // the table became a snapshot's at `index` (at start, or the leader's)
   onRoleChange?(role: Role, term: number): void;
   /** The metrics' timings from the runner and the store (replica-observer.ts). */
   readonly observer?: ReplicaObserver;
@@ -320,6 +321,7 @@ export class Replica {
     const d = decodeSnapshotData(s.data);
     this.table = d.table.byteLength > 0 ? TaskTable.restore(d.table) : new TaskTable();
     this.appliedConf = s.meta.conf;
+    this.hooks.onRestored?.(s.meta.index);
     for (const [id, url] of d.memberUrls) this.memberUrls.set(id, url);
     for (const [id, facts] of d.memberFacts ?? []) this.memberFacts.set(id, facts);
   }
@@ -328,7 +330,7 @@ export class Replica {
     if (e.kind === "config") return this.applyConfigEntry(e);
     if (e.data.byteLength === 0) return undefined; // a new leader's no-op
     const result = this.table.applyEntry(e.index, e.data);
-    this.hooks.onApplied?.(result);
+    this.hooks.onApplied?.(result, e.index);
     if (this.runner?.isLeader) this.duties.nudge();
     return result;
   }

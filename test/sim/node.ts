@@ -76,6 +76,8 @@ export interface BrokenScheduler {
   readonly freeSlotOnAbort?: boolean;
   /** The leader places work without counting the aborted handlers the workers told it still run (issue #17.2). */
   readonly ignoreLingering?: boolean;
+  /** Node n2 derives its watch events without the requeued tasks (a replica whose derivation differs). */
+  readonly watchDropsRequeued?: boolean;
 }
 
 /** At most this many Readies are worked through per node per delivery round (a runaway core cannot hang us). */

@@ -30,6 +30,7 @@ import { staleAttemptStart } from "./attempt-start-checkers.js";
 import type { BrokenScheduler, SimNode } from "./node.js";
 import { type Rng, mixSeed } from "./prng.js";
 import { SCHEDULER_CHECKERS, type SchedulerCheckerName } from "./scheduler-checkers.js";
+import { WatchRecorder } from "./watch-checker.js";
 import type {
   AssignmentRecord,
   AttemptStartRecord,
@@ -179,6 +180,8 @@ export class SimScheduler {
   private readonly releasesByTask = new Map<string, ReleaseRecord[]>();
   private readonly releaseKeys = new Set<string>();
   private readonly tableAt = new Map<number, TableStateRecord>();
+  /** Every replica's watch events per index, compared (watch-checker.ts). */
+  private readonly watch = new WatchRecorder((v) => this.host.record(v));
 
   private readonly proposals = new Map<string, Proposal>();
   private readonly duties = new Map<NodeId, Duties>();
@@ -279,6 +282,10 @@ export class SimScheduler {
       p.done(p.term === e.term ? { applied: true, result, index: e.index } : { applied: false });
     }
     if (e.index % TABLE_COMPARE_EVERY_INDEXES === 0) this.recordTable(n);
+    if (e.kind === "normal" && e.data.byteLength > 0) {
+      const broken = this.host.brokenScheduler?.watchDropsRequeued === true && n.id === "n2";
+      this.watch.applied(this.host.seed, this.host.tick, n.id, e.index, result, (id) => n.tasks.getTask(id), broken);
+    }
     if (!command || !result?.ok) {
       if (command && result && !result.ok && result.code === "STALE_ATTEMPT" && n.role === "leader") this.stats.staleReportsRefused++;
       return;

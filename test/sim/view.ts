@@ -238,6 +238,7 @@ export type CheckerName =
   | "staleAttemptStart"
   | "executorCapacity"
   | "placementCapacity"
+  | "watchStreamsAgree"
   | "liveness"
   | "readyContract"
   | "coreThrew";
