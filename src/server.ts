@@ -18,6 +18,9 @@ import { handleRequest } from "./api/router.js";
 import { clientErrorAnswer, httpServerOptions } from "./api/body-budget.js";
 import { faultsEnabled, installFaultHooks } from "./api/fault-hooks.js";
 import { RaftschedError, errorMessage } from "./util/errors.js";
+import type { DashboardFeed } from "./dashboard/feed.js";
+import { memberUrls, nodeDashboardFeed } from "./dashboard/node-feed.js";
+import { answerMemberCors } from "./api/member-origin-cors.js";
 
 export type { NodeStatus } from "./node/replica-handle.js";
 
@@ -74,6 +77,7 @@ class ServedNode implements RaftschedNode {
   readonly replica: Replica;
   private readonly api: NodeApi;
   private readonly metrics: NodeMetrics;
+  private readonly dashboardFeed: DashboardFeed;
   private readonly cfg: ClusterFile;
 
   constructor(cfg: ClusterFile, opts: StartNodeOptions, logger: Logger, dataDir: string) {
@@ -90,15 +94,22 @@ class ServedNode implements RaftschedNode {
         serve: (wiring) => this.serve(wiring),
         reportOutcome: (id, attempt, outcome) => this.reportOutcome(id, attempt, outcome),
         reportLingering: async (count) => void (await this.api.reportLingering(this.id, { count })),
-        onApplied: (result) => this.metrics.onApplied(result),
-        onRoleChange: (role, term) => this.metrics.onRoleChange(role, term),
+        onApplied: (result) => {
+          this.metrics.onApplied(result);
+          this.dashboardFeed.onApplied(result);
+        },
+        onRoleChange: (role, term) => {
+          this.metrics.onRoleChange(role, term);
+          this.dashboardFeed.noteLeader(); // also on a leader change seen by a follower: the timeline needs no page open
+        },
         get observer() {
           return metrics().observer;
         },
       },
     });
     this.metrics = new NodeMetrics(this.replica.handle);
-    this.api = new NodeApi(this.replica.handle, { metrics: () => this.metrics.render() });
+    this.dashboardFeed = nodeDashboardFeed(this.replica.handle, () => this.api);
+    this.api = new NodeApi(this.replica.handle, { metrics: () => this.metrics.render(), dashboardEvents: (res) => this.dashboardFeed.subscribe(res) });
   }
 
   get id(): string {
@@ -119,7 +130,8 @@ class ServedNode implements RaftschedNode {
     this.metrics.useTransportStats(wiring.transportStats);
     const server = http.createServer(httpServerOptions(), (req, res) => {
       this.metrics.timeRequest(req, res);
-      void handleRequest(this.api, req, res);
+      // A dashboard page from another member may call here (its node died): CORS for member origins only.
+      if (!answerMemberCors(req, res, () => memberUrls(this.replica.handle))) void handleRequest(this.api, req, res);
     });
     const httpCloser = trackHttpConnections(server);
     // Requests Node's HTTP parser refuses before our router sees them (bad bytes in the path, oversized heads,
@@ -145,6 +157,7 @@ class ServedNode implements RaftschedNode {
     });
     return {
       close: async () => {
+        this.dashboardFeed.close(); // open streams would otherwise hold the close for its whole grace period
         // In-flight answers finish (bounded) instead of reaching their clients as ECONNRESET.
         const { forcedSockets } = await httpCloser.close();
         if (forcedSockets > 0) this.logger.warn({ forcedSockets }, "HTTP connections still busy after the close grace period were cut");
