@@ -48,7 +48,7 @@ export class DashboardFeed {
   private cluster: ClusterView = { leaderId: null, term: 0, members: [] };
   private workers: unknown = [];
   private timer: NodeJS.Timeout | null = null;
-  private building = false;
+  private inFlight: Promise<void> | null = null;
   private lastProbeMs = 0;
   private lastStateJson = "";
 
@@ -103,23 +103,25 @@ export class DashboardFeed {
     this.stop();
   }
 
-  /** One frame: refresh what is due, send what changed. Exposed for the unit tests. */
-  async tick(): Promise<void> {
-    if (this.building) return; // the previous one still waits on a slow member: skip, never pile up
-    this.building = true;
-    try {
-      if (this.now() - this.lastProbeMs >= PROBE_EVERY_MS) await this.refresh();
-      const state = this.state();
-      const json = JSON.stringify(state);
-      if (json !== this.lastStateJson) {
-        this.lastStateJson = json;
-        this.broadcast("state", state);
-      }
-      const rows = this.deltas.take();
-      if (rows.length > 0) this.broadcast("tasks", { tasks: rows });
-    } finally {
-      this.building = false;
+  /** One frame: refresh what is due, send what changed. A call while one is still building (waiting on a slow
+   *  member) joins it: frames never pile up. Exposed for the unit tests. */
+  tick(): Promise<void> {
+    this.inFlight ??= this.frame().finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+
+  private async frame(): Promise<void> {
+    if (this.now() - this.lastProbeMs >= PROBE_EVERY_MS) await this.refresh();
+    const state = this.state();
+    const json = JSON.stringify(state);
+    if (json !== this.lastStateJson) {
+      this.lastStateJson = json;
+      this.broadcast("state", state);
     }
+    const rows = this.deltas.take();
+    if (rows.length > 0) this.broadcast("tasks", { tasks: rows });
   }
 
   private async refresh(): Promise<void> {
