@@ -36,12 +36,13 @@ async function main(): Promise<void> {
     await c.restart(first); // a leader change for the timeline; the old leader comes back as a follower
     await c.waitForLeader();
     await traffic(c, 8, "job");
+    const survivor = c.ids.find((id) => id !== first)!;
     const dead = await waitFor("a dead task", 20_000, async () => (await c.listAll(c.runningIds()[0]!, { state: "dead" }))[0]);
     for (const shot of SHOTS) {
       const browser = await launchChromium(shot.viewport);
       try {
         const pageView = await browser.context.newPage();
-        await pageView.goto(`${c.url(first)}/`);
+        await pageView.goto(`${c.url(survivor)}/`); // a node that saw both leaders: the timeline has them
         await pageView.waitForSelector("body[data-conn=live]", { timeout: 20_000 });
         await pageView.fill("#token-input", c.token);
         await pageView.click("#token-form button[type=submit]");

@@ -11,7 +11,7 @@ const RECENT_ROWS = 30;
 const $ = (id) => document.getElementById(id);
 const esc = (v) => String(v == null ? "" : v).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const cell = (v, cls) => "<td" + (cls ? " class='" + cls + "'" : "") + ">" + esc(v) + "</td>";
-const num = (v) => cell(v == null ? "–" : v, "num");
+const num = (v, wide) => cell(v == null ? "–" : v, wide ? "num wide" : "num");
 const fill = (id, rows) => { $(id).querySelector("tbody").innerHTML = rows.join(""); };
 
 function liveness(m) {
@@ -27,9 +27,8 @@ function renderMembers(s) {
     const lagCls = m.commitLag > 0 || m.applyLag > 0 ? "num lagging" : "num";
     return "<tr data-member='" + esc(m.id) + "' data-role='" + esc(m.role || "") + "'>" +
       cell(m.id + (lead ? " ★" : ""), lead ? "leader" : "") + cell(m.url, "wide") +
-      cell((m.role || "?") + (m.member === "learner" ? " (learner)" : "")) + num(m.term) + num(m.commitIndex) + num(m.appliedIndex) +
-      "<td class='" + lagCls + "'>" + esc(m.commitLag == null ? "–" : m.commitLag) + "</td>" +
-      "<td class='" + lagCls + "'>" + esc(m.applyLag == null ? "–" : m.applyLag) + "</td>" + cell(live, cls) + "</tr>";
+      cell((m.role || "?") + (m.member === "learner" ? " (learner)" : "")) + num(m.term) + num(m.commitIndex, true) + num(m.appliedIndex, true) +
+      "<td class='" + lagCls + "'>" + esc(m.commitLag == null ? "–" : m.commitLag + " / " + m.applyLag) + "</td>" + cell(live, cls) + "</tr>";
   }));
 }
 
@@ -83,7 +82,7 @@ function renderWorkers(s) {
   fill("workers", list.map((w) => {
     const pct = w.capacity > 0 ? Math.min(100, Math.round((100 * w.active) / w.capacity)) : 0;
     return "<tr data-worker='" + esc(w.id) + "'>" + cell(w.id) + cell(w.kind || "member", "wide") + cell(w.alive ? "yes" : "no", w.alive ? "up" : "down") +
-      "<td><span class='bar'><i style='width:" + pct + "%'></i></span>" + esc(w.active) + " / " + esc(w.capacity) + "</td>" + num(w.lingering) + "</tr>";
+      "<td><span class='bar'><i style='width:" + pct + "%'></i></span>" + esc(w.active) + " / " + esc(w.capacity) + "</td>" + num(w.lingering, true) + "</tr>";
   }));
 }
 

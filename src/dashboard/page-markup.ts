@@ -8,8 +8,8 @@ export const DASHBOARD_BODY = String.raw`
 </header>
 <main>
   <section id="members-card" class="full"><h2>Members</h2><div class="scroll"><table id="members"><thead><tr>
-    <th>member</th><th class="wide">url</th><th>role</th><th class="num">term</th><th class="num">commit</th>
-    <th class="num">applied</th><th class="num">commit lag</th><th class="num">apply lag</th><th>liveness</th>
+    <th>member</th><th class="wide">url</th><th>role</th><th class="num">term</th><th class="num wide">commit</th>
+    <th class="num wide">applied</th><th class="num" title="entries behind: commit lag / apply lag">lag c / a</th><th>liveness</th>
   </tr></thead><tbody></tbody></table></div></section>
   <section id="tasks-card"><h2>Tasks</h2><div id="counts" class="chips"></div><div id="sparks" class="sparks"></div></section>
   <section id="timeline-card"><h2>Leader changes</h2><ol id="timeline" reversed></ol></section>
