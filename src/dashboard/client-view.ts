@@ -69,12 +69,13 @@ function renderSparks(s) {
   const sr = s.series, last = (a) => { for (let i = a.length - 2; i >= 0; i--) if (a[i] != null) return a[i]; return null; };
   const lat = sr.latencyP50Ms;
   const cards = [
-    ["submitted / s", sr.submitted, last(sr.submitted)],
-    ["finished / s", sr.finished, last(sr.finished)],
-    ["submit → finish p50 (ms)", lat, last(lat)],
+    ["submitted", "submitted / s", sr.submitted, last(sr.submitted)],
+    ["finished", "finished / s", sr.finished, last(sr.finished)],
+    ["latency", "submit → finish p50 (ms)", lat, last(lat)],
   ];
-  $("sparks").innerHTML = cards.map(([label, values, now]) =>
-    "<div class='spark'><div class='label'>" + esc(label) + ": <b>" + esc(now == null ? "–" : now) + "</b> <span class='muted'>(last 60 s)</span></div>" + sparkline(values) + "</div>").join("");
+  const total = (values) => values.reduce((a, v) => a + (v || 0), 0);
+  $("sparks").innerHTML = cards.map(([name, label, values, now]) =>
+    "<div class='spark' data-series='" + name + "' data-total='" + total(values) + "'><div class='label'>" + esc(label) + ": <b>" + esc(now == null ? "–" : now) + "</b> <span class='muted'>(last 60 s)</span></div>" + sparkline(values) + "</div>").join("");
 }
 
 function renderWorkers(s) {

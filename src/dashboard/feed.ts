@@ -51,6 +51,8 @@ export class DashboardFeed {
   private inFlight: Promise<void> | null = null;
   private lastProbeMs = 0;
   private lastStateJson = "";
+  private seriesLive = false;
+  private liveCheckQueued = false;
 
   constructor(src: FeedSources) {
     this.src = src;
@@ -61,11 +63,26 @@ export class DashboardFeed {
   onApplied(result: ApplyResult): void {
     if (!result.ok) return;
     const at = this.now();
-    if (result.task && result.created === true) this.series.noteSubmitted(result.task.id, at);
+    const counting = this.seriesLive;
+    if (!counting) this.queueLiveCheck();
+    if (counting && result.task && result.created === true) this.series.noteSubmitted(result.task.id, at);
     for (const id of touchedTaskIds(result)) {
       const t = id === result.task?.id ? result.task : this.src.getTask(id);
-      if (t && this.deltas.note(t) && TERMINAL_STATES.has(t.state)) this.series.noteFinished(t.id, at);
+      if (t && this.deltas.note(t) && counting && TERMINAL_STATES.has(t.state)) this.series.noteFinished(t.id, at);
     }
+  }
+
+  /** The sparklines count from the moment this node has caught up (a leader known, everything committed applied),
+   *  as ready() means it: a restarted node replays its log in a burst, and that burst is neither throughput nor
+   *  latency. Checked in a microtask, after the apply loop that called the hook has updated the applied index. */
+  private queueLiveCheck(): void {
+    if (this.liveCheckQueued) return;
+    this.liveCheckQueued = true;
+    queueMicrotask(() => {
+      this.liveCheckQueued = false;
+      const s = this.src.status();
+      if (s.leaderId !== null && s.appliedIndex >= s.commitIndex) this.seriesLive = true;
+    });
   }
 
   /** The role hook (a role or known-leader change): the timeline records leaders whether or not a page is open. */

@@ -78,6 +78,11 @@ describe.skipIf(missing !== null && !required)(`the dashboard in Chromium${missi
     await page.waitForSelector("#detail-fields[data-state=cancelled]", { timeout: STEP_MS });
     const survivor = cl.runningIds()[0]!;
     expect((await cl.get(survivor, "from-the-page"))?.state).toBe("cancelled");
+    // The page's submit and cancel count in the sparklines of the node it now streams from.
+    await waitFor("the sparklines to count them", STEP_MS, async () => {
+      const total = async (series: string) => Number(await page.getAttribute(`.spark[data-series=${series}]`, "data-total"));
+      return (await total("submitted")) >= 1 && (await total("finished")) >= 1;
+    });
     await waitFor("the recent list to show the cancel", STEP_MS, async () => (await page.textContent("#recent tr[data-task=from-the-page]"))?.includes("cancelled"));
 
     // Retry is lane 13a's call: either it works, or the page shows the node's refusal as is.

@@ -68,6 +68,12 @@ function events(res: { written: string[] }): [string, any][] {
     .map((b) => [b.split("\n")[0]!.slice(7), JSON.parse(b.split("\n")[1]!.slice(6))]);
 }
 
+/** An apply once the node has caught up (leader known, applied = commit): the sparklines count from then on. */
+async function caughtUp(feed: DashboardFeed): Promise<void> {
+  feed.onApplied({ ok: true });
+  await Promise.resolve();
+}
+
 let feeds: DashboardFeed[] = [];
 afterEach(() => {
   for (const f of feeds) f.close();
@@ -98,6 +104,7 @@ describe("DashboardFeed", () => {
     const feed = newFeed(sources());
     const res = fakeResponse();
     feed.subscribe(res);
+    await caughtUp(feed);
     await feed.tick();
     res.written.length = 0;
     feed.onApplied({ ok: true, created: true, task: task("b", 41) });
@@ -140,6 +147,25 @@ describe("DashboardFeed", () => {
     await feed.tick();
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(events(res).filter(([e]) => e === "state").length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("leaves a restarted node's replay (no leader known yet, or applied behind commit) out of the sparklines", async () => {
+    let status: MemberStatus = { ...selfStatus, leaderId: null, commitIndex: 90, appliedIndex: 10 };
+    const feed = newFeed(sources({ status: () => status }));
+    for (let i = 0; i < 5; i++) feed.onApplied({ ok: true, created: true, task: task(`old-${i}`, 11 + i) });
+    feed.onApplied({ ok: true, task: task("old-0", 20, "completed") });
+    await Promise.resolve();
+    status = { ...selfStatus, commitIndex: 90, appliedIndex: 60 }; // a leader now, still catching up
+    feed.onApplied({ ok: true, created: true, task: task("old-9", 61) });
+    await Promise.resolve();
+    status = { ...selfStatus, commitIndex: 91, appliedIndex: 91 };
+    await caughtUp(feed);
+    feed.onApplied({ ok: true, created: true, task: task("new", 92) });
+    const res = fakeResponse();
+    feed.subscribe(res);
+    const series = events(res)[0]![1].series;
+    expect(series.submitted.reduce((a: number, b: number) => a + b, 0)).toBe(1);
+    expect(series.finished.reduce((a: number, b: number) => a + b, 0)).toBe(0);
   });
 
   it("records leader changes from the role hook with no page open", () => {
