@@ -20,7 +20,8 @@ if (missing !== null) {
   console.warn(`\n*** ${line} ***\n`);
 }
 
-describe.skipIf(missing !== null && !required)(`the dashboard in Chromium${missing !== null ? ` (SKIPPED: ${missing})` : ""}`, () => {
+const skipped = missing !== null && !required;
+describe.skipIf(skipped)(`the dashboard in Chromium${skipped ? ` (SKIPPED: ${missing})` : ""}`, () => {
   let c: Cluster | undefined;
   let browser: Browser | undefined;
   const requested: string[] = [];
