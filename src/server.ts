@@ -19,6 +19,9 @@ import { clientErrorAnswer, httpServerOptions } from "./api/body-budget.js";
 import { faultsEnabled, installFaultHooks } from "./api/fault-hooks.js";
 import { RaftschedError, errorMessage } from "./util/errors.js";
 import { WatchHistory } from "./node/watch-history.js";
+import type { DashboardFeed } from "./dashboard/feed.js";
+import { memberUrls, nodeDashboardFeed } from "./dashboard/node-feed.js";
+import { answerMemberCors } from "./api/member-origin-cors.js";
 
 export type { NodeStatus } from "./node/replica-handle.js";
 
@@ -75,6 +78,7 @@ class ServedNode implements RaftschedNode {
   readonly replica: Replica;
   private readonly api: NodeApi;
   private readonly metrics: NodeMetrics;
+  private readonly dashboardFeed: DashboardFeed;
   private readonly cfg: ClusterFile;
   /** Task events of what the replica applied: GET /v1/watch and ?wait=terminal (src/node/watch-history.ts). */
   private readonly watchHistory = new WatchHistory();
@@ -96,16 +100,25 @@ class ServedNode implements RaftschedNode {
         onApplied: (result, index) => {
           this.metrics.onApplied(result);
           this.watchHistory.recordApplied(index, result, (id) => this.replica.handle.table.getTask(id));
+          this.dashboardFeed.onApplied(result);
         },
         onRestored: (index) => this.watchHistory.reset(index),
-        onRoleChange: (role, term) => this.metrics.onRoleChange(role, term),
+        onRoleChange: (role, term) => {
+          this.metrics.onRoleChange(role, term);
+          this.dashboardFeed.noteLeader(); // also on a leader change seen by a follower: the timeline needs no page open
+        },
         get observer() {
           return metrics().observer;
         },
       },
     });
     this.metrics = new NodeMetrics(this.replica.handle);
-    this.api = new NodeApi(this.replica.handle, { metrics: () => this.metrics.render(), watch: this.watchHistory });
+    this.dashboardFeed = nodeDashboardFeed(this.replica.handle, () => this.api);
+    this.api = new NodeApi(this.replica.handle, {
+      metrics: () => this.metrics.render(),
+      watch: this.watchHistory,
+      dashboardEvents: (res) => this.dashboardFeed.subscribe(res),
+    });
   }
 
   get id(): string {
@@ -126,7 +139,8 @@ class ServedNode implements RaftschedNode {
     this.metrics.useTransportStats(wiring.transportStats);
     const server = http.createServer(httpServerOptions(), (req, res) => {
       this.metrics.timeRequest(req, res);
-      void handleRequest(this.api, req, res);
+      // A dashboard page from another member may call here (its node died): CORS for member origins only.
+      if (!answerMemberCors(req, res, () => memberUrls(this.replica.handle))) void handleRequest(this.api, req, res);
     });
     const httpCloser = trackHttpConnections(server);
     // Requests Node's HTTP parser refuses before our router sees them (bad bytes in the path, oversized heads,
@@ -152,6 +166,7 @@ class ServedNode implements RaftschedNode {
     });
     return {
       close: async () => {
+        this.dashboardFeed.close(); // open streams would otherwise hold the close for its whole grace period
         // In-flight answers finish (bounded) instead of reaching their clients as ECONNRESET.
         const { forcedSockets } = await httpCloser.close();
         if (forcedSockets > 0) this.logger.warn({ forcedSockets }, "HTTP connections still busy after the close grace period were cut");

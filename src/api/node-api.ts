@@ -2,6 +2,7 @@
 // answered once applied; a follower forwards them to the leader it knows (one hop, never more). Reads are
 // linearizable through ReadIndex unless the caller asks for stale local state.
 import { jsonField, parseSubmit, submitBodyWithId, type ApiBackend, type ListQuery, type RequestContext, type SubmitInput } from "./router.js";
+import type { ServerResponse } from "node:http";
 import type { ApplyResult, JsonValue, Task } from "../scheduler/types.js";
 import type { Command } from "../scheduler/commands.js";
 import type { ConfChange, MemberFacts } from "../raft/types.js";
@@ -26,6 +27,8 @@ const READ_TIMEOUT_MS = 3000;
 export interface NodeApiExtras {
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
   readonly watch?: import("../node/watch-history.js").WatchHistory;
+  /** Serves one dashboard stream (src/dashboard/feed.ts). */
+  readonly dashboardEvents?: (res: ServerResponse) => void;
 }
 
 export class NodeApi implements ApiBackend {
@@ -33,6 +36,7 @@ export class NodeApi implements ApiBackend {
   private readonly extras: NodeApiExtras;
   private readonly forwarder: LeaderForwarder;
 
+  readonly dashboardEvents?: (res: ServerResponse) => void;
   /** Writes held while leadership is handed over (transfer-hold.ts). */
   readonly transferHold: TransferHold;
   /** GET /v1/snapshot: a backup streamed from this leader (snapshot-download.ts). */
@@ -44,6 +48,7 @@ export class NodeApi implements ApiBackend {
   constructor(node: ReplicaHandle, extras: NodeApiExtras = {}) {
     this.n = node;
     this.extras = extras;
+    if (extras.dashboardEvents) this.dashboardEvents = extras.dashboardEvents;
     this.transferHold = new TransferHold({
       selfId: node.id,
       view: () => ({ isLeader: node.runner.isLeader, transferring: (node.raftStatus().transferee ?? null) !== null, knownLeader: node.runner.knownLeader }),

@@ -55,6 +55,8 @@ export interface ApiBackend {
   dashboard(): string;
   /** GET /v1/snapshot: streams a backup file (src/api/snapshot-download.ts). */
   readonly snapshots?: { serve(res: ServerResponse): Promise<void> };
+  /** GET /v1/dashboard/events: the dashboard's own server-sent-events stream (src/dashboard/feed.ts). */
+  dashboardEvents?(res: ServerResponse): void;
 }
 
 /** Per-request facts the backend needs: a request a follower already forwarded is never forwarded again. */
@@ -168,6 +170,7 @@ const ROUTES: readonly Route[] = [
       },
     },
   },
+  { path: "/v1/dashboard/events", methods: { GET: { available: (api) => api.dashboardEvents !== undefined, run: (api, _r, res) => api.dashboardEvents!(res) } } },
   { path: "/v1/status", methods: { GET: { run: json(200, (api) => api.status()) } } },
   // A backup: the admin token even for this GET, since the file holds every task's payload and result.
   {

@@ -7,7 +7,10 @@ import { Log } from "./helpers.js";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { handleRequest, type ApiBackend } from "../../../src/api/router.js";
-import { renderDashboard } from "../../../src/dashboard/page.js";
+import type { ServerResponse } from "node:http";
+import { nodeDashboardFeed } from "../../../src/dashboard/node-feed.js";
+import { RECENT_TASKS } from "../../../src/dashboard/feed.js";
+import type { ReplicaHandle } from "../../../src/node/replica-handle.js";
 
 describe("recently updated tasks", () => {
   it("lists the newest updates first, with state and worker filters, in one page", () => {
@@ -56,6 +59,18 @@ describe("the route and the dashboard", () => {
   });
 
   it("the dashboard's Recent tasks asks for the most recently updated", () => {
-    expect(renderDashboard("n1")).toContain("/v1/tasks?stale=true&order=updated&limit=20");
+    // The page gets them from its event stream (src/dashboard/feed.ts): the first frame lists the node's table
+    // in update order, later frames the rows that changed.
+    const queries: unknown[] = [];
+    const table = { counts: () => ({}), getTask: () => undefined, listTasks: (q: unknown) => (queries.push(q), { tasks: [], next: null }) };
+    const status = { id: "n1", role: "leader", term: 1, leaderId: "n1", commitIndex: 1, appliedIndex: 1 };
+    const node = { id: "n1", cfg: { token: "tok" }, table, status: () => status } as unknown as ReplicaHandle;
+    const feed = nodeDashboardFeed(node, () => ({ cluster: async () => ({ leaderId: "n1", term: 1, members: [] }), workers: async () => [] }));
+    const written: string[] = [];
+    const res = { writeHead: () => res, write: (c: string) => written.push(c), once: () => res, end: () => undefined, destroyed: false, writableLength: 0 };
+    feed.subscribe(res as unknown as ServerResponse);
+    feed.close();
+    expect(queries).toEqual([{ order: "updated", limit: RECENT_TASKS }]);
+    expect(written.join("")).toContain("event: tasks");
   });
 });
