@@ -16,12 +16,13 @@ import type { LinkGate } from "./link-gate.js";
 import { MAX_REMEMBERED_REFUSALS } from "./limits.js";
 import type { PeerCounters } from "./peer-link.js";
 import type { SnapshotTransfers } from "./snapshot-transfers.js";
-import type { PeerStorageIdentity } from "./transport-options.js";
+import type { PeerStorageIdentity, PeerTlsOptions } from "./transport-options.js";
 
 export interface InboundPeersOptions {
   readonly selfId: NodeId;
   readonly token: string;
   readonly identity: PeerStorageIdentity | undefined;
+  readonly tls: PeerTlsOptions | undefined;
   readonly log: Logger;
   readonly maxPayloadBytes: number;
   readonly gate: LinkGate;
@@ -117,6 +118,9 @@ export class InboundPeers {
     socket.on("error", () => {}); // a reset during the handshake is the client's problem, not an uncaught error
     const remote = `${req.socket.remoteAddress ?? "?"}:${req.socket.remotePort ?? "?"}`;
     if (this.closed) return this.refuse(req, socket, 503, "node shutting down");
+    // Mutual TLS: a peer proves itself with a certificate the cluster's CA signed, then with the token.
+    const certProblem = this.o.tls?.peerCertificateProblem(req) ?? null;
+    if (certProblem !== null) return this.refuse(req, socket, 403, `peer refused: ${certProblem}`, { code: "PEER_CERT_REFUSED" });
     if (!bearerTokenMatches(req.headers.authorization, this.o.token)) {
       return this.refuse(req, socket, 401, "missing or wrong cluster token");
     }
