@@ -65,6 +65,10 @@ export class NodeApi implements ApiBackend {
     return this.n.cfg.token;
   }
 
+  get urlScheme(): "http:" | "https:" {
+    return this.n.cfg.tls ? "https:" : "http:";
+  }
+
   status(): unknown {
     return {
       ...this.n.status(),

@@ -28,6 +28,8 @@ export { TASK_ID_RE, jsonField, parseSubmit, type ListQuery, type SubmitInput } 
 /** What the router needs from a node. Methods throw RaftschedError (or anything with a `code`). */
 export interface ApiBackend {
   readonly token: string;
+  /** The scheme of the cluster's urls: "https:" when its file has `tls`. Absent: "http:". */
+  readonly urlScheme?: "http:" | "https:";
   status(): unknown;
   /** /healthz's answer; 503 when not ok (a node that was removed). Absent: always { ok: true }. */
   health?(): { ok: boolean; removed?: true };
@@ -181,7 +183,7 @@ const ROUTES: readonly Route[] = [
       POST: {
         available: (api) => api.addMember !== undefined,
         run: async (api, r, res) => {
-          const m = parseAddMember(r.body);
+          const m = parseAddMember(r.body, api.urlScheme);
           const added = await api.addMember!(m.id, m.url, m.role, r.ctx, m.facts);
           sendJson(res, added.created ? 201 : 200, added.body);
         },
