@@ -155,17 +155,7 @@ export function parseClusterFile(text: string, where: string, filePath = ""): Cl
     if (typeof id !== "string" || !ID_PATTERN.test(id)) throw new RaftschedError("BAD_CONFIG", `${at}: "id" must be 1–64 chars of [A-Za-z0-9._:-]`);
     if (ids.has(id)) throw new RaftschedError("BAD_CONFIG", `${where}: duplicate node id "${id}"`);
     ids.add(id);
-    if (typeof n.url !== "string") throw new RaftschedError("BAD_CONFIG", `${at}: "url" must be a string like http://127.0.0.1:7001`);
-    let u: URL;
-    try {
-      u = new URL(n.url);
-    } catch {
-      throw new RaftschedError("BAD_CONFIG", `${at}: "url" ${JSON.stringify(n.url)} is not a URL`);
-    }
-    if ((u.protocol === "http:" || u.protocol === "https:") && u.port) checkUrlScheme(u.protocol, security.tls !== null, at, n.url);
-    if ((u.protocol !== "http:" && u.protocol !== "https:") || !u.port || (u.pathname !== "/" && u.pathname !== "") || u.search || u.username) {
-      throw new RaftschedError("BAD_CONFIG", `${at}: "url" must be http(s)://host:port with an explicit port and no path, got ${JSON.stringify(n.url)}`);
-    }
+    const u = parseNodeUrl(n.url, at, security.tls !== null);
     const hostPort = `${u.hostname}:${u.port}`;
     const other = addrs.get(hostPort);
     if (other) throw new RaftschedError("BAD_CONFIG", `${where}: nodes "${other}" and "${id}" both use ${hostPort} (duplicate port)`);
@@ -193,6 +183,22 @@ export function parseClusterFile(text: string, where: string, filePath = ""): Cl
     ...security,
     path: filePath,
   };
+}
+
+/** A node's url: http(s)://host:port, its scheme the file's (https exactly when it has `tls`). */
+function parseNodeUrl(raw: unknown, at: string, hasTls: boolean): URL {
+  if (typeof raw !== "string") throw new RaftschedError("BAD_CONFIG", `${at}: "url" must be a string like http://127.0.0.1:7001`);
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new RaftschedError("BAD_CONFIG", `${at}: "url" ${JSON.stringify(raw)} is not a URL`);
+  }
+  if ((u.protocol === "http:" || u.protocol === "https:") && u.port) checkUrlScheme(u.protocol, hasTls, at, raw);
+  if ((u.protocol !== "http:" && u.protocol !== "https:") || !u.port || (u.pathname !== "/" && u.pathname !== "") || u.search || u.username) {
+    throw new RaftschedError("BAD_CONFIG", `${at}: "url" must be http(s)://host:port with an explicit port and no path, got ${JSON.stringify(raw)}`);
+  }
+  return u;
 }
 
 export function loadClusterFile(file: string): ClusterFile {

@@ -46,8 +46,7 @@ export interface ReplicaOptions {
   /** The task handler; default: the cluster file's handler module, else the built-in sleep/fail handler. */
   readonly handler?: TaskHandler;
   readonly hooks: ReplicaHooks;
-  /** TLS between peers (a cluster file with `tls`; src/tls/node-tls.ts). */
-  readonly peerTls?: PeerTlsOptions;
+  readonly peerTls?: PeerTlsOptions; // TLS between peers (a cluster file with `tls`; src/tls/node-tls.ts)
 }
 
 /** What the composition root (src/server.ts) plugs into the replica. */
@@ -227,8 +226,7 @@ export class Replica {
     // (a bad handler module), so a node that cannot start never talks to the cluster.
     const peers = new Map<NodeId, string>();
     for (const [id, url] of this.memberUrls) if (id !== this.id) peers.set(id, url);
-    const tls = this.opts.peerTls;
-    this.transport = new WsTransport({ selfId: this.id, token: this.cfg.token, peers, logger: this.logger, identity: this.identity, ...(tls ? { tls } : {}) });
+    this.transport = new WsTransport({ selfId: this.id, token: this.cfg.token, peers, logger: this.logger, identity: this.identity, ...(this.opts.peerTls ? { tls: this.opts.peerTls } : {}) });
 
     this.leaveWatch = new RejoinLeaveWatcher({
       selfId: this.id,
