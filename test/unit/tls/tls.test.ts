@@ -82,7 +82,7 @@ describe("clusterFetch", () => {
     const untrusted = await clusterFetch(`${url}/x`).catch((e: unknown) => e as Error);
     expect(untrusted).toBeInstanceOf(TypeError);
     useClusterTls(files("live"));
-    const refused = await clusterFetch("https://127.0.0.1:1/x").catch((e: unknown) => e as { cause?: { code?: string } });
+    const refused = (await clusterFetch("https://127.0.0.1:1/x").catch((e: unknown) => e)) as { cause?: { code?: string } };
     expect(refused.cause?.code).toBe("ECONNREFUSED");
     const slow = await clusterFetch(`${url}/slow`, { signal: AbortSignal.timeout(200) }).catch((e: unknown) => e);
     expect(isTimeout(slow)).toBe(true);
