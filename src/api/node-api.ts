@@ -18,6 +18,7 @@ import { parseLingeringCount } from "../node/lingering-handlers.js";
 import { workerRows } from "../node/worker-rows.js";
 import { LeaderForwarder, type Forwarded } from "./leader-forward.js";
 import { SnapshotDownloads } from "./snapshot-download.js";
+import type { AccessRules } from "./access-rules.js";
 
 const READ_TIMEOUT_MS = 3000;
 
@@ -63,6 +64,10 @@ export class NodeApi implements ApiBackend {
 
   get token(): string {
     return this.n.cfg.token;
+  }
+
+  get access(): AccessRules {
+    return { token: this.n.cfg.token, readToken: this.n.cfg.readToken, authReads: this.n.cfg.authReads };
   }
 
   get urlScheme(): "http:" | "https:" {

@@ -4,7 +4,8 @@
 import { stageTrace } from "../node/stage-trace.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { RaftschedError } from "../util/errors.js";
-import { MAX_BODY_BYTES, readJsonBody, requireToken, sendError, sendJson } from "./http-util.js";
+import { MAX_BODY_BYTES, readJsonBody, sendError, sendJson } from "./http-util.js";
+import { checkAccess, type AccessRules } from "./access-rules.js";
 import type { JsonValue, Task } from "../scheduler/types.js";
 import type { MemberFacts } from "../raft/types.js";
 import {
@@ -30,6 +31,8 @@ export interface ApiBackend {
   readonly token: string;
   /** The scheme of the cluster's urls: "https:" when its file has `tls`. Absent: "http:". */
   readonly urlScheme?: "http:" | "https:";
+  /** Who may call what (src/api/access-rules.ts). Absent: `token` for mutating calls, reads open. */
+  readonly access?: AccessRules;
   status(): unknown;
   /** /healthz's answer; 503 when not ok (a node that was removed). Absent: always { ok: true }. */
   health?(): { ok: boolean; removed?: true };
@@ -284,7 +287,7 @@ async function route(api: ApiBackend, req: IncomingMessage, res: ServerResponse)
   }
   const parts = url.pathname.split("/").filter((p) => p.length > 0);
   // Token first: an unauthenticated caller never gets us to read (or buffer) its body.
-  if (MUTATING.has(method)) requireToken(req, api.token);
+  checkAccess(req, method, url.pathname, api.access ?? { token: api.token, readToken: null, authReads: false });
   const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
   const read = MUTATING.has(method) ? await readJsonBody(req, forwarded ? MAX_BODY_BYTES + FORWARDED_EXTRA_BYTES : MAX_BODY_BYTES) : undefined;
   stageTrace?.parsed();

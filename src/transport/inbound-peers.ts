@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import WebSocket, { WebSocketServer } from "ws";
 import type { Message, NodeId } from "../raft/types.js";
 import { bearerTokenMatches } from "../util/bearer.js";
+import { OncePerKey } from "../util/once-per-key.js";
 import { NOT_A_PEER_CODE, presentedNodeId, presentedStorageId, refuseUpgrade, requestPath, RAFT_PATH } from "./auth.js";
 import { decodePeerFrame } from "./codec.js";
 import type { LinkGate } from "./link-gate.js";
@@ -51,7 +52,7 @@ export class InboundPeers {
   /** The newest connection from each peer. */
   private readonly connections = new Map<NodeId, InboundConnection>();
   /** Remote address + status pairs already logged, so a misconfigured peer retrying every 2 s logs once. */
-  private readonly loggedRefusals = new Set<string>();
+  private readonly loggedRefusals = new OncePerKey(MAX_REMEMBERED_REFUSALS);
   private server: Server | null = null;
   private closed = false;
   private refusedUpgradesCount = 0;
@@ -165,9 +166,7 @@ export class InboundPeers {
     this.refusedUpgradesCount++;
     const address = req.socket.remoteAddress ?? "?";
     const key = `${address} ${status}`;
-    if (!this.loggedRefusals.has(key)) {
-      if (this.loggedRefusals.size >= MAX_REMEMBERED_REFUSALS) this.loggedRefusals.clear();
-      this.loggedRefusals.add(key);
+    if (this.loggedRefusals.first(key)) {
       this.o.log.warn({ remote: address, status }, `refused peer connection: ${why} (logged once per address)`);
     }
     refuseUpgrade(socket, status, why, json);
