@@ -81,3 +81,13 @@ describe("cluster file: readToken and authReads", () => {
   });
 });
 
+
+describe("the TLS example cluster file", () => {
+  it("parses: https urls, tls, a read token, authReads", async () => {
+    const { loadClusterFile } = await import("../../../src/config/cluster-file.js");
+    const cfg = loadClusterFile(new URL("../../../cluster-configs/three-hosts-tls.example.json", import.meta.url).pathname);
+    expect(cfg.nodes.every((n) => n.url.startsWith("https://"))).toBe(true);
+    expect(cfg.tls?.ca).toBe("/etc/raftsched/tls/ca.pem");
+    expect(cfg.authReads).toBe(true);
+  });
+});
