@@ -109,7 +109,7 @@ describe("TLS cluster", () => {
     const none = await dialRaft(url, "n2", { ca });
     expect(none.status).toBe(403);
     expect(none.body).toContain("no client certificate");
-    expect(cluster.logText("n1")).toMatch(/refused peer connection: peer refused: client certificate not accepted/);
+    await waitFor("n1 to log the refusal", 10_000, () => /refused peer connection: peer refused: client certificate not accepted/.test(cluster.logText("n1")));
   });
 
   it("refuses clients speaking plain HTTP, and ones that do not trust the CA", async () => {
@@ -130,7 +130,8 @@ describe("TLS cluster", () => {
     });
     expect(after).not.toBe(before);
     expect(cluster.isRunning("n1")).toBe(true);
-    expect(cluster.logText("n1")).toContain("TLS certificates reloaded");
+    // The log line is written after the switch, through the node's piped stdout: it may land a moment later.
+    await waitFor("n1 to log the reload", 10_000, () => cluster.logText("n1").includes("TLS certificates reloaded"));
     await cluster.waitForLeader(30_000);
     expect((await cluster.submitWithRetry({ id: "tls-after-reload", payload: {} }, 30_000)).status).toBe(201);
   }, 90_000);
