@@ -2,6 +2,7 @@
 // - /healthz is always open: a load balancer or a kubelet probes it without secrets;
 // - a mutating call (POST, PUT, PATCH, DELETE) needs the admin `token`; the `readToken` there is 403 FORBIDDEN
 //   (it is known but not enough), anything else 401;
+// - a backup (GET /v1/snapshot) needs the admin token too: the file holds every task's payload and result;
 // - any other call (GET, HEAD, …: /v1 reads, /metrics, the dashboard) is open, unless `authReads` asks for a
 //   token: then either token opens it.
 // A token travels as `Authorization: Bearer <token>`, or as the password of `Authorization: Basic` (any user name),
@@ -21,11 +22,17 @@ export type AccessNeeded = "none" | "read" | "admin";
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 const ALWAYS_OPEN = new Set(["/healthz"]);
+const ADMIN_READS = new Set(["/v1/snapshot"]);
+
+/** The rules a cluster file sets. */
+export function accessRulesOf(cfg: AccessRules): AccessRules {
+  return { token: cfg.token, readToken: cfg.readToken, authReads: cfg.authReads };
+}
 
 /** What a call needs, from its method and path alone. */
 export function accessNeeded(method: string, pathname: string, rules: AccessRules): AccessNeeded {
   if (ALWAYS_OPEN.has(pathname)) return "none";
-  if (MUTATING.has(method)) return "admin";
+  if (MUTATING.has(method) || ADMIN_READS.has(pathname)) return "admin";
   return rules.authReads ? "read" : "none";
 }
 

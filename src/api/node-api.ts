@@ -18,7 +18,7 @@ import { parseLingeringCount } from "../node/lingering-handlers.js";
 import { workerRows } from "../node/worker-rows.js";
 import { LeaderForwarder, type Forwarded } from "./leader-forward.js";
 import { SnapshotDownloads } from "./snapshot-download.js";
-import type { AccessRules } from "./access-rules.js";
+import { accessRulesOf, type AccessRules } from "./access-rules.js";
 
 const READ_TIMEOUT_MS = 3000;
 
@@ -37,8 +37,13 @@ export class NodeApi implements ApiBackend {
   /** GET /v1/snapshot: a backup streamed from this leader (snapshot-download.ts). */
   readonly snapshots: SnapshotDownloads;
 
+  /** Who may call what (access-rules.ts) and the scheme of member urls (https: with tls), from the cluster file. */
+  readonly access: AccessRules;
+  readonly urlScheme: "http:" | "https:";
+
   constructor(node: ReplicaHandle, extras: NodeApiExtras = {}) {
     this.n = node;
+    [this.access, this.urlScheme] = [accessRulesOf(node.cfg), node.cfg.tls ? "https:" : "http:"];
     this.extras = extras;
     this.transferHold = new TransferHold({
       selfId: node.id,
@@ -64,14 +69,6 @@ export class NodeApi implements ApiBackend {
 
   get token(): string {
     return this.n.cfg.token;
-  }
-
-  get access(): AccessRules {
-    return { token: this.n.cfg.token, readToken: this.n.cfg.readToken, authReads: this.n.cfg.authReads };
-  }
-
-  get urlScheme(): "http:" | "https:" {
-    return this.n.cfg.tls ? "https:" : "http:";
   }
 
   status(): unknown {

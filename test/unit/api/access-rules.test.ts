@@ -21,6 +21,7 @@ describe("accessNeeded", () => {
       expect(accessNeeded("GET", p, closed)).toBe("read");
     }
     expect(accessNeeded("GET", "/healthz", closed)).toBe("none");
+    expect(accessNeeded("GET", "/v1/snapshot", open)).toBe("admin"); // a backup holds every payload
     expect(accessNeeded("POST", "/healthz", closed)).toBe("none");
   });
 });
