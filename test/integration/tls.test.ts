@@ -88,6 +88,10 @@ describe("TLS cluster", () => {
     const status = execFileSync(process.execPath, [CLI_PATH, "status", "--config", cluster.configPath], { encoding: "utf8", timeout: 30_000 });
     expect(status).toContain("leader");
     expect(status).toContain("https://127.0.0.1:");
+    // A backup over https too (GET /v1/snapshot through the CA).
+    const backup = path.join(certDir, "backup.rsb");
+    execFileSync(process.execPath, [CLI_PATH, "snapshot", "save", backup, "--config", cluster.configPath], { encoding: "utf8", timeout: 60_000 });
+    expect(readFileSync(backup).length).toBeGreaterThan(0);
 
     await cluster.kill(leader, "SIGKILL");
     const next = await cluster.waitForLeader(30_000);
