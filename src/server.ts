@@ -2,6 +2,7 @@
 // over that handle (src/api) on the same port as the peer transport, the dashboard, the metrics, and the embedding
 // API. `startNode` is both what `raftsched start` runs and what an embedding service imports.
 import http from "node:http";
+import https from "node:https";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import pino, { type Logger } from "pino";
@@ -22,6 +23,8 @@ import { WatchHistory } from "./node/watch-history.js";
 import type { DashboardFeed } from "./dashboard/feed.js";
 import { memberUrls, nodeDashboardFeed } from "./dashboard/node-feed.js";
 import { answerMemberCors } from "./api/member-origin-cors.js";
+import { NodeTls } from "./tls/node-tls.js";
+import { useClusterTls } from "./tls/cluster-fetch.js";
 
 export type { NodeStatus } from "./node/replica-handle.js";
 
@@ -58,6 +61,9 @@ export interface RaftschedNode {
   onFatal(cb: (err: Error) => void): void;
   /** Called once this node's removal from the cluster is applied here. */
   onRemoved(cb: () => void): void;
+  /** Re-reads the TLS certificate files (SIGHUP under `raftsched start`): new connections use them. False when
+   *  the node has no TLS or the new files are not usable (the old ones stay in use). */
+  reloadTls(): boolean;
 }
 
 export async function startNode(opts: StartNodeOptions): Promise<RaftschedNode> {
@@ -67,6 +73,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RaftschedNode> 
   const logger = opts.logger ?? (opts.pretty ? pino(logOptions, prettyStream()) : pino(logOptions));
   const dataDir = path.resolve(opts.dataDir ?? path.join("data", opts.id));
   mkdirSync(dataDir, { recursive: true });
+  useClusterTls(cfg.tls);
   const node = new ServedNode(cfg, opts, logger, dataDir);
   await node.replica.start();
   logger.info({ url: spec.url, dataDir, role: node.status().role }, "node started");
@@ -82,10 +89,13 @@ class ServedNode implements RaftschedNode {
   private readonly cfg: ClusterFile;
   /** Task events of what the replica applied: GET /v1/watch and ?wait=terminal (src/node/watch-history.ts). */
   private readonly watchHistory = new WatchHistory();
+  private readonly tls: NodeTls | null;
 
   constructor(cfg: ClusterFile, opts: StartNodeOptions, logger: Logger, dataDir: string) {
     this.cfg = cfg;
     const metrics = () => this.metrics; // read once the replica starts, after the constructor made it
+    this.tls = cfg.tls ? new NodeTls(cfg.tls, logger) : null;
+    const tls = this.tls;
     this.replica = new Replica({
       cfg,
       id: opts.id,
@@ -93,6 +103,7 @@ class ServedNode implements RaftschedNode {
       ...(opts.join !== undefined ? { join: opts.join } : {}),
       logger,
       ...(opts.handler ? { handler: opts.handler } : {}),
+      ...(tls ? { peerTls: { dialOptions: () => tls.dialOptions(), peerCertificateProblem: (req) => tls.peerCertificateProblem(req) } } : {}),
       hooks: {
         serve: (wiring) => this.serve(wiring),
         reportOutcome: (id, attempt, outcome) => this.reportOutcome(id, attempt, outcome),
@@ -137,11 +148,13 @@ class ServedNode implements RaftschedNode {
   private async serve(wiring: ReplicaWiring): Promise<{ close(): Promise<void> }> {
     if (faultsEnabled()) installFaultHooks(this.api, wiring.setLinkFilter, this.logger, wiring.diskFaults);
     this.metrics.useTransportStats(wiring.transportStats);
-    const server = http.createServer(httpServerOptions(), (req, res) => {
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       this.metrics.timeRequest(req, res);
       // A dashboard page from another member may call here (its node died): CORS for member origins only.
       if (!answerMemberCors(req, res, () => memberUrls(this.replica.handle))) void handleRequest(this.api, req, res);
-    });
+    };
+    const server = this.tls ? https.createServer({ ...httpServerOptions(), ...this.tls.serverOptions() }, onRequest) : http.createServer(httpServerOptions(), onRequest);
+    if (this.tls && server instanceof https.Server) this.tls.attach(server);
     const httpCloser = trackHttpConnections(server);
     // Requests Node's HTTP parser refuses before our router sees them (bad bytes in the path, oversized heads,
     // unknown methods) still get the contract's JSON error shape.
@@ -225,6 +238,10 @@ class ServedNode implements RaftschedNode {
 
   onRemoved(cb: () => void): void {
     this.replica.onRemoved(cb);
+  }
+
+  reloadTls(): boolean {
+    return this.tls?.reload() ?? false;
   }
 
   close(opts: { handOver?: boolean } = {}): Promise<void> {

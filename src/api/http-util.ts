@@ -14,6 +14,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   BAD_REQUEST: 400,
   BAD_FIELD: 400,
   UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   STALE_ATTEMPT: 409,
@@ -74,6 +75,7 @@ export function sendError(res: ServerResponse, err: unknown): void {
   if (err instanceof RaftschedError && err.details?.closeConnection === true) headers.connection = "close";
   // 405: the methods the path does take (RFC 9110 §15.5.6).
   if (err instanceof RaftschedError && typeof err.details?.allow === "string") headers.allow = err.details.allow;
+  if (err instanceof RaftschedError && typeof err.details?.wwwAuthenticate === "string") headers["www-authenticate"] = err.details.wwwAuthenticate;
   const body: { error: { code: string; message: string; leaderId?: string | null } } = {
     error: { code, message: status === 500 ? `internal error: ${errorMessage(err)}` : errorMessage(err) },
   };

@@ -3,6 +3,7 @@
 // client can act on: NO_LEADER when the request surely did not take effect, OUTCOME_UNKNOWN when it may have.
 import { FORWARDED_HEADER, type RequestContext } from "./router.js";
 import { RaftschedError } from "../util/errors.js";
+import { clusterFetch } from "../tls/cluster-fetch.js";
 import type { ReplicaHandle } from "../node/replica-handle.js";
 import { NOT_APPLIED_DETAIL, forwardThroughHandOver, type TransferHold } from "../node/transfer-hold.js";
 
@@ -50,7 +51,7 @@ export class LeaderForwarder {
     const data = body === undefined ? undefined : Buffer.isBuffer(body) ? new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength) : JSON.stringify(body);
     let res: Response;
     try {
-      res = await fetch(url + path, {
+      res = await clusterFetch(url + path, {
         method,
         headers: {
           authorization: `Bearer ${this.n.cfg.token}`,

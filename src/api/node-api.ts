@@ -20,6 +20,7 @@ import { workerRows } from "../node/worker-rows.js";
 import { LeaderForwarder, type Forwarded } from "./leader-forward.js";
 import { SnapshotDownloads } from "./snapshot-download.js";
 import { TaskWatchApi } from "./task-watch-api.js";
+import { accessRulesOf, type AccessRules } from "./access-rules.js";
 
 const READ_TIMEOUT_MS = 3000;
 
@@ -45,8 +46,13 @@ export class NodeApi implements ApiBackend {
   readonly watch?: ApiBackend["watch"];
   readonly waitTask?: ApiBackend["waitTask"];
 
+  /** Who may call what (access-rules.ts) and the scheme of member urls (https: with tls), from the cluster file. */
+  readonly access: AccessRules;
+  readonly urlScheme: "http:" | "https:";
+
   constructor(node: ReplicaHandle, extras: NodeApiExtras = {}) {
     this.n = node;
+    [this.access, this.urlScheme] = [accessRulesOf(node.cfg), node.cfg.tls ? "https:" : "http:"];
     this.extras = extras;
     if (extras.dashboardEvents) this.dashboardEvents = extras.dashboardEvents;
     this.transferHold = new TransferHold({

@@ -133,12 +133,12 @@ export function decodeId(segment: string): string {
   return id;
 }
 
-export function parseAddMember(body: unknown): { id: string; url: string; role: "voter" | "learner"; facts: MemberFacts } {
+export function parseAddMember(body: unknown, scheme: "http:" | "https:" = "http:"): { id: string; url: string; role: "voter" | "learner"; facts: MemberFacts } {
   const o = asObject(body);
   checkKeys(o, ["id", "url", "role", "capacity", "worker"]);
   if (typeof o.id !== "string" || !MEMBER_ID_RE.test(o.id)) throw field("id", "must be 1–64 characters of [A-Za-z0-9._:-]");
-  if (typeof o.url !== "string") throw field("url", "must be http://host:port");
-  const urlProblem = memberUrlProblem(o.url);
+  if (typeof o.url !== "string") throw field("url", `must be ${scheme}//host:port`);
+  const urlProblem = memberUrlProblem(o.url, scheme);
   if (urlProblem !== null) throw field("url", urlProblem);
   const role = o.role ?? "learner";
   if (role !== "voter" && role !== "learner") throw field("role", 'must be "voter" or "learner"');

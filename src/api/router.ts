@@ -5,7 +5,8 @@ import { stageTrace } from "../node/stage-trace.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { RaftschedError } from "../util/errors.js";
 import { parseTaskWait } from "./task-wait.js";
-import { MAX_BODY_BYTES, readJsonBody, requireToken, sendError, sendJson } from "./http-util.js";
+import { MAX_BODY_BYTES, readJsonBody, sendError, sendJson } from "./http-util.js";
+import { checkAccess, type AccessRules } from "./access-rules.js";
 import type { JsonValue, Task } from "../scheduler/types.js";
 import type { MemberFacts } from "../raft/types.js";
 import {
@@ -29,6 +30,10 @@ export { TASK_ID_RE, jsonField, parseSubmit, type ListQuery, type SubmitInput } 
 /** What the router needs from a node. Methods throw RaftschedError (or anything with a `code`). */
 export interface ApiBackend {
   readonly token: string;
+  /** The scheme of the cluster's urls: "https:" when its file has `tls`. Absent: "http:". */
+  readonly urlScheme?: "http:" | "https:";
+  /** Who may call what (src/api/access-rules.ts). Absent: `token` for mutating calls, reads open. */
+  readonly access?: AccessRules;
   status(): unknown;
   /** /healthz's answer; 503 when not ok (a node that was removed). Absent: always { ok: true }. */
   health?(): { ok: boolean; removed?: true };
@@ -172,10 +177,10 @@ const ROUTES: readonly Route[] = [
   },
   { path: "/v1/dashboard/events", methods: { GET: { available: (api) => api.dashboardEvents !== undefined, run: (api, _r, res) => api.dashboardEvents!(res) } } },
   { path: "/v1/status", methods: { GET: { run: json(200, (api) => api.status()) } } },
-  // A backup: the admin token even for this GET, since the file holds every task's payload and result.
+  // A backup: the admin token even for this GET (access-rules.ts), since the file holds every payload and result.
   {
     path: "/v1/snapshot",
-    methods: { GET: { available: (api) => api.snapshots !== undefined, run: (api, _r, res) => (requireToken(res.req, api.token), api.snapshots!.serve(res)) } },
+    methods: { GET: { available: (api) => api.snapshots !== undefined, run: (api, _r, res) => api.snapshots!.serve(res) } },
   },
   { path: "/v1/workers", methods: { GET: { run: json(200, (api, r) => api.workers(r.ctx)) } } },
   // A worker's count of aborted handlers still running (src/node/lingering-handlers.ts), told to the leader.
@@ -190,7 +195,7 @@ const ROUTES: readonly Route[] = [
       POST: {
         available: (api) => api.addMember !== undefined,
         run: async (api, r, res) => {
-          const m = parseAddMember(r.body);
+          const m = parseAddMember(r.body, api.urlScheme);
           const added = await api.addMember!(m.id, m.url, m.role, r.ctx, m.facts);
           sendJson(res, added.created ? 201 : 200, added.body);
         },
@@ -293,7 +298,7 @@ async function route(api: ApiBackend, req: IncomingMessage, res: ServerResponse)
   }
   const parts = url.pathname.split("/").filter((p) => p.length > 0);
   // Token first: an unauthenticated caller never gets us to read (or buffer) its body.
-  if (MUTATING.has(method)) requireToken(req, api.token);
+  checkAccess(req, method, url.pathname, api.access ?? { token: api.token, readToken: null, authReads: false });
   const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
   const read = MUTATING.has(method) ? await readJsonBody(req, forwarded ? MAX_BODY_BYTES + FORWARDED_EXTRA_BYTES : MAX_BODY_BYTES) : undefined;
   stageTrace?.parsed();

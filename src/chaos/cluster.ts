@@ -99,7 +99,7 @@ export class ChaosCluster {
       mkdirSync(dataDir, { recursive: true });
       nodes.push({
         id: n.id,
-        url: `http://${host}:${port}`,
+        url: `${cfg.tls ? "https" : "http"}://${host}:${port}`, // a TLS cluster's certificates must name these hosts
         host,
         port,
         role: n.role,
@@ -121,6 +121,7 @@ export class ChaosCluster {
       strategy: cfg.strategy,
       tickMs: cfg.tickMs,
       snapshotEveryEntries: cfg.snapshotEveryEntries,
+      ...(cfg.tls ? { tls: cfg.tls } : {}),
       nodes: cfg.nodes.map((n, i) => ({
         id: n.id,
         url: nodes[i]!.url,

@@ -20,11 +20,11 @@ export interface ProbedNode extends NodeRef {
 
 /** The nodes in the order to try them: the leader (as most answering nodes name it), the others that answered,
  *  then the ones that did not answer within the probe timeout. */
-export async function nodesInCallOrder(cfg: Pick<ClusterFile, "nodes">, probeTimeoutMs = PROBE_TIMEOUT_MS): Promise<ProbedNode[]> {
+export async function nodesInCallOrder(cfg: Pick<ClusterFile, "nodes" | "token">, probeTimeoutMs = PROBE_TIMEOUT_MS): Promise<ProbedNode[]> {
   const probes = await Promise.all(
     cfg.nodes.map(async (n) => {
       try {
-        const r = await httpJson<{ role?: string; leaderId?: string | null }>(`${n.url}/v1/status`, { timeoutMs: probeTimeoutMs });
+        const r = await httpJson<{ role?: string; leaderId?: string | null }>(`${n.url}/v1/status`, { timeoutMs: probeTimeoutMs, token: cfg.token });
         return { id: n.id, url: n.url, answered: r.status === 200, leaderId: r.status === 200 ? (r.body?.leaderId ?? null) : null };
       } catch {
         return { id: n.id, url: n.url, answered: false, leaderId: null };

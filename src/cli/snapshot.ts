@@ -11,6 +11,7 @@ import { readBackupFile, restoreBackup } from "../node/backup-restore.js";
 import { RaftschedError, errorMessage } from "../util/errors.js";
 import { configPathOr, parseArgs, stringFlag } from "./args.js";
 import { nodesInCallOrder } from "./node-order.js";
+import { clusterFetch } from "../tls/cluster-fetch.js";
 
 /** A backup of a large table takes a while to serialize and send; past this the save gives up. */
 const SAVE_TIMEOUT_MS = 10 * 60_000;
@@ -47,7 +48,7 @@ async function save(cfg: ClusterFile, file: string): Promise<number> {
   let last = "no node answered";
   for (const node of await nodesInCallOrder(cfg)) {
     try {
-      const res = await fetch(`${node.url}/v1/snapshot`, {
+      const res = await clusterFetch(`${node.url}/v1/snapshot`, {
         headers: { authorization: `Bearer ${cfg.token}` },
         signal: AbortSignal.timeout(SAVE_TIMEOUT_MS),
       });

@@ -39,6 +39,10 @@ export async function startCommand(argv: readonly string[]): Promise<number> {
     };
     process.on("SIGINT", () => shutdown("SIGINT"));
     process.on("SIGTERM", () => shutdown("SIGTERM"));
+    // SIGHUP re-reads the TLS certificates (systemd's ExecReload); without TLS it is logged and ignored, never a stop.
+    process.on("SIGHUP", () => {
+      if (!node.reloadTls()) node.logger.warn("SIGHUP: no TLS certificates were reloaded");
+    });
     node.onRemoved(() => {
       node.logger.warn("removed from the cluster; exiting");
       node.close().then(

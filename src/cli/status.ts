@@ -5,9 +5,10 @@ import { httpJson } from "./http-client.js";
 import { configPathOr, parseArgs, stringFlag } from "./args.js";
 import { statusExitCode, statusRows, statusTable, type StatusAnswer, type StatusProbe } from "./status-view.js";
 
-async function probe(id: string, url: string): Promise<StatusProbe> {
+// Reads carry the token too: a cluster with "authReads" answers them only with one.
+async function probe(id: string, url: string, token: string): Promise<StatusProbe> {
   try {
-    const r = await httpJson<StatusAnswer>(`${url}/v1/status`, { timeoutMs: 1000 });
+    const r = await httpJson<StatusAnswer>(`${url}/v1/status`, { timeoutMs: 1000, token });
     return r.status === 200 ? { id, url, answer: r.body } : { id, url, answer: null, error: `HTTP ${r.status}` };
   } catch (err) {
     return { id, url, answer: null, error: (err as Error).message };
@@ -15,10 +16,10 @@ async function probe(id: string, url: string): Promise<StatusProbe> {
 }
 
 /** The members the cluster lists now, asked of the nodes that answered (a follower forwards to the leader). */
-async function currentMembers(urls: readonly string[]): Promise<Array<{ id: string; url: string | null }> | null> {
+async function currentMembers(urls: readonly string[], token: string): Promise<Array<{ id: string; url: string | null }> | null> {
   for (const url of urls) {
     try {
-      const r = await httpJson<{ members?: Array<{ id: string; url: string | null }> }>(`${url}/v1/cluster`, { timeoutMs: 2000 });
+      const r = await httpJson<{ members?: Array<{ id: string; url: string | null }> }>(`${url}/v1/cluster`, { timeoutMs: 2000, token });
       if (r.status === 200 && Array.isArray(r.body.members)) return r.body.members;
     } catch {
       // the next node
@@ -34,11 +35,11 @@ export async function statusCommand(argv: readonly string[]): Promise<number> {
   // Without --config the bundled demo file may be the one read: say so, so a reader is not misled by its table.
   if (given === undefined) process.stderr.write(`raftsched status: no --config given; read ${configPath}\n`);
   const cfg = loadClusterFile(configPath);
-  const probes = await Promise.all(cfg.nodes.map((n) => probe(n.id, n.url)));
-  const members = await currentMembers(probes.filter((p) => p.answer).map((p) => p.url));
+  const probes = await Promise.all(cfg.nodes.map((n) => probe(n.id, n.url, cfg.token)));
+  const members = await currentMembers(probes.filter((p) => p.answer).map((p) => p.url), cfg.token);
   // Members added at runtime are not in the file: ask them too.
   const extra = (members ?? []).filter((m) => m.url !== null && !cfg.nodes.some((n) => n.id === m.id));
-  probes.push(...(await Promise.all(extra.map((m) => probe(m.id, m.url!)))));
+  probes.push(...(await Promise.all(extra.map((m) => probe(m.id, m.url!, cfg.token)))));
   const rows = statusRows(probes, members ? new Set(members.map((m) => m.id)) : null);
   if (args.flags.json) {
     const out = probes.map((p, i) =>

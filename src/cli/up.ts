@@ -113,8 +113,11 @@ class LiveView {
   private readonly header: string;
   private readonly plain: PlainLog;
   private readonly tty = process.stdout.isTTY === true;
+  /** Sent on reads too: a cluster with "authReads" answers them only with a token. */
+  private readonly token: string;
 
   constructor(cfg: ClusterFile, private readonly children: readonly Child[], dataRoot: string) {
+    this.token = cfg.token;
     this.known = new Map(cfg.nodes.map((n) => [n.id, n.url]));
     this.header = [
       `raftsched up — cluster "${cfg.cluster}", ${cfg.nodes.length} nodes, strategy ${cfg.strategy}, logs in ${dataRoot}/<id>.log`,
@@ -124,7 +127,7 @@ class LiveView {
   }
 
   async render(stopping: () => boolean): Promise<void> {
-    const poll = await pollCluster(this.known, this.children);
+    const poll = await pollCluster(this.known, this.children, this.token);
     const leader = leaderOf(poll);
     if (leader) this.leaderSeen = true;
     this.answering = poll.nodes.filter((n) => poll.statuses.get(n.id)).map((n) => n.url);
@@ -173,9 +176,9 @@ class PlainLog {
   }
 }
 
-async function getJson<T>(url: string): Promise<T | null> {
+async function getJson<T>(url: string, token: string): Promise<T | null> {
   try {
-    const r = await httpJson<T>(url, { timeoutMs: 400 });
+    const r = await httpJson<T>(url, { timeoutMs: 400, token });
     return r.status === 200 ? r.body : null;
   } catch {
     return null;
@@ -183,9 +186,9 @@ async function getJson<T>(url: string): Promise<T | null> {
 }
 
 /** Every known node's /v1/status, then the leader's member list and workers. */
-async function pollCluster(known: Map<string, string>, children: readonly Child[]): Promise<ClusterPoll> {
+async function pollCluster(known: Map<string, string>, children: readonly Child[], token: string): Promise<ClusterPoll> {
   const nodes = [...known].map(([id, url]) => ({ id, url }));
-  const answers = await Promise.all(nodes.map((n) => getJson<PolledStatus>(`${n.url}/v1/status`)));
+  const answers = await Promise.all(nodes.map((n) => getJson<PolledStatus>(`${n.url}/v1/status`, token)));
   const statuses = new Map(nodes.map((n, i) => [n.id, answers[i] ?? null]));
   const leader = leaderOf({ statuses });
   const source = (leader && statuses.get(leader.id) ? known.get(leader.id) : undefined) ?? nodes.find((n) => statuses.get(n.id))?.url;
@@ -193,8 +196,8 @@ async function pollCluster(known: Map<string, string>, children: readonly Child[
   let workers: PolledWorker[] = [];
   if (source && leader) {
     const [cluster, w] = await Promise.all([
-      getJson<{ members?: Array<{ id: string; url: string | null }> }>(`${source}/v1/cluster`),
-      getJson<PolledWorker[]>(`${source}/v1/workers`),
+      getJson<{ members?: Array<{ id: string; url: string | null }> }>(`${source}/v1/cluster`, token),
+      getJson<PolledWorker[]>(`${source}/v1/workers`, token),
     ]);
     if (cluster && Array.isArray(cluster.members)) {
       members = new Set(cluster.members.map((m) => m.id));

@@ -4,13 +4,17 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { isStrategy, STRATEGIES, type Strategy } from "../scheduler/strategies.js";
 import { RaftschedError } from "../util/errors.js";
+import { useClusterTls } from "../tls/cluster-fetch.js";
+import { checkUrlScheme, parseSecurityFields, type TlsFiles } from "./security-fields.js";
+
+export type { TlsFiles } from "./security-fields.js";
 
 /** The placement strategy a cluster file names; the list lives with the strategies themselves. */
 export type StrategyName = Strategy;
 
 export interface NodeSpec {
   readonly id: string;
-  /** Where the node listens: http://host:port. One port serves HTTP, /raft and the dashboard. */
+  /** Where the node listens: http(s)://host:port (https exactly when the file has `tls`). One port serves HTTP, /raft and the dashboard. */
   readonly url: string;
   readonly role: "voter" | "learner";
   /** How many tasks this node runs at once. */
@@ -35,6 +39,12 @@ export interface ClusterFile {
   /** A module whose default export is `async (task) => result`, resolved against the cluster file's folder. */
   readonly handler: string | null;
   readonly nodes: readonly NodeSpec[];
+  /** Certificate files (src/config/security-fields.ts); null: plain http. */
+  readonly tls: TlsFiles | null;
+  /** A token that opens GETs only; null: none. */
+  readonly readToken: string | null;
+  /** GETs (but /healthz) need a token too. */
+  readonly authReads: boolean;
   /** Absolute path of the file this was read from ("" when built in memory). */
   readonly path: string;
 }
@@ -60,6 +70,9 @@ const TOP_FIELDS = new Set([
   "snapshotEveryEntries",
   "handler",
   "nodes",
+  "tls",
+  "readToken",
+  "authReads",
 ]);
 const NODE_FIELDS = new Set(["id", "url", "role", "capacity", "worker"]);
 const ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -127,6 +140,8 @@ export function parseClusterFile(text: string, where: string, filePath = ""): Cl
   const handler = raw.handler ?? null;
   if (handler !== null && (typeof handler !== "string" || handler.length === 0)) throw bad(where, `"handler" must be a module path`);
 
+  const security = parseSecurityFields(raw, where, filePath ? path.dirname(filePath) : "", token);
+
   if (!Array.isArray(raw.nodes) || raw.nodes.length === 0) throw bad(where, `"nodes" must be a non-empty array`);
   if (raw.nodes.length > MAX_NODES) throw bad(where, `"nodes" has ${raw.nodes.length} entries; at most ${MAX_NODES}`);
   const nodes: NodeSpec[] = [];
@@ -140,16 +155,7 @@ export function parseClusterFile(text: string, where: string, filePath = ""): Cl
     if (typeof id !== "string" || !ID_PATTERN.test(id)) throw new RaftschedError("BAD_CONFIG", `${at}: "id" must be 1–64 chars of [A-Za-z0-9._:-]`);
     if (ids.has(id)) throw new RaftschedError("BAD_CONFIG", `${where}: duplicate node id "${id}"`);
     ids.add(id);
-    if (typeof n.url !== "string") throw new RaftschedError("BAD_CONFIG", `${at}: "url" must be a string like http://127.0.0.1:7001`);
-    let u: URL;
-    try {
-      u = new URL(n.url);
-    } catch {
-      throw new RaftschedError("BAD_CONFIG", `${at}: "url" ${JSON.stringify(n.url)} is not a URL`);
-    }
-    if (u.protocol !== "http:" || !u.port || (u.pathname !== "/" && u.pathname !== "") || u.search || u.username) {
-      throw new RaftschedError("BAD_CONFIG", `${at}: "url" must be http://host:port with an explicit port and no path, got ${JSON.stringify(n.url)}`);
-    }
+    const u = parseNodeUrl(n.url, at, security.tls !== null);
     const hostPort = `${u.hostname}:${u.port}`;
     const other = addrs.get(hostPort);
     if (other) throw new RaftschedError("BAD_CONFIG", `${where}: nodes "${other}" and "${id}" both use ${hostPort} (duplicate port)`);
@@ -159,7 +165,7 @@ export function parseClusterFile(text: string, where: string, filePath = ""): Cl
     const capacity = intField(n, "capacity", at, CLUSTER_DEFAULTS.capacity, 0, 100_000);
     const worker = n.worker ?? true;
     if (typeof worker !== "boolean") throw new RaftschedError("BAD_CONFIG", `${at}: "worker" must be true or false`);
-    nodes.push({ id, url: `http://${hostPort}`, role, capacity, worker, host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) });
+    nodes.push({ id, url: `${u.protocol}//${hostPort}`, role, capacity, worker, host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) });
   });
   if (!nodes.some((n) => n.role === "voter")) throw bad(where, "at least one node must be a voter");
 
@@ -174,8 +180,25 @@ export function parseClusterFile(text: string, where: string, filePath = ""): Cl
     snapshotEveryEntries,
     handler: handler as string | null,
     nodes,
+    ...security,
     path: filePath,
   };
+}
+
+/** A node's url: http(s)://host:port, its scheme the file's (https exactly when it has `tls`). */
+function parseNodeUrl(raw: unknown, at: string, hasTls: boolean): URL {
+  if (typeof raw !== "string") throw new RaftschedError("BAD_CONFIG", `${at}: "url" must be a string like http://127.0.0.1:7001`);
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new RaftschedError("BAD_CONFIG", `${at}: "url" ${JSON.stringify(raw)} is not a URL`);
+  }
+  if ((u.protocol === "http:" || u.protocol === "https:") && u.port) checkUrlScheme(u.protocol, hasTls, at, raw);
+  if ((u.protocol !== "http:" && u.protocol !== "https:") || !u.port || (u.pathname !== "/" && u.pathname !== "") || u.search || u.username) {
+    throw new RaftschedError("BAD_CONFIG", `${at}: "url" must be http(s)://host:port with an explicit port and no path, got ${JSON.stringify(raw)}`);
+  }
+  return u;
 }
 
 export function loadClusterFile(file: string): ClusterFile {
@@ -185,7 +208,10 @@ export function loadClusterFile(file: string): ClusterFile {
   } catch (err) {
     throw new RaftschedError("BAD_CONFIG", `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  return parseClusterFile(text, file, path.resolve(file));
+  const cfg = parseClusterFile(text, file, path.resolve(file));
+  // A process that reads a cluster file talks to that cluster: its https clients trust the cluster's CA.
+  useClusterTls(cfg.tls);
+  return cfg;
 }
 
 export function findNode(cfg: ClusterFile, id: string): NodeSpec {

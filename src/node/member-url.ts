@@ -5,22 +5,24 @@
 
 const DEFAULT_PORTS: Readonly<Record<string, string>> = { "http:": "80", "https:": "443" };
 
-/** Why `raw` cannot be a member's url, or null. The API accepts what the cluster file accepts: http://host:port
- *  with an explicit port (1–65535), no credentials, path, query or fragment; a trailing slash is allowed. */
-export function memberUrlProblem(raw: string): string | null {
-  if (!/^http:\/\/[^/\s]+:\d+\/?$/.test(raw)) return "must be http://host:port";
+/** Why `raw` cannot be a member's url, or null. The API accepts what the cluster file accepts: <scheme>//host:port
+ *  with an explicit port (1–65535), no credentials, path, query or fragment; a trailing slash is allowed. The scheme
+ *  is the cluster's: https: exactly when its file has `tls` (src/config/security-fields.ts). */
+export function memberUrlProblem(raw: string, scheme: "http:" | "https:" = "http:"): string | null {
+  const form = `${scheme}//host:port`;
+  if (!raw.startsWith(`${scheme}//`) || !/^https?:\/\/[^/\s]+:\d+\/?$/.test(raw)) return `must be ${form}`;
   let u: URL;
   try {
     u = new URL(raw);
   } catch {
-    return `must be http://host:port, got ${JSON.stringify(raw)} (not a valid URL)`;
+    return `must be ${form}, got ${JSON.stringify(raw)} (not a valid URL)`;
   }
   if (u.username || u.password || u.search || u.hash || (u.pathname !== "/" && u.pathname !== "")) {
-    return `must be http://host:port with no credentials, path, query or fragment, got ${JSON.stringify(raw)}`;
+    return `must be ${form} with no credentials, path, query or fragment, got ${JSON.stringify(raw)}`;
   }
   // `new URL` drops a default port (":80"), and refuses anything above 65535; port 0 cannot be dialled.
   const port = u.port || DEFAULT_PORTS[u.protocol];
-  if (!port || port === "0") return `must be http://host:port with a port 1–65535, got ${JSON.stringify(raw)}`;
+  if (!port || port === "0") return `must be ${form} with a port 1–65535, got ${JSON.stringify(raw)}`;
   return null;
 }
 

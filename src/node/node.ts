@@ -14,7 +14,7 @@ import { applyConfChange, decodeConfChange } from "../raft/confchange.js";
 import { decodeSnapshotData, encodeSnapshotData, encodeSnapshotDataSliced } from "./snapshot-data.js";
 import { LevelStore } from "../storage/level.js";
 import type { MemoryStorage } from "../storage/memory.js";
-import { WsTransport } from "../transport/ws-transport.js";
+import { WsTransport, type PeerTlsOptions } from "../transport/ws-transport.js";
 import { TaskTable } from "../scheduler/table.js";
 import { encodeCommand, type Command } from "../scheduler/commands.js";
 import { retryAtMs } from "../scheduler/planner.js";
@@ -46,6 +46,7 @@ export interface ReplicaOptions {
   /** The task handler; default: the cluster file's handler module, else the built-in sleep/fail handler. */
   readonly handler?: TaskHandler;
   readonly hooks: ReplicaHooks;
+  readonly peerTls?: PeerTlsOptions; // TLS between peers (a cluster file with `tls`; src/tls/node-tls.ts)
 }
 
 /** What the composition root (src/server.ts) plugs into the replica. */
@@ -226,7 +227,7 @@ export class Replica {
     // (a bad handler module), so a node that cannot start never talks to the cluster.
     const peers = new Map<NodeId, string>();
     for (const [id, url] of this.memberUrls) if (id !== this.id) peers.set(id, url);
-    this.transport = new WsTransport({ selfId: this.id, token: this.cfg.token, peers, logger: this.logger, identity: this.identity });
+    this.transport = new WsTransport({ selfId: this.id, token: this.cfg.token, peers, logger: this.logger, identity: this.identity, ...(this.opts.peerTls ? { tls: this.opts.peerTls } : {}) });
 
     this.leaveWatch = new RejoinLeaveWatcher({
       selfId: this.id,

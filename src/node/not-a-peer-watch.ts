@@ -11,6 +11,7 @@
 // list it: it is not a member yet, so it waits instead.
 import type { Logger } from "pino";
 import { errorMessage } from "../util/errors.js";
+import { clusterFetch } from "../tls/cluster-fetch.js";
 
 /** What the transport knows of one outbound peer link. */
 export interface PeerLinkState {
@@ -129,7 +130,7 @@ export class NotAPeerWatch {
 }
 
 async function defaultFetchCluster(url: string, token: string, timeoutMs: number): Promise<unknown> {
-  const res = await fetch(`${url}/v1/cluster`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) });
+  const res = await clusterFetch(`${url}/v1/cluster`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
   return JSON.parse(text) as unknown;

@@ -28,7 +28,7 @@ export interface StateCapture {
 }
 
 /** The cluster-file settings the API reads. */
-export type ReplicaSettings = Readonly<Pick<ClusterFile, "cluster" | "token" | "electionTimeoutMs" | "workerTimeoutMs">>;
+export type ReplicaSettings = Readonly<Pick<ClusterFile, "cluster" | "token" | "electionTimeoutMs" | "workerTimeoutMs" | "tls" | "readToken" | "authReads">>;
 export type RunnerView = Readonly<
   Pick<RaftRunner, "isLeader" | "knownLeader" | "appliedIndex" | "pendingProposals" | "counters" | "waitForLeader" | "readIndex" | "proposeConfChange" | "transferLeadership">
 >;

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePorts } from "../util/ports.js";
+import { clusterFetch } from "../tls/cluster-fetch.js";
 import { DEFAULT_STOP_GRACE_MS, NodeProcess, type NodeExit, type NodeProcessSpec } from "./node-process.js";
 
 export interface ProcessClusterOptions {
@@ -23,6 +24,8 @@ export interface ProcessClusterOptions {
   /** Variables of this process's environment the nodes must not inherit (RAFTSCHED_TOKEN: the file's is tested). */
   readonly dropEnv?: readonly string[];
   readonly cwd?: string;
+  /** "https" for a cluster file with `tls` (the file's fields must carry it). Default "http". */
+  readonly scheme?: "http" | "https";
   readonly stopGraceMs?: number;
   readonly onPid?: NodeProcessSpec["onPid"];
 }
@@ -52,7 +55,7 @@ export class ProcessCluster {
   }
 
   url(id: string): string {
-    return `http://127.0.0.1:${this.port(id)}`;
+    return `${this.o.scheme ?? "http"}://127.0.0.1:${this.port(id)}`;
   }
 
   port(id: string): number {
@@ -180,7 +183,7 @@ export class ProcessCluster {
 
 async function answersHealthz(url: string): Promise<boolean> {
   try {
-    const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) });
+    const r = await clusterFetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) });
     await r.body?.cancel();
     return r.ok;
   } catch {

@@ -10,18 +10,20 @@ import type { Logger } from "pino";
 import WebSocket, { WebSocketServer } from "ws";
 import type { Message, NodeId } from "../raft/types.js";
 import { bearerTokenMatches } from "../util/bearer.js";
+import { OncePerKey } from "../util/once-per-key.js";
 import { NOT_A_PEER_CODE, presentedNodeId, presentedStorageId, refuseUpgrade, requestPath, RAFT_PATH } from "./auth.js";
 import { decodePeerFrame } from "./codec.js";
 import type { LinkGate } from "./link-gate.js";
 import { MAX_REMEMBERED_REFUSALS } from "./limits.js";
 import type { PeerCounters } from "./peer-link.js";
 import type { SnapshotTransfers } from "./snapshot-transfers.js";
-import type { PeerStorageIdentity } from "./transport-options.js";
+import type { PeerStorageIdentity, PeerTlsOptions } from "./transport-options.js";
 
 export interface InboundPeersOptions {
   readonly selfId: NodeId;
   readonly token: string;
   readonly identity: PeerStorageIdentity | undefined;
+  readonly tls: PeerTlsOptions | undefined;
   readonly log: Logger;
   readonly maxPayloadBytes: number;
   readonly gate: LinkGate;
@@ -50,7 +52,7 @@ export class InboundPeers {
   /** The newest connection from each peer. */
   private readonly connections = new Map<NodeId, InboundConnection>();
   /** Remote address + status pairs already logged, so a misconfigured peer retrying every 2 s logs once. */
-  private readonly loggedRefusals = new Set<string>();
+  private readonly loggedRefusals = new OncePerKey(MAX_REMEMBERED_REFUSALS);
   private server: Server | null = null;
   private closed = false;
   private refusedUpgradesCount = 0;
@@ -117,6 +119,9 @@ export class InboundPeers {
     socket.on("error", () => {}); // a reset during the handshake is the client's problem, not an uncaught error
     const remote = `${req.socket.remoteAddress ?? "?"}:${req.socket.remotePort ?? "?"}`;
     if (this.closed) return this.refuse(req, socket, 503, "node shutting down");
+    // Mutual TLS: a peer proves itself with a certificate the cluster's CA signed, then with the token.
+    const certProblem = this.o.tls?.peerCertificateProblem(req) ?? null;
+    if (certProblem !== null) return this.refuse(req, socket, 403, `peer refused: ${certProblem}`, { code: "PEER_CERT_REFUSED" });
     if (!bearerTokenMatches(req.headers.authorization, this.o.token)) {
       return this.refuse(req, socket, 401, "missing or wrong cluster token");
     }
@@ -161,9 +166,7 @@ export class InboundPeers {
     this.refusedUpgradesCount++;
     const address = req.socket.remoteAddress ?? "?";
     const key = `${address} ${status}`;
-    if (!this.loggedRefusals.has(key)) {
-      if (this.loggedRefusals.size >= MAX_REMEMBERED_REFUSALS) this.loggedRefusals.clear();
-      this.loggedRefusals.add(key);
+    if (this.loggedRefusals.first(key)) {
       this.o.log.warn({ remote: address, status }, `refused peer connection: ${why} (logged once per address)`);
     }
     refuseUpgrade(socket, status, why, json);

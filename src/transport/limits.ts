@@ -25,7 +25,7 @@ export const DEFAULT_BACKOFF_JITTER = 0.2;
 export const DEFAULT_PING_INTERVAL_MS = 1_000;
 /** An outbound dial that has not completed the upgrade in this long is abandoned and retried. */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 2_000;
-/** Remote addresses remembered for "log a refused upgrade once per address"; cleared when full. */
+/** Remote addresses remembered for "log a refused upgrade once per address"; the oldest forgotten past it. */
 export const MAX_REMEMBERED_REFUSALS = 1_024;
 
 // ---- snapshot transfer (InstallSnapshot in chunks; see snapshot-frames.ts) ----------------------------------------

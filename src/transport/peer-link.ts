@@ -11,6 +11,7 @@ import type { NodeId } from "../raft/types.js";
 import { NODE_ID_HEADER, NOT_A_PEER_CODE, peerSocketUrl, STORAGE_ID_HEADER } from "./auth.js";
 import { backoffDelayMs, type BackoffOptions } from "./backoff.js";
 import { MAX_UPGRADE_REFUSAL_CHARS } from "./limits.js";
+import type { PeerTlsOptions } from "./transport-options.js";
 
 export { newPeerCounters, type PeerCounters } from "./peer-counters.js";
 import type { PeerCounters } from "./peer-counters.js";
@@ -23,6 +24,8 @@ export interface PeerLinkOptions {
   readonly token: string;
   /** This node's storage id, sent at every dial so the peer can tell a node that lost its disk. */
   readonly storageId?: string;
+  /** wss:// dials: the CA and our certificate, asked anew at each dial. */
+  readonly tls?: Pick<PeerTlsOptions, "dialOptions">;
   readonly logger: Logger;
   readonly counters: PeerCounters;
   readonly maxPayloadBytes: number;
@@ -171,6 +174,7 @@ export class PeerLink {
       perMessageDeflate: false,
       handshakeTimeout: this.o.handshakeTimeoutMs,
       followRedirects: false,
+      ...this.o.tls?.dialOptions(),
     });
     this.ws = ws;
     ws.on("open", () => {

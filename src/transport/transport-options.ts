@@ -1,5 +1,6 @@
 // WsTransport's options: what a caller may set, and their resolution into checked values with the defaults of
 // limits.ts applied. Resolved once, at construction, so a bad setting throws there rather than mid-traffic.
+import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import type { NodeId } from "../raft/types.js";
 import { checkBackoffOptions, type BackoffOptions } from "./backoff.js";
@@ -25,11 +26,22 @@ export interface PeerStorageIdentity {
   check(peer: NodeId, storageId: string): { readonly verdict: "known" | "first" } | { readonly verdict: "replaced"; readonly known: string };
 }
 
+/** TLS between peers (src/tls/node-tls.ts): wss:// dials and, with a CA, client certificates at the upgrade. */
+export interface PeerTlsOptions {
+  /** What each new outbound dial uses (ca to verify the peer, cert/key to present); asked at every dial, so new
+   *  certificates reach new connections after a reload. */
+  dialOptions(): { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** Why an inbound upgrade's client certificate is refused, or null when it is acceptable. */
+  peerCertificateProblem(req: IncomingMessage): string | null;
+}
+
 export interface WsTransportOptions {
   readonly selfId: NodeId;
   readonly token: string;
   /** Refuse peers whose storage id changed (they lost their disk); send our own. */
   readonly identity?: PeerStorageIdentity;
+  /** Peer urls are https:// (wss:// links); absent: plain ws://. */
+  readonly tls?: PeerTlsOptions;
   /** Every member's http(s):// base URL; this node's own entry, if present, is ignored. */
   readonly peers: ReadonlyMap<NodeId, string>;
   readonly logger: Logger;

@@ -20,13 +20,13 @@ import { LinkGate, type LinkFilter } from "./link-gate.js";
 import { DEFAULT_SOCKET_HIGH_WATER_BYTES } from "./limits.js";
 import { newPeerCounters, PeerLink, type PeerCounters } from "./peer-link.js";
 import { SnapshotTransfers, type SnapshotSentHandler } from "./snapshot-transfers.js";
-import { resolveTransportLimits, type PeerStorageIdentity, type ResolvedTransportLimits, type WsTransportOptions } from "./transport-options.js";
+import { resolveTransportLimits, type PeerStorageIdentity, type PeerTlsOptions, type ResolvedTransportLimits, type WsTransportOptions } from "./transport-options.js";
 import { peerLinkStats, type PeerLinkStats, type TransportStats } from "./transport-stats.js";
 import { validateMessage } from "./validate.js";
 
 export type { LinkFilter } from "./link-gate.js";
 export type { SnapshotSentHandler } from "./snapshot-transfers.js";
-export type { PeerStorageIdentity, WsTransportOptions } from "./transport-options.js";
+export type { PeerStorageIdentity, PeerTlsOptions, WsTransportOptions } from "./transport-options.js";
 export type { PeerLinkStats, TransportStats } from "./transport-stats.js";
 
 export type MessageHandler = (message: Message) => void;
@@ -35,6 +35,7 @@ export class WsTransport {
   private readonly selfId: NodeId;
   private readonly token: string;
   private readonly identity: PeerStorageIdentity | undefined;
+  private readonly tls: PeerTlsOptions | undefined;
   private readonly log: Logger;
   private readonly limits: ResolvedTransportLimits;
   private readonly links = new Map<NodeId, PeerLink>();
@@ -51,6 +52,7 @@ export class WsTransport {
     this.selfId = options.selfId;
     this.token = options.token;
     this.identity = options.identity;
+    this.tls = options.tls;
     this.limits = resolveTransportLimits(options);
     this.log = options.logger.child({ component: "transport" });
     const countersOf = (peer: NodeId) => this.counters.get(peer);
@@ -68,6 +70,7 @@ export class WsTransport {
       selfId: this.selfId,
       token: this.token,
       identity: this.identity,
+      tls: this.tls,
       log: this.log,
       maxPayloadBytes: this.limits.maxPayloadBytes,
       gate: this.gate,
@@ -217,6 +220,7 @@ export class WsTransport {
       baseUrl: url,
       token: this.token,
       ...(this.identity ? { storageId: this.identity.selfStorageId } : {}),
+      ...(this.tls ? { tls: this.tls } : {}),
       logger: this.log,
       counters,
       maxPayloadBytes: this.limits.maxPayloadBytes,

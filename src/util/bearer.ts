@@ -37,6 +37,12 @@ export function bearerTokenMatches(header: string | undefined, expected: string)
   return presented !== null && expected.length > 0 && equal;
 }
 
+/** True when `presented` is `expected`, compared as bearerTokenMatches does (hashed, constant-time, fail closed). */
+export function secretMatches(presented: string, expected: string): boolean {
+  const equal = timingSafeEqual(sha256(presented), sha256(expected));
+  return expected.length > 0 && equal;
+}
+
 function isBlank(code: number): boolean {
   return code === 0x20 || code === 0x09;
 }

@@ -9,6 +9,8 @@
 //   a short reason, and hands back the answer's headers;
 // - src/chaos/http.ts `requestJson` (the chaos checker) never throws and classifies a failure as refused / timeout /
 //   reset, since its history must tell "certainly not done" from "may have been done".
+import { clusterFetch } from "../tls/cluster-fetch.js";
+
 export interface JsonCallOptions {
   readonly method?: string;
   readonly body?: unknown;
@@ -28,7 +30,7 @@ export async function callJson(url: string, opts: JsonCallOptions): Promise<Json
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   let res: Response;
   try {
-    res = await fetch(url, {
+    res = await clusterFetch(url, {
       method: opts.method ?? (opts.body === undefined ? "GET" : "POST"),
       headers,
       ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),

@@ -8,6 +8,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ProcessCluster } from "../../src/process-cluster/process-cluster.js";
 import { freePorts } from "../../src/util/ports.js";
+import { clusterFetch, useClusterTls } from "../../src/tls/cluster-fetch.js";
+import type { TlsFiles } from "../../src/config/security-fields.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CLI_PATH = path.join(REPO_ROOT, "bin", "raftsched.js");
@@ -31,6 +33,10 @@ export interface ClusterOptions {
   readonly startTimeoutMs?: number;
   /** Snapshot every this many applied entries (the cluster file's field; its default when absent). */
   readonly snapshotEveryEntries?: number;
+  /** More cluster-file fields (readToken, authReads, …). */
+  readonly fileFields?: Readonly<Record<string, unknown>>;
+  /** The cluster file's "tls" (absolute paths): node urls become https://, and this process trusts the CA. */
+  readonly tls?: TlsFiles;
 }
 
 export interface NodeStatus {
@@ -203,12 +209,16 @@ export class Cluster {
       strategy: opts.strategy ?? "least-loaded",
       ...(opts.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: opts.snapshotEveryEntries } : {}),
       ...(opts.handler !== undefined ? { handler: opts.handler } : {}),
+      ...opts.fileFields,
+      ...(opts.tls ? { tls: opts.tls } : {}),
     };
+    if (opts.tls) useClusterTls(opts.tls);
     const reaperHook: { reaper?: Reaper } = {};
     const procs = await ProcessCluster.create({
       nodes: opts.nodes ?? 3,
       dirPrefix: "raftsched-it-",
       file,
+      ...(opts.tls ? { scheme: "https" as const } : {}),
       ...(capacity !== undefined ? { nodeFields: () => ({ capacity }) } : {}),
       ...(opts.env ? { env: opts.env } : {}),
       dropEnv: ["RAFTSCHED_TOKEN"], // the cluster file's token is the one under test
@@ -339,7 +349,7 @@ export class Cluster {
     if (o.rawBody !== undefined) body = o.rawBody;
     else if (o.body !== undefined) body = JSON.stringify(o.body);
     if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(`${this.url(id)}${urlPath}`, {
+    const res = await clusterFetch(`${this.url(id)}${urlPath}`, {
       method,
       headers,
       ...(body !== undefined ? { body } : {}),

@@ -1,0 +1,99 @@
+// `fetch` for the project's own HTTP clients (CLI, chaos client, a follower forwarding to the leader, the
+// not-a-peer watch, the process harness), able to speak https to a cluster whose certificates a private CA signed.
+//
+// Node 20's global fetch cannot be given a CA per call (its undici Agent is not exposed, and NODE_EXTRA_CA_CERTS
+// is read once at process start), so an https url goes through node:https with an Agent that trusts the cluster's
+// CA and presents its certificate when this machine has it; the answer comes back as a standard `Response`, and
+// failures look like fetch's (a TypeError "fetch failed" with the socket error as `cause`; the signal's reason when
+// aborted), so callers classify them as they always did. Plain http:// urls still go to the global fetch.
+//
+// Which CA: the process's cluster. Every process talks to one cluster, whose file it loaded (loadClusterFile and
+// startNode call useClusterTls); `reloadClusterTls` re-reads the files (a node's SIGHUP), so new connections see
+// new certificates while the ones open keep theirs.
+import https from "node:https";
+import { Readable } from "node:stream";
+import type { TlsFiles } from "../config/security-fields.js";
+import { readClientMaterial } from "./tls-material.js";
+
+interface ClientTls {
+  readonly files: TlsFiles;
+  agent: https.Agent | null;
+}
+
+let current: ClientTls | null = null;
+
+/** The cluster this process's https clients trust (null: the system's roots only). */
+export function useClusterTls(files: TlsFiles | null): void {
+  if (current?.files === files) return;
+  current?.agent?.destroy();
+  current = files === null ? null : { files, agent: null };
+}
+
+/** Re-reads the files for connections made from now on (the open ones keep their certificates). */
+export function reloadClusterTls(): void {
+  if (current === null) return;
+  current.agent?.destroy();
+  current.agent = null;
+}
+
+/** The options a TLS client of the cluster dials with (ca, and cert/key when present); {} without a cluster CA. */
+export function clusterClientTlsOptions(): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  return current === null ? {} : readClientMaterial(current.files);
+}
+
+function agent(): https.Agent | undefined {
+  if (current === null) return undefined;
+  // Read lazily: the first https call reports a missing CA file, not the loading of the cluster file.
+  current.agent ??= new https.Agent({ keepAlive: true, maxSockets: 64, ...readClientMaterial(current.files) });
+  return current.agent;
+}
+
+export type ClusterFetchInit = {
+  readonly method?: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: string | Uint8Array<ArrayBuffer>;
+  readonly signal?: AbortSignal;
+};
+
+/** fetch(url, init), through the cluster's TLS settings for https urls. */
+export async function clusterFetch(url: string, init: ClusterFetchInit = {}): Promise<Response> {
+  if (!url.startsWith("https:") || current === null) return await fetch(url, init);
+  return await httpsFetch(url, init, agent());
+}
+
+/** Statuses a Response may not carry a body with. */
+const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
+
+function httpsFetch(url: string, init: ClusterFetchInit, via: https.Agent | undefined): Promise<Response> {
+  return new Promise<Response>((resolve, reject) => {
+    const signal = init.signal;
+    if (signal?.aborted) return reject(signal.reason);
+    const req = https.request(url, { method: init.method ?? "GET", headers: init.headers ?? {}, ...(via ? { agent: via } : {}) });
+    let answer: import("node:http").IncomingMessage | null = null;
+    const onAbort = (): void => {
+      // Both sides end with the signal's reason, so a timeout reads as a timeout in the headers or in the body.
+      answer?.destroy(signal?.reason as Error);
+      req.destroy(signal?.reason as Error);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    req.once("error", (err) => {
+      signal?.removeEventListener("abort", onAbort);
+      reject(signal?.aborted ? signal.reason : new TypeError("fetch failed", { cause: err }));
+    });
+    req.once("response", (res) => {
+      answer = res;
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(res.headers)) {
+        if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+        else if (value !== undefined) headers.set(name, value);
+      }
+      // The body may still be cut off by the signal: the stream errors with its reason, and so does res.text().
+      res.once("end", () => signal?.removeEventListener("abort", onAbort));
+      const status = res.statusCode ?? 500;
+      const body = NULL_BODY_STATUS.has(status) ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+      if (body === null) res.resume();
+      resolve(new Response(body, { status, statusText: res.statusMessage ?? "", headers }));
+    });
+    req.end(init.body);
+  });
+}
