@@ -18,6 +18,7 @@ import { parseLingeringCount } from "../node/lingering-handlers.js";
 import { workerRows } from "../node/worker-rows.js";
 import { LeaderForwarder, type Forwarded } from "./leader-forward.js";
 import { SnapshotDownloads } from "./snapshot-download.js";
+import { TaskLifecycleApi } from "./task-lifecycle-api.js";
 
 const READ_TIMEOUT_MS = 3000;
 
@@ -35,6 +36,7 @@ export class NodeApi implements ApiBackend {
   readonly transferHold: TransferHold;
   /** GET /v1/snapshot: a backup streamed from this leader (snapshot-download.ts). */
   readonly snapshots: SnapshotDownloads;
+  readonly lifecycle: TaskLifecycleApi; // DELETE, retry and schedules (task-lifecycle-api.ts)
 
   constructor(node: ReplicaHandle, extras: NodeApiExtras = {}) {
     this.n = node;
@@ -47,6 +49,8 @@ export class NodeApi implements ApiBackend {
     });
     this.forwarder = new LeaderForwarder(node, this.transferHold);
     this.snapshots = new SnapshotDownloads(node);
+    const write = (method: string, path: string, body: unknown, ctx: RequestContext | undefined, onLeader: () => Promise<Forwarded>) => this.awaitLeader(ctx).then(() => this.leaderOrForward({ method, path, body }, ctx, (r) => r, onLeader));
+    this.lifecycle = new TaskLifecycleApi({ getTask: (id) => node.table.getTask(id), schedules: () => node.table.schedules(), write, propose: (cmd) => node.proposeCommand(cmd), linearize: () => this.linearize() });
   }
 
   /** Proposes a write on this leader, held through a hand-over and then sent on to the new leader if it moved. */
@@ -117,6 +121,8 @@ export class NodeApi implements ApiBackend {
     }
     const cmd = { type: "submit", id, payload: input.payload, priority: input.priority, maxAttempts: input.maxAttempts, nowMs: Date.now() } as const;
     const res = await this.proposeWrite(cmd, "POST", "/v1/tasks", body, ctx);
+    // An id in the dedupe window of deleted tasks answers as a duplicate (task-lifecycle.ts): 200 { id, deleted }.
+    if (res.ok && res.deleted !== undefined) return { created: false, task: { id, deleted: true } as unknown as Task };
     const task = expectTask(res);
     await yieldIfLarge(bodyBytes); // the answer's JSON.stringify runs in its own turn, not in the apply's
     const created = res.ok && res.created === true;
@@ -128,7 +134,7 @@ export class NodeApi implements ApiBackend {
     if (result !== undefined) jsonField("result", result);
     await this.awaitLeader(ctx);
     const body = ctx?.body ?? { attempt, ...(result !== undefined ? { result } : {}) };
-    return await this.writeTask(`/v1/tasks/${encodeURIComponent(id)}/complete`, body, ctx, () => ({ type: "complete", id, attempt, ...(result !== undefined ? { result } : {}) }));
+    return await this.writeTask(`/v1/tasks/${encodeURIComponent(id)}/complete`, body, ctx, () => ({ type: "complete", id, attempt, ...(result !== undefined ? { result } : {}), nowMs: Date.now() }));
   }
 
   async fail(id: string, attempt: number, error: JsonValue | undefined, ctx?: RequestContext): Promise<Task> {
@@ -136,7 +142,7 @@ export class NodeApi implements ApiBackend {
     await this.awaitLeader(ctx);
     const body = ctx?.body ?? { attempt, ...(error !== undefined ? { error } : {}) };
     // The retry time is fixed on the leader, when it proposes.
-    return await this.writeTask(`/v1/tasks/${encodeURIComponent(id)}/fail`, body, ctx, () => ({ type: "fail", id, attempt, ...(error !== undefined ? { error } : {}), retryAtMs: this.n.retryAt(attempt) }));
+    return await this.writeTask(`/v1/tasks/${encodeURIComponent(id)}/fail`, body, ctx, () => ({ type: "fail", id, attempt, ...(error !== undefined ? { error } : {}), retryAtMs: this.n.retryAt(attempt), nowMs: Date.now() }));
   }
 
   async reportLingering(worker: string, body: unknown, ctx?: RequestContext): Promise<unknown> {
@@ -147,7 +153,7 @@ export class NodeApi implements ApiBackend {
   }
 
   async cancel(id: string, ctx?: RequestContext): Promise<Task> {
-    return await this.writeTask(`/v1/tasks/${encodeURIComponent(id)}/cancel`, undefined, ctx, () => ({ type: "cancel", id }));
+    return await this.writeTask(`/v1/tasks/${encodeURIComponent(id)}/cancel`, undefined, ctx, () => ({ type: "cancel", id, nowMs: Date.now() }));
   }
 
   /** A write of one task's state: waits for a leader, then proposes it here (the leader) or forwards it. */

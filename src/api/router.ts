@@ -3,6 +3,7 @@
 // { error: { code, message } } with the contract's status.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { RaftschedError } from "../util/errors.js";
+import { parseScheduleId, type Answer, type TaskLifecycleBackend } from "./task-lifecycle-api.js";
 import { MAX_BODY_BYTES, readJsonBody, requireToken, sendError, sendJson } from "./http-util.js";
 import type { JsonValue, Task } from "../scheduler/types.js";
 import type { MemberFacts } from "../raft/types.js";
@@ -49,6 +50,8 @@ export interface ApiBackend {
   dashboard(): string;
   /** GET /v1/snapshot: streams a backup file (src/api/snapshot-download.ts). */
   readonly snapshots?: { serve(res: ServerResponse): Promise<void> };
+  /** DELETE /v1/tasks/:id, retry, /v1/schedules (src/api/task-lifecycle-api.ts). Absent: those routes answer 404. */
+  readonly lifecycle?: TaskLifecycleBackend;
 }
 
 /** Per-request facts the backend needs: a request a follower already forwarded is never forwarded again. */
@@ -117,12 +120,22 @@ const PARAMS: Readonly<Record<string, (segment: string) => string>> = {
     if (!MEMBER_ID_RE.test(segment)) throw field("id", "must be a member id");
     return segment;
   },
+  schedule: parseScheduleId,
 };
 
 const json =
   (status: number, answer: (api: ApiBackend, r: RouteRequest) => unknown | Promise<unknown>): Handler =>
   async (api, r, res) =>
     sendJson(res, status, await answer(api, r));
+
+/** A lifecycle call (task-lifecycle-api.ts), answered with the status it chose. */
+const lifecycle = (call: (l: TaskLifecycleBackend, r: RouteRequest) => Promise<Answer>): MethodRoute => ({
+  available: (api) => api.lifecycle !== undefined,
+  run: async (api, r, res) => {
+    const a = await call(api.lifecycle!, r);
+    sendJson(res, a.status, a.body);
+  },
+});
 
 const ROUTES: readonly Route[] = [
   {
@@ -220,7 +233,15 @@ const ROUTES: readonly Route[] = [
           return t;
         }),
       },
+      DELETE: lifecycle((l, r) => l.deleteTask(r.params.id!, r.ctx)),
     },
+  },
+  { path: "/v1/tasks/:id/retry", methods: { POST: lifecycle((l, r) => (checkKeys(asObject(r.body), []), l.retryTask(r.params.id!, r.ctx))) } },
+  { path: "/v1/schedules", answers405: true, methods: { POST: lifecycle((l, r) => l.addSchedule(r.body, r.ctx)), GET: lifecycle((l) => l.listSchedules()) } },
+  {
+    path: "/v1/schedules/:schedule",
+    answers405: true,
+    methods: { GET: lifecycle((l, r) => l.getSchedule(r.params.schedule!)), DELETE: lifecycle((l, r) => l.removeSchedule(r.params.schedule!, r.ctx)) },
   },
   {
     path: "/v1/tasks/:id/complete",

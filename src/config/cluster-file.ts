@@ -4,6 +4,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { isStrategy, STRATEGIES, type Strategy } from "../scheduler/strategies.js";
 import { RaftschedError } from "../util/errors.js";
+import type { RetentionPolicy } from "../scheduler/task-retention.js";
+import { parseRetention } from "./retention-config.js";
 
 /** The placement strategy a cluster file names; the list lives with the strategies themselves. */
 export type StrategyName = Strategy;
@@ -34,6 +36,8 @@ export interface ClusterFile {
   readonly snapshotEveryEntries: number;
   /** A module whose default export is `async (task) => result`, resolved against the cluster file's folder. */
   readonly handler: string | null;
+  /** Deletion of old terminal tasks by the leader (retention-config.ts; defaults in task-retention.ts). */
+  readonly retention: RetentionPolicy;
   readonly nodes: readonly NodeSpec[];
   /** Absolute path of the file this was read from ("" when built in memory). */
   readonly path: string;
@@ -59,6 +63,7 @@ const TOP_FIELDS = new Set([
   "tickMs",
   "snapshotEveryEntries",
   "handler",
+  "retention",
   "nodes",
 ]);
 const NODE_FIELDS = new Set(["id", "url", "role", "capacity", "worker"]);
@@ -173,6 +178,7 @@ export function parseClusterFile(text: string, where: string, filePath = ""): Cl
     tickMs,
     snapshotEveryEntries,
     handler: handler as string | null,
+    retention: parseRetention(raw.retention, where),
     nodes,
     path: filePath,
   };

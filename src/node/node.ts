@@ -197,6 +197,7 @@ export class Replica {
       workerMembers: () => this.workerMembers(),
       inLatestConf: (id) => isMember(this.latestConfAfter(this.confApplied(), this.runner.appliedIndex), id),
       propose: (cmd) => this.proposeCommand(cmd),
+      retention: this.cfg.retention,
       // The role as announced by the last Ready: duties start only after becameLeader() granted the grace period.
       isLeader: () => this.role === "leader",
     });
