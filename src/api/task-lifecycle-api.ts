@@ -6,7 +6,8 @@ import type { ApplyResult, ScheduleRecord, Task } from "../scheduler/types.js";
 import { cronProblem, MAX_EVERY_MS, MIN_EVERY_MS, SCHEDULE_ID_PATTERN } from "../scheduler/schedule-record.js";
 import { RaftschedError } from "../util/errors.js";
 import { asObject, checkKeys, field, jsonField } from "./request-input.js";
-import type { RequestContext } from "./router.js";
+/** router.ts's RequestContext (not imported: the router imports this file). */
+type RequestContext = { readonly forwarded: boolean; readonly body?: Buffer };
 
 /** An answer with its status, so a follower passes on exactly what the leader said. */
 export interface Answer {

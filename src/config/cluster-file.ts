@@ -177,8 +177,7 @@ export function parseClusterFile(text: string, where: string, filePath = ""): Cl
     strategy: strategy as StrategyName,
     tickMs,
     snapshotEveryEntries,
-    handler: handler as string | null,
-    retention: parseRetention(raw.retention, where),
+    handler: handler as string | null, retention: parseRetention(raw.retention, where),
     nodes,
     path: filePath,
   };

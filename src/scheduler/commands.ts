@@ -230,12 +230,6 @@ export function commandProblem(value: unknown): string | null {
       );
     case "cancel":
       return onlyFields(c, ["type", "id", "nowMs"]) ?? taskId(c.id) ?? optionalNat(c.nowMs, "nowMs");
-    case "delete":
-    case "retry":
-    case "scheduleAdd":
-    case "scheduleRemove":
-    case "scheduleFire":
-      return lifecycleProblem(c);
     case "workerUp":
       return (
         onlyFields(c, ["type", "worker", "capacity", "nowMs"]) ??
@@ -248,7 +242,7 @@ export function commandProblem(value: unknown): string | null {
     case "workerRemoved":
       return onlyFields(c, ["type", "worker"]) ?? workerId(c.worker, "worker");
     default:
-      return `unknown command type ${JSON.stringify(String(c.type)).slice(0, 40)}`;
+      return lifecycleProblem(c);
   }
 }
 
@@ -265,7 +259,7 @@ function normalize(command: Command): Command {
   return command;
 }
 
-/** The commands of task deletion, retry and schedules (issue 13). */
+/** The commands of task deletion, retry and schedules (issue 13), and the answer for an unknown type. */
 function lifecycleProblem(c: Record<string, unknown>): string | null {
   switch (c.type) {
     case "delete":
@@ -277,8 +271,10 @@ function lifecycleProblem(c: Record<string, unknown>): string | null {
       return onlyFields(c, ["type", "schedule"]) ?? scheduleProblem(c.schedule);
     case "scheduleRemove":
       return onlyFields(c, ["type", "id"]) ?? scheduleId(c.id);
-    default:
+    case "scheduleFire":
       return onlyFields(c, ["type", "id", "slotMs", "nowMs"]) ?? scheduleId(c.id) ?? safeInt(c.slotMs, "slotMs", 0) ?? safeInt(c.nowMs, "nowMs", 0);
+    default:
+      return `unknown command type ${JSON.stringify(String(c.type)).slice(0, 40)}`;
   }
 }
 
