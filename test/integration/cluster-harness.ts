@@ -31,6 +31,8 @@ export interface ClusterOptions {
   readonly startTimeoutMs?: number;
   /** Snapshot every this many applied entries (the cluster file's field; its default when absent). */
   readonly snapshotEveryEntries?: number;
+  /** The cluster file's "retention" object (its defaults when absent). */
+  readonly retention?: Readonly<Record<string, number>>;
 }
 
 export interface NodeStatus {
@@ -203,6 +205,7 @@ export class Cluster {
       strategy: opts.strategy ?? "least-loaded",
       ...(opts.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: opts.snapshotEveryEntries } : {}),
       ...(opts.handler !== undefined ? { handler: opts.handler } : {}),
+      ...(opts.retention !== undefined ? { retention: opts.retention } : {}),
     };
     const reaperHook: { reaper?: Reaper } = {};
     const procs = await ProcessCluster.create({
