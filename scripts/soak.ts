@@ -1,9 +1,9 @@
 // Soak benchmark for issue 13.2: does a cluster under steady load hold bounded memory with retention on?
 //
-//   npm run build && npx tsx scripts/soak.ts [--minutes 30] [--rate 40] [--every 5] [--out docs/soak]
+//   npm run build && npx tsx scripts/soak.ts [--minutes 30] [--rate 20] [--capacity 16] [--every 5] [--out docs/soak]
 //
-// Starts a three-node cluster (real processes, loopback, built-in handler) with a short retention policy, submits
-// `rate` tasks a second at a fixed pace (each completes at once), and every `every` seconds samples each node's RSS
+// Starts a three-node cluster (real processes, loopback, built-in handler, `capacity` slots each) with a short
+// retention policy, submits `rate` tasks a second at a fixed pace (each completes at once), and every `every` seconds samples each node's RSS
 // and V8 heap (its /metrics), its LevelDB data dir size, its last snapshot's size (from its log) and its table's
 // task count. Writes <out>.csv and <out>.svg (one panel per figure, one line per node). At the end it stops the
 // nodes and measures what LevelDB reclaims: each data dir's size before and after a full compactRange.
@@ -17,15 +17,17 @@ import { ProcessCluster } from "../src/process-cluster/process-cluster.js";
 const { values } = parseArgs({
   options: {
     minutes: { type: "string", default: "30" },
-    rate: { type: "string", default: "40" },
+    rate: { type: "string", default: "20" },
     every: { type: "string", default: "5" },
     out: { type: "string", default: "docs/soak" },
+    capacity: { type: "string", default: "16" },
   },
 });
 const MINUTES = Number(values.minutes);
 const RATE = Number(values.rate);
 const EVERY_S = Number(values.every);
 const OUT = values.out!;
+const CAPACITY = Number(values.capacity);
 const TOKEN = "soak-token-0123";
 const RETENTION = { completedMs: 30_000, deadMs: 60_000, cancelledMs: 60_000, maxTerminal: 5000, dedupeIds: 2000 };
 const MAX_IN_FLIGHT = 256;
@@ -38,6 +40,7 @@ interface Sample {
   readonly levelMiB: number;
   readonly snapshotKiB: number;
   readonly tasks: number;
+  readonly pending: number;
 }
 
 const mib = (b: number) => b / 2 ** 20;
@@ -92,7 +95,7 @@ async function sample(c: ProcessCluster, t: number): Promise<Sample[]> {
     const m = await get(`${c.url(node)}/metrics`);
     const text = m && m.ok ? await m.text() : "";
     const s = await get(`${c.url(node)}/v1/status`);
-    const status = s && s.ok ? ((await s.json()) as { tasks?: { total?: number } }) : {};
+    const status = s && s.ok ? ((await s.json()) as { tasks?: { total?: number; pending?: number } }) : {};
     out.push({
       t,
       node,
@@ -101,6 +104,7 @@ async function sample(c: ProcessCluster, t: number): Promise<Sample[]> {
       levelMiB: mib(dirBytes(c.dataDir(node))),
       snapshotKiB: lastSnapshotBytes(c.logText(node)) / 1024,
       tasks: status.tasks?.total ?? NaN,
+      pending: status.tasks?.pending ?? NaN,
     });
   }
   return out;
@@ -162,6 +166,7 @@ function svg(samples: readonly Sample[], ids: readonly string[], title: string):
     ["levelMiB", "LevelDB dir (MiB)"],
     ["snapshotKiB", "last snapshot (KiB)"],
     ["tasks", "tasks in the table"],
+    ["pending", "pending tasks"],
   ];
   const W = 720;
   const H = 150;
@@ -203,6 +208,7 @@ async function main(): Promise<void> {
     nodes: 3,
     dirPrefix: "raftsched-soak-",
     file: { cluster: "soak", token: TOKEN, snapshotEveryEntries: 5000, retention: RETENTION },
+    nodeFields: () => ({ capacity: CAPACITY }),
     dropEnv: ["RAFTSCHED_TOKEN"],
     cwd: process.cwd(),
   });
@@ -215,7 +221,7 @@ async function main(): Promise<void> {
   const sub = new Submitter(c);
   sub.start();
   const samples: Sample[] = [];
-  const csvHead = "elapsed_s,node,rss_mib,heap_mib,leveldb_mib,snapshot_kib,tasks,submitted,accepted,failed,skipped,load1";
+  const csvHead = "elapsed_s,node,rss_mib,heap_mib,leveldb_mib,snapshot_kib,tasks,pending,submitted,accepted,failed,skipped,load1";
   const csv: string[] = [csvHead];
   mkdirSync(path.dirname(OUT), { recursive: true });
   const t0 = performance.now();
@@ -226,11 +232,11 @@ async function main(): Promise<void> {
     const rows = await sample(c, t);
     for (const s of rows) {
       samples.push(s);
-      csv.push([t.toFixed(0), s.node, s.rssMiB.toFixed(1), s.heapMiB.toFixed(1), s.levelMiB.toFixed(2), s.snapshotKiB.toFixed(0), s.tasks, sub.submitted, sub.accepted, sub.failed, sub.skipped, loadavg()[0]!.toFixed(1)].join(","));
+      csv.push([t.toFixed(0), s.node, s.rssMiB.toFixed(1), s.heapMiB.toFixed(1), s.levelMiB.toFixed(2), s.snapshotKiB.toFixed(0), s.tasks, s.pending, sub.submitted, sub.accepted, sub.failed, sub.skipped, loadavg()[0]!.toFixed(1)].join(","));
     }
     writeFileSync(`${OUT}.csv`, csv.join("\n") + "\n");
     const n1 = rows[0]!;
-    console.error(`${t.toFixed(0)} s: n1 rss ${n1.rssMiB.toFixed(0)} MiB heap ${n1.heapMiB.toFixed(0)} MiB level ${n1.levelMiB.toFixed(1)} MiB snap ${n1.snapshotKiB.toFixed(0)} KiB tasks ${n1.tasks}; accepted ${sub.accepted} failed ${sub.failed} skipped ${sub.skipped}`);
+    console.error(`${t.toFixed(0)} s: n1 rss ${n1.rssMiB.toFixed(0)} MiB heap ${n1.heapMiB.toFixed(0)} MiB level ${n1.levelMiB.toFixed(1)} MiB snap ${n1.snapshotKiB.toFixed(0)} KiB tasks ${n1.tasks} (pending ${n1.pending}); accepted ${sub.accepted} failed ${sub.failed} skipped ${sub.skipped}`);
   }
   sub.stop();
   const title = `raftsched soak ${started.slice(0, 16)}Z: ${RATE} tasks/s for ${MINUTES} min, 3 nodes, retention on (load ${loadStart.toFixed(0)}→${loadavg()[0]!.toFixed(0)})`;

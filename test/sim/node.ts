@@ -75,6 +75,8 @@ export interface BrokenScheduler {
   readonly freeSlotOnAbort?: boolean;
   /** The leader places work without counting the aborted handlers the workers told it still run (issue #17.2). */
   readonly ignoreLingering?: boolean;
+  /** Node n2 skips the last id of every delete command of more than one id (issue 13). */
+  readonly replicaSpecificDelete?: boolean;
 }
 
 /** At most this many Readies are worked through per node per delivery round (a runaway core cannot hang us). */
@@ -352,6 +354,7 @@ export class SimNode {
     if (broken?.replicaSpecificApply && this.id === "n2" && c.type === "assign" && c.assignments.length > 0) {
       c = { ...c, assignments: c.assignments.slice(0, -1) };
     }
+    if (broken?.replicaSpecificDelete && this.id === "n2" && c.type === "delete" && c.ids.length > 1) c = { ...c, ids: c.ids.slice(0, -1) };
     return c;
   }
 
