@@ -37,7 +37,10 @@ export class SimLifecycle {
   private readonly recreations: CreationRecord[] = [];
   stats = { deleteCommands: 0, deleted: 0, slotsFired: 0 };
 
-  constructor(private readonly check: Check) {}
+  constructor(
+    private readonly check: Check,
+    private readonly slotsByIdOnly = false,
+  ) {}
 
   /** The leader's duties for this tick (nowMs: the simulator's clock). */
   leaderDuty(n: SimNode, term: number, nowMs: number, propose: Propose): void {
@@ -52,11 +55,15 @@ export class SimLifecycle {
     }
     if (schedule !== undefined && !me.firing) {
       const slotMs = dueSlot(schedule, nowMs);
-      if (slotMs !== null) me.firing = propose({ type: "scheduleFire", id: schedule.id, slotMs, nowMs }, `scheduleFire ${slotMs}`, () => (me.firing = false));
+      const fire: Command = this.slotsByIdOnly
+        ? { type: "submit", id: `${schedule.id}:${slotMs}`, payload: schedule.task.payload, priority: 0, maxAttempts: 2, nowMs }
+        : { type: "scheduleFire", id: schedule.id, slotMs: slotMs ?? 0, nowMs };
+      if (slotMs !== null) me.firing = propose(fire, `scheduleFire ${slotMs}`, () => (me.firing = false));
     }
     if (!me.deleting) {
       const ids = planRetention(table.taskIndexes, SIM_RETENTION, nowMs, RETENTION_BATCH);
-      if (ids.length > 0) me.deleting = propose({ type: "delete", ids, dedupeKeep: SIM_RETENTION.dedupeIds }, `delete ${ids.length}`, () => (me.deleting = false));
+      const dedupe = this.slotsByIdOnly ? {} : { dedupeKeep: SIM_RETENTION.dedupeIds };
+      if (ids.length > 0) me.deleting = propose({ type: "delete", ids, ...dedupe }, `delete ${ids.length}`, () => (me.deleting = false));
     }
   }
 
@@ -79,8 +86,9 @@ export class SimLifecycle {
       if (!first) this.firstDeletionAt.set(index, d);
       else this.check("deletionDivergence", { deletions: [first, d] });
     }
-    if (command.type === "scheduleFire" && result.ok && result.created) {
-      const s: SlotRecord = { schedule: command.id, slotMs: command.slotMs, index, node: n.id, tick };
+    const slot = slotOf(command);
+    if (slot !== null && result.ok && result.created) {
+      const s: SlotRecord = { ...slot, index, node: n.id, tick };
       if (n.role === "leader") this.stats.slotsFired++;
       const key = `${s.schedule}:${s.slotMs}`;
       const first = this.firstSlot.get(key);
@@ -88,7 +96,7 @@ export class SimLifecycle {
       this.slots.push(s);
       if (!first) this.firstSlot.set(key, s);
       this.check("scheduleSlotTwice", { slots: [...(first ? [first] : []), ...(before ? [before] : []), s] });
-      addCreation({ id: key, index, node: n.id, tick });
+      if (command.type === "scheduleFire") addCreation({ id: key, index, node: n.id, tick });
     }
   }
 
@@ -97,4 +105,11 @@ export class SimLifecycle {
     const node = nodeView.id;
     this.check("deletedTaskReturned", { nodes: [nodeView], deletions: this.deletions.filter((d) => d.node === node), creations: this.recreations.filter((c) => c.node === node) });
   }
+}
+
+/** The schedule slot a command creates the task of: a scheduleFire, or (slotsByIdOnly) a submit of a slot's id. */
+function slotOf(command: Command): { schedule: string; slotMs: number } | null {
+  if (command.type === "scheduleFire") return { schedule: command.id, slotMs: command.slotMs };
+  if (command.type === "submit" && command.id.startsWith(`${SIM_SCHEDULE_ID}:`)) return { schedule: SIM_SCHEDULE_ID, slotMs: Number(command.id.slice(SIM_SCHEDULE_ID.length + 1)) };
+  return null;
 }

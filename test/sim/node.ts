@@ -77,6 +77,10 @@ export interface BrokenScheduler {
   readonly ignoreLingering?: boolean;
   /** Node n2 skips the last id of every delete command of more than one id (issue 13). */
   readonly replicaSpecificDelete?: boolean;
+  /** The leader submits a schedule's slot as a plain submit of `<schedule>:<slot>` (the id alone makes it
+   *  idempotent, lastSlotMs never advances) and retention keeps no dedupe window: a slot whose task was deleted
+   *  runs again (issue 13). */
+  readonly slotsByIdOnly?: boolean;
 }
 
 /** At most this many Readies are worked through per node per delivery round (a runaway core cannot hang us). */

@@ -207,7 +207,7 @@ export class SimScheduler {
     this.maxRunTicks = rng.int(1, 40);
     this.failRate = rng.pick([0, 0.1, 0.3]);
     this.random = () => rng.next();
-    this.lifecycle = host.lifecycle ? new SimLifecycle((name, parts) => this.check(name, parts)) : null;
+    this.lifecycle = host.lifecycle ? new SimLifecycle((name, parts) => this.check(name, parts), host.brokenScheduler?.slotsByIdOnly === true) : null;
   }
 
   describe(): string {
