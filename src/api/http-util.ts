@@ -79,6 +79,8 @@ export function sendError(res: ServerResponse, err: unknown): void {
   const body: { error: { code: string; message: string; leaderId?: string | null } } = {
     error: { code, message: status === 500 ? `internal error: ${errorMessage(err)}` : errorMessage(err) },
   };
+  // 409 for a task in the wrong state names the state (DELETE of a live task, retry of a live one).
+  if (err instanceof RaftschedError && typeof err.details?.state === "string") (body.error as Record<string, unknown>).state = err.details.state;
   if (err && typeof err === "object" && "leaderId" in err) body.error.leaderId = (err as { leaderId: string | null }).leaderId;
   if (res.headersSent) {
     res.destroy();

@@ -85,8 +85,10 @@ export class LeaderForwarder {
       throw new RaftschedError("NO_LEADER", `the leader at ${url} answered ${res.status} with a non-JSON body`);
     }
     if (res.status >= 200 && res.status < 300) return { status: res.status, body: parsed };
-    const e = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
-    // The leader's own refusal: for the codes isHandOverRefusal names, it proposed nothing.
-    throw new RaftschedError(e?.code ?? "INTERNAL", e?.message ?? `leader answered ${res.status}`, { [NOT_APPLIED_DETAIL]: true });
+    const e = (parsed as { error?: { code?: string; message?: string; state?: unknown } } | null)?.error;
+    // The leader's own refusal: for the codes isHandOverRefusal names, it proposed nothing. A task's state in a 409
+    // (DELETE, retry) is passed on as the leader said it.
+    const state = typeof e?.state === "string" ? { state: e.state } : {};
+    throw new RaftschedError(e?.code ?? "INTERNAL", e?.message ?? `leader answered ${res.status}`, { [NOT_APPLIED_DETAIL]: true, ...state });
   }
 }

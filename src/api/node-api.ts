@@ -21,6 +21,7 @@ import { LeaderForwarder, type Forwarded } from "./leader-forward.js";
 import { SnapshotDownloads } from "./snapshot-download.js";
 import { TaskWatchApi } from "./task-watch-api.js";
 import { accessRulesOf, type AccessRules } from "./access-rules.js";
+import { TaskLifecycleApi } from "./task-lifecycle-api.js";
 
 const READ_TIMEOUT_MS = 3000;
 
@@ -49,6 +50,7 @@ export class NodeApi implements ApiBackend {
   /** Who may call what (access-rules.ts) and the scheme of member urls (https: with tls), from the cluster file. */
   readonly access: AccessRules;
   readonly urlScheme: "http:" | "https:";
+  readonly lifecycle: TaskLifecycleApi; // DELETE, retry and schedules (task-lifecycle-api.ts)
 
   constructor(node: ReplicaHandle, extras: NodeApiExtras = {}) {
     this.n = node;
@@ -65,6 +67,8 @@ export class NodeApi implements ApiBackend {
     this.snapshots = new SnapshotDownloads(node);
     const w = extras.watch && new TaskWatchApi(extras.watch, () => node.status().commitIndex, (id, stale) => this.getTask(id, stale), (id) => node.table.getTask(id));
     if (w) [this.watch, this.waitTask] = [w.watch, w.waitTask];
+    const write = (method: string, path: string, body: unknown, ctx: RequestContext | undefined, onLeader: () => Promise<Forwarded>) => this.awaitLeader(ctx).then(() => this.leaderOrForward({ method, path, body }, ctx, (r) => r, onLeader));
+    this.lifecycle = new TaskLifecycleApi({ getTask: (id) => node.table.getTask(id), schedules: () => node.table.schedules(), write, propose: (cmd) => node.proposeCommand(cmd), linearize: () => this.linearize() });
   }
 
   /** Proposes a write on this leader, held through a hand-over and then sent on to the new leader if it moved. */
@@ -135,6 +139,8 @@ export class NodeApi implements ApiBackend {
     }
     const cmd = { type: "submit", id, payload: input.payload, priority: input.priority, maxAttempts: input.maxAttempts, nowMs: Date.now() } as const;
     const res = await this.proposeWrite(cmd, "POST", "/v1/tasks", body, ctx);
+    // An id in the dedupe window of deleted tasks answers as a duplicate (task-lifecycle.ts): 200 { id, deleted }.
+    if (res.ok && res.deleted !== undefined) return { created: false, task: { id, deleted: true } as unknown as Task };
     const task = expectTask(res);
     await yieldIfLarge(bodyBytes); // the answer's JSON.stringify runs in its own turn, not in the apply's
     const created = res.ok && res.created === true;
@@ -146,7 +152,7 @@ export class NodeApi implements ApiBackend {
     if (result !== undefined) jsonField("result", result);
     await this.awaitLeader(ctx);
     const body = ctx?.body ?? { attempt, ...(result !== undefined ? { result } : {}) };
-    return await this.writeTask(`/v1/tasks/${encodeURIComponent(id)}/complete`, body, ctx, () => ({ type: "complete", id, attempt, ...(result !== undefined ? { result } : {}) }));
+    return await this.writeTask(`/v1/tasks/${encodeURIComponent(id)}/complete`, body, ctx, () => ({ type: "complete", id, attempt, ...(result !== undefined ? { result } : {}), nowMs: Date.now() }));
   }
 
   async fail(id: string, attempt: number, error: JsonValue | undefined, ctx?: RequestContext): Promise<Task> {
@@ -154,7 +160,7 @@ export class NodeApi implements ApiBackend {
     await this.awaitLeader(ctx);
     const body = ctx?.body ?? { attempt, ...(error !== undefined ? { error } : {}) };
     // The retry time is fixed on the leader, when it proposes.
-    return await this.writeTask(`/v1/tasks/${encodeURIComponent(id)}/fail`, body, ctx, () => ({ type: "fail", id, attempt, ...(error !== undefined ? { error } : {}), retryAtMs: this.n.retryAt(attempt) }));
+    return await this.writeTask(`/v1/tasks/${encodeURIComponent(id)}/fail`, body, ctx, () => ({ type: "fail", id, attempt, ...(error !== undefined ? { error } : {}), retryAtMs: this.n.retryAt(attempt), nowMs: Date.now() }));
   }
 
   async reportLingering(worker: string, body: unknown, ctx?: RequestContext): Promise<unknown> {
@@ -165,7 +171,7 @@ export class NodeApi implements ApiBackend {
   }
 
   async cancel(id: string, ctx?: RequestContext): Promise<Task> {
-    return await this.writeTask(`/v1/tasks/${encodeURIComponent(id)}/cancel`, undefined, ctx, () => ({ type: "cancel", id }));
+    return await this.writeTask(`/v1/tasks/${encodeURIComponent(id)}/cancel`, undefined, ctx, () => ({ type: "cancel", id, nowMs: Date.now() }));
   }
 
   /** A write of one task's state: waits for a leader, then proposes it here (the leader) or forwards it. */

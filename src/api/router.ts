@@ -7,6 +7,7 @@ import { RaftschedError } from "../util/errors.js";
 import { parseTaskWait } from "./task-wait.js";
 import { MAX_BODY_BYTES, readJsonBody, sendError, sendJson } from "./http-util.js";
 import { checkAccess, type AccessRules } from "./access-rules.js";
+import { parseScheduleId, type Answer, type TaskLifecycleBackend } from "./task-lifecycle-api.js";
 import type { JsonValue, Task } from "../scheduler/types.js";
 import type { MemberFacts } from "../raft/types.js";
 import {
@@ -62,6 +63,8 @@ export interface ApiBackend {
   readonly snapshots?: { serve(res: ServerResponse): Promise<void> };
   /** GET /v1/dashboard/events: the dashboard's own server-sent-events stream (src/dashboard/feed.ts). */
   dashboardEvents?(res: ServerResponse): void;
+  /** DELETE /v1/tasks/:id, retry, /v1/schedules (src/api/task-lifecycle-api.ts). Absent: those routes answer 404. */
+  readonly lifecycle?: TaskLifecycleBackend;
 }
 
 /** Per-request facts the backend needs: a request a follower already forwarded is never forwarded again. */
@@ -131,12 +134,22 @@ const PARAMS: Readonly<Record<string, (segment: string) => string>> = {
     if (!MEMBER_ID_RE.test(segment)) throw field("id", "must be a member id");
     return segment;
   },
+  schedule: parseScheduleId,
 };
 
 const json =
   (status: number, answer: (api: ApiBackend, r: RouteRequest) => unknown | Promise<unknown>): Handler =>
   async (api, r, res) =>
     sendJson(res, status, await answer(api, r));
+
+/** A lifecycle call (task-lifecycle-api.ts), answered with the status it chose. */
+const lifecycle = (call: (l: TaskLifecycleBackend, r: RouteRequest) => Promise<Answer>): MethodRoute => ({
+  available: (api) => api.lifecycle !== undefined,
+  run: async (api, r, res) => {
+    const a = await call(api.lifecycle!, r);
+    sendJson(res, a.status, a.body);
+  },
+});
 
 const ROUTES: readonly Route[] = [
   {
@@ -237,7 +250,15 @@ const ROUTES: readonly Route[] = [
           return t;
         }),
       },
+      DELETE: lifecycle((l, r) => l.deleteTask(r.params.id!, r.ctx)),
     },
+  },
+  { path: "/v1/tasks/:id/retry", methods: { POST: lifecycle((l, r) => (checkKeys(asObject(r.body), []), l.retryTask(r.params.id!, r.ctx))) } },
+  { path: "/v1/schedules", answers405: true, methods: { POST: lifecycle((l, r) => l.addSchedule(r.body, r.ctx)), GET: lifecycle((l) => l.listSchedules()) } },
+  {
+    path: "/v1/schedules/:schedule",
+    answers405: true,
+    methods: { GET: lifecycle((l, r) => l.getSchedule(r.params.schedule!)), DELETE: lifecycle((l, r) => l.removeSchedule(r.params.schedule!, r.ctx)) },
   },
   {
     path: "/v1/tasks/:id/complete",

@@ -8,6 +8,8 @@ import { useClusterTls } from "../tls/cluster-fetch.js";
 import { checkUrlScheme, parseSecurityFields, type TlsFiles } from "./security-fields.js";
 
 export type { TlsFiles } from "./security-fields.js";
+import type { RetentionPolicy } from "../scheduler/task-retention.js";
+import { parseRetention } from "./retention-config.js";
 
 /** The placement strategy a cluster file names; the list lives with the strategies themselves. */
 export type StrategyName = Strategy;
@@ -38,6 +40,8 @@ export interface ClusterFile {
   readonly snapshotEveryEntries: number;
   /** A module whose default export is `async (task) => result`, resolved against the cluster file's folder. */
   readonly handler: string | null;
+  /** Deletion of old terminal tasks by the leader (retention-config.ts; defaults in task-retention.ts). */
+  readonly retention: RetentionPolicy;
   readonly nodes: readonly NodeSpec[];
   /** Certificate files (src/config/security-fields.ts); null: plain http. */
   readonly tls: TlsFiles | null;
@@ -69,6 +73,7 @@ const TOP_FIELDS = new Set([
   "tickMs",
   "snapshotEveryEntries",
   "handler",
+  "retention",
   "nodes",
   "tls",
   "readToken",
@@ -178,7 +183,7 @@ export function parseClusterFile(text: string, where: string, filePath = ""): Cl
     strategy: strategy as StrategyName,
     tickMs,
     snapshotEveryEntries,
-    handler: handler as string | null,
+    handler: handler as string | null, retention: parseRetention(raw.retention, where),
     nodes,
     ...security,
     path: filePath,

@@ -14,6 +14,8 @@ import { planAssignments } from "../scheduler/planner.js";
 import { errorMessage } from "../util/errors.js";
 import { type LivenessCommand, decideWorkerLiveness } from "./worker-liveness.js";
 import { LingeringLedger } from "./lingering-handlers.js";
+import { LifecycleDuties } from "./lifecycle-duties.js";
+import { RETENTION_DEFAULTS, type RetentionPolicy } from "../scheduler/task-retention.js";
 
 const LIVENESS_LOG: Record<LivenessCommand["type"], string> = {
   workerRemoved: "member removed: releasing its tasks",
@@ -37,6 +39,8 @@ export interface LeaderDutiesOptions {
   readonly isLeader: () => boolean;
   readonly nowMs?: () => number;
   readonly everyMs?: number;
+  /** Retention of terminal tasks (lifecycle-duties.ts); default RETENTION_DEFAULTS. */
+  readonly retention?: RetentionPolicy;
 }
 
 export class LeaderDuties {
@@ -56,10 +60,14 @@ export class LeaderDuties {
   readonly reassignments: Array<{ worker: string; silentMs: number; requeued: number }> = [];
   /** Slots the workers report held by lingering aborted handlers; placement counts them as occupied. */
   readonly lingering = new LingeringLedger();
+  /** Retention and recurring schedules (issue 13). */
+  readonly lifecycle: LifecycleDuties;
 
   constructor(o: LeaderDutiesOptions) {
     this.o = o;
     this.now = o.nowMs ?? Date.now;
+    const onError = (what: string, err: unknown) => o.logger.debug({ err: errorMessage(err) }, `${what}: proposal failed`);
+    this.lifecycle = new LifecycleDuties({ table: o.table, retention: o.retention ?? RETENTION_DEFAULTS, propose: o.propose, nowMs: this.now, onError });
   }
 
   start(): void {
@@ -116,6 +124,7 @@ export class LeaderDuties {
     if (!this.o.isLeader()) return;
     this.checkLiveness();
     this.assign();
+    this.lifecycle.run();
   }
 
   private checkLiveness(): void {

@@ -198,7 +198,7 @@ export class Replica {
       rng: makePrng(seed ^ 0x9e3779b9),
       workerMembers: () => this.workerMembers(),
       inLatestConf: (id) => isMember(this.latestConfAfter(this.confApplied(), this.runner.appliedIndex), id),
-      propose: (cmd) => this.proposeCommand(cmd),
+      propose: (cmd) => this.proposeCommand(cmd), retention: this.cfg.retention,
       // The role as announced by the last Ready: duties start only after becameLeader() granted the grace period.
       isLeader: () => this.role === "leader",
     });

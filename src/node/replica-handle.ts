@@ -32,7 +32,7 @@ export type ReplicaSettings = Readonly<Pick<ClusterFile, "cluster" | "token" | "
 export type RunnerView = Readonly<
   Pick<RaftRunner, "isLeader" | "knownLeader" | "appliedIndex" | "pendingProposals" | "counters" | "waitForLeader" | "readIndex" | "proposeConfChange" | "transferLeadership">
 >;
-export type TableView = Pick<TaskTable, "getTask" | "listTasks" | "counts" | "workers">;
+export type TableView = Pick<TaskTable, "getTask" | "listTasks" | "counts" | "workers" | "schedules">;
 export type WorkView = Readonly<Pick<TaskExecutor, "active" | "completedCount" | "failedCount">>;
 /** The leader's view of the members: silence, and the lingering handlers the workers told it of. */
 export type SilenceView = Pick<LeaderDuties, "silenceMs" | "heardSilenceMs" | "lingering" | "lingeringOf">;

@@ -6,6 +6,7 @@
 import { Packr } from "msgpackr";
 import { jsonProblem } from "./json-value.js";
 import type { JsonValue } from "./types.js";
+import { scheduleProblem, SCHEDULE_ID_PATTERN, type ScheduleRecord } from "./schedule-record.js";
 
 export const TASK_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export const MAX_WORKER_ID_LENGTH = 128;
@@ -14,6 +15,10 @@ export const MAX_MAX_ATTEMPTS = 100;
 /** Upper bound on one assign command; the planner proposes at most this many assignments at once. */
 export const MAX_ASSIGNMENTS_PER_COMMAND = 1024;
 export const MAX_WORKER_CAPACITY = 100_000;
+/** Upper bound on one delete command: retention spreads a burst of expiries over several commands. */
+export const MAX_DELETE_IDS = 1024;
+/** Upper bound on the dedupe window of deleted ids (TableExtras.deletedIds). */
+export const MAX_DEDUPE_KEEP = 1_000_000;
 
 export interface SubmitCommand {
   readonly type: "submit";
@@ -44,6 +49,8 @@ export interface CompleteCommand {
   readonly id: string;
   readonly attempt: number;
   readonly result?: JsonValue;
+  /** Leader clock at proposal: the task's finish time for retention. Absent in entries written before it. */
+  readonly nowMs?: number;
 }
 
 export interface FailCommand {
@@ -53,11 +60,47 @@ export interface FailCommand {
   readonly error?: JsonValue;
   /** When the task may be assigned again (leader clock + backoff decided by the leader). */
   readonly retryAtMs: number;
+  /** Leader clock at proposal (finish time if the task dies). Absent in older entries. */
+  readonly nowMs?: number;
 }
 
 export interface CancelCommand {
   readonly type: "cancel";
   readonly id: string;
+  /** Leader clock at proposal (the finish time). Absent in older entries. */
+  readonly nowMs?: number;
+}
+
+/** Deletes terminal tasks (DELETE /v1/tasks/:id, retention); ids not terminal when applied are skipped. */
+export interface DeleteCommand {
+  readonly type: "delete";
+  readonly ids: readonly string[];
+  /** Remember the deleted ids in the dedupe window, keeping at most this many (absent: do not remember). */
+  readonly dedupeKeep?: number;
+}
+
+/** A dead or cancelled task back to pending, attempt kept. */
+export interface RetryCommand {
+  readonly type: "retry";
+  readonly id: string;
+}
+
+export interface ScheduleAddCommand {
+  readonly type: "scheduleAdd";
+  readonly schedule: ScheduleRecord;
+}
+
+export interface ScheduleRemoveCommand {
+  readonly type: "scheduleRemove";
+  readonly id: string;
+}
+
+/** One slot of a schedule: creates task `<id>:<slotMs>` once; a slot not after the last fired is skipped. */
+export interface ScheduleFireCommand {
+  readonly type: "scheduleFire";
+  readonly id: string;
+  readonly slotMs: number;
+  readonly nowMs: number;
 }
 
 export interface WorkerUpCommand {
@@ -86,7 +129,12 @@ export type Command =
   | CancelCommand
   | WorkerUpCommand
   | WorkerDeadCommand
-  | WorkerRemovedCommand;
+  | WorkerRemovedCommand
+  | DeleteCommand
+  | RetryCommand
+  | ScheduleAddCommand
+  | ScheduleRemoveCommand
+  | ScheduleFireCommand;
 
 export type CommandType = Command["type"];
 
@@ -165,21 +213,23 @@ export function commandProblem(value: unknown): string | null {
     }
     case "complete":
       return (
-        onlyFields(c, ["type", "id", "attempt", "result"]) ??
+        onlyFields(c, ["type", "id", "attempt", "result", "nowMs"]) ??
         taskId(c.id) ??
         safeInt(c.attempt, "attempt", 1) ??
-        json(c.result, "result", false)
+        json(c.result, "result", false) ??
+        optionalNat(c.nowMs, "nowMs")
       );
     case "fail":
       return (
-        onlyFields(c, ["type", "id", "attempt", "error", "retryAtMs"]) ??
+        onlyFields(c, ["type", "id", "attempt", "error", "retryAtMs", "nowMs"]) ??
         taskId(c.id) ??
         safeInt(c.attempt, "attempt", 1) ??
         json(c.error, "error", false) ??
-        safeInt(c.retryAtMs, "retryAtMs", 0)
+        safeInt(c.retryAtMs, "retryAtMs", 0) ??
+        optionalNat(c.nowMs, "nowMs")
       );
     case "cancel":
-      return onlyFields(c, ["type", "id"]) ?? taskId(c.id);
+      return onlyFields(c, ["type", "id", "nowMs"]) ?? taskId(c.id) ?? optionalNat(c.nowMs, "nowMs");
     case "workerUp":
       return (
         onlyFields(c, ["type", "worker", "capacity", "nowMs"]) ??
@@ -192,7 +242,7 @@ export function commandProblem(value: unknown): string | null {
     case "workerRemoved":
       return onlyFields(c, ["type", "worker"]) ?? workerId(c.worker, "worker");
     default:
-      return `unknown command type ${JSON.stringify(String(c.type)).slice(0, 40)}`;
+      return lifecycleProblem(c);
   }
 }
 
@@ -207,6 +257,33 @@ function normalize(command: Command): Command {
     return rest;
   }
   return command;
+}
+
+/** The commands of task deletion, retry and schedules (issue 13), and the answer for an unknown type. */
+function lifecycleProblem(c: Record<string, unknown>): string | null {
+  switch (c.type) {
+    case "delete":
+      if (!Array.isArray(c.ids) || c.ids.length < 1 || c.ids.length > MAX_DELETE_IDS) return `ids must be an array of 1-${MAX_DELETE_IDS} task ids`;
+      return onlyFields(c, ["type", "ids", "dedupeKeep"]) ?? c.ids.reduce<string | null>((p, id) => p ?? taskId(id), null) ?? (c.dedupeKeep === undefined ? null : intIn(c.dedupeKeep, "dedupeKeep", 0, MAX_DEDUPE_KEEP));
+    case "retry":
+      return onlyFields(c, ["type", "id"]) ?? taskId(c.id);
+    case "scheduleAdd":
+      return onlyFields(c, ["type", "schedule"]) ?? scheduleProblem(c.schedule);
+    case "scheduleRemove":
+      return onlyFields(c, ["type", "id"]) ?? scheduleId(c.id);
+    case "scheduleFire":
+      return onlyFields(c, ["type", "id", "slotMs", "nowMs"]) ?? scheduleId(c.id) ?? safeInt(c.slotMs, "slotMs", 0) ?? safeInt(c.nowMs, "nowMs", 0);
+    default:
+      return `unknown command type ${JSON.stringify(String(c.type)).slice(0, 40)}`;
+  }
+}
+
+function scheduleId(v: unknown): string | null {
+  return typeof v === "string" && SCHEDULE_ID_PATTERN.test(v) ? null : "schedule id must be 1-100 characters of [A-Za-z0-9._-]";
+}
+
+function optionalNat(v: unknown, name: string): string | null {
+  return v === undefined ? null : safeInt(v, name, 0);
 }
 
 function bad(message: string): DecodeResult {

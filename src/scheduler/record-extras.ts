@@ -4,6 +4,7 @@
 // and nothing else — the codec (snapshot.ts) writes each extras object with its keys sorted, so the same table
 // still gives the same bytes on every replica.
 import { TableError } from "./errors.js";
+import { isScheduleRecord, type ScheduleRecord } from "./schedule-record.js";
 
 /** Task fields beyond format 2 (CONTRACT "Task fields added"). */
 export interface TaskExtras {
@@ -13,6 +14,9 @@ export interface TaskExtras {
   readonly timeoutMs?: number;
   /** Leader-clock epoch ms before which the task is not assigned. */
   readonly runAt?: number;
+  /** Leader clock when the task last became terminal (complete/fail/cancel commands carry it): its age for
+   *  retention (task-retention.ts). Absent for tasks finished by entries written before it existed. */
+  readonly finishedAtMs?: number;
 }
 
 /** Worker fields beyond format 2. */
@@ -22,8 +26,14 @@ export interface WorkerExtras {
   readonly tags?: readonly string[];
 }
 
-/** Table-wide state beyond format 2 (e.g. schedules); one object in the snapshot's root. */
-export interface TableExtras {}
+/** Table-wide state beyond format 2; one object in the snapshot's root. */
+export interface TableExtras {
+  /** Ids of recently deleted tasks, oldest first, bounded by the delete command's dedupeKeep (task-lifecycle.ts):
+   *  a resubmit of one answers as a duplicate instead of creating the task again. */
+  readonly deletedIds?: readonly string[];
+  /** Recurring schedules, sorted by id (schedules.ts). */
+  readonly schedules?: readonly ScheduleRecord[];
+}
 
 type Check = (value: unknown) => boolean;
 
@@ -34,6 +44,7 @@ const TASK_CHECKS: Record<keyof TaskExtras, Check> = {
   requires: isStringList,
   timeoutMs: isNat,
   runAt: isNat,
+  finishedAtMs: isNat,
 };
 
 const WORKER_CHECKS: Record<keyof WorkerExtras, Check> = {
@@ -41,7 +52,10 @@ const WORKER_CHECKS: Record<keyof WorkerExtras, Check> = {
   tags: isStringList,
 };
 
-const TABLE_CHECKS: Record<keyof TableExtras, Check> = {};
+const TABLE_CHECKS: Record<keyof TableExtras, Check> = {
+  deletedIds: isStringList,
+  schedules: (v) => Array.isArray(v) && v.every(isScheduleRecord),
+};
 
 /** The object to write: keys sorted, undefined values dropped; null when nothing is left. */
 export function canonicalExtras(extras: object | undefined): Record<string, unknown> | null {

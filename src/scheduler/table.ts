@@ -14,6 +14,7 @@ import type {
   CancelCommand,
   Command,
   CompleteCommand,
+  DeleteCommand,
   FailCommand,
   SubmitCommand,
   WorkerDeadCommand,
@@ -29,6 +30,8 @@ import { compareStrings } from "./sorted-list.js";
 import { DEFAULT_LIST_LIMIT, listTaskPage, type ListOptions, type TaskPage } from "./task-listing.js";
 import { TaskIndexes, type PendingEntry } from "./task-indexes.js";
 import { notFound, staleAttempt, toTask } from "./task-object.js";
+import { applyDelete, applyRetry, applyScheduleAdd, applyScheduleFire, applyScheduleRemove, DeletedIdWindow, finishedExtras, schedulesOf } from "./task-lifecycle.js";
+import type { ScheduleRecord } from "./schedule-record.js";
 import { smoothWeightedStepInPlace, type WeightedSlot } from "./smooth-weighted.js";
 import type { AppliedAssignment, ApplyResult, Task, TaskState, WorkerInfo } from "./types.js";
 
@@ -54,6 +57,8 @@ export class TaskTable {
   /** Table-wide state added after snapshot format 2 (record-extras.ts). Replaced, never mutated in place: a
    *  snapshot in flight holds the object it captured. */
   private extras: TableExtras | undefined = undefined;
+  /** The dedupe window of deleted ids (task-lifecycle.ts); mirrored into extras.deletedIds. */
+  private deletedIds = new DeletedIdWindow();
 
   /** Applies one committed command. `index` is the entry's log index: strictly increasing across calls. */
   apply(index: number, command: Command): ApplyResult {
@@ -79,6 +84,16 @@ export class TaskTable {
         return this.workerDead(index, command);
       case "workerRemoved":
         return this.workerRemoved(index, command);
+      case "delete":
+        return this.deleteTasks(command);
+      case "retry":
+        return applyRetry(this.indexes, index, command);
+      case "scheduleAdd":
+        return this.withExtras(applyScheduleAdd(this.extras, command));
+      case "scheduleRemove":
+        return this.withExtras(applyScheduleRemove(this.extras, command));
+      case "scheduleFire":
+        return this.withExtras(applyScheduleFire(this.indexes, this.extras, index, command));
     }
   }
 
@@ -111,6 +126,16 @@ export class TaskTable {
     const out = new Map<string, number>();
     for (const [id, w] of this.workerRecords) out.set(id, w.currentWeight);
     return out;
+  }
+
+  /** Recurring schedules, by id. */
+  schedules(): readonly ScheduleRecord[] {
+    return schedulesOf(this.extras);
+  }
+
+  /** The index read by retention (task-retention.ts): terminal tasks per state, oldest finished first. */
+  get taskIndexes(): Pick<TaskIndexes, "finished"> {
+    return this.indexes;
   }
 
   getTask(id: string): Task | undefined {
@@ -215,6 +240,7 @@ export class TaskTable {
     table.appliedIndex = decoded.appliedIndex;
     table.cursor = decoded.rrCursor;
     table.extras = decoded.extras;
+    table.deletedIds = new DeletedIdWindow(decoded.extras?.deletedIds);
     for (const w of decoded.workers) table.workerRecords.set(w.id, w);
     for (const t of decoded.tasks) {
       if (t.state === "assigned" && !table.workerRecords.has(t.worker ?? "")) {
@@ -251,7 +277,7 @@ export class TaskTable {
     if (task.state === "completed" && task.attempt === command.attempt) return { ok: true, task: toTask(task) };
     const stale = staleAttempt(task, command.attempt);
     if (stale !== null) return stale;
-    const completed = this.indexes.move(task, "completed", task.worker, index, { result: command.result, error: undefined });
+    const completed = this.indexes.move(task, "completed", task.worker, index, { result: command.result, error: undefined, extras: finishedExtras(task, command.nowMs) });
     return { ok: true, task: toTask(completed) };
   }
 
@@ -263,7 +289,7 @@ export class TaskTable {
     if (stale !== null) return stale;
     const failed =
       task.attempt >= task.maxAttempts
-        ? this.indexes.move(task, "dead", task.worker, index, { error: command.error })
+        ? this.indexes.move(task, "dead", task.worker, index, { error: command.error, extras: finishedExtras(task, command.nowMs) })
         : this.indexes.move(task, "pending", null, index, { error: command.error, retryAtMs: command.retryAtMs });
     return { ok: true, task: toTask(failed) };
   }
@@ -272,7 +298,7 @@ export class TaskTable {
     const task = this.indexes.get(command.id);
     if (task === undefined) return notFound(command.id);
     const live = task.state === "pending" || task.state === "assigned";
-    const now = live ? this.indexes.move(task, "cancelled", task.worker, index) : task;
+    const now = live ? this.indexes.move(task, "cancelled", task.worker, index, { extras: finishedExtras(task, command.nowMs) }) : task;
     return { ok: true, task: toTask(now) };
   }
 
@@ -314,6 +340,7 @@ export class TaskTable {
   private submit(index: number, command: SubmitCommand): ApplyResult {
     const existing = this.indexes.get(command.id);
     if (existing !== undefined) return { ok: true, task: toTask(existing), created: false };
+    if (this.deletedIds.has(command.id)) return { ok: true, created: false, deleted: [command.id] };
     const task: TaskRecord = {
       id: command.id,
       state: "pending",
@@ -331,6 +358,18 @@ export class TaskTable {
     };
     this.indexes.insertNew(task);
     return { ok: true, task: toTask(task), created: true };
+  }
+
+  private deleteTasks(command: DeleteCommand): ApplyResult {
+    const result = applyDelete(this.indexes, this.deletedIds, command);
+    const ids = this.deletedIds.ids;
+    if (command.dedupeKeep !== undefined) this.extras = { ...this.extras, deletedIds: ids.length > 0 ? ids : undefined };
+    return result;
+  }
+
+  private withExtras(changed: { result: ApplyResult; extras: TableExtras | undefined }): ApplyResult {
+    this.extras = changed.extras;
+    return changed.result;
   }
 
   /** The planner's smoothWeightedStep for one applied assignment, over the alive workers with a capacity, in id

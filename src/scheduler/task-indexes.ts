@@ -28,6 +28,12 @@ export const byId = (a: TaskRecord, b: TaskRecord): number => compareStrings(a.i
 export const byQueueOrder = (a: PendingEntry, b: PendingEntry): number =>
   b.priority - a.priority || a.createdIndex - b.createdIndex;
 
+export type TerminalState = "completed" | "dead" | "cancelled";
+export const TERMINAL_STATES: readonly TerminalState[] = ["completed", "dead", "cancelled"];
+export const isTerminal = (state: TaskState): state is TerminalState => state === "completed" || state === "dead" || state === "cancelled";
+/** Oldest finished first: the log index at which the task became terminal (then id, for a total order). */
+export const byFinishOrder = (a: TaskRecord, b: TaskRecord): number => a.updatedIndex - b.updatedIndex || compareStrings(a.id, b.id);
+
 export class TaskIndexes {
   private readonly tasks = new Map<string, TaskRecord>();
   private allList = new SortedList<TaskRecord>(byId);
@@ -35,6 +41,8 @@ export class TaskIndexes {
   /** Tasks by the worker of their current/last attempt, then state; pending tasks have no worker. */
   private readonly workerLists = new Map<string, StateLists>();
   private pendingList = new SortedList<TaskRecord>(byQueueOrder);
+  /** Terminal tasks per state, oldest finished first: what retention deletes (task-retention.ts). */
+  private finishedLists = newFinishedLists(newStateArrays());
 
   get(id: string): TaskRecord | undefined {
     return this.tasks.get(id);
@@ -55,6 +63,11 @@ export class TaskIndexes {
   /** The pending queue in assignment order. */
   get pending(): SortedList<TaskRecord> {
     return this.pendingList;
+  }
+
+  /** Terminal tasks in `state`, oldest finished first. */
+  finished(state: TerminalState): SortedList<TaskRecord> {
+    return this.finishedLists[state];
   }
 
   ofWorker(worker: string): Readonly<StateLists> | undefined {
@@ -112,6 +125,7 @@ export class TaskIndexes {
     indexes.stateLists = fromSortedLists(perState);
     for (const [worker, lists] of perWorker) indexes.workerLists.set(worker, fromSortedLists(lists));
     indexes.pendingList = SortedList.fromSorted(byQueueOrder, [...perState.pending].sort(byQueueOrder));
+    indexes.finishedLists = newFinishedLists(perState);
     return indexes;
   }
 
@@ -123,13 +137,20 @@ export class TaskIndexes {
       lists[task.state].insert(task);
     }
     if (task.state === "pending") this.pendingList.insert(task);
+    if (isTerminal(task.state)) this.finishedLists[task.state].insert(task);
   }
 
   private unplace(task: TaskRecord): void {
     this.stateLists[task.state].delete(task);
     if (task.worker !== null) this.workerLists.get(task.worker)?.[task.state].delete(task);
     if (task.state === "pending") this.pendingList.delete(task);
+    if (isTerminal(task.state)) this.finishedLists[task.state].delete(task);
   }
+}
+
+function newFinishedLists(arrays: Record<TaskState, TaskRecord[]>): Record<TerminalState, SortedList<TaskRecord>> {
+  const build = (state: TerminalState) => SortedList.fromSorted(byFinishOrder, [...arrays[state]].sort(byFinishOrder));
+  return { completed: build("completed"), dead: build("dead"), cancelled: build("cancelled") };
 }
 
 function newStateLists(): StateLists {

@@ -44,7 +44,9 @@ export type ApplyErrorCode =
   /** The task or worker does not exist. */
   | "NOT_FOUND"
   /** The entry's bytes do not decode to a valid command (applied as a no-op on every replica alike). */
-  | "BAD_COMMAND";
+  | "BAD_COMMAND"
+  /** retry of a task that is not dead or cancelled; a schedule beyond the table's limit. */
+  | "INVALID_STATE";
 
 export interface AppliedAssignment {
   readonly taskId: string;
@@ -64,5 +66,30 @@ export type ApplyResult =
       /** workerDead/workerRemoved: ids of the tasks sent back to pending, in id order (their old attempt is
        *  superseded; the worker, if it still runs them, must abort). */
       readonly requeued?: readonly string[];
+      /** delete: the ids deleted, in command order; submit: [id] when the id is in the dedupe window of deleted
+       *  tasks (answered as a duplicate, nothing created). */
+      readonly deleted?: readonly string[];
+      /** scheduleAdd/scheduleRemove: the schedule addressed. */
+      readonly schedule?: ScheduleRecord;
     }
   | { readonly ok: false; readonly code: ApplyErrorCode; readonly message: string; readonly task?: Task };
+
+/** What each slot's task of a recurring schedule is submitted with. */
+export interface ScheduleTaskTemplate {
+  readonly payload: JsonValue;
+  readonly priority: number;
+  readonly maxAttempts: number;
+}
+
+/** A recurring schedule (POST /v1/schedules) as the table keeps it and the API answers it (schedule-record.ts). */
+export interface ScheduleRecord {
+  readonly id: string;
+  /** Exactly one of everyMs and cron is non-null. */
+  readonly everyMs: number | null;
+  readonly cron: string | null;
+  readonly task: ScheduleTaskTemplate;
+  /** Leader clock when created. */
+  readonly createdAtMs: number;
+  /** The last slot fired (epoch ms); createdAtMs before the first, so the first slot is after creation. */
+  readonly lastSlotMs: number;
+}

@@ -37,6 +37,8 @@ export interface ClusterOptions {
   readonly fileFields?: Readonly<Record<string, unknown>>;
   /** The cluster file's "tls" (absolute paths): node urls become https://, and this process trusts the CA. */
   readonly tls?: TlsFiles;
+  /** The cluster file's "retention" object (its defaults when absent). */
+  readonly retention?: Readonly<Record<string, number>>;
 }
 
 export interface NodeStatus {
@@ -211,6 +213,7 @@ export class Cluster {
       ...(opts.handler !== undefined ? { handler: opts.handler } : {}),
       ...opts.fileFields,
       ...(opts.tls ? { tls: opts.tls } : {}),
+      ...(opts.retention !== undefined ? { retention: opts.retention } : {}),
     };
     if (opts.tls) useClusterTls(opts.tls);
     const reaperHook: { reaper?: Reaper } = {};

@@ -31,6 +31,8 @@ interface CliArgs {
   scenario?: ScenarioName;
   membership?: boolean;
   snapshots?: boolean;
+  /** Issue 13's retention and a recurring schedule (lifecycle-sim.ts). */
+  lifecycle?: boolean;
   workers: number;
 }
 
@@ -41,7 +43,7 @@ const BROKEN_RULES = ["grantTwoVotesPerTerm", "commitOldTermEntries", "skipLogCo
 
 function usage(problem: string): never {
   process.stderr.write(
-    `sim: ${problem}\nusage: sim [--seeds N] [--start S] [--workers N|auto] [--seed S] [--trace] [--nodes 3|5] [--profile ${Object.keys(PROFILES).join("|")}] [--ticks N] [--broken ${BROKEN_RULES.join(",")}] [--membership on|off] [--snapshots on|off] [--scenario ${SCENARIOS.join("|")}]\n`,
+    `sim: ${problem}\nusage: sim [--seeds N] [--start S] [--workers N|auto] [--seed S] [--trace] [--nodes 3|5] [--profile ${Object.keys(PROFILES).join("|")}] [--ticks N] [--broken ${BROKEN_RULES.join(",")}] [--membership on|off] [--snapshots on|off] [--lifecycle] [--scenario ${SCENARIOS.join("|")}]\n`,
   );
   process.exit(2);
 }
@@ -114,6 +116,9 @@ function parseArgs(argv: readonly string[]): CliArgs {
         else args.snapshots = v === "on";
         break;
       }
+      case "--lifecycle":
+        args.lifecycle = true;
+        break;
       default:
         usage(`unknown argument ${flag}`);
     }
@@ -131,6 +136,7 @@ function optionsFor(args: CliArgs, seed: number): SimOptions {
     ...(args.brokenRules ? { brokenRules: args.brokenRules } : {}),
     ...(args.membership !== undefined ? { membership: args.membership } : {}),
     ...(args.snapshots !== undefined ? { snapshots: args.snapshots } : {}),
+    ...(args.lifecycle ? { lifecycle: true } : {}),
   };
 }
 
@@ -157,6 +163,7 @@ function replayCommand(args: CliArgs, seed: number): string {
   if (args.scenario) parts.push(`--scenario ${args.scenario}`);
   if (args.membership !== undefined) parts.push(`--membership ${args.membership ? "on" : "off"}`);
   if (args.snapshots !== undefined) parts.push(`--snapshots ${args.snapshots ? "on" : "off"}`);
+  if (args.lifecycle) parts.push("--lifecycle");
   return `${parts.join(" ")} --trace`;
 }
 

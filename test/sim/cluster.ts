@@ -64,6 +64,8 @@ export interface SimOptions {
   readonly brokenLeave?: BrokenLeaveRules;
   /** Deliberately wrong scheduler replicas (tests prove the scheduler checkers fire). */
   readonly brokenScheduler?: BrokenScheduler;
+  /** Issue 13's retention (deletions) and a recurring schedule run alongside the clients (lifecycle-sim.ts). */
+  readonly lifecycle?: boolean;
   /** Length of the fault phase in ticks. Default 1500 (15 s of simulated time). */
   readonly faultTicks?: number;
   /** Keep the full event trace (every message), not just the last 60 notable events. */
@@ -314,6 +316,7 @@ export class SimCluster {
       },
       readIndex: (n, context) => this.executorReadIndex(n, context),
       ...(this.opts.brokenScheduler ? { brokenScheduler: this.opts.brokenScheduler } : {}),
+      ...(this.opts.lifecycle ? { lifecycle: true } : {}),
     };
   }
 
@@ -1293,6 +1296,8 @@ export class SimCluster {
       if (!l) return ids;
       return ids.filter((id) => {
         const state = l.tasks.getTask(id)?.state;
+        // With retention on (lifecycle runs) a task gone from the table was deleted, and only terminal ones are.
+        if (state === undefined && this.opts.lifecycle) return false;
         return state !== "completed" && state !== "dead" && state !== "cancelled";
       });
     };

@@ -35,7 +35,16 @@ export function commandText(c: Command): string {
   switch (c.type) {
     case "submit":
     case "cancel":
+    case "retry":
       return `${c.type} ${c.id}`;
+    case "delete":
+      return `delete ${c.ids.join(" ")}`;
+    case "scheduleAdd":
+      return `scheduleAdd ${c.schedule.id}`;
+    case "scheduleRemove":
+      return `scheduleRemove ${c.id}`;
+    case "scheduleFire":
+      return `scheduleFire ${c.id}@${c.slotMs}`;
     case "assign":
       return `assign ${c.assignments.map((a) => `${a.taskId}>${a.worker}#${a.attempt}`).join(" ")}`;
     case "complete":

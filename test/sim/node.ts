@@ -78,6 +78,12 @@ export interface BrokenScheduler {
   readonly ignoreLingering?: boolean;
   /** Node n2 derives its watch events without the requeued tasks (a replica whose derivation differs). */
   readonly watchDropsRequeued?: boolean;
+  /** Node n2 skips the last id of every delete command of more than one id (issue 13). */
+  readonly replicaSpecificDelete?: boolean;
+  /** The leader submits a schedule's slot as a plain submit of `<schedule>:<slot>` (the id alone makes it
+   *  idempotent, lastSlotMs never advances) and retention keeps no dedupe window: a slot whose task was deleted
+   *  runs again (issue 13). */
+  readonly slotsByIdOnly?: boolean;
 }
 
 /** At most this many Readies are worked through per node per delivery round (a runaway core cannot hang us). */
@@ -372,6 +378,7 @@ export class SimNode {
     if (broken?.replicaSpecificApply && this.id === "n2" && c.type === "assign" && c.assignments.length > 0) {
       c = { ...c, assignments: c.assignments.slice(0, -1) };
     }
+    if (broken?.replicaSpecificDelete && this.id === "n2" && c.type === "delete" && c.ids.length > 1) c = { ...c, ids: c.ids.slice(0, -1) };
     return c;
   }
 

@@ -14,6 +14,7 @@
 //   placementCapacity: the leader places no work on slots held by handlers it was told still run (same file).
 import { executorCapacity, placementCapacity, staleAttemptStart } from "./attempt-start-checkers.js";
 import { bytesEqual } from "./entries.js";
+import { deletedTaskReturned, deletionDivergence, scheduleSlotTwice } from "./lifecycle-checkers.js";
 import type { AssignmentRecord, CheckerName, SchedulerView, Violation } from "./view.js";
 
 export type SchedulerChecker = (view: SchedulerView) => Violation[];
@@ -24,12 +25,15 @@ function violation(view: SchedulerView, checker: CheckerName, detail: string): V
 
 export const taskLost: SchedulerChecker = (view) => {
   const out: Violation[] = [];
+  // A task deleted (issue 13: DELETE, retention) is gone on purpose: acknowledged before, not lost.
+  const deletedAt = new Map<string, number>();
+  for (const d of view.deletions ?? []) for (const id of d.ids) deletedAt.set(id, Math.min(deletedAt.get(id) ?? Infinity, d.index));
   for (const n of view.nodes) {
     const tasks = n.tasks;
     if (!tasks) continue;
     const appliedIndex = n.applied.length;
     for (const ack of view.acks) {
-      if (ack.index > appliedIndex) continue;
+      if (ack.index > appliedIndex || (deletedAt.get(ack.id) ?? Infinity) <= appliedIndex) continue;
       const t = tasks.getTask(ack.id);
       const told = `${ack.kind === "submit" ? "submit" : `completion of attempt ${ack.attempt ?? "?"}`} of ${ack.id} acknowledged by ${ack.node} at index ${ack.index} (tick ${ack.tick})`;
       if (t === undefined) {
@@ -149,7 +153,9 @@ export const replicaDivergence: SchedulerChecker = (view) => {
   return out;
 };
 
-export type SchedulerCheckerName = "taskLost" | "taskDuplicated" | "attemptFencing" | "replicaDivergence" | "staleAttemptStart" | "executorCapacity" | "placementCapacity";
+export type SchedulerCheckerName =
+  | "taskLost" | "taskDuplicated" | "attemptFencing" | "replicaDivergence" | "staleAttemptStart" | "executorCapacity" | "placementCapacity"
+  | "deletedTaskReturned" | "deletionDivergence" | "scheduleSlotTwice";
 
 export const SCHEDULER_CHECKERS: Readonly<Record<SchedulerCheckerName, SchedulerChecker>> = {
   taskLost,
@@ -159,4 +165,7 @@ export const SCHEDULER_CHECKERS: Readonly<Record<SchedulerCheckerName, Scheduler
   staleAttemptStart,
   executorCapacity,
   placementCapacity,
+  deletedTaskReturned,
+  deletionDivergence,
+  scheduleSlotTwice,
 };

@@ -27,6 +27,7 @@ import { planAssignments, retryAtMs } from "../../src/scheduler/planner.js";
 import { STRATEGIES, type Strategy } from "../../src/scheduler/strategies.js";
 import type { ApplyResult } from "../../src/scheduler/types.js";
 import { staleAttemptStart } from "./attempt-start-checkers.js";
+import { SimLifecycle } from "./lifecycle-sim.js";
 import type { BrokenScheduler, SimNode } from "./node.js";
 import { type Rng, mixSeed } from "./prng.js";
 import { SCHEDULER_CHECKERS, type SchedulerCheckerName } from "./scheduler-checkers.js";
@@ -56,6 +57,8 @@ export interface SchedulerHost {
    *  back through SimScheduler.readAnswered. */
   readIndex(n: SimNode, context: string): boolean;
   readonly brokenScheduler?: BrokenScheduler;
+  /** Issue 13's retention and schedules (lifecycle-sim.ts) run too. */
+  readonly lifecycle?: boolean;
 }
 
 export interface SchedulerStats {
@@ -72,6 +75,8 @@ export interface SchedulerStats {
   /** Attempts a node's table still gave it after a restart, already superseded in the committed log, that the
    *  start gate kept from running (the case of issue #17.1). */
   readonly staleAttemptsHeldBack: number;
+  /** Retention and schedule figures of a lifecycle run (the leader's applies). */
+  readonly lifecycle?: { readonly deleteCommands: number; readonly deleted: number; readonly slotsFired: number };
 }
 
 /** One tick is 10 ms: commands carry leader clock readings in ms. */
@@ -193,6 +198,8 @@ export class SimScheduler {
   private confirmSeq = 0;
   /** "node/incarnation/id#attempt" held back by the start gate, counted once. */
   private readonly heldBack = new Set<string>();
+  /** Retention and schedules, when the run has them (SimOptions.lifecycle). */
+  readonly lifecycle: SimLifecycle | null;
 
   constructor(
     private readonly host: SchedulerHost,
@@ -203,6 +210,7 @@ export class SimScheduler {
     this.maxRunTicks = rng.int(1, 40);
     this.failRate = rng.pick([0, 0.1, 0.3]);
     this.random = () => rng.next();
+    this.lifecycle = host.lifecycle ? new SimLifecycle((name, parts) => this.check(name, parts), host.brokenScheduler?.slotsByIdOnly === true) : null;
   }
 
   describe(): string {
@@ -215,7 +223,7 @@ export class SimScheduler {
   }
 
   result(): SchedulerStats {
-    return { ...this.stats };
+    return { ...this.stats, ...(this.lifecycle ? { lifecycle: { ...this.lifecycle.stats } } : {}) };
   }
 
   // ----------------------------------------------------------------------------------------------------------
@@ -286,6 +294,7 @@ export class SimScheduler {
       const broken = this.host.brokenScheduler?.watchDropsRequeued === true && n.id === "n2";
       this.watch.applied(this.host.seed, this.host.tick, n.id, e.index, result, (id) => n.tasks.getTask(id), broken);
     }
+    if (command && result?.ok) this.lifecycle?.applied(n, e.index, this.host.tick, command, result, (c) => this.addCreation(c));
     if (!command || !result?.ok) {
       if (command && result && !result.ok && result.code === "STALE_ATTEMPT" && n.role === "leader") this.stats.staleReportsRefused++;
       return;
@@ -332,6 +341,7 @@ export class SimScheduler {
   /** Records a node's table at its applied index and compares it with the first table recorded there. */
   private recordTable(n: SimNode): void {
     const rec: TableStateRecord = { index: n.applied.length, node: n.id, tick: this.host.tick, bytes: n.tasks.snapshot() };
+    this.lifecycle?.checkTable(this.nodeView(n));
     const first = this.tableAt.get(rec.index);
     if (!first) this.tableAt.set(rec.index, rec);
     else {
@@ -476,6 +486,7 @@ export class SimScheduler {
       inLatestConf: (id) => isMember(latestConf, id),
     });
     for (const d of decisions) liveness(d.worker, d.command);
+    this.lifecycle?.leaderDuty(n, term, now * TICK_MS, (cmd, label, done) => this.propose(n, cmd, label, done));
     // Planning again is only worth it when the table changed or a task's retry time may have come (every 5 ticks).
     const idle = duties.idleAt;
     if (!duties.assigning && !(idle && idle.tableIndex === table.lastAppliedIndex && now - idle.tick < 5)) {
@@ -769,6 +780,7 @@ export class SimScheduler {
       finishes: [],
       releases: [],
       tableStates: [],
+      ...(this.lifecycle ? { deletions: this.lifecycle.deletions } : {}),
       ...parts,
     };
     for (const v of SCHEDULER_CHECKERS[name](view)) this.host.record(v);

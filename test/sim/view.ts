@@ -165,6 +165,23 @@ export interface ReleaseRecord {
 }
 
 /** A replica's whole table (TaskTable.snapshot() bytes) at applied index `index`. */
+/** A replica's apply() of a delete command at `index` removed `ids` (issue 13). */
+export interface DeletionRecord {
+  readonly ids: readonly string[];
+  readonly index: number;
+  readonly node: NodeId;
+  readonly tick: number;
+}
+
+/** A replica's apply() of a scheduleFire created the task of slot `slotMs` of `schedule` at `index`. */
+export interface SlotRecord {
+  readonly schedule: string;
+  readonly slotMs: number;
+  readonly index: number;
+  readonly node: NodeId;
+  readonly tick: number;
+}
+
 export interface TableStateRecord {
   readonly index: number;
   readonly node: NodeId;
@@ -218,6 +235,9 @@ export interface SchedulerView {
   readonly starts?: readonly AttemptStartRecord[];
   readonly executorLoads?: readonly ExecutorLoadRecord[];
   readonly placements?: readonly PlacementRecord[];
+  /** Deletions applied (lifecycle runs): an acknowledged task deleted since is not lost. */
+  readonly deletions?: readonly DeletionRecord[];
+  readonly slots?: readonly SlotRecord[];
 }
 
 export type CheckerName =
@@ -239,6 +259,9 @@ export type CheckerName =
   | "executorCapacity"
   | "placementCapacity"
   | "watchStreamsAgree"
+  | "deletedTaskReturned"
+  | "deletionDivergence"
+  | "scheduleSlotTwice"
   | "liveness"
   | "readyContract"
   | "coreThrew";

@@ -1,0 +1,111 @@
+// A recurring schedule as the table keeps it (TableExtras.schedules, so it lives in snapshots), its checks, and
+// the one pure decision the leader makes from it: which slot, if any, is due now (also run by the simulator).
+//
+// Slots: `everyMs` schedules fire at the epoch multiples of everyMs; cron schedules at the expression's minutes
+// (UTC). A schedule's first slot is the first one after its creation. Missed slots (no leader, or the cluster was
+// down) are not replayed: when several are due at once only the latest fires, once (dueSlot).
+import { CronError, cronNext, cronPrev, parseCron, type CronSpec } from "./cron.js";
+import { jsonProblem } from "./json-value.js";
+import type { ScheduleRecord } from "./types.js";
+
+export type { ScheduleRecord, ScheduleTaskTemplate } from "./types.js";
+
+export const SCHEDULE_ID_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
+export const MIN_EVERY_MS = 1000;
+export const MAX_EVERY_MS = 366 * 24 * 3600 * 1000;
+/** A bound on the table's schedules: each costs a check on every leader tick. */
+export const MAX_SCHEDULES = 1000;
+
+/** The task id of one slot: idempotent, so the slot's task is created at most once. */
+export function slotTaskId(scheduleId: string, slotMs: number): string {
+  return `${scheduleId}:${slotMs}`;
+}
+
+/** The record with its fields in a fixed order (snapshot bytes are compared across replicas). */
+export function canonicalSchedule(s: ScheduleRecord): ScheduleRecord {
+  return {
+    id: s.id,
+    everyMs: s.everyMs,
+    cron: s.cron,
+    task: { payload: s.task.payload, priority: s.task.priority, maxAttempts: s.task.maxAttempts },
+    createdAtMs: s.createdAtMs,
+    lastSlotMs: s.lastSlotMs,
+  };
+}
+
+/** null when `v` is a valid schedule record, else the reason naming the field. */
+export function scheduleProblem(v: unknown): string | null {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return "schedule must be a map";
+  const s = v as Record<string, unknown>;
+  for (const key of Object.keys(s)) {
+    if (!["id", "everyMs", "cron", "task", "createdAtMs", "lastSlotMs"].includes(key)) return `schedule: unknown field ${key.slice(0, 40)}`;
+  }
+  if (typeof s.id !== "string" || !SCHEDULE_ID_PATTERN.test(s.id)) return "id must be 1-100 characters of [A-Za-z0-9._-]";
+  if ((s.everyMs === null) === (s.cron === null)) return "exactly one of everyMs and cron is required";
+  if (s.everyMs !== null) {
+    if (!Number.isSafeInteger(s.everyMs) || (s.everyMs as number) < MIN_EVERY_MS || (s.everyMs as number) > MAX_EVERY_MS) {
+      return `everyMs must be an integer in ${MIN_EVERY_MS}..${MAX_EVERY_MS}`;
+    }
+  } else {
+    const problem = cronProblem(s.cron);
+    if (problem !== null) return `cron: ${problem}`;
+  }
+  if (!Number.isSafeInteger(s.createdAtMs) || (s.createdAtMs as number) < 0) return "createdAtMs must be an integer >= 0";
+  if (!Number.isSafeInteger(s.lastSlotMs) || (s.lastSlotMs as number) < 0) return "lastSlotMs must be an integer >= 0";
+  return templateProblem(s.task);
+}
+
+export function isScheduleRecord(v: unknown): boolean {
+  return scheduleProblem(v) === null;
+}
+
+function templateProblem(v: unknown): string | null {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return "task must be a map";
+  const t = v as Record<string, unknown>;
+  for (const key of Object.keys(t)) if (!["payload", "priority", "maxAttempts"].includes(key)) return `task: unknown field ${key.slice(0, 40)}`;
+  if (t.payload === undefined) return "task.payload is required";
+  const payload = jsonProblem(t.payload, "task.payload");
+  if (payload !== null) return payload;
+  if (!Number.isSafeInteger(t.priority)) return "task.priority must be an integer";
+  if (!Number.isSafeInteger(t.maxAttempts) || (t.maxAttempts as number) < 1 || (t.maxAttempts as number) > 100) return "task.maxAttempts must be an integer in 1..100";
+  return null;
+}
+
+const parsedCron = new Map<string, CronSpec>();
+
+/** The parsed expression (cached: the leader asks every tick). Throws CronError. */
+export function cronSpecOf(expression: string): CronSpec {
+  let spec = parsedCron.get(expression);
+  if (spec === undefined) {
+    spec = parseCron(expression);
+    if (parsedCron.size >= 4 * 1000) parsedCron.clear(); // bounded; entries are cheap to rebuild
+    parsedCron.set(expression, spec);
+  }
+  return spec;
+}
+
+/** null when the expression parses and fires within the horizon (from `fromMs`), else the reason. */
+export function cronProblem(expression: unknown, fromMs = Date.UTC(2026, 0, 1)): string | null {
+  if (typeof expression !== "string") return "must be a string";
+  try {
+    if (cronNext(cronSpecOf(expression), fromMs) === null) return `"${expression}" never fires`;
+    return null;
+  } catch (err) {
+    if (err instanceof CronError) return err.message;
+    throw err;
+  }
+}
+
+/** The first slot strictly after `afterMs`, or null when the schedule never fires again. */
+export function nextSlot(s: Pick<ScheduleRecord, "everyMs" | "cron">, afterMs: number): number | null {
+  if (s.everyMs !== null) return (Math.floor(afterMs / s.everyMs) + 1) * s.everyMs;
+  return cronNext(cronSpecOf(s.cron!), afterMs);
+}
+
+/** The slot to fire now: the latest slot at or before nowMs that is after the last one fired, or null. */
+export function dueSlot(s: ScheduleRecord, nowMs: number): number | null {
+  const next = nextSlot(s, s.lastSlotMs);
+  if (next === null || next > nowMs) return null;
+  if (s.everyMs !== null) return Math.floor(nowMs / s.everyMs) * s.everyMs;
+  return cronPrev(cronSpecOf(s.cron!), nowMs);
+}

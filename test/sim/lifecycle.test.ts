@@ -1,0 +1,71 @@
+// Issue 13 in the simulator: retention deletes tasks through the log and a recurring schedule fires under the
+// seed's faults (SimOptions.lifecycle), checked by deletedTaskReturned, deletionDivergence and scheduleSlotTwice;
+// each checker fires on a deliberately broken run and on a made-up broken history.
+import { describe, expect, it } from "vitest";
+import { runSeed } from "./cluster.js";
+import { deletedTaskReturned, deletionDivergence, scheduleSlotTwice } from "./lifecycle-checkers.js";
+import type { BrokenScheduler } from "./node.js";
+import type { CheckerName, SchedulerView } from "./view.js";
+
+const SEEDS = 20;
+const BROKEN_BUDGET = 15;
+
+function firstSeedReporting(brokenScheduler: BrokenScheduler, checker: CheckerName): { seed: number; detail: string } | null {
+  for (let seed = 1; seed <= BROKEN_BUDGET; seed++) {
+    const v = runSeed({ seed, lifecycle: true, brokenScheduler, continueAfterViolation: true }).violations.find((x) => x.checker === checker);
+    if (v) return { seed, detail: v.detail };
+  }
+  return null;
+}
+
+describe(`retention and schedules under faults, ${SEEDS} seeds`, () => {
+  it("no violation, and every seed deleted tasks and fired slots", () => {
+    let deleted = 0;
+    for (let seed = 1; seed <= SEEDS; seed++) {
+      const r = runSeed({ seed, lifecycle: true });
+      expect(r.violations.map((v) => `${v.checker}: ${v.detail}`), `seed ${seed}`).toEqual([]);
+      const l = r.stats.tasks?.lifecycle;
+      expect(l?.deleted, `seed ${seed} deleted nothing`).toBeGreaterThan(0);
+      expect(l?.slotsFired, `seed ${seed} fired no slot`).toBeGreaterThan(0);
+      deleted += l?.deleted ?? 0;
+    }
+    expect(deleted).toBeGreaterThan(SEEDS * 10);
+  });
+});
+
+describe(`a broken lifecycle is caught within ${BROKEN_BUDGET} seeds`, () => {
+  it("a replica that skips an id of a delete -> deletionDivergence", () => {
+    expect(firstSeedReporting({ replicaSpecificDelete: true }, "deletionDivergence")?.detail).toMatch(/at index \d+ n\d deleted \[.*\] but n2 deleted \[.*\]/);
+  });
+
+  it("slots made idempotent by their task id only, no dedupe window -> scheduleSlotTwice", () => {
+    expect(firstSeedReporting({ slotsByIdOnly: true }, "scheduleSlotTwice")?.detail).toMatch(/slot every1s:\d+ ran twice|created slot \d+ of every1s/);
+  });
+
+  it("snapshots that carry an older table -> deletedTaskReturned", () => {
+    expect(firstSeedReporting({ staleSnapshotTable: true }, "deletedTaskReturned")?.detail).toMatch(/n\d deleted t\d+ at index \d+ .* has it again/);
+  });
+});
+
+describe("the lifecycle checkers on made-up histories", () => {
+  const base: SchedulerView = { seed: 0, tick: 9, nodes: [], acks: [], creations: [], assignments: [], finishes: [], releases: [], tableStates: [] };
+  const tableWith = (ids: string[]) => ({ getTask: (id: string) => (ids.includes(id) ? { state: "completed" as const, attempt: 1 } : undefined) });
+  const node = (ids: string[], applied: number) => ({ id: "n1", alive: true, role: "follower" as const, term: 1, log: [], durableLog: [], applied: new Array(applied), tasks: tableWith(ids) }) as unknown as SchedulerView["nodes"][number];
+
+  it("deletedTaskReturned: fires for a deleted id back in the table, not after a new creation", () => {
+    const deletions = [{ ids: ["a"], index: 5, node: "n1", tick: 1 }];
+    expect(deletedTaskReturned({ ...base, nodes: [node(["a"], 8)], deletions })).toHaveLength(1);
+    expect(deletedTaskReturned({ ...base, nodes: [node(["a"], 4)], deletions })).toHaveLength(0);
+    expect(deletedTaskReturned({ ...base, nodes: [node(["a"], 8)], deletions, creations: [{ id: "a", index: 7, node: "n1", tick: 2 }] })).toHaveLength(0);
+  });
+
+  it("deletionDivergence and scheduleSlotTwice", () => {
+    const d = (node: string, ids: string[]) => ({ ids, index: 5, node, tick: 1 });
+    expect(deletionDivergence({ ...base, deletions: [d("n1", ["a", "b"]), d("n2", ["a", "b"])] })).toHaveLength(0);
+    expect(deletionDivergence({ ...base, deletions: [d("n1", ["a", "b"]), d("n2", ["a"])] })).toHaveLength(1);
+    const s = (node: string, slotMs: number, index: number) => ({ schedule: "s", slotMs, index, node, tick: 1 });
+    expect(scheduleSlotTwice({ ...base, slots: [s("n1", 1000, 5), s("n2", 1000, 5), s("n1", 2000, 9)] })).toHaveLength(0);
+    expect(scheduleSlotTwice({ ...base, slots: [s("n1", 1000, 5), s("n1", 1000, 9)] }).length).toBeGreaterThan(0);
+    expect(scheduleSlotTwice({ ...base, slots: [s("n1", 2000, 5), s("n1", 1000, 9)] })).toHaveLength(1);
+  });
+});
