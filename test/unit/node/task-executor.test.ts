@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { MAX_OUTCOME_BYTES, type Outcome, TaskExecutor, type TaskHandler } from "../../../src/node/task-executor.js";
 import type { Task } from "../../../src/scheduler/types.js";
 
-const task: Task = { id: "t1", state: "assigned", worker: "n1", attempt: 1, payload: {}, priority: 0, maxAttempts: 3, createdIndex: 1, updatedIndex: 2 };
+const task: Task = { id: "t1", state: "assigned", worker: "n1", attempt: 1, payload: {}, priority: 0, maxAttempts: 3, requires: [], timeoutMs: null, runAt: null, createdIndex: 1, updatedIndex: 2 };
 
 /** Runs `handler` on one assigned task and returns the first outcome reported. */
 async function outcomeOf(handler: TaskHandler): Promise<Outcome> {

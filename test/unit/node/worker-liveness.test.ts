@@ -4,7 +4,7 @@ import { type LivenessInput, decideWorkerLiveness } from "../../../src/node/work
 import type { WorkerInfo } from "../../../src/scheduler/types.js";
 
 const TIMEOUT = 1000;
-const worker = (id: string, over: Partial<WorkerInfo> = {}): WorkerInfo => ({ id, alive: true, active: 0, capacity: 2, changedAtMs: 0, ...over });
+const worker = (id: string, over: Partial<WorkerInfo> = {}): WorkerInfo => ({ id, alive: true, active: 0, capacity: 2, changedAtMs: 0, tags: [], ...over });
 
 function input(over: Partial<LivenessInput> & { heard?: Record<string, number> }): LivenessInput {
   const heard = over.heard ?? {};
