@@ -2,6 +2,7 @@
 // over that handle (src/api) on the same port as the peer transport, the dashboard, the metrics, and the embedding
 // API. `startNode` is both what `raftsched start` runs and what an embedding service imports.
 import http from "node:http";
+import type { TaskFieldsInput } from "./api/task-fields-input.js";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import pino, { type Logger } from "pino";
@@ -157,13 +158,15 @@ class ServedNode implements RaftschedNode {
     else await this.api.fail(id, attempt, outcome.error);
   }
 
-  async submit(input: { id?: string; payload: unknown; maxAttempts?: number; priority?: number; onIdReuse?: "return" | "reject" }): Promise<Task> {
+  async submit(input: { id?: string; payload: unknown; maxAttempts?: number; priority?: number; onIdReuse?: "return" | "reject" } & TaskFieldsInput): Promise<Task> {
+    const { id, payload, maxAttempts, priority, onIdReuse, ...taskFields } = input;
     const r = await this.api.submit({
-      ...(input.id !== undefined ? { id: input.id } : {}),
-      payload: (input.payload ?? null) as JsonValue,
-      maxAttempts: input.maxAttempts ?? 3,
-      priority: input.priority ?? 0,
-      ...(input.onIdReuse ? { onIdReuse: input.onIdReuse } : {}),
+      ...(id !== undefined ? { id } : {}),
+      payload: (payload ?? null) as JsonValue,
+      maxAttempts: maxAttempts ?? 3,
+      priority: priority ?? 0,
+      ...(onIdReuse ? { onIdReuse } : {}),
+      ...taskFields,
     });
     return r.task;
   }

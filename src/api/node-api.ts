@@ -16,6 +16,7 @@ import { TransferHold, proposeThroughHandOver } from "../node/transfer-hold.js";
 import { submitLeaderWaitMs } from "../node/leader-wait.js";
 import { parseLingeringCount } from "../node/lingering-handlers.js";
 import { workerRows } from "../node/worker-rows.js";
+import { submitCommand } from "./submit-command.js";
 import { LeaderForwarder, type Forwarded } from "./leader-forward.js";
 import { SnapshotDownloads } from "./snapshot-download.js";
 
@@ -115,7 +116,7 @@ export class NodeApi implements ApiBackend {
         return { created: false, task: existing };
       }
     }
-    const cmd = { type: "submit", id, payload: input.payload, priority: input.priority, maxAttempts: input.maxAttempts, nowMs: Date.now() } as const;
+    const cmd = submitCommand(id, input, Date.now());
     const res = await this.proposeWrite(cmd, "POST", "/v1/tasks", body, ctx);
     const task = expectTask(res);
     await yieldIfLarge(bodyBytes); // the answer's JSON.stringify runs in its own turn, not in the apply's

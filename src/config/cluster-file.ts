@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { isStrategy, STRATEGIES, type Strategy } from "../scheduler/strategies.js";
 import { RaftschedError } from "../util/errors.js";
+import { canonicalTags, tagListProblem } from "../scheduler/task-fields.js";
 
 /** The placement strategy a cluster file names; the list lives with the strategies themselves. */
 export type StrategyName = Strategy;
@@ -17,6 +18,8 @@ export interface NodeSpec {
   readonly capacity: number;
   /** False: a member that takes part in Raft but never runs tasks. */
   readonly worker: boolean;
+  /** The member's worker tags (a task's `requires` must all be among them); [] when none. */
+  readonly tags: readonly string[];
   readonly host: string;
   readonly port: number;
 }
@@ -61,7 +64,7 @@ const TOP_FIELDS = new Set([
   "handler",
   "nodes",
 ]);
-const NODE_FIELDS = new Set(["id", "url", "role", "capacity", "worker"]);
+const NODE_FIELDS = new Set(["id", "url", "role", "capacity", "worker", "tags"]);
 const ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 const MAX_NODES = 64;
 
@@ -159,7 +162,10 @@ export function parseClusterFile(text: string, where: string, filePath = ""): Cl
     const capacity = intField(n, "capacity", at, CLUSTER_DEFAULTS.capacity, 0, 100_000);
     const worker = n.worker ?? true;
     if (typeof worker !== "boolean") throw new RaftschedError("BAD_CONFIG", `${at}: "worker" must be true or false`);
-    nodes.push({ id, url: `http://${hostPort}`, role, capacity, worker, host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) });
+    const tags = n.tags ?? [];
+    const tagProblem = tagListProblem(tags);
+    if (tagProblem !== null) throw new RaftschedError("BAD_CONFIG", `${at}: "tags" ${tagProblem}`);
+    nodes.push({ id, url: `http://${hostPort}`, role, capacity, worker, tags: canonicalTags(tags as string[]), host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) });
   });
   if (!nodes.some((n) => n.role === "voter")) throw bad(where, "at least one node must be a voter");
 

@@ -30,6 +30,8 @@ export interface LeaderDutiesOptions {
   readonly rng: () => number;
   /** Members that run tasks, with their capacity (voters and learners alike). */
   readonly workerMembers: () => ReadonlyMap<string, number>;
+  /** A member's worker tags (the cluster file's), sorted; default none. */
+  readonly memberTags?: (id: string) => readonly string[];
   /** Whether the latest configuration in the leader's log (applied or not) holds `id`. A worker missing from the
    *  applied membership but re-added by a later entry is not released (rejoin-leave-decision.ts). Default: no. */
   readonly inLatestConf?: (id: string) => boolean;
@@ -130,6 +132,7 @@ export class LeaderDuties {
       contacted: (id) => this.contacted.has(id),
       inFlight: (id) => this.livenessInFlight.has(id),
       inLatestConf: (id) => this.o.inLatestConf?.(id) ?? false,
+      ...(this.o.memberTags ? { memberTags: this.o.memberTags } : {}),
     });
     for (const d of decisions) this.proposeLiveness(d.worker, d.command, LIVENESS_LOG[d.command.type], d.silentMs);
   }

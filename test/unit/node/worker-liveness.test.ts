@@ -62,3 +62,18 @@ describe("decideWorkerLiveness", () => {
     expect(summary(input({ heard: { n2: 9_500 }, inFlight: (id) => id === "n3" }))).toEqual([]);
   });
 });
+
+describe("member tags (cluster file nodes[].tags)", () => {
+  const heard = { n2: 9_900, n3: 9_900 };
+  it("registers a member's tags with its workerUp, and again when they differ from the table's", () => {
+    const memberTags = (id: string) => (id === "n2" ? ["gpu"] : []);
+    const decisions = decideWorkerLiveness(input({ heard, memberTags }));
+    expect(decisions.map((d) => d.command)).toEqual([{ type: "workerUp", worker: "n2", capacity: 2, nowMs: 10_000, tags: ["gpu"] }]);
+    const registered = [worker("n1"), worker("n2", { tags: ["gpu"] }), worker("n3")];
+    expect(summary(input({ heard, memberTags, registered }))).toEqual([]);
+    // Tags taken away: registered again without them.
+    expect(decideWorkerLiveness(input({ heard, registered })).map((d) => d.command)).toEqual([
+      { type: "workerUp", worker: "n2", capacity: 2, nowMs: 10_000 },
+    ]);
+  });
+});
