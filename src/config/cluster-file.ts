@@ -162,10 +162,7 @@ export function parseClusterFile(text: string, where: string, filePath = ""): Cl
     const capacity = intField(n, "capacity", at, CLUSTER_DEFAULTS.capacity, 0, 100_000);
     const worker = n.worker ?? true;
     if (typeof worker !== "boolean") throw new RaftschedError("BAD_CONFIG", `${at}: "worker" must be true or false`);
-    const tags = n.tags ?? [];
-    const tagProblem = tagListProblem(tags);
-    if (tagProblem !== null) throw new RaftschedError("BAD_CONFIG", `${at}: "tags" ${tagProblem}`);
-    nodes.push({ id, url: `http://${hostPort}`, role, capacity, worker, tags: canonicalTags(tags as string[]), host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) });
+    nodes.push({ id, url: `http://${hostPort}`, role, capacity, worker, tags: nodeTags(n.tags, at), host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) });
   });
   if (!nodes.some((n) => n.role === "voter")) throw bad(where, "at least one node must be a voter");
 
@@ -182,6 +179,13 @@ export function parseClusterFile(text: string, where: string, filePath = ""): Cl
     nodes,
     path: filePath,
   };
+}
+
+/** A node's "tags" (default none), sorted; refused as the task's `requires` would be. */
+function nodeTags(raw: unknown, at: string): readonly string[] {
+  const problem = raw === undefined ? null : tagListProblem(raw);
+  if (problem !== null) throw new RaftschedError("BAD_CONFIG", `${at}: "tags" ${problem}`);
+  return canonicalTags((raw ?? []) as string[]);
 }
 
 export function loadClusterFile(file: string): ClusterFile {

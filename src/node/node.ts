@@ -194,8 +194,7 @@ export class Replica {
       workerTimeoutMs: this.cfg.workerTimeoutMs,
       strategy: this.cfg.strategy,
       rng: makePrng(seed ^ 0x9e3779b9),
-      workerMembers: () => this.workerMembers(),
-      memberTags: (id) => this.cfg.nodes.find((n) => n.id === id)?.tags ?? [],
+      workerMembers: () => this.workerMembers(), memberTags: (id) => this.cfg.nodes.find((n) => n.id === id)?.tags ?? [],
       inLatestConf: (id) => isMember(this.latestConfAfter(this.confApplied(), this.runner.appliedIndex), id),
       propose: (cmd) => this.proposeCommand(cmd),
       // The role as announced by the last Ready: duties start only after becameLeader() granted the grace period.

@@ -141,17 +141,7 @@ export function commandProblem(value: unknown): string | null {
   const c = value as Record<string, unknown>;
   switch (c.type) {
     case "submit":
-      return (
-        onlyFields(c, ["type", "id", "payload", "priority", "maxAttempts", "nowMs", "requires", "timeoutMs", "runAt"]) ??
-        taskId(c.id) ??
-        json(c.payload, "payload", true) ??
-        safeInt(c.priority, "priority", Number.MIN_SAFE_INTEGER) ??
-        intIn(c.maxAttempts, "maxAttempts", MIN_MAX_ATTEMPTS, MAX_MAX_ATTEMPTS) ??
-        safeInt(c.nowMs, "nowMs", 0) ??
-        optional(c.requires, (v) => tags(v, "requires")) ??
-        optional(c.timeoutMs, (v) => intIn(v, "timeoutMs", MIN_TIMEOUT_MS, MAX_TIMEOUT_MS)) ??
-        optional(c.runAt, (v) => safeInt(v, "runAt", 0))
-      );
+      return submitProblem(c);
     case "assign": {
       const fieldProblem = onlyFields(c, ["type", "assignments", "rrCursor"]);
       if (fieldProblem !== null) return fieldProblem;
@@ -207,6 +197,20 @@ export function commandProblem(value: unknown): string | null {
     default:
       return `unknown command type ${JSON.stringify(String(c.type)).slice(0, 40)}`;
   }
+}
+
+function submitProblem(c: Record<string, unknown>): string | null {
+  return (
+    onlyFields(c, ["type", "id", "payload", "priority", "maxAttempts", "nowMs", "requires", "timeoutMs", "runAt"]) ??
+    taskId(c.id) ??
+    json(c.payload, "payload", true) ??
+    safeInt(c.priority, "priority", Number.MIN_SAFE_INTEGER) ??
+    intIn(c.maxAttempts, "maxAttempts", MIN_MAX_ATTEMPTS, MAX_MAX_ATTEMPTS) ??
+    safeInt(c.nowMs, "nowMs", 0) ??
+    optional(c.requires, (v) => tags(v, "requires")) ??
+    optional(c.timeoutMs, (v) => intIn(v, "timeoutMs", MIN_TIMEOUT_MS, MAX_TIMEOUT_MS)) ??
+    optional(c.runAt, (v) => safeInt(v, "runAt", 0))
+  );
 }
 
 // msgpack writes an absent optional field as nothing but an explicit `undefined` as a value; both mean absent.
