@@ -328,7 +328,7 @@ export class Replica {
     if (e.data.byteLength === 0) return undefined; // a new leader's no-op
     const result = this.table.applyEntry(e.index, e.data);
     this.hooks.onApplied?.(result);
-    if (this.runner?.isLeader) this.duties.nudge();
+    if (this.runner?.isLeader) this.duties.applied(result); // attempt clocks start, then a placement round
     return result;
   }
 
