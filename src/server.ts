@@ -91,6 +91,7 @@ class ServedNode implements RaftschedNode {
         serve: (wiring) => this.serve(wiring),
         reportOutcome: (id, attempt, outcome) => this.reportOutcome(id, attempt, outcome),
         reportLingering: async (count) => void (await this.api.reportLingering(this.id, { count })),
+        reportProgress: async (id, attempt, progress) => void (await this.api.reportProgress(id, { attempt, progress })),
         onApplied: (result) => this.metrics.onApplied(result),
         onRoleChange: (role, term) => this.metrics.onRoleChange(role, term),
         get observer() {

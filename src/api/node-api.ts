@@ -17,6 +17,7 @@ import { submitLeaderWaitMs } from "../node/leader-wait.js";
 import { parseLingeringCount } from "../node/lingering-handlers.js";
 import { workerRows } from "../node/worker-rows.js";
 import { submitCommand } from "./submit-command.js";
+import { acceptProgress, progressShown, parseProgressBody } from "../node/task-progress.js";
 import { LeaderForwarder, type Forwarded } from "./leader-forward.js";
 import { SnapshotDownloads } from "./snapshot-download.js";
 
@@ -147,6 +148,13 @@ export class NodeApi implements ApiBackend {
     return { worker, count };
   }
 
+  async reportProgress(id: string, body: unknown, ctx?: RequestContext): Promise<unknown> {
+    const report = parseProgressBody(body);
+    await this.awaitLeader(ctx);
+    if (this.n.runner.isLeader) return acceptProgress(this.n.table.getTask(id), id, report, this.n.duties.progress);
+    return (await this.forwarder.forward("POST", `/v1/tasks/${encodeURIComponent(id)}/progress`, report, ctx)).body;
+  }
+
   async cancel(id: string, ctx?: RequestContext): Promise<Task> {
     return await this.writeTask(`/v1/tasks/${encodeURIComponent(id)}/cancel`, undefined, ctx, () => ({ type: "cancel", id }));
   }
@@ -182,12 +190,13 @@ export class NodeApi implements ApiBackend {
 
   async getTask(id: string, stale: boolean): Promise<Task | undefined> {
     if (!stale) await this.linearize();
-    return this.n.table.getTask(id);
+    return progressShown(this.n.table.getTask(id), this.n.duties.progress, this.n.runner.isLeader);
   }
 
   async listTasks(q: ListQuery, stale: boolean): Promise<{ tasks: Task[]; next: string | null }> {
     if (!stale) await this.linearize();
-    return this.n.table.listTasks(q);
+    const page = this.n.table.listTasks(q);
+    return { ...page, tasks: page.tasks.map((t) => progressShown(t, this.n.duties.progress, this.n.runner.isLeader)!) };
   }
 
   private async linearize(): Promise<void> {

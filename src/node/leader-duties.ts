@@ -16,6 +16,7 @@ import { AttemptDeadlines, DueTimer, expiredAttempts, timeoutFail } from "./atte
 import { errorMessage } from "../util/errors.js";
 import { type LivenessCommand, decideWorkerLiveness } from "./worker-liveness.js";
 import { LingeringLedger } from "./lingering-handlers.js";
+import { ProgressBoard } from "./task-progress.js";
 
 const LIVENESS_LOG: Record<LivenessCommand["type"], string> = {
   workerRemoved: "member removed: releasing its tasks",
@@ -64,6 +65,8 @@ export class LeaderDuties {
   readonly deadlines = new AttemptDeadlines();
   /** Wakes a round when the next delayed task or deadline is due. */
   private readonly dueTimer: DueTimer;
+  /** Running attempts' progress as reported to this leader (task-progress.ts): memory only. */
+  readonly progress = new ProgressBoard();
   /** Timeout fails being proposed, by task id. */
   private readonly timingOut = new Set<string>();
 
@@ -98,6 +101,7 @@ export class LeaderDuties {
     this.lingering.clear();
     for (const id of this.o.workerMembers().keys()) this.lastHeardMs.set(id, now);
     this.restartAttemptClocks(now);
+    this.progress.clear(); // a new leader starts with no progress: the next reports refill it
   }
 
   /** A new leader cannot know when its predecessor started the running attempts: their clocks start now. */

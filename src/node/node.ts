@@ -57,6 +57,8 @@ export interface ReplicaHooks {
   reportOutcome(id: string, attempt: number, outcome: Outcome): Promise<void>;
   /** Tells the leader this node's count of aborted handlers still running (POST /v1/workers/<id>/lingering). */
   reportLingering?(count: number): Promise<void>;
+  /** Tells the leader a running attempt's progress (POST /v1/tasks/<id>/progress; src/node/task-progress.ts). */
+  reportProgress?(id: string, attempt: number, progress: JsonValue): Promise<void>;
   onApplied?(result: ApplyResult): void;
   onRoleChange?(role: Role, term: number): void;
   /** The metrics' timings from the runner and the store (replica-observer.ts). */
@@ -210,7 +212,7 @@ export class Replica {
       logger: this.logger,
       assignedToMe: () => this.table.listTasks({ worker: this.id, state: "assigned", limit: 1000 }).tasks,
       lookup: (id) => this.table.getTask(id),
-      report: (id, attempt, outcome) => this.hooks.reportOutcome(id, attempt, outcome),
+      report: (id, attempt, outcome) => this.hooks.reportOutcome(id, attempt, outcome), reportProgress: async (id, attempt, value) => void (await this.hooks.reportProgress?.(id, attempt, value)),
       // Attempts wait until the leader confirmed a commit index this node has applied (attempt-start-gate.ts).
       confirmCommit: async () => {
         const term = this.core.status().term;
