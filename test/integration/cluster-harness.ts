@@ -31,6 +31,8 @@ export interface ClusterOptions {
   readonly startTimeoutMs?: number;
   /** Snapshot every this many applied entries (the cluster file's field; its default when absent). */
   readonly snapshotEveryEntries?: number;
+  /** Extra fields of a node's cluster-file entry (e.g. tags, worker); wins over `capacity`. */
+  readonly nodeFields?: (id: string) => Readonly<Record<string, unknown>>;
 }
 
 export interface NodeStatus {
@@ -209,7 +211,7 @@ export class Cluster {
       nodes: opts.nodes ?? 3,
       dirPrefix: "raftsched-it-",
       file,
-      ...(capacity !== undefined ? { nodeFields: () => ({ capacity }) } : {}),
+      ...(capacity !== undefined || opts.nodeFields ? { nodeFields: (id: string) => ({ ...(capacity !== undefined ? { capacity } : {}), ...opts.nodeFields?.(id) }) } : {}),
       ...(opts.env ? { env: opts.env } : {}),
       dropEnv: ["RAFTSCHED_TOKEN"], // the cluster file's token is the one under test
       cwd: REPO_ROOT,
