@@ -1281,8 +1281,10 @@ export class SimCluster {
       const l = this.leader();
       if (!l) return ids;
       return ids.filter((id) => {
-        const state = l.tasks.getTask(id)?.state;
-        return state !== "completed" && state !== "dead" && state !== "cancelled";
+        const t = l.tasks.getTask(id);
+        // A pending task no live worker carries the tags for stays pending by contract (it says why: `waiting`).
+        if (t?.state === "pending" && t.waiting !== undefined) return false;
+        return t?.state !== "completed" && t?.state !== "dead" && t?.state !== "cancelled";
       });
     };
     while (!this.stopped && this.now < from + bound) {

@@ -75,6 +75,10 @@ export interface BrokenScheduler {
   readonly freeSlotOnAbort?: boolean;
   /** The leader places work without counting the aborted handlers the workers told it still run (issue #17.2). */
   readonly ignoreLingering?: boolean;
+  /** The leader also places a task that requires tags on a worker lacking them. */
+  readonly ignoreRequires?: boolean;
+  /** The leader also places a delayed task before its runAt. */
+  readonly ignoreRunAt?: boolean;
 }
 
 /** At most this many Readies are worked through per node per delivery round (a runaway core cannot hang us). */

@@ -11,9 +11,11 @@
 //                      declared dead or removed, task cancelled), can finish: a stale report is fenced;
 //   replicaDivergence  every replica's table is byte-identical at the same applied index;
 //   staleAttemptStart, executorCapacity: what the executors start and run (attempt-start-checkers.ts);
-//   placementCapacity: the leader places no work on slots held by handlers it was told still run (same file).
+//   placementCapacity: the leader places no work on slots held by handlers it was told still run (same file);
+//   taskFieldPlacement: no task on a worker lacking a tag it requires, none before its runAt (task-field-checkers.ts).
 import { executorCapacity, placementCapacity, staleAttemptStart } from "./attempt-start-checkers.js";
 import { bytesEqual } from "./entries.js";
+import { taskFieldPlacement } from "./task-field-checkers.js";
 import type { AssignmentRecord, CheckerName, SchedulerView, Violation } from "./view.js";
 
 export type SchedulerChecker = (view: SchedulerView) => Violation[];
@@ -149,7 +151,7 @@ export const replicaDivergence: SchedulerChecker = (view) => {
   return out;
 };
 
-export type SchedulerCheckerName = "taskLost" | "taskDuplicated" | "attemptFencing" | "replicaDivergence" | "staleAttemptStart" | "executorCapacity" | "placementCapacity";
+export type SchedulerCheckerName = "taskLost" | "taskDuplicated" | "attemptFencing" | "replicaDivergence" | "staleAttemptStart" | "executorCapacity" | "placementCapacity" | "taskFieldPlacement";
 
 export const SCHEDULER_CHECKERS: Readonly<Record<SchedulerCheckerName, SchedulerChecker>> = {
   taskLost,
@@ -159,4 +161,5 @@ export const SCHEDULER_CHECKERS: Readonly<Record<SchedulerCheckerName, Scheduler
   staleAttemptStart,
   executorCapacity,
   placementCapacity,
+  taskFieldPlacement,
 };
