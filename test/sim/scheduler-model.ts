@@ -74,6 +74,9 @@ export interface SchedulerStats {
   /** Attempts a node's table still gave it after a restart, already superseded in the committed log, that the
    *  start gate kept from running (the case of issue #17.1). */
   readonly staleAttemptsHeldBack: number;
+  /** Attempts failed with TIMEOUT by a leader (their timeoutMs passed), and tasks placed that required tags. */
+  readonly timedOut: number;
+  readonly taggedPlaced: number;
 }
 
 /** One tick is 10 ms: commands carry leader clock readings in ms. */
@@ -195,7 +198,7 @@ export class SimScheduler {
   private readonly submits = new Map<string, ClientSubmit>();
   private readonly submitOrder: string[] = [];
   private nextTaskNumber = 0;
-  private stats = { submits: 0, acknowledged: 0, completed: 0, failedAttempts: 0, staleReportsRefused: 0, requeued: 0, tableComparisons: 0, tablesRestored: 0, staleAttemptsHeldBack: 0 };
+  private stats = { submits: 0, acknowledged: 0, completed: 0, failedAttempts: 0, staleReportsRefused: 0, requeued: 0, tableComparisons: 0, tablesRestored: 0, staleAttemptsHeldBack: 0, timedOut: 0, taggedPlaced: 0 };
   private confirmSeq = 0;
   /** "node/incarnation/id#attempt" held back by the start gate, counted once. */
   private readonly heldBack = new Set<string>();
@@ -514,7 +517,10 @@ export class SimScheduler {
     for (const { id, clock } of expired) {
       if (duties.timingOut.has(id)) continue;
       duties.timingOut.add(id);
-      const ok = this.propose(n, timeoutFail(id, clock, retryAtMs(nowMs, clock.attempt)), `timeout ${id}`, () => duties.timingOut.delete(id));
+      const ok = this.propose(n, timeoutFail(id, clock, retryAtMs(nowMs, clock.attempt)), `timeout ${id}`, (o) => {
+        duties.timingOut.delete(id);
+        if (o.applied && o.result?.ok) this.stats.timedOut++;
+      });
       if (!ok) duties.timingOut.delete(id);
     }
   }
@@ -528,6 +534,7 @@ export class SimScheduler {
       const t = n.tasks.getTask(a.taskId);
       if (!t) continue;
       if (d && d.term === n.term && t.timeoutMs !== null) d.deadlines.start(t.id, a.attempt, t.timeoutMs, nowMs);
+      if (d && t.requires.length > 0) this.stats.taggedPlaced++;
       const workerTags = memberTagsOf(this.host.seed, a.worker);
       fieldPlacements.push({ id: t.id, attempt: a.attempt, worker: a.worker, node: n.id, index, tick: this.host.tick, nowMs, requires: t.requires, runAt: t.runAt, workerTags });
     }
