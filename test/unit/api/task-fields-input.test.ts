@@ -67,3 +67,13 @@ describe("cluster file nodes[] tags and worker:false", () => {
     expect(() => parseClusterFile(file({ tags: "gpu" }), "f")).toThrow(/"tags"/);
   });
 });
+
+describe("onIdReuse: reject compares the task fields too", () => {
+  it("refuses the same id with other requires or timeoutMs", async () => {
+    const { refuseReusedId } = await import("../../../src/node/id-reuse.js");
+    const existing = { id: "t", state: "pending", worker: null, attempt: 0, payload: 1, priority: 0, maxAttempts: 3, requires: ["gpu"], timeoutMs: 50, runAt: null, createdIndex: 1, updatedIndex: 1 } as const;
+    expect(() => refuseReusedId(existing, { payload: 1, priority: 0, maxAttempts: 3, requires: ["gpu"], timeoutMs: 50 })).not.toThrow();
+    expect(() => refuseReusedId(existing, { payload: 1, priority: 0, maxAttempts: 3, timeoutMs: 50 })).toThrow(/requires/);
+    expect(() => refuseReusedId(existing, { payload: 1, priority: 0, maxAttempts: 3, requires: ["gpu"] })).toThrow(/timeoutMs/);
+  });
+});
