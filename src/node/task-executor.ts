@@ -170,7 +170,7 @@ export class TaskExecutor {
       if (!t || t.state !== "assigned" || t.worker !== this.o.selfId || t.attempt !== r.attempt) {
         // The slot stays taken until the handler returns (run() frees it): a handler may take a while to clean up.
         this.draining.set(`${id}#${r.attempt}`, id);
-        r.abort.abort();
+        r.abort.abort(abortReason(t, r.attempt));
         this.running.delete(id);
         this.o.logger.info({ task: id, attempt: r.attempt }, "attempt superseded; aborted");
       }
@@ -254,6 +254,15 @@ export class TaskExecutor {
     for (const r of this.running.values()) r.abort.abort();
     this.running.clear();
   }
+}
+
+/** Why an attempt is aborted, as the handler's `signal.reason`: TIMEOUT when the leader failed it for running past
+ *  its timeoutMs, else ABORTED (superseded, cancelled, the node declared dead). */
+function abortReason(t: Task | undefined, attempt: number): Error {
+  const last = t?.attempt === attempt ? t.lastError : undefined;
+  const timedOut = typeof last === "object" && last !== null && !Array.isArray(last) && last.code === "TIMEOUT";
+  const reason = timedOut ? `attempt ${attempt} ran past its timeoutMs` : `attempt ${attempt} superseded`;
+  return Object.assign(new Error(reason), { code: timedOut ? "TIMEOUT" : "ABORTED" });
 }
 
 function splitKey(key: string): [string, number] {

@@ -71,3 +71,37 @@ describe("TaskExecutor outcomes", () => {
     expect(o.kind === "fail" && o.error).toMatchObject({ code: "BAD_RESULT", message: expect.stringMatching(/error is \d+ bytes/) });
   });
 });
+
+describe("TaskExecutor aborts", () => {
+  it("fires the handler's AbortSignal with code TIMEOUT when the leader failed the attempt for its timeoutMs", async () => {
+    let current: Task = task;
+    let reason: unknown;
+    const aborted = new Promise<void>((resolve) => {
+      const ex = new TaskExecutor({
+        selfId: "n1",
+        capacity: 1,
+        logger: pino({ level: "silent" }),
+        assignedToMe: () => (current.state === "assigned" ? [current] : []),
+        lookup: () => current,
+        report: async () => undefined,
+      });
+      ex.setHandler(
+        (ctx) =>
+          new Promise((_, reject) =>
+            ctx.signal.addEventListener("abort", () => {
+              reason = ctx.signal.reason;
+              resolve();
+              reject(ctx.signal.reason);
+            }),
+          ),
+      );
+      ex.reconcile();
+      // The leader's TIMEOUT fail is applied: the task is pending again with that error, at the same attempt.
+      current = { ...task, state: "pending", worker: null, lastError: { code: "TIMEOUT", message: "attempt 1 ran past timeoutMs 5" } };
+      ex.reconcile();
+      setTimeout(() => ex.stop(), 50);
+    });
+    await aborted;
+    expect(reason).toMatchObject({ code: "TIMEOUT" });
+  });
+});
