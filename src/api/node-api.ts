@@ -17,7 +17,8 @@ import { submitLeaderWaitMs } from "../node/leader-wait.js";
 import { parseLingeringCount } from "../node/lingering-handlers.js";
 import { workerRows } from "../node/worker-rows.js";
 import { submitCommand } from "./submit-command.js";
-import { acceptProgress, progressShown, parseProgressBody } from "../node/task-progress.js";
+import { pageWithProgress, progressShown } from "../node/task-progress.js";
+import { reportProgressOn } from "./progress-report.js";
 import { LeaderForwarder, type Forwarded } from "./leader-forward.js";
 import { SnapshotDownloads } from "./snapshot-download.js";
 
@@ -117,8 +118,7 @@ export class NodeApi implements ApiBackend {
         return { created: false, task: existing };
       }
     }
-    const cmd = submitCommand(id, input, Date.now());
-    const res = await this.proposeWrite(cmd, "POST", "/v1/tasks", body, ctx);
+    const res = await this.proposeWrite(submitCommand(id, input, Date.now()), "POST", "/v1/tasks", body, ctx);
     const task = expectTask(res);
     await yieldIfLarge(bodyBytes); // the answer's JSON.stringify runs in its own turn, not in the apply's
     const created = res.ok && res.created === true;
@@ -148,11 +148,8 @@ export class NodeApi implements ApiBackend {
     return { worker, count };
   }
 
-  async reportProgress(id: string, body: unknown, ctx?: RequestContext): Promise<unknown> {
-    const report = parseProgressBody(body);
-    await this.awaitLeader(ctx);
-    if (this.n.runner.isLeader) return acceptProgress(this.n.table.getTask(id), id, report, this.n.duties.progress);
-    return (await this.forwarder.forward("POST", `/v1/tasks/${encodeURIComponent(id)}/progress`, report, ctx)).body;
+  reportProgress(id: string, body: unknown, ctx?: RequestContext): Promise<unknown> {
+    return reportProgressOn(this.n, id, body, () => this.awaitLeader(ctx), async (path, b) => (await this.forwarder.forward("POST", path, b, ctx)).body);
   }
 
   async cancel(id: string, ctx?: RequestContext): Promise<Task> {
@@ -195,8 +192,7 @@ export class NodeApi implements ApiBackend {
 
   async listTasks(q: ListQuery, stale: boolean): Promise<{ tasks: Task[]; next: string | null }> {
     if (!stale) await this.linearize();
-    const page = this.n.table.listTasks(q);
-    return { ...page, tasks: page.tasks.map((t) => progressShown(t, this.n.duties.progress, this.n.runner.isLeader)!) };
+    return pageWithProgress(this.n.table.listTasks(q), this.n.duties.progress, this.n.runner.isLeader);
   }
 
   private async linearize(): Promise<void> {

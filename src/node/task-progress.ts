@@ -111,3 +111,8 @@ export function progressShown(task: Task | undefined, board: ProgressBoard, isLe
   const progress = board.get(task.id, task.attempt);
   return progress === undefined ? task : { ...task, progress };
 }
+
+/** A page of tasks, each with the progress this leader holds for it (progressShown). */
+export function pageWithProgress<P extends { readonly tasks: Task[] }>(page: P, board: ProgressBoard, isLeader: boolean): P {
+  return isLeader ? { ...page, tasks: page.tasks.map((t) => progressShown(t, board)!) } : page;
+}
