@@ -3,6 +3,7 @@
 // API. `startNode` is both what `raftsched start` runs and what an embedding service imports.
 import http from "node:http";
 import https from "node:https";
+import type { TaskFieldsInput } from "./api/task-fields-input.js";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import pino, { type Logger } from "pino";
@@ -108,6 +109,7 @@ class ServedNode implements RaftschedNode {
         serve: (wiring) => this.serve(wiring),
         reportOutcome: (id, attempt, outcome) => this.reportOutcome(id, attempt, outcome),
         reportLingering: async (count) => void (await this.api.reportLingering(this.id, { count })),
+        reportProgress: async (id, attempt, progress) => void (await this.api.reportProgress(id, { attempt, progress })),
         onApplied: (result, index) => {
           this.metrics.onApplied(result);
           this.watchHistory.recordApplied(index, result, (id) => this.replica.handle.table.getTask(id));
@@ -192,13 +194,15 @@ class ServedNode implements RaftschedNode {
     else await this.api.fail(id, attempt, outcome.error);
   }
 
-  async submit(input: { id?: string; payload: unknown; maxAttempts?: number; priority?: number; onIdReuse?: "return" | "reject" }): Promise<Task> {
+  async submit(input: { id?: string; payload: unknown; maxAttempts?: number; priority?: number; onIdReuse?: "return" | "reject" } & TaskFieldsInput): Promise<Task> {
+    const { id, payload, maxAttempts, priority, onIdReuse, ...taskFields } = input;
     const r = await this.api.submit({
-      ...(input.id !== undefined ? { id: input.id } : {}),
-      payload: (input.payload ?? null) as JsonValue,
-      maxAttempts: input.maxAttempts ?? 3,
-      priority: input.priority ?? 0,
-      ...(input.onIdReuse ? { onIdReuse: input.onIdReuse } : {}),
+      ...(id !== undefined ? { id } : {}),
+      payload: (payload ?? null) as JsonValue,
+      maxAttempts: maxAttempts ?? 3,
+      priority: priority ?? 0,
+      ...(onIdReuse ? { onIdReuse } : {}),
+      ...taskFields,
     });
     return r.task;
   }

@@ -17,6 +17,9 @@ import { TransferHold, proposeThroughHandOver } from "../node/transfer-hold.js";
 import { submitLeaderWaitMs } from "../node/leader-wait.js";
 import { parseLingeringCount } from "../node/lingering-handlers.js";
 import { workerRows } from "../node/worker-rows.js";
+import { submitCommand } from "./submit-command.js";
+import { pageWithProgress, progressShown } from "../node/task-progress.js";
+import { reportProgressOn } from "./progress-report.js";
 import { LeaderForwarder, type Forwarded } from "./leader-forward.js";
 import { SnapshotDownloads } from "./snapshot-download.js";
 import { TaskWatchApi } from "./task-watch-api.js";
@@ -137,8 +140,7 @@ export class NodeApi implements ApiBackend {
         return { created: false, task: existing };
       }
     }
-    const cmd = { type: "submit", id, payload: input.payload, priority: input.priority, maxAttempts: input.maxAttempts, nowMs: Date.now() } as const;
-    const res = await this.proposeWrite(cmd, "POST", "/v1/tasks", body, ctx);
+    const res = await this.proposeWrite(submitCommand(id, input, Date.now()), "POST", "/v1/tasks", body, ctx);
     // An id in the dedupe window of deleted tasks answers as a duplicate (task-lifecycle.ts): 200 { id, deleted }.
     if (res.ok && res.deleted !== undefined) return { created: false, task: { id, deleted: true } as unknown as Task };
     const task = expectTask(res);
@@ -168,6 +170,10 @@ export class NodeApi implements ApiBackend {
     if (!this.n.runner.isLeader) return (await this.forwarder.forward("POST", `/v1/workers/${encodeURIComponent(worker)}/lingering`, { count }, ctx)).body;
     this.n.duties.lingering.set(worker, count);
     return { worker, count };
+  }
+
+  reportProgress(id: string, body: unknown, ctx?: RequestContext): Promise<unknown> {
+    return reportProgressOn(this.n, id, body, () => this.awaitLeader(ctx), async (path, b) => (await this.forwarder.forward("POST", path, b, ctx)).body);
   }
 
   async cancel(id: string, ctx?: RequestContext): Promise<Task> {
@@ -205,12 +211,12 @@ export class NodeApi implements ApiBackend {
 
   async getTask(id: string, stale: boolean): Promise<Task | undefined> {
     if (!stale) await this.linearize();
-    return this.n.table.getTask(id);
+    return progressShown(this.n.table.getTask(id), this.n.duties.progress, this.n.runner.isLeader);
   }
 
   async listTasks(q: ListQuery, stale: boolean): Promise<{ tasks: Task[]; next: string | null }> {
     if (!stale) await this.linearize();
-    return this.n.table.listTasks(q);
+    return pageWithProgress(this.n.table.listTasks(q), this.n.duties.progress, this.n.runner.isLeader);
   }
 
   private async linearize(): Promise<void> {

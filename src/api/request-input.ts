@@ -8,6 +8,7 @@ import { TASK_STATES } from "../scheduler/types.js";
 import { memberUrlProblem } from "../node/member-url.js";
 import { parseMemberFacts } from "./member-facts-input.js";
 import { listOrder } from "./list-order.js";
+import { TASK_FIELD_KEYS, parseTaskFields } from "./task-fields-input.js";
 import type { MemberFacts } from "../raft/types.js";
 
 export const TASK_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -21,6 +22,12 @@ export interface SubmitInput {
   /** The same id with another body: "return" answers 200 with the existing task (the contract's default),
    *  "reject" answers 409 ID_REUSED, for a client that would rather hear that its id was already taken. */
   readonly onIdReuse?: "return" | "reject";
+  /** CONTRACT "Task fields added" (src/scheduler/task-fields.ts); absent: the defaults. */
+  readonly requires?: readonly string[];
+  readonly timeoutMs?: number;
+  readonly runAt?: number;
+  /** Relative to the leader's clock: the leader turns it into runAt when it proposes. */
+  readonly delayMs?: number;
 }
 
 export interface ListQuery {
@@ -67,9 +74,9 @@ function intIn(o: Record<string, unknown>, key: string, min: number, max: number
   return v;
 }
 
-export function parseSubmit(body: unknown): SubmitInput {
+export function parseSubmit(body: unknown, nowMs = Date.now()): SubmitInput {
   const o = asObject(body);
-  checkKeys(o, ["id", "payload", "maxAttempts", "priority", "onIdReuse"]);
+  checkKeys(o, ["id", "payload", "maxAttempts", "priority", "onIdReuse", ...TASK_FIELD_KEYS]);
   if (o.onIdReuse !== undefined && o.onIdReuse !== "return" && o.onIdReuse !== "reject") throw field("onIdReuse", 'must be "return" or "reject"');
   let id: string | undefined;
   if (o.id !== undefined) {
@@ -86,6 +93,7 @@ export function parseSubmit(body: unknown): SubmitInput {
     maxAttempts: intIn(o, "maxAttempts", 1, 100, 3),
     priority: intIn(o, "priority", -1_000_000, 1_000_000, 0),
     ...(o.onIdReuse === "reject" ? { onIdReuse: "reject" as const } : {}),
+    ...parseTaskFields(o, nowMs),
   };
 }
 

@@ -51,6 +51,8 @@ export interface ApiBackend {
   workers(ctx?: RequestContext): Promise<unknown>;
   /** A worker tells the leader how many aborted handlers still hold its slots (`body`: `{ count }`). */
   reportLingering?(worker: string, body: unknown, ctx?: RequestContext): Promise<unknown>;
+  /** A running attempt's progress (`body`: `{ attempt, progress }`), kept by the leader in memory. */
+  reportProgress?(id: string, body: unknown, ctx?: RequestContext): Promise<unknown>;
   cluster(ctx?: RequestContext): Promise<unknown>;
   addMember?(id: string, url: string, role: "voter" | "learner", ctx?: RequestContext, facts?: MemberFacts): Promise<{ created: boolean; body: unknown }>;
   removeMember?(id: string, ctx?: RequestContext): Promise<unknown>;
@@ -281,6 +283,10 @@ const ROUTES: readonly Route[] = [
         }),
       },
     },
+  },
+  {
+    path: "/v1/tasks/:id/progress",
+    methods: { POST: { available: (api) => api.reportProgress !== undefined, run: json(200, (api, r) => api.reportProgress!(r.params.id!, r.body, r.ctx)) } },
   },
   {
     path: "/v1/tasks/:id/cancel",

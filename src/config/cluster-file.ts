@@ -10,6 +10,7 @@ import { checkUrlScheme, parseSecurityFields, type TlsFiles } from "./security-f
 export type { TlsFiles } from "./security-fields.js";
 import type { RetentionPolicy } from "../scheduler/task-retention.js";
 import { parseRetention } from "./retention-config.js";
+import { canonicalTags, tagListProblem } from "../scheduler/task-fields.js";
 
 /** The placement strategy a cluster file names; the list lives with the strategies themselves. */
 export type StrategyName = Strategy;
@@ -23,6 +24,8 @@ export interface NodeSpec {
   readonly capacity: number;
   /** False: a member that takes part in Raft but never runs tasks. */
   readonly worker: boolean;
+  /** The member's worker tags (a task's `requires` must all be among them); [] when none. */
+  readonly tags: readonly string[];
   readonly host: string;
   readonly port: number;
 }
@@ -79,7 +82,7 @@ const TOP_FIELDS = new Set([
   "readToken",
   "authReads",
 ]);
-const NODE_FIELDS = new Set(["id", "url", "role", "capacity", "worker"]);
+const NODE_FIELDS = new Set(["id", "url", "role", "capacity", "worker", "tags"]);
 const ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 const MAX_NODES = 64;
 
@@ -170,7 +173,7 @@ export function parseClusterFile(text: string, where: string, filePath = ""): Cl
     const capacity = intField(n, "capacity", at, CLUSTER_DEFAULTS.capacity, 0, 100_000);
     const worker = n.worker ?? true;
     if (typeof worker !== "boolean") throw new RaftschedError("BAD_CONFIG", `${at}: "worker" must be true or false`);
-    nodes.push({ id, url: `${u.protocol}//${hostPort}`, role, capacity, worker, host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) });
+    nodes.push({ id, url: `${u.protocol}//${hostPort}`, role, capacity, worker, tags: nodeTags(n.tags, at), host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) });
   });
   if (!nodes.some((n) => n.role === "voter")) throw bad(where, "at least one node must be a voter");
 
@@ -204,6 +207,13 @@ function parseNodeUrl(raw: unknown, at: string, hasTls: boolean): URL {
     throw new RaftschedError("BAD_CONFIG", `${at}: "url" must be http(s)://host:port with an explicit port and no path, got ${JSON.stringify(raw)}`);
   }
   return u;
+}
+
+/** A node's "tags" (default none), sorted; refused as the task's `requires` would be. */
+function nodeTags(raw: unknown, at: string): readonly string[] {
+  const problem = raw === undefined ? null : tagListProblem(raw);
+  if (problem !== null) throw new RaftschedError("BAD_CONFIG", `${at}: "tags" ${problem}`);
+  return canonicalTags((raw ?? []) as string[]);
 }
 
 export function loadClusterFile(file: string): ClusterFile {

@@ -11,6 +11,8 @@ export interface SubmittedFields {
   readonly payload: JsonValue;
   readonly priority: number;
   readonly maxAttempts: number;
+  readonly requires?: readonly string[];
+  readonly timeoutMs?: number;
 }
 
 /** Throws 409 ID_REUSED when `existing` was submitted with other fields than `input`. */
@@ -19,6 +21,8 @@ export function refuseReusedId(existing: Task, input: SubmittedFields): void {
   if (!sameJson(existing.payload, input.payload)) differs.push("payload");
   if (existing.priority !== input.priority) differs.push("priority");
   if (existing.maxAttempts !== input.maxAttempts) differs.push("maxAttempts");
+  if (existing.requires.join(",") !== (input.requires ?? []).join(",")) differs.push("requires");
+  if (existing.timeoutMs !== (input.timeoutMs ?? null)) differs.push("timeoutMs");
   if (differs.length === 0) return;
   throw new RaftschedError(
     "ID_REUSED",

@@ -10,12 +10,15 @@ import type { Logger } from "pino";
 import type { Command } from "../scheduler/commands.js";
 import type { StrategyName } from "../config/cluster-file.js";
 import type { TaskTable } from "../scheduler/table.js";
-import { planAssignments } from "../scheduler/planner.js";
+import { planAssignmentsWithDue, retryAtMs } from "../scheduler/planner.js";
+import type { ApplyResult } from "../scheduler/types.js";
+import { AttemptDeadlines, DueTimer, expiredAttempts, timeoutFail } from "./attempt-deadlines.js";
 import { errorMessage } from "../util/errors.js";
 import { type LivenessCommand, decideWorkerLiveness } from "./worker-liveness.js";
 import { LingeringLedger } from "./lingering-handlers.js";
 import { LifecycleDuties } from "./lifecycle-duties.js";
 import { RETENTION_DEFAULTS, type RetentionPolicy } from "../scheduler/task-retention.js";
+import { ProgressBoard } from "./task-progress.js";
 
 const LIVENESS_LOG: Record<LivenessCommand["type"], string> = {
   workerRemoved: "member removed: releasing its tasks",
@@ -32,6 +35,8 @@ export interface LeaderDutiesOptions {
   readonly rng: () => number;
   /** Members that run tasks, with their capacity (voters and learners alike). */
   readonly workerMembers: () => ReadonlyMap<string, number>;
+  /** A member's worker tags (the cluster file's), sorted; default none. */
+  readonly memberTags?: (id: string) => readonly string[];
   /** Whether the latest configuration in the leader's log (applied or not) holds `id`. A worker missing from the
    *  applied membership but re-added by a later entry is not released (rejoin-leave-decision.ts). Default: no. */
   readonly inLatestConf?: (id: string) => boolean;
@@ -62,12 +67,21 @@ export class LeaderDuties {
   readonly lingering = new LingeringLedger();
   /** Retention and recurring schedules (issue 13). */
   readonly lifecycle: LifecycleDuties;
+  /** Running attempts' deadlines (timeoutMs), on this leader's clock (attempt-deadlines.ts). */
+  readonly deadlines = new AttemptDeadlines();
+  /** Wakes a round when the next delayed task or deadline is due. */
+  private readonly dueTimer: DueTimer;
+  /** Running attempts' progress as reported to this leader (task-progress.ts): memory only. */
+  readonly progress = new ProgressBoard();
+  /** Timeout fails being proposed, by task id. */
+  private readonly timingOut = new Set<string>();
 
   constructor(o: LeaderDutiesOptions) {
     this.o = o;
     this.now = o.nowMs ?? Date.now;
     const onError = (what: string, err: unknown) => o.logger.debug({ err: errorMessage(err) }, `${what}: proposal failed`);
     this.lifecycle = new LifecycleDuties({ table: o.table, retention: o.retention ?? RETENTION_DEFAULTS, propose: o.propose, nowMs: this.now, onError });
+    this.dueTimer = new DueTimer(this.now, () => this.run());
   }
 
   start(): void {
@@ -77,6 +91,7 @@ export class LeaderDuties {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.dueTimer.cancel();
   }
 
   /** Any message from a member counts as a heartbeat. */
@@ -93,6 +108,33 @@ export class LeaderDuties {
     // Counts told to an earlier leadership may be stale; workers with lingering handlers tell a new leader again.
     this.lingering.clear();
     for (const id of this.o.workerMembers().keys()) this.lastHeardMs.set(id, now);
+    this.restartAttemptClocks(now);
+    this.progress.clear(); // a new leader starts with no progress: the next reports refill it
+  }
+
+  /** A new leader cannot know when its predecessor started the running attempts: their clocks start now. */
+  private restartAttemptClocks(now: number): void {
+    this.deadlines.clear();
+    this.timingOut.clear();
+    let after: string | undefined;
+    for (;;) {
+      const page = this.o.table().listTasks({ state: "assigned", limit: 1000, ...(after !== undefined ? { after } : {}) });
+      for (const t of page.tasks) if (t.timeoutMs !== null) this.deadlines.start(t.id, t.attempt, t.timeoutMs, now);
+      if (page.next === null) break;
+      after = page.next;
+    }
+  }
+
+  /** An entry applied on this leader: the clocks of the attempts it started begin now; then a round soon. */
+  applied(result: ApplyResult): void {
+    if (result.ok && result.assigned !== undefined) {
+      const now = this.now();
+      for (const a of result.assigned) {
+        const timeoutMs = this.o.table().getTask(a.taskId)?.timeoutMs ?? null;
+        if (timeoutMs !== null) this.deadlines.start(a.taskId, a.attempt, timeoutMs, now);
+      }
+    }
+    this.nudge();
   }
 
   /** Milliseconds since the member was last heard (leader's view), or null if never. */
@@ -123,8 +165,27 @@ export class LeaderDuties {
   private run(): void {
     if (!this.o.isLeader()) return;
     this.checkLiveness();
+    this.checkTimeouts();
     this.assign();
     this.lifecycle.run();
+  }
+
+  /** Proposes TIMEOUT fails for attempts past their deadline (retried like any failure). */
+  private checkTimeouts(): void {
+    const now = this.now();
+    const table = this.o.table();
+    const { expired, stale } = expiredAttempts(this.deadlines.clocks, now, (id) => table.getTask(id));
+    for (const id of stale) this.deadlines.forget(id);
+    for (const { id, clock } of expired) {
+      if (this.timingOut.has(id)) continue;
+      this.timingOut.add(id);
+      this.o
+        .propose(timeoutFail(id, clock, retryAtMs(now, clock.attempt)))
+        .then(() => this.o.logger.info({ task: id, attempt: clock.attempt, timeoutMs: clock.timeoutMs }, "attempt timed out"))
+        .catch((err) => this.o.logger.debug({ task: id, err: errorMessage(err) }, "timeout fail: proposal failed"))
+        .finally(() => this.timingOut.delete(id));
+    }
+    this.dueTimer.armAt(this.deadlines.nextDeadlineMs(this.timingOut));
   }
 
   private checkLiveness(): void {
@@ -139,6 +200,7 @@ export class LeaderDuties {
       contacted: (id) => this.contacted.has(id),
       inFlight: (id) => this.livenessInFlight.has(id),
       inLatestConf: (id) => this.o.inLatestConf?.(id) ?? false,
+      ...(this.o.memberTags ? { memberTags: this.o.memberTags } : {}),
     });
     for (const d of decisions) this.proposeLiveness(d.worker, d.command, LIVENESS_LOG[d.command.type], d.silentMs);
   }
@@ -163,7 +225,9 @@ export class LeaderDuties {
   private assign(): void {
     if (this.assigning) return;
     const lingering = this.lingering.view();
-    const cmd = planAssignments(this.o.table(), { nowMs: this.now(), strategy: this.o.strategy, rng: this.o.rng, lingering });
+    const plan = planAssignmentsWithDue(this.o.table(), { nowMs: this.now(), strategy: this.o.strategy, rng: this.o.rng, lingering });
+    this.dueTimer.armAt(plan.nextDueMs);
+    const cmd = plan.command;
     if (!cmd) return;
     this.assigning = true;
     this.o

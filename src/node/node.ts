@@ -60,6 +60,8 @@ export interface ReplicaHooks {
   reportLingering?(count: number): Promise<void>;
   onApplied?(result: ApplyResult, index: number): void;
   onRestored?(index: number): void; // the table became a snapshot's at `index` (at start, or the leader's)
+  /** Tells the leader a running attempt's progress (POST /v1/tasks/<id>/progress; src/node/task-progress.ts). */
+  reportProgress?(id: string, attempt: number, progress: JsonValue): Promise<void>;
   onRoleChange?(role: Role, term: number): void;
   /** The metrics' timings from the runner and the store (replica-observer.ts). */
   readonly observer?: ReplicaObserver;
@@ -196,7 +198,7 @@ export class Replica {
       workerTimeoutMs: this.cfg.workerTimeoutMs,
       strategy: this.cfg.strategy,
       rng: makePrng(seed ^ 0x9e3779b9),
-      workerMembers: () => this.workerMembers(),
+      workerMembers: () => this.workerMembers(), memberTags: (id) => this.cfg.nodes.find((n) => n.id === id)?.tags ?? [],
       inLatestConf: (id) => isMember(this.latestConfAfter(this.confApplied(), this.runner.appliedIndex), id),
       propose: (cmd) => this.proposeCommand(cmd), retention: this.cfg.retention,
       // The role as announced by the last Ready: duties start only after becameLeader() granted the grace period.
@@ -212,7 +214,7 @@ export class Replica {
       logger: this.logger,
       assignedToMe: () => this.table.listTasks({ worker: this.id, state: "assigned", limit: 1000 }).tasks,
       lookup: (id) => this.table.getTask(id),
-      report: (id, attempt, outcome) => this.hooks.reportOutcome(id, attempt, outcome),
+      report: (id, attempt, outcome) => this.hooks.reportOutcome(id, attempt, outcome), reportProgress: async (id, attempt, value) => void (await this.hooks.reportProgress?.(id, attempt, value)),
       // Attempts wait until the leader confirmed a commit index this node has applied (attempt-start-gate.ts).
       confirmCommit: async () => {
         const term = this.core.status().term;
@@ -332,7 +334,7 @@ export class Replica {
     if (e.data.byteLength === 0) return undefined; // a new leader's no-op
     const result = this.table.applyEntry(e.index, e.data);
     this.hooks.onApplied?.(result, e.index);
-    if (this.runner?.isLeader) this.duties.nudge();
+    if (this.runner?.isLeader) this.duties.applied(result); // attempt clocks start, then a placement round
     return result;
   }
 

@@ -9,6 +9,7 @@ import { errorCode, errorMessage } from "../util/errors.js";
 import { type LeaderConfirmation, attemptStartGate, freeSlots, mayStartTaskHere } from "./attempt-start-gate.js";
 import { handlerErrorValue } from "./handler-error.js";
 import { LingeringReporter, leadershipKey } from "./lingering-handlers.js";
+import { ProgressSender } from "./task-progress.js";
 
 export interface TaskContext {
   readonly id: string;
@@ -16,8 +17,10 @@ export interface TaskContext {
   readonly payload: JsonValue;
   readonly priority: number;
   readonly maxAttempts: number;
-  /** Aborted when this attempt is superseded or the node stops. */
+  /** Aborted when this attempt is superseded (a newer attempt, a cancel, its timeoutMs passed) or the node stops. */
   readonly signal: AbortSignal;
+  /** Tells the leader how far the attempt got (any JSON value, at most 4 KiB): best effort, the latest wins. */
+  progress(value: unknown): void;
 }
 
 /** A task handler: resolve with the result (any JSON value), or throw to fail the attempt. */
@@ -45,6 +48,8 @@ export interface TaskExecutorOptions {
   /** Where to tell the count of aborted handlers still running (lingering-handlers.ts): the known leader's id and
    *  a delivery to it. Checked after every scheduling pass. */
   readonly lingeringTo?: { readonly leader: () => string | null; readonly send: (count: number) => Promise<void> };
+  /** Delivers a handler's progress to the leader (task-progress.ts); absent: progress is dropped. */
+  readonly reportProgress?: (id: string, attempt: number, value: JsonValue) => Promise<void>;
 }
 
 /** The built-in handler of the contract: `{ sleepMs?: n, fail?: bool }`; other payload fields are ignored. */
@@ -100,12 +105,14 @@ export class TaskExecutor {
   failedCount = 0;
 
   private readonly lingering: LingeringReporter | undefined;
+  private readonly progress: ProgressSender | undefined;
 
   constructor(o: TaskExecutorOptions) {
     this.o = o;
     const to = o.lingeringTo;
     const leader = () => leadershipKey(to?.leader() ?? null, o.currentTerm?.() ?? 0);
     this.lingering = to && new LingeringReporter({ count: () => this.draining.size, leader, send: to.send });
+    this.progress = o.reportProgress && new ProgressSender(o.reportProgress);
   }
 
   setHandler(h: TaskHandler): void {
@@ -163,7 +170,7 @@ export class TaskExecutor {
       if (!t || t.state !== "assigned" || t.worker !== this.o.selfId || t.attempt !== r.attempt) {
         // The slot stays taken until the handler returns (run() frees it): a handler may take a while to clean up.
         this.draining.set(`${id}#${r.attempt}`, id);
-        r.abort.abort();
+        r.abort.abort(abortReason(t, r.attempt));
         this.running.delete(id);
         this.o.logger.info({ task: id, attempt: r.attempt }, "attempt superseded; aborted");
       }
@@ -189,7 +196,10 @@ export class TaskExecutor {
   private run(t: Task): void {
     const abort = new AbortController();
     this.running.set(t.id, { attempt: t.attempt, abort });
-    const ctx: TaskContext = { id: t.id, attempt: t.attempt, payload: t.payload, priority: t.priority, maxAttempts: t.maxAttempts, signal: abort.signal };
+    const progress = (value: unknown) => {
+      if (!abort.signal.aborted) this.progress?.report(t.id, t.attempt, toJson(value));
+    };
+    const ctx: TaskContext = { id: t.id, attempt: t.attempt, payload: t.payload, priority: t.priority, maxAttempts: t.maxAttempts, signal: abort.signal, progress };
     void (async () => {
       let outcome: Outcome;
       try {
@@ -199,6 +209,7 @@ export class TaskExecutor {
         outcome = { kind: "fail", error: handlerErrorValue(err) };
       }
       outcome = reportable(outcome);
+      this.progress?.forget(t.id, t.attempt);
       if (this.draining.delete(`${t.id}#${t.attempt}`)) {
         this.o.logger.info({ task: t.id, attempt: t.attempt }, "aborted handler returned; its slot is free");
         if (!this.stopped) setImmediate(() => this.reconcile());
@@ -243,6 +254,15 @@ export class TaskExecutor {
     for (const r of this.running.values()) r.abort.abort();
     this.running.clear();
   }
+}
+
+/** Why an attempt is aborted, as the handler's `signal.reason`: TIMEOUT when the leader failed it for running past
+ *  its timeoutMs, else ABORTED (superseded, cancelled, the node declared dead). */
+function abortReason(t: Task | undefined, attempt: number): Error {
+  const last = t?.attempt === attempt ? t.lastError : undefined;
+  const timedOut = typeof last === "object" && last !== null && !Array.isArray(last) && last.code === "TIMEOUT";
+  const reason = timedOut ? `attempt ${attempt} ran past its timeoutMs` : `attempt ${attempt} superseded`;
+  return Object.assign(new Error(reason), { code: timedOut ? "TIMEOUT" : "ABORTED" });
 }
 
 function splitKey(key: string): [string, number] {

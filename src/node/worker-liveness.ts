@@ -35,6 +35,8 @@ export interface LivenessInput {
   readonly inFlight: (id: string) => boolean;
   /** Whether the latest configuration in the leader's log (applied or not) holds `id`. */
   readonly inLatestConf: (id: string) => boolean;
+  /** The member's tags, sorted (the cluster file's); absent: none. A change is registered like a capacity's. */
+  readonly memberTags?: (id: string) => readonly string[];
 }
 
 export type LivenessCommand = WorkerUpCommand | WorkerDeadCommand | WorkerRemovedCommand;
@@ -62,11 +64,19 @@ export function decideWorkerLiveness(i: LivenessInput): LivenessDecision[] {
     const self = id === i.selfId;
     const silentMs = self ? 0 : i.nowMs - (i.lastHeardMs(id) ?? i.leaderSinceMs);
     const heardRecently = silentMs < i.workerTimeoutMs;
-    if ((!w || !w.alive || w.capacity !== capacity) && heardRecently && (self || i.contacted(id))) {
-      decisions.push({ worker: id, command: { type: "workerUp", worker: id, capacity, nowMs: i.nowMs } });
+    const tags = i.memberTags?.(id) ?? [];
+    const changed = !w || !w.alive || w.capacity !== capacity || !sameTags(w.tags, tags);
+    if (changed && heardRecently && (self || i.contacted(id))) {
+      const up: WorkerUpCommand = { type: "workerUp", worker: id, capacity, nowMs: i.nowMs, ...(tags.length > 0 ? { tags } : {}) };
+      decisions.push({ worker: id, command: up });
     } else if (w && w.alive && !heardRecently && !inGrace) {
       decisions.push({ worker: id, command: { type: "workerDead", worker: id, nowMs: i.nowMs }, silentMs });
     }
   }
   return decisions;
+}
+
+function sameTags(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  const have = a ?? [];
+  return have.length === b.length && have.every((tag, i) => tag === b[i]);
 }

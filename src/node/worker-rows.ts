@@ -7,6 +7,8 @@ export interface WorkerRecordView {
   readonly alive: boolean;
   readonly active: number;
   readonly capacity: number;
+  /** The worker's tags (CONTRACT: GET /v1/workers lists them); absent: none. */
+  readonly tags?: readonly string[];
 }
 
 export interface LeaderWorkerView {
@@ -15,7 +17,8 @@ export interface LeaderWorkerView {
   lingeringOf(id: string): number;
 }
 
-export interface WorkerRow extends WorkerRecordView {
+export interface WorkerRow extends Omit<WorkerRecordView, "tags"> {
+  readonly tags: readonly string[];
   readonly lastSeenMs: number | null;
   readonly lingering: number | null;
 }
@@ -26,6 +29,7 @@ export function workerRows(records: readonly WorkerRecordView[], members: Readon
     alive: w.alive,
     active: w.active,
     capacity: w.capacity,
+    tags: w.tags ?? [],
     lastSeenMs: leader ? leader.silenceMs(w.id) : null,
     lingering: leader ? leader.lingeringOf(w.id) : null,
   });

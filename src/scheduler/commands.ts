@@ -5,6 +5,7 @@
 
 import { Packr } from "msgpackr";
 import { jsonProblem } from "./json-value.js";
+import { MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, tagListProblem } from "./task-fields.js";
 import type { JsonValue } from "./types.js";
 import { scheduleProblem, SCHEDULE_ID_PATTERN, type ScheduleRecord } from "./schedule-record.js";
 
@@ -28,6 +29,12 @@ export interface SubmitCommand {
   readonly maxAttempts: number;
   /** Leader clock at proposal, kept for the task's age; apply never reads a clock. */
   readonly nowMs: number;
+  /** Tags a worker must all carry (task-fields.ts); absent: none. Absent in entries written before the field. */
+  readonly requires?: readonly string[];
+  /** Per-attempt deadline; absent: none. */
+  readonly timeoutMs?: number;
+  /** Leader-clock epoch ms before which the task is not assigned (delayMs already resolved by the leader). */
+  readonly runAt?: number;
 }
 
 export interface Assignment {
@@ -108,6 +115,8 @@ export interface WorkerUpCommand {
   readonly worker: string;
   readonly capacity: number;
   readonly nowMs: number;
+  /** The worker's tags (task-fields.ts); absent: none. */
+  readonly tags?: readonly string[];
 }
 
 export interface WorkerDeadCommand {
@@ -180,14 +189,7 @@ export function commandProblem(value: unknown): string | null {
   const c = value as Record<string, unknown>;
   switch (c.type) {
     case "submit":
-      return (
-        onlyFields(c, ["type", "id", "payload", "priority", "maxAttempts", "nowMs"]) ??
-        taskId(c.id) ??
-        json(c.payload, "payload", true) ??
-        safeInt(c.priority, "priority", Number.MIN_SAFE_INTEGER) ??
-        intIn(c.maxAttempts, "maxAttempts", MIN_MAX_ATTEMPTS, MAX_MAX_ATTEMPTS) ??
-        safeInt(c.nowMs, "nowMs", 0)
-      );
+      return submitProblem(c);
     case "assign": {
       const fieldProblem = onlyFields(c, ["type", "assignments", "rrCursor"]);
       if (fieldProblem !== null) return fieldProblem;
@@ -232,10 +234,11 @@ export function commandProblem(value: unknown): string | null {
       return onlyFields(c, ["type", "id", "nowMs"]) ?? taskId(c.id) ?? optionalNat(c.nowMs, "nowMs");
     case "workerUp":
       return (
-        onlyFields(c, ["type", "worker", "capacity", "nowMs"]) ??
+        onlyFields(c, ["type", "worker", "capacity", "nowMs", "tags"]) ??
         workerId(c.worker, "worker") ??
         intIn(c.capacity, "capacity", 0, MAX_WORKER_CAPACITY) ??
-        safeInt(c.nowMs, "nowMs", 0)
+        safeInt(c.nowMs, "nowMs", 0) ??
+        optional(c.tags, (v) => tags(v, "tags"))
       );
     case "workerDead":
       return onlyFields(c, ["type", "worker", "nowMs"]) ?? workerId(c.worker, "worker") ?? safeInt(c.nowMs, "nowMs", 0);
@@ -244,6 +247,20 @@ export function commandProblem(value: unknown): string | null {
     default:
       return lifecycleProblem(c);
   }
+}
+
+function submitProblem(c: Record<string, unknown>): string | null {
+  return (
+    onlyFields(c, ["type", "id", "payload", "priority", "maxAttempts", "nowMs", "requires", "timeoutMs", "runAt"]) ??
+    taskId(c.id) ??
+    json(c.payload, "payload", true) ??
+    safeInt(c.priority, "priority", Number.MIN_SAFE_INTEGER) ??
+    intIn(c.maxAttempts, "maxAttempts", MIN_MAX_ATTEMPTS, MAX_MAX_ATTEMPTS) ??
+    safeInt(c.nowMs, "nowMs", 0) ??
+    optional(c.requires, (v) => tags(v, "requires")) ??
+    optional(c.timeoutMs, (v) => intIn(v, "timeoutMs", MIN_TIMEOUT_MS, MAX_TIMEOUT_MS)) ??
+    optional(c.runAt, (v) => safeInt(v, "runAt", 0))
+  );
 }
 
 // msgpack writes an absent optional field as nothing but an explicit `undefined` as a value; both mean absent.
@@ -313,6 +330,16 @@ function intIn(v: unknown, name: string, min: number, max: number): string | nul
   return Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max
     ? null
     : `${name} must be an integer in ${min}..${max}`;
+}
+
+/** Optional command fields: absent (or an explicit undefined, as msgpack may carry) is valid. */
+function optional(v: unknown, check: (v: unknown) => string | null): string | null {
+  return v === undefined ? null : check(v);
+}
+
+function tags(v: unknown, name: string): string | null {
+  const problem = tagListProblem(v);
+  return problem === null ? null : `${name}: ${problem}`;
 }
 
 function json(v: unknown, name: string, required: boolean): string | null {

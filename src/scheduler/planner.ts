@@ -32,36 +32,60 @@ export interface PlanOptions {
   readonly lingering?: ReadonlyMap<string, number>;
 }
 
-/** The next assign command, or null when nothing is due or no worker has room. Takes pending tasks in queue
- *  order (priority desc, FIFO) and stops at the first task no worker can take (every worker is full). */
+export interface Plan {
+  /** The assign command, or null when nothing is due or no worker has room. */
+  readonly command: AssignCommand | null;
+  /** The earliest future time (leader clock) at which a scanned task becomes due (its runAt or retry time), or
+   *  null when none waits on time: the leader sets a timer for it instead of polling. */
+  readonly nextDueMs: number | null;
+}
+
+/** The next assign command, or null when nothing is due or no worker has room. */
 export function planAssignments(table: TaskTable, options: PlanOptions): AssignCommand | null {
+  return planAssignmentsWithDue(table, options).command;
+}
+
+/** Takes pending tasks in queue order (priority desc, FIFO); a task waits while its runAt or retry time is ahead,
+ *  and is skipped when no live worker with room carries its tags. Stops when every worker is full. */
+export function planAssignmentsWithDue(table: TaskTable, options: PlanOptions): Plan {
   const maxBatch = Math.max(1, Math.min(options.maxBatch ?? DEFAULT_PLAN_BATCH, MAX_ASSIGNMENTS_PER_COMMAND));
   const maxScan = options.maxScan ?? DEFAULT_PLAN_SCAN;
   const live = options.liveWorkers === undefined ? undefined : new Set(options.liveWorkers);
   const candidates: { id: string; active: number; capacity: number }[] = table
     .workers()
     .filter((w) => w.alive && (live === undefined || live.has(w.id)))
-    .map((w) => ({ id: w.id, active: w.active + (options.lingering?.get(w.id) ?? 0), capacity: w.capacity }));
-  if (!candidates.some((c) => c.active < c.capacity)) return null;
+    .map((w) => ({ id: w.id, active: w.active + (options.lingering?.get(w.id) ?? 0), capacity: w.capacity, tags: w.tags }));
+  // Workers with room left: when none is, nothing more can be placed (kept as a count: the scan may be long).
+  let withRoom = candidates.filter((c) => c.active < c.capacity).length;
 
   const assignments: Assignment[] = [];
   let rrCursor = table.rrCursor;
   // A working copy: apply() advances the committed weights the same way for each assignment it takes.
   let currentWeights: ReadonlyMap<string, number> = table.currentWeights();
   let scanned = 0;
+  let nextDueMs: number | null = null;
   for (const task of table.pendingEntries()) {
-    if (assignments.length >= maxBatch || ++scanned > maxScan) break;
-    if (task.retryAtMs > options.nowMs || options.inFlight?.has(task.id)) continue;
-    const pick = pickWorker(options.strategy, candidates as readonly Candidate[], options.rng, { rrCursor, currentWeights });
-    if (pick === null) break;
+    if (assignments.length >= maxBatch || ++scanned > maxScan || withRoom === 0) break;
+    const dueMs = Math.max(task.retryAtMs, task.extras?.runAt ?? 0);
+    if (dueMs > options.nowMs) {
+      nextDueMs = nextDueMs === null ? dueMs : Math.min(nextDueMs, dueMs);
+      continue;
+    }
+    if (options.inFlight?.has(task.id)) continue;
+    const state = { rrCursor, currentWeights };
+    const pick = pickWorker(options.strategy, candidates as readonly Candidate[], options.rng, state, task.extras?.requires);
+    if (pick === null) continue; // no worker with room carries its tags: the next task may fit elsewhere
     assignments.push({ taskId: task.id, worker: pick.worker, attempt: task.attempt + 1 });
     rrCursor = pick.rrCursor;
     currentWeights = pick.currentWeights;
     const chosen = candidates.find((c) => c.id === pick.worker)!;
     chosen.active += 1;
+    if (chosen.active === chosen.capacity) withRoom -= 1;
   }
-  if (assignments.length === 0) return null;
-  return rrCursor === table.rrCursor ? { type: "assign", assignments } : { type: "assign", assignments, rrCursor };
+  if (assignments.length === 0) return { command: null, nextDueMs };
+  const command: AssignCommand =
+    rrCursor === table.rrCursor ? { type: "assign", assignments } : { type: "assign", assignments, rrCursor };
+  return { command, nextDueMs };
 }
 
 export interface BackoffOptions {

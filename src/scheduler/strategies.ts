@@ -4,6 +4,7 @@
 
 import type { Rng } from "./prng.js";
 import { compareStrings } from "./sorted-list.js";
+import { carriesAll } from "./task-fields.js";
 import { smoothWeightedChoice, smoothWeightedStep, type CurrentWeights } from "./smooth-weighted.js";
 
 export type Strategy = "random" | "round-robin" | "least-loaded" | "weighted";
@@ -19,6 +20,8 @@ export interface Candidate {
   readonly active: number;
   /** How many tasks it runs at once. */
   readonly capacity: number;
+  /** The worker's tags (task-fields.ts); absent: none. */
+  readonly tags?: readonly string[];
 }
 
 export interface PlacementState {
@@ -37,13 +40,19 @@ export interface Pick {
   readonly currentWeights: CurrentWeights;
 }
 
+/** `requires`: the task's tags; only candidates carrying them all are eligible, whatever the strategy. The weights
+ *  still advance over every candidate (participants below): they depend on who is alive, never on a task's tags,
+ *  so apply() on every replica computes the same weights without knowing what the planner filtered. */
 export function pickWorker(
   strategy: Strategy,
   candidates: readonly Candidate[],
   rng: Rng,
   state: PlacementState,
+  requires: readonly string[] = [],
 ): Pick | null {
-  const eligible = candidates.filter((c) => c.active < c.capacity).sort((a, b) => compareStrings(a.id, b.id));
+  const eligible = candidates
+    .filter((c) => c.active < c.capacity && carriesAll(c.tags, requires))
+    .sort((a, b) => compareStrings(a.id, b.id));
   if (eligible.length === 0) return null;
   const worker = chooseWorker(strategy, eligible, rng, state);
   return {

@@ -33,6 +33,7 @@ import { notFound, staleAttempt, toTask } from "./task-object.js";
 import { applyDelete, applyRetry, applyScheduleAdd, applyScheduleFire, applyScheduleRemove, DeletedIdWindow, finishedExtras, schedulesOf } from "./task-lifecycle.js";
 import type { ScheduleRecord } from "./schedule-record.js";
 import { smoothWeightedStepInPlace, type WeightedSlot } from "./smooth-weighted.js";
+import { submitExtras, waitingReason, withWorkerTags } from "./task-fields.js";
 import type { AppliedAssignment, ApplyResult, Task, TaskState, WorkerInfo } from "./types.js";
 
 export { TableError } from "./errors.js";
@@ -140,12 +141,21 @@ export class TaskTable {
 
   getTask(id: string): Task | undefined {
     const task = this.indexes.get(id);
-    return task === undefined ? undefined : toTask(task);
+    return task === undefined ? undefined : this.withWaiting(toTask(task));
   }
 
   /** A page of tasks in id order, optionally filtered by state and/or worker. Cost: O(log n + limit). */
   listTasks(options: ListOptions = {}): TaskPage {
-    return listTaskPage(this.indexes, options);
+    const page = listTaskPage(this.indexes, options);
+    return { ...page, tasks: page.tasks.map((t) => this.withWaiting(t)) };
+  }
+
+  /** A pending task no live worker can take says why (`waiting`), computed from the workers now, never stored. */
+  withWaiting(task: Task): Task {
+    if (task.state !== "pending" || task.requires.length === 0) return task;
+    const workers = [...this.workerRecords.values()].map((w) => ({ alive: w.alive, capacity: w.capacity, tags: w.extras?.tags }));
+    const waiting = waitingReason(task.requires, workers);
+    return waiting === null ? task : { ...task, waiting };
   }
 
   /** Pending tasks in assignment order (priority desc, then FIFO), for the planner. Do not apply while iterating. */
@@ -167,14 +177,14 @@ export class TaskTable {
   workers(): WorkerInfo[] {
     return [...this.workerRecords.keys()].sort(compareStrings).map((id) => {
       const w = this.workerRecords.get(id)!;
-      return { id, alive: w.alive, active: this.activeOf(id), capacity: w.capacity, changedAtMs: w.changedAtMs };
+      return { id, alive: w.alive, active: this.activeOf(id), capacity: w.capacity, changedAtMs: w.changedAtMs, tags: w.extras?.tags ?? [] };
     });
   }
 
   getWorker(id: string): WorkerInfo | undefined {
     const w = this.workerRecords.get(id);
     if (w === undefined) return undefined;
-    return { id, alive: w.alive, active: this.activeOf(id), capacity: w.capacity, changedAtMs: w.changedAtMs };
+    return { id, alive: w.alive, active: this.activeOf(id), capacity: w.capacity, changedAtMs: w.changedAtMs, tags: w.extras?.tags ?? [] };
   }
 
   /** Tasks currently assigned to `worker`. */
@@ -311,11 +321,13 @@ export class TaskTable {
         capacity: command.capacity,
         changedAtMs: command.nowMs,
         currentWeight: 0,
+        extras: withWorkerTags(undefined, command.tags),
       });
     } else {
       worker.alive = true;
       worker.capacity = command.capacity;
       worker.changedAtMs = command.nowMs;
+      worker.extras = withWorkerTags(worker.extras, command.tags);
     }
     return { ok: true };
   }
@@ -355,9 +367,10 @@ export class TaskTable {
       updatedIndex: index,
       createdAtMs: command.nowMs,
       retryAtMs: 0,
+      extras: submitExtras(command),
     };
     this.indexes.insertNew(task);
-    return { ok: true, task: toTask(task), created: true };
+    return { ok: true, task: this.withWaiting(toTask(task)), created: true };
   }
 
   private deleteTasks(command: DeleteCommand): ApplyResult {

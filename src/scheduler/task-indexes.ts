@@ -5,6 +5,7 @@
 // only keeps the indexes true, so a new command never has to know how many places a task lives in.
 
 import type { TaskRecord } from "./records.js";
+import type { TaskExtras } from "./record-extras.js";
 import { TableError } from "./errors.js";
 import { compareStrings, SortedList, type FrozenList } from "./sorted-list.js";
 import type { TaskState } from "./types.js";
@@ -16,6 +17,8 @@ export interface PendingEntry {
   readonly priority: number;
   readonly createdIndex: number;
   readonly retryAtMs: number;
+  /** runAt and requires (record-extras.ts), which the planner reads. */
+  readonly extras?: Pick<TaskExtras, "runAt" | "requires">;
 }
 
 /** The fields of a task that change besides state, worker and updatedIndex. */

@@ -2,6 +2,8 @@
 import type { TaskRecord } from "./records.js";
 import type { ApplyResult, Task } from "./types.js";
 
+const NO_TAGS: readonly string[] = Object.freeze([]);
+
 /** The contract's task object, fields in a fixed order; result/error only when set. */
 export function toTask(t: TaskRecord): Task {
   const task = {
@@ -12,6 +14,9 @@ export function toTask(t: TaskRecord): Task {
     payload: t.payload,
     priority: t.priority,
     maxAttempts: t.maxAttempts,
+    requires: t.extras?.requires ?? NO_TAGS,
+    timeoutMs: t.extras?.timeoutMs ?? null,
+    runAt: t.extras?.runAt ?? null,
   } as { -readonly [K in keyof Task]: Task[K] };
   if (t.result !== undefined) task.result = t.result;
   if (t.error !== undefined) {

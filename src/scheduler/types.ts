@@ -17,6 +17,16 @@ export interface Task {
   readonly payload: JsonValue;
   readonly priority: number;
   readonly maxAttempts: number;
+  /** Tags a worker must all carry to run it (CONTRACT "Task fields added"); [] when none. */
+  readonly requires: readonly string[];
+  /** Per-attempt deadline in ms; null when none. */
+  readonly timeoutMs: number | null;
+  /** Leader-clock epoch ms before which it is not assigned; null when none. */
+  readonly runAt: number | null;
+  /** Why a pending task cannot be placed at all (no live worker carries its tags); read path only, never stored. */
+  readonly waiting?: string;
+  /** The running attempt's last reported progress, as the leader keeps it in memory (lost on a leader change). */
+  readonly progress?: JsonValue;
   readonly result?: JsonValue;
   /** Deprecated name of lastError, kept for existing clients: its `{ error: { code, message } }` shape looks like
    *  an API error reply to a client that tests `body.error`. */
@@ -36,6 +46,8 @@ export interface WorkerInfo {
   /** Leader clock (ms) written into the last workerUp/workerDead command; the node runner may overlay its
    *  own lastSeenMs from heartbeats for GET /v1/workers. */
   readonly changedAtMs: number;
+  /** The worker's tags (a member's from the cluster file); [] when none. */
+  readonly tags: readonly string[];
 }
 
 export type ApplyErrorCode =

@@ -39,6 +39,8 @@ export interface ClusterOptions {
   readonly tls?: TlsFiles;
   /** The cluster file's "retention" object (its defaults when absent). */
   readonly retention?: Readonly<Record<string, number>>;
+  /** Extra fields of a node's cluster-file entry (e.g. tags, worker); wins over `capacity`. */
+  readonly nodeFields?: (id: string) => Readonly<Record<string, unknown>>;
 }
 
 export interface NodeStatus {
@@ -222,7 +224,7 @@ export class Cluster {
       dirPrefix: "raftsched-it-",
       file,
       ...(opts.tls ? { scheme: "https" as const } : {}),
-      ...(capacity !== undefined ? { nodeFields: () => ({ capacity }) } : {}),
+      ...(capacity !== undefined || opts.nodeFields ? { nodeFields: (id: string) => ({ ...(capacity !== undefined ? { capacity } : {}), ...opts.nodeFields?.(id) }) } : {}),
       ...(opts.env ? { env: opts.env } : {}),
       dropEnv: ["RAFTSCHED_TOKEN"], // the cluster file's token is the one under test
       cwd: REPO_ROOT,

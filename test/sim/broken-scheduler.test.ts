@@ -56,3 +56,17 @@ describe(`a broken scheduler replica is caught within ${SEED_BUDGET} random seed
     expect(hit!.detail).toMatch(/leader n\d+ placed work on n\d+ at tick \d+ beyond its capacity \d+: \d+ assigned \+ [1-9]\d* aborted handlers still running/);
   });
 });
+
+describe(`task fields: a leader breaking a placement rule is caught within ${SEED_BUDGET} random seeds`, () => {
+  it("a task placed on a worker lacking a tag it requires -> taskFieldPlacement", () => {
+    const hit = firstSeedReporting({ ignoreRequires: true }, "taskFieldPlacement");
+    expect(hit, "no seed placed a tagged task on a worker without the tags").not.toBeNull();
+    expect(hit!.detail).toMatch(/applied attempt \d+ of t\d+ on n\d+ at index \d+ \(tick \d+\), but it requires \[gpu(, ssd)?\] and n\d+ carries \[/);
+  });
+
+  it("a delayed task placed before its runAt -> taskFieldPlacement", () => {
+    const hit = firstSeedReporting({ ignoreRunAt: true }, "taskFieldPlacement");
+    expect(hit, "no seed placed a delayed task early").not.toBeNull();
+    expect(hit!.detail).toMatch(/applied attempt \d+ of t\d+ on n\d+ at index \d+ \(tick \d+\), \d+ ms before its runAt \d+/);
+  });
+});

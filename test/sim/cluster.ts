@@ -1295,10 +1295,12 @@ export class SimCluster {
       const l = this.leader();
       if (!l) return ids;
       return ids.filter((id) => {
-        const state = l.tasks.getTask(id)?.state;
+        const t = l.tasks.getTask(id);
         // With retention on (lifecycle runs) a task gone from the table was deleted, and only terminal ones are.
-        if (state === undefined && this.opts.lifecycle) return false;
-        return state !== "completed" && state !== "dead" && state !== "cancelled";
+        if (t === undefined && this.opts.lifecycle) return false;
+        // A pending task no live worker carries the tags for stays pending by contract (it says why: `waiting`).
+        if (t?.state === "pending" && t.waiting !== undefined) return false;
+        return t?.state !== "completed" && t?.state !== "dead" && t?.state !== "cancelled";
       });
     };
     while (!this.stopped && this.now < from + bound) {

@@ -84,6 +84,10 @@ export interface BrokenScheduler {
    *  idempotent, lastSlotMs never advances) and retention keeps no dedupe window: a slot whose task was deleted
    *  runs again (issue 13). */
   readonly slotsByIdOnly?: boolean;
+  /** The leader also places a task that requires tags on a worker lacking them. */
+  readonly ignoreRequires?: boolean;
+  /** The leader also places a delayed task before its runAt. */
+  readonly ignoreRunAt?: boolean;
 }
 
 /** At most this many Readies are worked through per node per delivery round (a runaway core cannot hang us). */

@@ -11,10 +11,12 @@
 //                      declared dead or removed, task cancelled), can finish: a stale report is fenced;
 //   replicaDivergence  every replica's table is byte-identical at the same applied index;
 //   staleAttemptStart, executorCapacity: what the executors start and run (attempt-start-checkers.ts);
-//   placementCapacity: the leader places no work on slots held by handlers it was told still run (same file).
+//   placementCapacity: the leader places no work on slots held by handlers it was told still run (same file);
+//   taskFieldPlacement: no task on a worker lacking a tag it requires, none before its runAt (task-field-checkers.ts).
 import { executorCapacity, placementCapacity, staleAttemptStart } from "./attempt-start-checkers.js";
 import { bytesEqual } from "./entries.js";
 import { deletedTaskReturned, deletionDivergence, scheduleSlotTwice } from "./lifecycle-checkers.js";
+import { taskFieldPlacement } from "./task-field-checkers.js";
 import type { AssignmentRecord, CheckerName, SchedulerView, Violation } from "./view.js";
 
 export type SchedulerChecker = (view: SchedulerView) => Violation[];
@@ -155,7 +157,7 @@ export const replicaDivergence: SchedulerChecker = (view) => {
 
 export type SchedulerCheckerName =
   | "taskLost" | "taskDuplicated" | "attemptFencing" | "replicaDivergence" | "staleAttemptStart" | "executorCapacity" | "placementCapacity"
-  | "deletedTaskReturned" | "deletionDivergence" | "scheduleSlotTwice";
+  | "deletedTaskReturned" | "deletionDivergence" | "scheduleSlotTwice" | "taskFieldPlacement";
 
 export const SCHEDULER_CHECKERS: Readonly<Record<SchedulerCheckerName, SchedulerChecker>> = {
   taskLost,
@@ -168,4 +170,5 @@ export const SCHEDULER_CHECKERS: Readonly<Record<SchedulerCheckerName, Scheduler
   deletedTaskReturned,
   deletionDivergence,
   scheduleSlotTwice,
+  taskFieldPlacement,
 };

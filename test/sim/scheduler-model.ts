@@ -28,6 +28,9 @@ import { STRATEGIES, type Strategy } from "../../src/scheduler/strategies.js";
 import type { ApplyResult } from "../../src/scheduler/types.js";
 import { staleAttemptStart } from "./attempt-start-checkers.js";
 import { SimLifecycle } from "./lifecycle-sim.js";
+import { AttemptDeadlines, expiredAttempts, timeoutFail } from "../../src/node/attempt-deadlines.js";
+import type { FieldPlacementRecord } from "./task-field-checkers.js";
+import { type SubmitFields, brokenAssignment, drawSubmitFields, memberTagsOf } from "./task-fields-model.js";
 import type { BrokenScheduler, SimNode } from "./node.js";
 import { type Rng, mixSeed } from "./prng.js";
 import { SCHEDULER_CHECKERS, type SchedulerCheckerName } from "./scheduler-checkers.js";
@@ -77,6 +80,9 @@ export interface SchedulerStats {
   readonly staleAttemptsHeldBack: number;
   /** Retention and schedule figures of a lifecycle run (the leader's applies). */
   readonly lifecycle?: { readonly deleteCommands: number; readonly deleted: number; readonly slotsFired: number };
+  /** Attempts failed with TIMEOUT by a leader (their timeoutMs passed), and tasks placed that required tags. */
+  readonly timedOut: number;
+  readonly taggedPlaced: number;
 }
 
 /** One tick is 10 ms: commands carry leader clock readings in ms. */
@@ -127,6 +133,10 @@ interface Duties {
   idleAt: { tableIndex: number; tick: number } | null;
   /** Aborted handlers still running per worker, as the workers told this leadership (the production ledger). */
   readonly lingering: LingeringLedger;
+  /** Running attempts' deadlines on this leadership's clock (the production bookkeeping), and the tasks whose
+   *  TIMEOUT fail is being proposed. */
+  readonly deadlines: AttemptDeadlines;
+  readonly timingOut: Set<string>;
 }
 
 interface Run {
@@ -164,6 +174,8 @@ interface Executor {
 
 interface ClientSubmit {
   readonly id: string;
+  /** requires / runAt / timeoutMs, drawn once (task-fields-model.ts). */
+  readonly fields: SubmitFields;
   tries: number;
   retryTick: number | null;
   acked: boolean;
@@ -194,7 +206,7 @@ export class SimScheduler {
   private readonly submits = new Map<string, ClientSubmit>();
   private readonly submitOrder: string[] = [];
   private nextTaskNumber = 0;
-  private stats = { submits: 0, acknowledged: 0, completed: 0, failedAttempts: 0, staleReportsRefused: 0, requeued: 0, tableComparisons: 0, tablesRestored: 0, staleAttemptsHeldBack: 0 };
+  private stats = { submits: 0, acknowledged: 0, completed: 0, failedAttempts: 0, staleReportsRefused: 0, requeued: 0, tableComparisons: 0, tablesRestored: 0, staleAttemptsHeldBack: 0, timedOut: 0, taggedPlaced: 0 };
   private confirmSeq = 0;
   /** "node/incarnation/id#attempt" held back by the start gate, counted once. */
   private readonly heldBack = new Set<string>();
@@ -306,6 +318,7 @@ export class SimScheduler {
         break;
       case "assign":
         for (const a of result.assigned ?? []) this.addAssignment({ id: a.taskId, attempt: a.attempt, worker: a.worker, index: e.index, node: n.id, tick });
+        this.assignedFields(n, e.index, result.assigned ?? []);
         break;
       case "complete":
       case "fail":
@@ -375,7 +388,8 @@ export class SimScheduler {
       id = this.rng.pick(this.submitOrder); // a client that never heard the answer, or heard it and lost it
     } else {
       id = `t${++this.nextTaskNumber}`;
-      this.submits.set(id, { id, tries: 0, retryTick: null, acked: false });
+      const fields = drawSubmitFields(this.rng, this.host.tick * TICK_MS, TICK_MS, this.maxRunTicks);
+      this.submits.set(id, { id, fields, tries: 0, retryTick: null, acked: false });
       this.submitOrder.push(id);
     }
     this.sendSubmit(this.submits.get(id)!, target);
@@ -392,6 +406,7 @@ export class SimScheduler {
       priority: this.rng.chance(0.2) ? this.rng.int(1, 3) : 0,
       maxAttempts: this.rng.int(1, 4),
       nowMs: this.host.tick * TICK_MS,
+      ...s.fields,
     };
     const sent = this.propose(
       target,
@@ -455,8 +470,10 @@ export class SimScheduler {
     const now = this.host.tick;
     const members = [...n.conf.voters, ...n.conf.learners];
     if (!d || d.term !== term) {
-      d = { term, leaderSinceTick: now, lastHeardTick: new Map(members.map((id) => [id, now])), contacted: new Set(), livenessInFlight: new Set(), assigning: false, idleAt: null, lingering: new LingeringLedger() };
+      d = { term, leaderSinceTick: now, lastHeardTick: new Map(members.map((id) => [id, now])), contacted: new Set(), livenessInFlight: new Set(), assigning: false, idleAt: null, lingering: new LingeringLedger(), deadlines: new AttemptDeadlines(), timingOut: new Set() };
       this.duties.set(n.id, d);
+      // A new leader restarts the clocks of the running attempts (leader-duties.ts).
+      for (const t of n.tasks.listTasks({ state: "assigned", limit: 1000 }).tasks) if (t.timeoutMs !== null) d.deadlines.start(t.id, t.attempt, t.timeoutMs, now * TICK_MS);
     }
     const duties = d;
     const table = n.tasks;
@@ -484,16 +501,20 @@ export class SimScheduler {
       contacted: (id) => duties.contacted.has(id),
       inFlight: (id) => duties.livenessInFlight.has(id),
       inLatestConf: (id) => isMember(latestConf, id),
+      memberTags: (id) => memberTagsOf(this.host.seed, id),
     });
     for (const d of decisions) liveness(d.worker, d.command);
     this.lifecycle?.leaderDuty(n, term, now * TICK_MS, (cmd, label, done) => this.propose(n, cmd, label, done));
+    this.timeOutAttempts(n, duties);
     // Planning again is only worth it when the table changed or a task's retry time may have come (every 5 ticks).
     const idle = duties.idleAt;
     if (!duties.assigning && !(idle && idle.tableIndex === table.lastAppliedIndex && now - idle.tick < 5)) {
       const own = this.executors.get(n.id);
       const lingering = duties.lingering.view({ id: n.id, count: own?.incarnation === n.incarnation ? own.draining.size : 0 });
       const counted = this.host.brokenScheduler?.ignoreLingering ? {} : { lingering };
-      const cmd = planAssignments(table, { nowMs: now * TICK_MS, strategy: this.strategy, rng: this.random, ...counted });
+      let cmd = planAssignments(table, { nowMs: now * TICK_MS, strategy: this.strategy, rng: this.random, ...counted });
+      const wrong = brokenAssignment(table, cmd, now * TICK_MS, this.host.brokenScheduler, (id) => memberTagsOf(this.host.seed, id));
+      if (wrong) cmd = { ...cmd, type: "assign", assignments: [...(cmd?.assignments ?? []), wrong] };
       duties.idleAt = cmd ? null : { tableIndex: table.lastAppliedIndex, tick: now };
       if (cmd) {
         this.checkPlacement(n, table, lingering, cmd);
@@ -504,6 +525,38 @@ export class SimScheduler {
         if (!ok) duties.assigning = false;
       }
     }
+  }
+
+  /** The leader's deadline rule (src/node/attempt-deadlines.ts): TIMEOUT fails for attempts past their deadline. */
+  private timeOutAttempts(n: SimNode, duties: Duties): void {
+    const nowMs = this.host.tick * TICK_MS;
+    const { expired, stale } = expiredAttempts(duties.deadlines.clocks, nowMs, (id) => n.tasks.getTask(id));
+    for (const id of stale) duties.deadlines.forget(id);
+    for (const { id, clock } of expired) {
+      if (duties.timingOut.has(id)) continue;
+      duties.timingOut.add(id);
+      const ok = this.propose(n, timeoutFail(id, clock, retryAtMs(nowMs, clock.attempt)), `timeout ${id}`, (o) => {
+        duties.timingOut.delete(id);
+        if (o.applied && o.result?.ok) this.stats.timedOut++;
+      });
+      if (!ok) duties.timingOut.delete(id);
+    }
+  }
+
+  /** An applied assignment: the leader starts its deadline clock; the taskFieldPlacement checker judges it. */
+  private assignedFields(n: SimNode, index: number, assigned: readonly { taskId: string; worker: string; attempt: number }[]): void {
+    const d = n.role === "leader" ? this.duties.get(n.id) : undefined;
+    const nowMs = this.host.tick * TICK_MS;
+    const fieldPlacements: FieldPlacementRecord[] = [];
+    for (const a of assigned) {
+      const t = n.tasks.getTask(a.taskId);
+      if (!t) continue;
+      if (d && d.term === n.term && t.timeoutMs !== null) d.deadlines.start(t.id, a.attempt, t.timeoutMs, nowMs);
+      if (d && t.requires.length > 0) this.stats.taggedPlaced++;
+      const workerTags = memberTagsOf(this.host.seed, a.worker);
+      fieldPlacements.push({ id: t.id, attempt: a.attempt, worker: a.worker, node: n.id, index, tick: this.host.tick, nowMs, requires: t.requires, runAt: t.runAt, workerTags });
+    }
+    this.check("taskFieldPlacement", { fieldPlacements });
   }
 
   /** The placementCapacity checker over one planned command: what each worker it places on was known to run. */

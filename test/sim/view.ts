@@ -1,6 +1,7 @@
 // What the checkers see: a recorded view of the whole cluster at one tick plus the history they need
 // (every leader ever seen, every entry ever applied). Checkers are pure functions over this value, so a
 // test can hand them a made-up broken history as easily as the simulator hands them a real one.
+import type { FieldPlacementRecord } from "./task-field-checkers.js";
 import type { ConfState, Entry, NodeId, Role } from "../../src/raft/types.js";
 import type { TaskState } from "../../src/scheduler/types.js";
 
@@ -238,6 +239,7 @@ export interface SchedulerView {
   /** Deletions applied (lifecycle runs): an acknowledged task deleted since is not lost. */
   readonly deletions?: readonly DeletionRecord[];
   readonly slots?: readonly SlotRecord[];
+  readonly fieldPlacements?: readonly FieldPlacementRecord[];
 }
 
 export type CheckerName =
@@ -262,6 +264,7 @@ export type CheckerName =
   | "deletedTaskReturned"
   | "deletionDivergence"
   | "scheduleSlotTwice"
+  | "taskFieldPlacement"
   | "liveness"
   | "readyContract"
   | "coreThrew";

@@ -4,7 +4,7 @@ import { parseSchedule, TaskLifecycleApi, type LifecycleDeps } from "../../../sr
 import type { ApplyResult, Task } from "../../../src/scheduler/types.js";
 
 const NOW = Date.UTC(2026, 11, 7, 19, 0);
-const task = (id: string, state: Task["state"]): Task => ({ id, state, worker: null, attempt: 1, payload: 1, priority: 0, maxAttempts: 3, createdIndex: 1, updatedIndex: 2 });
+const task = (id: string, state: Task["state"]): Task => ({ id, state, worker: null, attempt: 1, payload: 1, priority: 0, maxAttempts: 3, createdIndex: 1, updatedIndex: 2, requires: [], timeoutMs: null, runAt: null });
 
 describe("parseSchedule", () => {
   it("builds the record: defaults for the task, clock fields from now", () => {

@@ -10,7 +10,7 @@ import type { MemberStatus } from "../../../src/dashboard/member-rows.js";
 import type { Task } from "../../../src/scheduler/types.js";
 
 const task = (id: string, updatedIndex: number, state: Task["state"] = "pending"): Task => ({
-  id, state, worker: null, attempt: 0, payload: null, priority: 0, maxAttempts: 3, createdIndex: updatedIndex, updatedIndex,
+  id, state, worker: null, attempt: 0, payload: null, priority: 0, maxAttempts: 3, createdIndex: updatedIndex, updatedIndex, requires: [], timeoutMs: null, runAt: null,
 });
 const selfStatus: MemberStatus = { id: "n1", role: "leader", term: 3, leaderId: "n1", commitIndex: 40, appliedIndex: 40 };
 const clusterView = {

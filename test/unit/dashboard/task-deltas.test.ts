@@ -5,7 +5,7 @@ import { MAX_DELTAS_PER_FRAME, TaskDeltas, touchedTaskIds } from "../../../src/d
 import type { Task } from "../../../src/scheduler/types.js";
 
 function task(id: string, updatedIndex: number, state: Task["state"] = "pending"): Task {
-  return { id, state, worker: null, attempt: 0, payload: { big: "x".repeat(100) }, priority: 0, maxAttempts: 3, createdIndex: 1, updatedIndex };
+  return { id, state, worker: null, attempt: 0, payload: { big: "x".repeat(100) }, priority: 0, maxAttempts: 3, createdIndex: 1, updatedIndex, requires: [], timeoutMs: null, runAt: null };
 }
 
 describe("TaskDeltas", () => {

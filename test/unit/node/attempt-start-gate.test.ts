@@ -23,7 +23,7 @@ describe("attemptStartGate", () => {
 });
 
 function task(id: string, attempt: number): Task {
-  return { id, state: "assigned", worker: "n1", attempt, payload: {}, priority: 0, maxAttempts: 3, createdIndex: 1, updatedIndex: 2 };
+  return { id, state: "assigned", worker: "n1", attempt, payload: {}, priority: 0, maxAttempts: 3, requires: [], timeoutMs: null, runAt: null, createdIndex: 1, updatedIndex: 2 };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));

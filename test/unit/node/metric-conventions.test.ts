@@ -53,7 +53,7 @@ function standIn(): ReplicaHandle {
 }
 
 function task(id: string, state: Task["state"], attempt: number): Task {
-  return { id, state, worker: "n1", attempt, payload: null, priority: 0, maxAttempts: 3, createdIndex: 1, updatedIndex: 2 };
+  return { id, state, worker: "n1", attempt, payload: null, priority: 0, maxAttempts: 3, requires: [], timeoutMs: null, runAt: null, createdIndex: 1, updatedIndex: 2 };
 }
 
 describe("NodeMetrics", () => {

@@ -5,7 +5,7 @@ import { TaskTiming } from "../../../src/node/metrics-task-timing.js";
 import type { Task } from "../../../src/scheduler/types.js";
 
 function task(id: string, state: Task["state"], attempt: number): Task {
-  return { id, state, worker: state === "pending" ? null : "n1", attempt, payload: null, priority: 0, maxAttempts: 3, createdIndex: 1, updatedIndex: 1 };
+  return { id, state, worker: state === "pending" ? null : "n1", attempt, payload: null, priority: 0, maxAttempts: 3, requires: [], timeoutMs: null, runAt: null, createdIndex: 1, updatedIndex: 1 };
 }
 const assign = (taskId: string, attempt: number) => ({ ok: true as const, assigned: [{ taskId, worker: "n1", attempt }] });
 

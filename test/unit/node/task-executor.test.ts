@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { MAX_OUTCOME_BYTES, type Outcome, TaskExecutor, type TaskHandler } from "../../../src/node/task-executor.js";
 import type { Task } from "../../../src/scheduler/types.js";
 
-const task: Task = { id: "t1", state: "assigned", worker: "n1", attempt: 1, payload: {}, priority: 0, maxAttempts: 3, createdIndex: 1, updatedIndex: 2 };
+const task: Task = { id: "t1", state: "assigned", worker: "n1", attempt: 1, payload: {}, priority: 0, maxAttempts: 3, requires: [], timeoutMs: null, runAt: null, createdIndex: 1, updatedIndex: 2 };
 
 /** Runs `handler` on one assigned task and returns the first outcome reported. */
 async function outcomeOf(handler: TaskHandler): Promise<Outcome> {
@@ -69,5 +69,39 @@ describe("TaskExecutor outcomes", () => {
       throw new Error("y".repeat(MAX_OUTCOME_BYTES));
     });
     expect(o.kind === "fail" && o.error).toMatchObject({ code: "BAD_RESULT", message: expect.stringMatching(/error is \d+ bytes/) });
+  });
+});
+
+describe("TaskExecutor aborts", () => {
+  it("fires the handler's AbortSignal with code TIMEOUT when the leader failed the attempt for its timeoutMs", async () => {
+    let current: Task = task;
+    let reason: unknown;
+    const aborted = new Promise<void>((resolve) => {
+      const ex = new TaskExecutor({
+        selfId: "n1",
+        capacity: 1,
+        logger: pino({ level: "silent" }),
+        assignedToMe: () => (current.state === "assigned" ? [current] : []),
+        lookup: () => current,
+        report: async () => undefined,
+      });
+      ex.setHandler(
+        (ctx) =>
+          new Promise((_, reject) =>
+            ctx.signal.addEventListener("abort", () => {
+              reason = ctx.signal.reason;
+              resolve();
+              reject(ctx.signal.reason);
+            }),
+          ),
+      );
+      ex.reconcile();
+      // The leader's TIMEOUT fail is applied: the task is pending again with that error, at the same attempt.
+      current = { ...task, state: "pending", worker: null, lastError: { code: "TIMEOUT", message: "attempt 1 ran past timeoutMs 5" } };
+      ex.reconcile();
+      setTimeout(() => ex.stop(), 50);
+    });
+    await aborted;
+    expect(reason).toMatchObject({ code: "TIMEOUT" });
   });
 });

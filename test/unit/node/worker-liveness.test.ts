@@ -4,7 +4,7 @@ import { type LivenessInput, decideWorkerLiveness } from "../../../src/node/work
 import type { WorkerInfo } from "../../../src/scheduler/types.js";
 
 const TIMEOUT = 1000;
-const worker = (id: string, over: Partial<WorkerInfo> = {}): WorkerInfo => ({ id, alive: true, active: 0, capacity: 2, changedAtMs: 0, ...over });
+const worker = (id: string, over: Partial<WorkerInfo> = {}): WorkerInfo => ({ id, alive: true, active: 0, capacity: 2, changedAtMs: 0, tags: [], ...over });
 
 function input(over: Partial<LivenessInput> & { heard?: Record<string, number> }): LivenessInput {
   const heard = over.heard ?? {};
@@ -60,5 +60,20 @@ describe("decideWorkerLiveness", () => {
 
   it("makes no second decision about a worker whose decision is in flight", () => {
     expect(summary(input({ heard: { n2: 9_500 }, inFlight: (id) => id === "n3" }))).toEqual([]);
+  });
+});
+
+describe("member tags (cluster file nodes[].tags)", () => {
+  const heard = { n2: 9_900, n3: 9_900 };
+  it("registers a member's tags with its workerUp, and again when they differ from the table's", () => {
+    const memberTags = (id: string) => (id === "n2" ? ["gpu"] : []);
+    const decisions = decideWorkerLiveness(input({ heard, memberTags }));
+    expect(decisions.map((d) => d.command)).toEqual([{ type: "workerUp", worker: "n2", capacity: 2, nowMs: 10_000, tags: ["gpu"] }]);
+    const registered = [worker("n1"), worker("n2", { tags: ["gpu"] }), worker("n3")];
+    expect(summary(input({ heard, memberTags, registered }))).toEqual([]);
+    // Tags taken away: registered again without them.
+    expect(decideWorkerLiveness(input({ heard, registered })).map((d) => d.command)).toEqual([
+      { type: "workerUp", worker: "n2", capacity: 2, nowMs: 10_000 },
+    ]);
   });
 });

@@ -22,11 +22,15 @@ describe("submit", () => {
       payload: { sleepMs: 1 },
       priority: 2,
       maxAttempts: 5,
+      requires: [],
+      timeoutMs: null,
+      runAt: null,
       createdIndex: 1,
       updatedIndex: 1,
     });
     expect(Object.keys(task(log, "a"))).toEqual([
-      "id", "state", "worker", "attempt", "payload", "priority", "maxAttempts", "createdIndex", "updatedIndex",
+      "id", "state", "worker", "attempt", "payload", "priority", "maxAttempts", "requires", "timeoutMs", "runAt",
+      "createdIndex", "updatedIndex",
     ]);
   });
 
@@ -220,7 +224,7 @@ describe("workers", () => {
     const r = log.run({ type: "workerDead", worker: "n1", nowMs: 77 });
     expect(r).toEqual({ ok: true, requeued: ["a", "b"] });
     expect(task(log, "a")).toMatchObject({ state: "pending", worker: null, attempt: 1 });
-    expect(log.table.getWorker("n1")).toEqual({ id: "n1", alive: false, active: 0, capacity: 4, changedAtMs: 77 });
+    expect(log.table.getWorker("n1")).toEqual({ id: "n1", alive: false, active: 0, capacity: 4, changedAtMs: 77, tags: [] });
     expect(log.table.workersWithUnfinishedTasks()).toEqual(["n2"]);
     expect(log.assign("a", "n2", 1)).toEqual({ ok: true, assigned: [] });
     expect(log.assign("a", "n2", 2)).toMatchObject({ assigned: [{ taskId: "a", worker: "n2", attempt: 2 }] });
