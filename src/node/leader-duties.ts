@@ -14,9 +14,11 @@ import { planAssignments } from "../scheduler/planner.js";
 import { errorMessage } from "../util/errors.js";
 import { type LivenessCommand, decideWorkerLiveness } from "./worker-liveness.js";
 import { LingeringLedger } from "./lingering-handlers.js";
+import { ExternalPresenceRegistry } from "./external-presence.js";
+import { FORGET_DEAD_EXTERNAL_AFTER_TIMEOUTS } from "./external-worker-liveness.js";
 
 const LIVENESS_LOG: Record<LivenessCommand["type"], string> = {
-  workerRemoved: "member removed: releasing its tasks",
+  workerRemoved: "worker removed: releasing its tasks",
   workerUp: "worker alive",
   workerDead: "worker silent: marking dead",
 };
@@ -56,6 +58,8 @@ export class LeaderDuties {
   readonly reassignments: Array<{ worker: string; silentMs: number; requeued: number }> = [];
   /** Slots the workers report held by lingering aborted handlers; placement counts them as occupied. */
   readonly lingering = new LingeringLedger();
+  /** External workers connected to this leader (src/api/worker-hub.ts writes it). */
+  readonly externals = new ExternalPresenceRegistry();
 
   constructor(o: LeaderDutiesOptions) {
     this.o = o;
@@ -84,13 +88,14 @@ export class LeaderDuties {
     this.contacted.clear();
     // Counts told to an earlier leadership may be stale; workers with lingering handlers tell a new leader again.
     this.lingering.clear();
+    this.externals.clear();
     for (const id of this.o.workerMembers().keys()) this.lastHeardMs.set(id, now);
   }
 
   /** Milliseconds since the member was last heard (leader's view), or null if never. */
   silenceMs(memberId: string): number | null {
     if (memberId === this.o.selfId) return 0;
-    const t = this.lastHeardMs.get(memberId);
+    const t = this.lastHeardMs.get(memberId) ?? this.externals.get(memberId)?.lastHeardMs;
     return t === undefined ? null : this.now() - t;
   }
 
@@ -130,8 +135,19 @@ export class LeaderDuties {
       contacted: (id) => this.contacted.has(id),
       inFlight: (id) => this.livenessInFlight.has(id),
       inLatestConf: (id) => this.o.inLatestConf?.(id) ?? false,
+      externals: this.externals.view(),
     });
+    this.forgetGoneExternals();
     for (const d of decisions) this.proposeLiveness(d.worker, d.command, LIVENESS_LOG[d.command.type], d.silentMs);
+  }
+
+  /** Presence of workers long disconnected and no longer in the table: nothing will ask about them again. */
+  private forgetGoneExternals(): void {
+    const forgetAfterMs = FORGET_DEAD_EXTERNAL_AFTER_TIMEOUTS * this.o.workerTimeoutMs;
+    const table = this.o.table();
+    for (const [id, p] of this.externals.view()) {
+      if (!p.connected && this.now() - p.lastHeardMs > forgetAfterMs && table.getWorker(id) === undefined) this.externals.forget(id);
+    }
   }
 
   private proposeLiveness(id: string, cmd: Command, what: string, silentMs?: number): void {

@@ -16,6 +16,8 @@
 //     reassignment. A member never heard during this leadership counts as heard when it began.
 import type { WorkerDeadCommand, WorkerRemovedCommand, WorkerUpCommand } from "../scheduler/commands.js";
 import type { WorkerInfo } from "../scheduler/types.js";
+import type { ExternalPresence } from "./external-presence.js";
+import { decideExternalLiveness, isExternal } from "./external-worker-liveness.js";
 
 export interface LivenessInput {
   readonly selfId: string;
@@ -35,6 +37,10 @@ export interface LivenessInput {
   readonly inFlight: (id: string) => boolean;
   /** Whether the latest configuration in the leader's log (applied or not) holds `id`. */
   readonly inLatestConf: (id: string) => boolean;
+  /** External workers (not members) that registered with this leader (external-worker-liveness.ts). */
+  readonly externals?: ReadonlyMap<string, ExternalPresence>;
+  /** How long a dead external worker stays listed (default 10 × workerTimeoutMs). */
+  readonly forgetDeadExternalAfterMs?: number;
 }
 
 export type LivenessCommand = WorkerUpCommand | WorkerDeadCommand | WorkerRemovedCommand;
@@ -46,12 +52,13 @@ export interface LivenessDecision {
   readonly silentMs?: number;
 }
 
-/** The liveness commands to propose now, removals first, then members in `members` order. */
+/** The liveness commands to propose now, removals first, then members in `members` order, then external workers
+ *  (external-worker-liveness.ts: they are not members, so the membership rule above never removes them). */
 export function decideWorkerLiveness(i: LivenessInput): LivenessDecision[] {
   const decisions: LivenessDecision[] = [];
   const registered = new Map(i.registered.map((w) => [w.id, w]));
   for (const w of registered.values()) {
-    if (!i.members.has(w.id) && w.id !== i.selfId && !i.inFlight(w.id) && (w.alive || w.active > 0) && !i.inLatestConf(w.id)) {
+    if (!isExternal(w) && !i.members.has(w.id) && w.id !== i.selfId && !i.inFlight(w.id) && (w.alive || w.active > 0) && !i.inLatestConf(w.id)) {
       decisions.push({ worker: w.id, command: { type: "workerRemoved", worker: w.id } });
     }
   }
@@ -67,6 +74,19 @@ export function decideWorkerLiveness(i: LivenessInput): LivenessDecision[] {
     } else if (w && w.alive && !heardRecently && !inGrace) {
       decisions.push({ worker: id, command: { type: "workerDead", worker: id, nowMs: i.nowMs }, silentMs });
     }
+  }
+  if (i.externals !== undefined) {
+    const externals = decideExternalLiveness({
+      nowMs: i.nowMs,
+      workerTimeoutMs: i.workerTimeoutMs,
+      leaderSinceMs: i.leaderSinceMs,
+      registered: i.registered,
+      externals: i.externals,
+      ...(i.forgetDeadExternalAfterMs !== undefined ? { forgetDeadAfterMs: i.forgetDeadExternalAfterMs } : {}),
+      inFlight: i.inFlight,
+      isMember: (id) => id === i.selfId || i.members.has(id) || i.inLatestConf(id),
+    });
+    decisions.push(...externals);
   }
   return decisions;
 }

@@ -7,6 +7,8 @@ export interface WorkerRecordView {
   readonly alive: boolean;
   readonly active: number;
   readonly capacity: number;
+  /** kind "external" and tags of a worker that is not a member (record-extras.ts). */
+  readonly extras?: { readonly kind?: "external"; readonly tags?: readonly string[] };
 }
 
 export interface LeaderWorkerView {
@@ -15,7 +17,13 @@ export interface LeaderWorkerView {
   lingeringOf(id: string): number;
 }
 
-export interface WorkerRow extends WorkerRecordView {
+export interface WorkerRow {
+  readonly id: string;
+  readonly kind: "member" | "external";
+  readonly alive: boolean;
+  readonly active: number;
+  readonly capacity: number;
+  readonly tags: readonly string[];
   readonly lastSeenMs: number | null;
   readonly lingering: number | null;
 }
@@ -23,9 +31,11 @@ export interface WorkerRow extends WorkerRecordView {
 export function workerRows(records: readonly WorkerRecordView[], members: ReadonlyMap<string, number>, leader: LeaderWorkerView | null): WorkerRow[] {
   const row = (w: WorkerRecordView): WorkerRow => ({
     id: w.id,
+    kind: w.extras?.kind ?? "member",
     alive: w.alive,
     active: w.active,
     capacity: w.capacity,
+    tags: w.extras?.tags ?? [],
     lastSeenMs: leader ? leader.silenceMs(w.id) : null,
     lingering: leader ? leader.lingeringOf(w.id) : null,
   });

@@ -22,7 +22,7 @@ import type {
 } from "./commands.js";
 import { decodeCommand } from "./commands.js";
 import type { TaskRecord, WorkerRecord } from "./records.js";
-import type { TableExtras } from "./record-extras.js";
+import type { TableExtras, WorkerExtras } from "./record-extras.js";
 import { decodeSnapshot, SnapshotEncoder, type SnapshotView } from "./snapshot.js";
 import { TableError } from "./errors.js";
 import { compareStrings } from "./sorted-list.js";
@@ -142,14 +142,14 @@ export class TaskTable {
   workers(): WorkerInfo[] {
     return [...this.workerRecords.keys()].sort(compareStrings).map((id) => {
       const w = this.workerRecords.get(id)!;
-      return { id, alive: w.alive, active: this.activeOf(id), capacity: w.capacity, changedAtMs: w.changedAtMs };
+      return workerInfo(w, this.activeOf(id));
     });
   }
 
   getWorker(id: string): WorkerInfo | undefined {
     const w = this.workerRecords.get(id);
     if (w === undefined) return undefined;
-    return { id, alive: w.alive, active: this.activeOf(id), capacity: w.capacity, changedAtMs: w.changedAtMs };
+    return workerInfo(w, this.activeOf(id));
   }
 
   /** Tasks currently assigned to `worker`. */
@@ -278,6 +278,7 @@ export class TaskTable {
 
   private workerUp(command: WorkerUpCommand): ApplyResult {
     const worker = this.workerRecords.get(command.worker);
+    const extras = workerUpExtras(command);
     if (worker === undefined) {
       this.workerRecords.set(command.worker, {
         id: command.worker,
@@ -285,11 +286,14 @@ export class TaskTable {
         capacity: command.capacity,
         changedAtMs: command.nowMs,
         currentWeight: 0,
+        ...(extras !== undefined ? { extras } : {}),
       });
     } else {
       worker.alive = true;
       worker.capacity = command.capacity;
       worker.changedAtMs = command.nowMs;
+      // Replaced, never mutated: a snapshot in flight may hold the old object.
+      if (extras !== undefined) worker.extras = extras;
     }
     return { ok: true };
   }
@@ -352,6 +356,18 @@ export class TaskTable {
     for (const task of tasks) this.indexes.move(task, "pending", null, index, { retryAtMs: 0 });
     return tasks.map((t) => t.id);
   }
+}
+
+function workerInfo(w: WorkerRecord, active: number): WorkerInfo {
+  const info = { id: w.id, alive: w.alive, active, capacity: w.capacity, changedAtMs: w.changedAtMs };
+  return w.extras === undefined ? info : { ...info, extras: w.extras };
+}
+
+/** The extras a workerUp writes: an external worker's kind and tags (undefined for a member's workerUp, which
+ *  leaves the record's extras as they are). */
+function workerUpExtras(command: WorkerUpCommand): WorkerExtras | undefined {
+  if (command.kind === undefined && command.tags === undefined) return undefined;
+  return { ...(command.kind !== undefined ? { kind: command.kind } : {}), ...(command.tags !== undefined ? { tags: [...command.tags] } : {}) };
 }
 
 function yieldToEventLoop(): Promise<void> {

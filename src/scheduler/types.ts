@@ -1,4 +1,5 @@
 // The scheduler's public vocabulary: the task object of the HTTP API (README), worker rows, and apply results.
+import type { WorkerExtras } from "./record-extras.js";
 
 /** Any value JSON can carry. Payloads, results and errors are opaque to the scheduler. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -36,6 +37,8 @@ export interface WorkerInfo {
   /** Leader clock (ms) written into the last workerUp/workerDead command; the node runner may overlay its
    *  own lastSeenMs from heartbeats for GET /v1/workers. */
   readonly changedAtMs: number;
+  /** Fields beyond format 2: `kind: "external"` and `tags` of a worker that is not a Raft member. */
+  readonly extras?: WorkerExtras;
 }
 
 export type ApplyErrorCode =
