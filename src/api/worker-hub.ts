@@ -47,6 +47,8 @@ interface Connection {
   readonly ws: WebSocket;
   readonly openedAtMs: number;
   id: string | null;
+  /** Asked to drain; answered `draining` once capacity 0 is applied (after that nothing new is pushed). */
+  drainPending: boolean;
 }
 
 export class WorkerHub {
@@ -81,7 +83,20 @@ export class WorkerHub {
 
   /** After every entry applied on this node. */
   onApplied(result: ApplyResult): void {
-    if (this.byId.size > 0) this.assignments.onApplied(result);
+    if (this.byId.size === 0) return;
+    this.assignments.onApplied(result);
+    this.answerDrains();
+  }
+
+  /** `draining` goes out once the worker's capacity 0 is applied: every assignment applied before it was pushed
+   *  before this frame, and none comes after, so the worker knows what it must finish. */
+  private answerDrains(): void {
+    for (const conn of this.byId.values()) {
+      if (!conn.drainPending || conn.id === null) continue;
+      if (this.n.table.workers().find((w) => w.id === conn.id)?.capacity !== 0) continue;
+      conn.drainPending = false;
+      this.send(conn, { type: "draining", capacity: 0 });
+    }
   }
 
   /** A node that stops leading hands its workers to the new leader: they reconnect there. */
@@ -114,7 +129,7 @@ export class WorkerHub {
   };
 
   private accept(ws: WebSocket, authorized: boolean): void {
-    const conn: Connection = { ws, openedAtMs: Date.now(), id: null };
+    const conn: Connection = { ws, openedAtMs: Date.now(), id: null, drainPending: false };
     this.all.add(conn);
     ws.on("error", () => {});
     ws.on("close", () => this.onClose(conn));
@@ -144,8 +159,8 @@ export class WorkerHub {
         return void this.report(conn, conn.id, frame);
       case "drain":
         this.n.duties.externals.setCapacity(conn.id, 0);
-        this.send(conn, { type: "draining", capacity: 0 });
-        return;
+        conn.drainPending = true;
+        return this.answerDrains();
       case "bye":
         this.n.duties.externals.leaving(conn.id);
         return;

@@ -71,6 +71,7 @@ export class Worker {
   private readonly outbox: ReportOutbox;
   private startWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   private idleWaiters: Array<() => void> = [];
+  private drainAcked: (() => void) | null = null;
   /** Attempts this worker finished (reported or refused), for tests and logs. */
   readonly counts = { completed: 0, failed: 0, aborted: 0, refused: 0 };
 
@@ -97,9 +98,12 @@ export class Worker {
   async close(opts: { drain?: boolean } = {}): Promise<void> {
     if (opts.drain && !this.stopped) {
       this.draining = true;
+      const drained = new Promise<void>((resolve) => (this.drainAcked = resolve));
       this.sendFrame({ type: "drain" });
       const graceMs = this.o.drainGraceMs ?? 30_000;
-      await Promise.race([this.idle(), new Promise((r) => setTimeout(r, graceMs).unref())]);
+      // `draining` from the leader means nothing more will be assigned; then what runs must finish.
+      const grace = new Promise((r) => setTimeout(r, graceMs).unref());
+      await Promise.race([drained.then(() => this.idle()), grace]);
       this.sendFrame({ type: "bye" });
     }
     this.stopped = true;
@@ -178,8 +182,12 @@ export class Worker {
         return this.checkIdle();
       case "refused":
         this.counts.refused++;
+        this.o.log?.("warn", "report refused", { taskId: f.taskId, attempt: f.attempt, code: f.code });
         this.outbox.answered(String(f.taskId), Number(f.attempt));
         return this.checkIdle();
+      case "draining":
+        this.drainAcked?.();
+        return;
       case "error":
         return this.onError(f);
     }
@@ -219,6 +227,7 @@ export class Worker {
     current?.abort.abort(new WorkerError("SUPERSEDED", "a newer attempt of this task was assigned"));
     const abort = new AbortController();
     this.running.set(taskId, { attempt, abort });
+    this.o.log?.("info", "attempt started", { taskId, attempt });
     const deadline = timeoutMs !== undefined ? setTimeout(() => abort.abort(new WorkerError("TIMEOUT", `attempt ran past ${timeoutMs} ms`)), timeoutMs) : null;
     void this.run({ id: taskId, attempt, payload, ...(timeoutMs !== undefined ? { timeoutMs } : {}), signal: abort.signal }).finally(() => {
       if (deadline) clearTimeout(deadline);
@@ -244,12 +253,14 @@ export class Worker {
     if (reason === "TIMEOUT") frame = { type: "fail", taskId: task.id, attempt: task.attempt, error: { code: "TIMEOUT", message: "attempt ran past its deadline" } };
     if (frame.type === "complete") this.counts.completed++;
     else this.counts.failed++;
+    this.o.log?.("info", "attempt finished", { taskId: task.id, attempt: task.attempt, outcome: frame.type });
     this.outbox.add(task.id, task.attempt, frame);
   }
 
   private onAbort(taskId: string, attempt: number): void {
     const r = this.running.get(taskId);
     if (r !== undefined && r.attempt === attempt) r.abort.abort(new WorkerError("ABORTED", "the attempt was taken away by the leader"));
+    this.o.log?.("info", "attempt aborted", { taskId, attempt, running: r?.attempt === attempt });
     this.outbox.answered(taskId, attempt);
     this.checkIdle();
   }

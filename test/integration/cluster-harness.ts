@@ -7,6 +7,7 @@ import { rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ProcessCluster } from "../../src/process-cluster/process-cluster.js";
+import { WorkerFleet } from "../../src/process-cluster/worker-processes.js";
 import { freePorts } from "../../src/util/ports.js";
 import { clusterFetch, useClusterTls } from "../../src/tls/cluster-fetch.js";
 import type { TlsFiles } from "../../src/config/security-fields.js";
@@ -37,6 +38,8 @@ export interface ClusterOptions {
   readonly fileFields?: Readonly<Record<string, unknown>>;
   /** The cluster file's "tls" (absolute paths): node urls become https://, and this process trusts the CA. */
   readonly tls?: TlsFiles;
+  /** false: the members run no tasks (`"worker": false`), only external workers do. Default true. */
+  readonly memberWorkers?: boolean;
 }
 
 export interface NodeStatus {
@@ -158,6 +161,7 @@ export class Cluster {
   private stopped = false;
   private readonly reaper = new Reaper();
   private readonly procs: ProcessCluster;
+  private fleet: WorkerFleet | null = null;
 
   private constructor(
     opts: ClusterOptions,
@@ -219,7 +223,9 @@ export class Cluster {
       dirPrefix: "raftsched-it-",
       file,
       ...(opts.tls ? { scheme: "https" as const } : {}),
-      ...(capacity !== undefined ? { nodeFields: () => ({ capacity }) } : {}),
+      ...(capacity !== undefined || opts.memberWorkers === false
+        ? { nodeFields: () => ({ ...(capacity !== undefined ? { capacity } : {}), ...(opts.memberWorkers === false ? { worker: false } : {}) }) }
+        : {}),
       ...(opts.env ? { env: opts.env } : {}),
       dropEnv: ["RAFTSCHED_TOKEN"], // the cluster file's token is the one under test
       cwd: REPO_ROOT,
@@ -324,8 +330,25 @@ export class Cluster {
   async stopAll(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.fleet?.stopAll();
     await this.procs.stopAll();
     this.reaper.close();
+  }
+
+  /** External worker processes on this cluster's file (killed with the nodes by stopAll and the reaper). */
+  workers(): WorkerFleet {
+    if (this.fleet === null) {
+      const env: NodeJS.ProcessEnv = { ...process.env, RAFTSCHED_LOG_LEVEL: process.env.RAFTSCHED_LOG_LEVEL ?? "info" };
+      delete env.RAFTSCHED_TOKEN;
+      this.fleet = new WorkerFleet({
+        configPath: this.configPath,
+        dir: this.dir,
+        env,
+        cwd: REPO_ROOT,
+        onPid: (pid, event) => (event === "spawned" ? this.reaper.watch(pid) : this.reaper.forget(pid)),
+      });
+    }
+    return this.fleet;
   }
 
   logTail(id: string, lines = 40): string {
