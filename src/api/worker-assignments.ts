@@ -20,11 +20,18 @@ export interface AssignmentTableView {
 export class WorkerAssignments {
   /** taskId → the attempt pushed. At most one entry per task: the table holds one current attempt. */
   private readonly pushed = new Map<string, Pushed>();
+  /** Attempts to push once leadership is confirmed (below). */
+  private queued = new Map<string, { worker: string; attempt: number }>();
+  private confirming = false;
 
   constructor(
     private readonly table: () => AssignmentTableView,
     /** Sends a frame to the worker if it is connected; false when it is not. */
     private readonly send: (worker: string, frame: NodeFrame) => boolean,
+    /** Resolves once this node confirmed it still leads and applied up to the commit index it had (ReadIndex).
+     *  A leader deposed without knowing it yet reads a table that lags the cluster's: pushing from it would start
+     *  attempts already finished or superseded (the simulator found this, as issue #17.1 found it for members). */
+    private readonly confirm: () => Promise<unknown> = async () => undefined,
   ) {}
 
   get size(): number {
@@ -59,13 +66,41 @@ export class WorkerAssignments {
   /** Checks every pushed attempt against the table (a change some other path made, e.g. a deletion). */
   sweep(): void {
     for (const id of [...this.pushed.keys()]) this.check(id);
+    this.flush();
   }
 
   clear(): void {
     this.pushed.clear();
+    this.queued.clear();
   }
 
   private push(taskId: string, worker: string, attempt: number): void {
+    this.queued.set(taskId, { worker, attempt });
+    this.flush();
+  }
+
+  /** One confirmation at a time covers every push queued before it started. */
+  private flush(): void {
+    if (this.confirming || this.queued.size === 0) return;
+    const batch = this.queued;
+    this.queued = new Map();
+    this.confirming = true;
+    this.confirm().then(
+      () => {
+        for (const [taskId, q] of batch) this.pushNow(taskId, q.worker, q.attempt);
+        this.confirming = false;
+        this.flush();
+      },
+      // Not confirmed (deposed, or slow): nothing is pushed now; the batch waits for the next sweep (a deposed
+      // node's hub is cleared when it learns of the new leader, and its workers follow that one).
+      () => {
+        for (const [taskId, q] of batch) if (!this.queued.has(taskId)) this.queued.set(taskId, q);
+        this.confirming = false;
+      },
+    );
+  }
+
+  private pushNow(taskId: string, worker: string, attempt: number): void {
     const task = this.table().getTask(taskId);
     if (!stillHolds(task, worker, attempt)) return;
     const before = this.pushed.get(taskId);

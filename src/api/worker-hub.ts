@@ -37,6 +37,8 @@ export const REGISTER_TIMEOUT_MS = 5000;
 /** Frames queued to a worker that reads nothing: over this the connection is closed (SLOW_CONSUMER). */
 export const MAX_WORKER_SEND_BUFFER_BYTES = 16 * 1024 * 1024;
 const SWEEP_EVERY_MS = 1000;
+/** How long a push waits for the leader's ReadIndex confirmation before giving up (the next sweep retries). */
+const CONFIRM_TIMEOUT_MS = 2000;
 
 export interface WorkerReports {
   complete(id: string, attempt: number, result: JsonValue | undefined): Promise<Task>;
@@ -66,7 +68,11 @@ export class WorkerHub {
     private readonly reports: WorkerReports,
     private readonly logger: Logger,
   ) {
-    this.assignments = new WorkerAssignments(() => n.table, (worker, frame) => this.sendTo(worker, frame));
+    this.assignments = new WorkerAssignments(
+      () => n.table,
+      (worker, frame) => this.sendTo(worker, frame),
+      () => n.runner.readIndex(CONFIRM_TIMEOUT_MS),
+    );
   }
 
   attach(server: Server): void {

@@ -296,7 +296,7 @@ export const linearizableRead: Checker = (view) => {
 /** The Raft checkers over a ClusterView (the scheduler's are in scheduler-checkers.ts, over a SchedulerView). */
 export type SafetyCheckerName = Exclude<
   CheckerName,
-  "liveness" | "readyContract" | "coreThrew" | "taskLost" | "taskDuplicated" | "attemptFencing" | "replicaDivergence" | "reconfigQuorumLoss" | "staleAttemptStart" | "executorCapacity" | "placementCapacity" | "watchStreamsAgree"
+  "liveness" | "readyContract" | "coreThrew" | "taskLost" | "taskDuplicated" | "attemptFencing" | "replicaDivergence" | "reconfigQuorumLoss" | "staleAttemptStart" | "executorCapacity" | "placementCapacity" | "watchStreamsAgree" | "attemptOnOneWorker"
 >;
 
 export const SAFETY_CHECKERS: Readonly<Record<SafetyCheckerName, Checker>> = {

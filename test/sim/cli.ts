@@ -31,6 +31,7 @@ interface CliArgs {
   scenario?: ScenarioName;
   membership?: boolean;
   snapshots?: boolean;
+  externalWorkers?: boolean;
   workers: number;
 }
 
@@ -41,7 +42,7 @@ const BROKEN_RULES = ["grantTwoVotesPerTerm", "commitOldTermEntries", "skipLogCo
 
 function usage(problem: string): never {
   process.stderr.write(
-    `sim: ${problem}\nusage: sim [--seeds N] [--start S] [--workers N|auto] [--seed S] [--trace] [--nodes 3|5] [--profile ${Object.keys(PROFILES).join("|")}] [--ticks N] [--broken ${BROKEN_RULES.join(",")}] [--membership on|off] [--snapshots on|off] [--scenario ${SCENARIOS.join("|")}]\n`,
+    `sim: ${problem}\nusage: sim [--seeds N] [--start S] [--workers N|auto] [--seed S] [--trace] [--nodes 3|5] [--profile ${Object.keys(PROFILES).join("|")}] [--ticks N] [--broken ${BROKEN_RULES.join(",")}] [--membership on|off] [--snapshots on|off] [--external-workers] [--scenario ${SCENARIOS.join("|")}]\n`,
   );
   process.exit(2);
 }
@@ -114,6 +115,9 @@ function parseArgs(argv: readonly string[]): CliArgs {
         else args.snapshots = v === "on";
         break;
       }
+      case "--external-workers":
+        args.externalWorkers = true;
+        break;
       default:
         usage(`unknown argument ${flag}`);
     }
@@ -131,6 +135,7 @@ function optionsFor(args: CliArgs, seed: number): SimOptions {
     ...(args.brokenRules ? { brokenRules: args.brokenRules } : {}),
     ...(args.membership !== undefined ? { membership: args.membership } : {}),
     ...(args.snapshots !== undefined ? { snapshots: args.snapshots } : {}),
+    ...(args.externalWorkers ? { externalWorkers: true } : {}),
   };
 }
 
@@ -157,6 +162,7 @@ function replayCommand(args: CliArgs, seed: number): string {
   if (args.scenario) parts.push(`--scenario ${args.scenario}`);
   if (args.membership !== undefined) parts.push(`--membership ${args.membership ? "on" : "off"}`);
   if (args.snapshots !== undefined) parts.push(`--snapshots ${args.snapshots ? "on" : "off"}`);
+  if (args.externalWorkers) parts.push("--external-workers");
   return `${parts.join(" ")} --trace`;
 }
 

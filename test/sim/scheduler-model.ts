@@ -27,8 +27,10 @@ import { planAssignments, retryAtMs } from "../../src/scheduler/planner.js";
 import { STRATEGIES, type Strategy } from "../../src/scheduler/strategies.js";
 import type { ApplyResult } from "../../src/scheduler/types.js";
 import { staleAttemptStart } from "./attempt-start-checkers.js";
+import { AttemptOwners, type BrokenExternalWorkers, type ExternalWorkersHost, SimExternalWorkers } from "./external-workers.js";
+import { ExternalPresenceRegistry } from "../../src/node/external-presence.js";
 import type { BrokenScheduler, SimNode } from "./node.js";
-import { type Rng, mixSeed } from "./prng.js";
+import { Rng, mixSeed } from "./prng.js";
 import { SCHEDULER_CHECKERS, type SchedulerCheckerName } from "./scheduler-checkers.js";
 import { WatchRecorder } from "./watch-checker.js";
 import type {
@@ -122,6 +124,8 @@ interface Duties {
   idleAt: { tableIndex: number; tick: number } | null;
   /** Aborted handlers still running per worker, as the workers told this leadership (the production ledger). */
   readonly lingering: LingeringLedger;
+  /** External workers registered with this leadership (src/node/external-presence.ts, read by the liveness rule). */
+  readonly externals: ExternalPresenceRegistry;
 }
 
 interface Run {
@@ -193,20 +197,50 @@ export class SimScheduler {
   private confirmSeq = 0;
   /** "node/incarnation/id#attempt" held back by the start gate, counted once. */
   private readonly heldBack = new Set<string>();
+  /** External workers, when the run has them (external-workers.ts). */
+  private readonly external: SimExternalWorkers | null;
+  private readonly attemptOwners = new AttemptOwners();
 
   constructor(
     private readonly host: SchedulerHost,
     private readonly rng: Rng,
+    externalWorkers?: { readonly broken?: BrokenExternalWorkers },
   ) {
     this.strategy = rng.pick(STRATEGIES);
     this.workerTimeoutTicks = rng.int(40, 120);
     this.maxRunTicks = rng.int(1, 40);
     this.failRate = rng.pick([0, 0.1, 0.3]);
     this.random = () => rng.next();
+    // Their own PRNG stream: runs without external workers draw exactly as before.
+    this.external = externalWorkers ? new SimExternalWorkers(this.externalHost(), new Rng(mixSeed(host.seed, 12)), this.maxRunTicks, this.failRate, externalWorkers.broken) : null;
+  }
+
+  private externalHost(): ExternalWorkersHost {
+    const self = this;
+    return {
+      get seed() {
+        return self.host.seed;
+      },
+      get tick() {
+        return self.host.tick;
+      },
+      get nodes() {
+        return self.host.nodes;
+      },
+      nodeById: (id) => self.host.nodeById(id),
+      propose: (n, command, label, done) => self.propose(n, command, label, (o) => done(o.applied ? { applied: true, ...(o.result ? { result: o.result } : {}) } : { applied: false })),
+      presenceOf: (n) => {
+        const d = self.duties.get(n.id);
+        return d && d.term === n.term ? d.externals : undefined;
+      },
+      readIndex: (n, context) => self.host.readIndex(n, context),
+      started: (worker, id, attempt) => self.checkStart({ id, attempt, node: worker, tick: self.host.tick, since: self.host.tick }),
+      refused: () => void self.stats.staleReportsRefused++,
+    };
   }
 
   describe(): string {
-    return `scheduler ${this.strategy}, worker timeout ${this.workerTimeoutTicks} ticks, tasks run 1..${this.maxRunTicks} ticks, fail rate ${this.failRate}`;
+    return `scheduler ${this.strategy}${this.external ? `, ${this.external.describe()}` : ""}, worker timeout ${this.workerTimeoutTicks} ticks, tasks run 1..${this.maxRunTicks} ticks, fail rate ${this.failRate}`;
   }
 
   /** What a member can run at once: fixed per node id, so a node keeps its capacity across restarts. */
@@ -350,6 +384,7 @@ export class SimScheduler {
     if (clientsOn) this.clientRetries(live);
     for (const n of live) if (n.core!.currentRole() === "leader") this.leaderDuties(n);
     for (const n of live) this.work(n);
+    this.external?.tick(clientsOn);
     if (this.host.tick % FULL_LOSS_CHECK_EVERY_TICKS === 0) {
       this.check("taskLost", { nodes: live.map((n) => this.nodeView(n)), acks: this.acks });
     }
@@ -445,7 +480,7 @@ export class SimScheduler {
     const now = this.host.tick;
     const members = [...n.conf.voters, ...n.conf.learners];
     if (!d || d.term !== term) {
-      d = { term, leaderSinceTick: now, lastHeardTick: new Map(members.map((id) => [id, now])), contacted: new Set(), livenessInFlight: new Set(), assigning: false, idleAt: null, lingering: new LingeringLedger() };
+      d = { term, leaderSinceTick: now, lastHeardTick: new Map(members.map((id) => [id, now])), contacted: new Set(), livenessInFlight: new Set(), assigning: false, idleAt: null, lingering: new LingeringLedger(), externals: new ExternalPresenceRegistry() };
       this.duties.set(n.id, d);
     }
     const duties = d;
@@ -474,6 +509,7 @@ export class SimScheduler {
       contacted: (id) => duties.contacted.has(id),
       inFlight: (id) => duties.livenessInFlight.has(id),
       inLatestConf: (id) => isMember(latestConf, id),
+      externals: duties.externals.view(),
     });
     for (const d of decisions) liveness(d.worker, d.command);
     // Planning again is only worth it when the table changed or a task's retry time may have come (every 5 ticks).
@@ -606,6 +642,7 @@ export class SimScheduler {
 
   /** The node's core answered a ReadIndex round the executor asked for. */
   readAnswered(n: SimNode, context: string, index: number): void {
+    if (context.startsWith("xext/")) return this.external?.readAnswered(context, index);
     const ex = this.executors.get(n.id);
     if (!ex || ex.incarnation !== n.incarnation || ex.asking?.context !== context) return;
     const c = { index, term: ex.asking.term };
@@ -625,6 +662,8 @@ export class SimScheduler {
 
   private checkStart(s: AttemptStartRecord): void {
     for (const v of staleAttemptStart(this.startView(s.id, s))) this.host.record(v);
+    const twice = this.attemptOwners.started(this.host.seed, this.host.tick, s.node, s.id, s.attempt);
+    if (twice) this.host.record(twice);
   }
 
   private startView(id: string, s: AttemptStartRecord): SchedulerView {

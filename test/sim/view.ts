@@ -239,6 +239,7 @@ export type CheckerName =
   | "executorCapacity"
   | "placementCapacity"
   | "watchStreamsAgree"
+  | "attemptOnOneWorker"
   | "liveness"
   | "readyContract"
   | "coreThrew";
