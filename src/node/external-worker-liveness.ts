@@ -10,7 +10,7 @@
 //     go do not accumulate.
 import type { WorkerInfo } from "../scheduler/types.js";
 import type { ExternalPresence } from "./external-presence.js";
-import type { LivenessDecision } from "./worker-liveness.js";
+import type { LivenessDecision } from "./liveness-decision.js";
 
 /** How long a dead external worker stays listed, in workerTimeoutMs (the contract asks for at least 10). */
 export const FORGET_DEAD_EXTERNAL_AFTER_TIMEOUTS = 10;

@@ -14,7 +14,7 @@
 //     workerTimeoutMs of a leadership: a new leader grants everyone one full timeout of grace (hashicorp/nomad
 //     resets heartbeat TTLs after an election for the same reason), so leadership moving causes no mass
 //     reassignment. A member never heard during this leadership counts as heard when it began.
-import type { WorkerDeadCommand, WorkerRemovedCommand, WorkerUpCommand } from "../scheduler/commands.js";
+import type { LivenessDecision } from "./liveness-decision.js";
 import type { WorkerInfo } from "../scheduler/types.js";
 import type { ExternalPresence } from "./external-presence.js";
 import { decideExternalLiveness, isExternal } from "./external-worker-liveness.js";
@@ -43,14 +43,7 @@ export interface LivenessInput {
   readonly forgetDeadExternalAfterMs?: number;
 }
 
-export type LivenessCommand = WorkerUpCommand | WorkerDeadCommand | WorkerRemovedCommand;
-
-export interface LivenessDecision {
-  readonly worker: string;
-  readonly command: LivenessCommand;
-  /** How long the worker was silent (set for workerDead). */
-  readonly silentMs?: number;
-}
+export type { LivenessCommand, LivenessDecision } from "./liveness-decision.js";
 
 /** The liveness commands to propose now, removals first, then members in `members` order, then external workers
  *  (external-worker-liveness.ts: they are not members, so the membership rule above never removes them). */
