@@ -38,7 +38,7 @@ export const REGISTER_TIMEOUT_MS = 5000;
 export const MAX_WORKER_SEND_BUFFER_BYTES = 16 * 1024 * 1024;
 const SWEEP_EVERY_MS = 1000;
 /** How long a push waits for the leader's ReadIndex confirmation before giving up (the next sweep retries). */
-const CONFIRM_TIMEOUT_MS = 2000;
+const CONFIRM_TIMEOUT_MS = 5000;
 
 export interface WorkerReports {
   complete(id: string, attempt: number, result: JsonValue | undefined): Promise<Task>;

@@ -19,14 +19,21 @@ async function open(nodeId: string, token: string | null = cluster.token): Promi
   const url = `${cluster.url(nodeId).replace("http:", "ws:")}/v1/worker`;
   const ws = new WebSocket(url, token === null ? {} : { headers: { authorization: `Bearer ${token}` } });
   const frames: any[] = [];
-  ws.on("message", (d) => frames.push(JSON.parse(d.toString())));
+  // A registered worker heartbeats (a silent one is declared dead after workerTimeoutMs and loses its task).
+  let beat: NodeJS.Timeout | undefined;
+  ws.on("message", (d) => {
+    const f = JSON.parse(d.toString());
+    frames.push(f);
+    if (f.type === "registered") beat = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send('{"type":"heartbeat"}'), 150);
+  });
   const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
+  ws.on("close", () => clearInterval(beat));
   ws.on("error", () => {});
   await new Promise<void>((resolve, reject) => {
     ws.once("open", () => resolve());
     ws.once("error", reject);
   });
-  const next = (type: string, timeoutMs = 10_000) => waitFor(`a ${type} frame`, timeoutMs, () => frames.find((f) => f.type === type));
+  const next = (type: string, timeoutMs = 30_000) => waitFor(`a ${type} frame`, timeoutMs, () => frames.find((f) => f.type === type));
   return { ws, frames, closed, send: (f) => ws.send(typeof f === "string" ? f : JSON.stringify(f)), next };
 }
 
@@ -105,6 +112,12 @@ describe("external worker protocol: bad input", () => {
   });
 
   it("a completion of a task not held: NOT_HELD; an oversized result: RESULT_TOO_LARGE; the task is unharmed", async () => {
+    // The workers of the earlier cases closed their connections: once they are declared dead, nothing else can
+    // take the task.
+    await waitFor("earlier workers declared dead", 30_000, async () => {
+      const rows = (await cluster.request(await cluster.waitForLeader(), "GET", "/v1/workers")).body as any[];
+      return Array.isArray(rows) && rows.every((w) => !w.alive) ? true : undefined;
+    }, 100);
     const s = await registered("holder-1", { capacity: 1 });
     const r = await cluster.submitWithRetry({ id: "held-1", payload: { n: 1 } });
     expect([200, 201]).toContain(r.status);

@@ -167,8 +167,10 @@ describe("external workers (real processes)", () => {
     const exit = await cluster.workers().stop(victim, 30_000);
     expect(exit).toEqual({ code: 0, signal: null });
     const done = await allTerminal(taskIds, 60_000);
-    expect(done.filter((t) => t.state !== "completed" || t.attempt !== 1).map((t) => `${t.id}@${t.attempt}`)).toEqual([]);
-    for (const id of held) expect(done.find((t) => t.id === id).worker).toBe(victim);
+    // No attempt failed (a requeue of a worker that the loaded machine starved past workerTimeoutMs is no failure).
+    expect(done.filter((t) => t.state !== "completed" || t.lastError !== undefined).map((t) => `${t.id}@${t.attempt}`)).toEqual([]);
+    // What the drained worker held, it finished itself, at its own attempt.
+    for (const id of held) expect(done.find((t) => t.id === id)).toMatchObject({ worker: victim, attempt: 1 });
     const stopped = workerLog(victim).find((l) => l.msg === "worker stopped");
     expect(stopped?.counts?.failed).toBe(0);
   }, 120_000);
