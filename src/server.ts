@@ -19,6 +19,7 @@ import { NodeApi } from "./api/node-api.js";
 import { handleRequest } from "./api/router.js";
 import { clientErrorAnswer, httpServerOptions } from "./api/body-budget.js";
 import { faultsEnabled, installFaultHooks } from "./api/fault-hooks.js";
+import { WorkerHub } from "./api/worker-hub.js";
 import { RaftschedError, errorMessage } from "./util/errors.js";
 import { WatchHistory } from "./node/watch-history.js";
 import type { DashboardFeed } from "./dashboard/feed.js";
@@ -85,6 +86,8 @@ export async function startNode(opts: StartNodeOptions): Promise<RaftschedNode> 
 class ServedNode implements RaftschedNode {
   readonly replica: Replica;
   private readonly api: NodeApi;
+  /** External workers' connections (/v1/worker). */
+  private readonly workerHub: WorkerHub;
   private readonly metrics: NodeMetrics;
   private readonly dashboardFeed: DashboardFeed;
   private readonly cfg: ClusterFile;
@@ -114,11 +117,13 @@ class ServedNode implements RaftschedNode {
           this.metrics.onApplied(result);
           this.watchHistory.recordApplied(index, result, (id) => this.replica.handle.table.getTask(id));
           this.dashboardFeed.onApplied(result);
+          this.workerHub.onApplied(result);
         },
         onRestored: (index) => this.watchHistory.reset(index),
         onRoleChange: (role, term) => {
           this.metrics.onRoleChange(role, term);
           this.dashboardFeed.noteLeader(); // also on a leader change seen by a follower: the timeline needs no page open
+          this.workerHub.onRoleChange(role);
         },
         get observer() {
           return metrics().observer;
@@ -132,6 +137,7 @@ class ServedNode implements RaftschedNode {
       watch: this.watchHistory,
       dashboardEvents: (res) => this.dashboardFeed.subscribe(res),
     });
+    this.workerHub = new WorkerHub(this.replica.handle, this.api, logger);
   }
 
   get id(): string {
@@ -169,6 +175,7 @@ class ServedNode implements RaftschedNode {
       socket.end(clientErrorAnswer(err.code, err.code ?? err.message));
     });
     wiring.attach(server);
+    this.workerHub.attach(server);
     const spec = findNode(this.cfg, this.id);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -182,6 +189,7 @@ class ServedNode implements RaftschedNode {
     return {
       close: async () => {
         this.dashboardFeed.close(); // open streams would otherwise hold the close for its whole grace period
+        await this.workerHub.close();
         // In-flight answers finish (bounded) instead of reaching their clients as ECONNRESET.
         const { forcedSockets } = await httpCloser.close();
         if (forcedSockets > 0) this.logger.warn({ forcedSockets }, "HTTP connections still busy after the close grace period were cut");

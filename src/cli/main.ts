@@ -8,6 +8,7 @@ import { chaosCommand } from "./chaos.js";
 import { memberCommand, transferLeaderCommand } from "./member.js";
 import { snapshotCommand } from "./snapshot.js";
 import { taskCommand } from "./task.js";
+import { workerCommand } from "./worker.js";
 
 const USAGE = `raftsched — a replicated task scheduler on Raft
 
@@ -21,6 +22,7 @@ usage:
   raftsched snapshot save <file> [--config <cluster-file>]
   raftsched snapshot restore <file> --config <cluster-file> --id <id> --data-dir <dir>
   raftsched task submit|get|list|cancel|retry|delete|wait|watch ... [--config <cluster-file>] [--json]   (raftsched task help)
+  raftsched worker --config <cluster-file> --id <workerId> [--capacity N] [--tags a,b] [--handler <module>] [--drain-grace 30s]
 `;
 
 type Command = (argv: readonly string[]) => Promise<number>;
@@ -34,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
   "transfer-leader": transferLeaderCommand,
   snapshot: snapshotCommand,
   task: taskCommand,
+  worker: workerCommand,
 };
 
 /** A closed stdout (`raftsched start | head`) must not crash a node: logs are best effort, the node is not. */

@@ -7,6 +7,7 @@ import { NodeProcess } from "../process-cluster/node-process.js";
 import { httpJson } from "./http-client.js";
 import { configPathOr, parseArgs, stringFlag } from "./args.js";
 import { startDemoWorkload, type DemoWorkload } from "./demo.js";
+import { externalWorkersLine, startDemoWorkers } from "./up-external-workers.js";
 import { describeChanges, leaderLine, leaderOf, nodeRows, renderTable, tasksLine, type ClusterPoll, type LeaderView, type NodeRow, type PolledStatus, type PolledWorker } from "./up-view.js";
 
 /** How long a node may take to stop on SIGTERM before it is SIGKILLed. */
@@ -39,6 +40,8 @@ export async function upCommand(argv: readonly string[]): Promise<number> {
   // poll, whoever started them: it survives nodes killed and restarted by hand.
   if (args.flags.demo) view.demo = startDemoWorkload(cfg, () => (view.leaderSeen ? view.answering : []));
   const demo = view.demo;
+  // The demo also runs two external workers (not members), so the view shows both kinds of worker.
+  const demoWorkers = args.flags.demo ? startDemoWorkers(configPath, dataRoot) : null;
   let stopping = false;
   let polling = false;
   const render = (): Promise<void> => view.render(() => stopping);
@@ -52,6 +55,7 @@ export async function upCommand(argv: readonly string[]): Promise<number> {
         stopping = true;
         clearInterval(timer);
         demo?.stop();
+        void demoWorkers?.stop();
         const why = children.map((c) => `  ${c.id}: ${c.lastError || c.exit}`).join("\n");
         process.stderr.write(`raftsched up: no node could start (logs in ${dataRoot}):\n${why}\n`);
         resolve(1);
@@ -69,6 +73,7 @@ export async function upCommand(argv: readonly string[]): Promise<number> {
       clearInterval(timer);
       demo?.stop();
       process.stdout.write("\nstopping all nodes…\n");
+      await demoWorkers?.stop();
       await Promise.all(children.map((c) => stopChild(c)));
       process.stdout.write("all nodes stopped.\n");
       resolve(0);
@@ -132,7 +137,9 @@ class LiveView {
     if (leader) this.leaderSeen = true;
     this.answering = poll.nodes.filter((n) => poll.statuses.get(n.id)).map((n) => n.url);
     const rows = nodeRows(poll);
-    const summary = [tasksLine(leader ? poll.statuses.get(leader.id) : null), this.demo?.summary() ?? null].filter((l): l is string => l !== null);
+    const summary = [tasksLine(leader ? poll.statuses.get(leader.id) : null), externalWorkersLine(poll.workers), this.demo?.summary() ?? null].filter(
+      (l): l is string => l !== null,
+    );
     if (stopping()) return;
     if (this.tty) {
       const frame = [this.header, "", renderTable(rows), "", leaderLine(leader), ...summary, "Ctrl-C stops every node."].join("\n");

@@ -19,9 +19,11 @@ import { LingeringLedger } from "./lingering-handlers.js";
 import { LifecycleDuties } from "./lifecycle-duties.js";
 import { RETENTION_DEFAULTS, type RetentionPolicy } from "../scheduler/task-retention.js";
 import { ProgressBoard } from "./task-progress.js";
+import { ExternalPresenceRegistry } from "./external-presence.js";
+import { FORGET_DEAD_EXTERNAL_AFTER_TIMEOUTS } from "./external-worker-liveness.js";
 
 const LIVENESS_LOG: Record<LivenessCommand["type"], string> = {
-  workerRemoved: "member removed: releasing its tasks",
+  workerRemoved: "worker removed: releasing its tasks",
   workerUp: "worker alive",
   workerDead: "worker silent: marking dead",
 };
@@ -75,6 +77,8 @@ export class LeaderDuties {
   readonly progress = new ProgressBoard();
   /** Timeout fails being proposed, by task id. */
   private readonly timingOut = new Set<string>();
+  /** External workers connected to this leader (src/api/worker-hub.ts writes it). */
+  readonly externals = new ExternalPresenceRegistry();
 
   constructor(o: LeaderDutiesOptions) {
     this.o = o;
@@ -107,6 +111,7 @@ export class LeaderDuties {
     this.contacted.clear();
     // Counts told to an earlier leadership may be stale; workers with lingering handlers tell a new leader again.
     this.lingering.clear();
+    this.externals.clear();
     for (const id of this.o.workerMembers().keys()) this.lastHeardMs.set(id, now);
     this.restartAttemptClocks(now);
     this.progress.clear(); // a new leader starts with no progress: the next reports refill it
@@ -140,7 +145,7 @@ export class LeaderDuties {
   /** Milliseconds since the member was last heard (leader's view), or null if never. */
   silenceMs(memberId: string): number | null {
     if (memberId === this.o.selfId) return 0;
-    const t = this.lastHeardMs.get(memberId);
+    const t = this.lastHeardMs.get(memberId) ?? this.externals.get(memberId)?.lastHeardMs;
     return t === undefined ? null : this.now() - t;
   }
 
@@ -201,8 +206,19 @@ export class LeaderDuties {
       inFlight: (id) => this.livenessInFlight.has(id),
       inLatestConf: (id) => this.o.inLatestConf?.(id) ?? false,
       ...(this.o.memberTags ? { memberTags: this.o.memberTags } : {}),
+      externals: this.externals.view(),
     });
+    this.forgetGoneExternals();
     for (const d of decisions) this.proposeLiveness(d.worker, d.command, LIVENESS_LOG[d.command.type], d.silentMs);
+  }
+
+  /** Presence of workers long disconnected and no longer in the table: nothing will ask about them again. */
+  private forgetGoneExternals(): void {
+    const forgetAfterMs = FORGET_DEAD_EXTERNAL_AFTER_TIMEOUTS * this.o.workerTimeoutMs;
+    const table = this.o.table();
+    for (const [id, p] of this.externals.view()) {
+      if (!p.connected && this.now() - p.lastHeardMs > forgetAfterMs && table.getWorker(id) === undefined) this.externals.forget(id);
+    }
   }
 
   private proposeLiveness(id: string, cmd: Command, what: string, silentMs?: number): void {

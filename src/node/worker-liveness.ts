@@ -14,8 +14,11 @@
 //     workerTimeoutMs of a leadership: a new leader grants everyone one full timeout of grace (hashicorp/nomad
 //     resets heartbeat TTLs after an election for the same reason), so leadership moving causes no mass
 //     reassignment. A member never heard during this leadership counts as heard when it began.
-import type { WorkerDeadCommand, WorkerRemovedCommand, WorkerUpCommand } from "../scheduler/commands.js";
+import type { WorkerUpCommand } from "../scheduler/commands.js";
+import type { LivenessDecision } from "./liveness-decision.js";
 import type { WorkerInfo } from "../scheduler/types.js";
+import type { ExternalPresence } from "./external-presence.js";
+import { decideExternalLiveness, isExternal } from "./external-worker-liveness.js";
 
 export interface LivenessInput {
   readonly selfId: string;
@@ -37,23 +40,21 @@ export interface LivenessInput {
   readonly inLatestConf: (id: string) => boolean;
   /** The member's tags, sorted (the cluster file's); absent: none. A change is registered like a capacity's. */
   readonly memberTags?: (id: string) => readonly string[];
+  /** External workers (not members) that registered with this leader (external-worker-liveness.ts). */
+  readonly externals?: ReadonlyMap<string, ExternalPresence>;
+  /** How long a dead external worker stays listed (default 10 × workerTimeoutMs). */
+  readonly forgetDeadExternalAfterMs?: number;
 }
 
-export type LivenessCommand = WorkerUpCommand | WorkerDeadCommand | WorkerRemovedCommand;
+export type { LivenessCommand, LivenessDecision } from "./liveness-decision.js";
 
-export interface LivenessDecision {
-  readonly worker: string;
-  readonly command: LivenessCommand;
-  /** How long the worker was silent (set for workerDead). */
-  readonly silentMs?: number;
-}
-
-/** The liveness commands to propose now, removals first, then members in `members` order. */
+/** The liveness commands to propose now, removals first, then members in `members` order, then external workers
+ *  (external-worker-liveness.ts: they are not members, so the membership rule above never removes them). */
 export function decideWorkerLiveness(i: LivenessInput): LivenessDecision[] {
   const decisions: LivenessDecision[] = [];
   const registered = new Map(i.registered.map((w) => [w.id, w]));
   for (const w of registered.values()) {
-    if (!i.members.has(w.id) && w.id !== i.selfId && !i.inFlight(w.id) && (w.alive || w.active > 0) && !i.inLatestConf(w.id)) {
+    if (!isExternal(w) && !i.members.has(w.id) && w.id !== i.selfId && !i.inFlight(w.id) && (w.alive || w.active > 0) && !i.inLatestConf(w.id)) {
       decisions.push({ worker: w.id, command: { type: "workerRemoved", worker: w.id } });
     }
   }
@@ -72,6 +73,19 @@ export function decideWorkerLiveness(i: LivenessInput): LivenessDecision[] {
     } else if (w && w.alive && !heardRecently && !inGrace) {
       decisions.push({ worker: id, command: { type: "workerDead", worker: id, nowMs: i.nowMs }, silentMs });
     }
+  }
+  if (i.externals !== undefined) {
+    const externals = decideExternalLiveness({
+      nowMs: i.nowMs,
+      workerTimeoutMs: i.workerTimeoutMs,
+      leaderSinceMs: i.leaderSinceMs,
+      registered: i.registered,
+      externals: i.externals,
+      ...(i.forgetDeadExternalAfterMs !== undefined ? { forgetDeadAfterMs: i.forgetDeadExternalAfterMs } : {}),
+      inFlight: i.inFlight,
+      isMember: (id) => id === i.selfId || i.members.has(id) || i.inLatestConf(id),
+    });
+    decisions.push(...externals);
   }
   return decisions;
 }

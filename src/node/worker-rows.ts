@@ -9,6 +9,8 @@ export interface WorkerRecordView {
   readonly capacity: number;
   /** The worker's tags (CONTRACT: GET /v1/workers lists them); absent: none. */
   readonly tags?: readonly string[];
+  /** kind "external" and tags of a worker that is not a member (record-extras.ts). */
+  readonly extras?: { readonly kind?: "external"; readonly tags?: readonly string[] };
 }
 
 export interface LeaderWorkerView {
@@ -17,7 +19,12 @@ export interface LeaderWorkerView {
   lingeringOf(id: string): number;
 }
 
-export interface WorkerRow extends Omit<WorkerRecordView, "tags"> {
+export interface WorkerRow {
+  readonly id: string;
+  readonly kind: "member" | "external";
+  readonly alive: boolean;
+  readonly active: number;
+  readonly capacity: number;
   readonly tags: readonly string[];
   readonly lastSeenMs: number | null;
   readonly lingering: number | null;
@@ -26,10 +33,11 @@ export interface WorkerRow extends Omit<WorkerRecordView, "tags"> {
 export function workerRows(records: readonly WorkerRecordView[], members: ReadonlyMap<string, number>, leader: LeaderWorkerView | null): WorkerRow[] {
   const row = (w: WorkerRecordView): WorkerRow => ({
     id: w.id,
+    kind: w.extras?.kind ?? "member",
     alive: w.alive,
     active: w.active,
     capacity: w.capacity,
-    tags: w.tags ?? [],
+    tags: w.extras?.tags ?? w.tags ?? [],
     lastSeenMs: leader ? leader.silenceMs(w.id) : null,
     lingering: leader ? leader.lingeringOf(w.id) : null,
   });

@@ -115,9 +115,15 @@ export interface WorkerUpCommand {
   readonly worker: string;
   readonly capacity: number;
   readonly nowMs: number;
-  /** The worker's tags (task-fields.ts); absent: none. */
+  /** "external": a worker that is not a Raft member (a WebSocket worker); absent for a member. */
+  readonly kind?: "external";
+  /** The worker's tags (absent: none). */
   readonly tags?: readonly string[];
 }
+
+/** At most this many tags per worker, each 1-64 characters. */
+export const MAX_WORKER_TAGS = 32;
+export const MAX_TAG_LENGTH = 64;
 
 export interface WorkerDeadCommand {
   readonly type: "workerDead";
@@ -234,11 +240,12 @@ export function commandProblem(value: unknown): string | null {
       return onlyFields(c, ["type", "id", "nowMs"]) ?? taskId(c.id) ?? optionalNat(c.nowMs, "nowMs");
     case "workerUp":
       return (
-        onlyFields(c, ["type", "worker", "capacity", "nowMs", "tags"]) ??
+        onlyFields(c, ["type", "worker", "capacity", "nowMs", "kind", "tags"]) ??
         workerId(c.worker, "worker") ??
         intIn(c.capacity, "capacity", 0, MAX_WORKER_CAPACITY) ??
         safeInt(c.nowMs, "nowMs", 0) ??
-        optional(c.tags, (v) => tags(v, "tags"))
+        (c.kind === undefined || c.kind === "external" ? null : 'kind must be "external" when present') ??
+        tagList(c.tags)
       );
     case "workerDead":
       return onlyFields(c, ["type", "worker", "nowMs"]) ?? workerId(c.worker, "worker") ?? safeInt(c.nowMs, "nowMs", 0);
@@ -320,6 +327,16 @@ function workerId(v: unknown, name: string): string | null {
   return typeof v === "string" && v.length >= 1 && v.length <= MAX_WORKER_ID_LENGTH
     ? null
     : `${name} must be a string of 1-${MAX_WORKER_ID_LENGTH} characters`;
+}
+
+/** Tags of a worker: optional; when present an array of at most MAX_WORKER_TAGS strings of 1-MAX_TAG_LENGTH. */
+export function tagList(v: unknown): string | null {
+  if (v === undefined) return null;
+  if (!Array.isArray(v) || v.length > MAX_WORKER_TAGS) return `tags must be an array of at most ${MAX_WORKER_TAGS} strings`;
+  for (const t of v) {
+    if (typeof t !== "string" || t.length < 1 || t.length > MAX_TAG_LENGTH) return `a tag must be a string of 1-${MAX_TAG_LENGTH} characters`;
+  }
+  return null;
 }
 
 function safeInt(v: unknown, name: string, min: number): string | null {

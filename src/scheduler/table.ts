@@ -23,7 +23,7 @@ import type {
 } from "./commands.js";
 import { decodeCommand } from "./commands.js";
 import type { TaskRecord, WorkerRecord } from "./records.js";
-import type { TableExtras } from "./record-extras.js";
+import type { TableExtras, WorkerExtras } from "./record-extras.js";
 import { decodeSnapshot, SnapshotEncoder, type SnapshotView } from "./snapshot.js";
 import { TableError } from "./errors.js";
 import { compareStrings } from "./sorted-list.js";
@@ -177,14 +177,14 @@ export class TaskTable {
   workers(): WorkerInfo[] {
     return [...this.workerRecords.keys()].sort(compareStrings).map((id) => {
       const w = this.workerRecords.get(id)!;
-      return { id, alive: w.alive, active: this.activeOf(id), capacity: w.capacity, changedAtMs: w.changedAtMs, tags: w.extras?.tags ?? [] };
+      return workerInfo(w, this.activeOf(id));
     });
   }
 
   getWorker(id: string): WorkerInfo | undefined {
     const w = this.workerRecords.get(id);
     if (w === undefined) return undefined;
-    return { id, alive: w.alive, active: this.activeOf(id), capacity: w.capacity, changedAtMs: w.changedAtMs, tags: w.extras?.tags ?? [] };
+    return workerInfo(w, this.activeOf(id));
   }
 
   /** Tasks currently assigned to `worker`. */
@@ -314,6 +314,7 @@ export class TaskTable {
 
   private workerUp(command: WorkerUpCommand): ApplyResult {
     const worker = this.workerRecords.get(command.worker);
+    const extras = workerUpExtras(worker?.extras, command);
     if (worker === undefined) {
       this.workerRecords.set(command.worker, {
         id: command.worker,
@@ -321,13 +322,13 @@ export class TaskTable {
         capacity: command.capacity,
         changedAtMs: command.nowMs,
         currentWeight: 0,
-        extras: withWorkerTags(undefined, command.tags),
+        ...(extras !== undefined ? { extras } : {}),
       });
     } else {
       worker.alive = true;
       worker.capacity = command.capacity;
       worker.changedAtMs = command.nowMs;
-      worker.extras = withWorkerTags(worker.extras, command.tags);
+      worker.extras = extras; // replaced, never mutated: a snapshot in flight may hold the old object
     }
     return { ok: true };
   }
@@ -404,6 +405,20 @@ export class TaskTable {
     for (const task of tasks) this.indexes.move(task, "pending", null, index, { retryAtMs: 0 });
     return tasks.map((t) => t.id);
   }
+}
+
+function workerInfo(w: WorkerRecord, active: number): WorkerInfo {
+  const info = { id: w.id, alive: w.alive, active, capacity: w.capacity, changedAtMs: w.changedAtMs, tags: w.extras?.tags ?? [] };
+  return w.extras === undefined ? info : { ...info, extras: w.extras };
+}
+
+/** The extras after a workerUp: the command carries the worker's whole registration (an external worker's kind,
+ *  any worker's tags), so the record's tags become the command's (none when absent: a member whose tags were
+ *  removed from the file loses them). A workerUp written before these fields existed carries neither and so
+ *  leaves a record without extras as it was. */
+function workerUpExtras(previous: WorkerExtras | undefined, command: WorkerUpCommand): WorkerExtras | undefined {
+  const withKind = command.kind !== undefined ? { ...previous, kind: command.kind } : previous;
+  return withWorkerTags(withKind, command.tags);
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -1,4 +1,5 @@
 // The scheduler's public vocabulary: the task object of the HTTP API (README), worker rows, and apply results.
+import type { WorkerExtras } from "./record-extras.js";
 
 /** Any value JSON can carry. Payloads, results and errors are opaque to the scheduler. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -48,6 +49,8 @@ export interface WorkerInfo {
   readonly changedAtMs: number;
   /** The worker's tags (a member's from the cluster file); [] when none. */
   readonly tags: readonly string[];
+  /** Fields beyond format 2: `kind: "external"` and `tags` of a worker that is not a Raft member. */
+  readonly extras?: WorkerExtras;
 }
 
 export type ApplyErrorCode =

@@ -7,6 +7,7 @@ import { rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ProcessCluster } from "../../src/process-cluster/process-cluster.js";
+import { WorkerFleet } from "../../src/process-cluster/worker-processes.js";
 import { freePorts } from "../../src/util/ports.js";
 import { clusterFetch, useClusterTls } from "../../src/tls/cluster-fetch.js";
 import type { TlsFiles } from "../../src/config/security-fields.js";
@@ -41,6 +42,8 @@ export interface ClusterOptions {
   readonly retention?: Readonly<Record<string, number>>;
   /** Extra fields of a node's cluster-file entry (e.g. tags, worker); wins over `capacity`. */
   readonly nodeFields?: (id: string) => Readonly<Record<string, unknown>>;
+  /** false: the members run no tasks (`"worker": false`), only external workers do. Default true. */
+  readonly memberWorkers?: boolean;
 }
 
 export interface NodeStatus {
@@ -162,6 +165,7 @@ export class Cluster {
   private stopped = false;
   private readonly reaper = new Reaper();
   private readonly procs: ProcessCluster;
+  private fleet: WorkerFleet | null = null;
 
   private constructor(
     opts: ClusterOptions,
@@ -224,7 +228,15 @@ export class Cluster {
       dirPrefix: "raftsched-it-",
       file,
       ...(opts.tls ? { scheme: "https" as const } : {}),
-      ...(capacity !== undefined || opts.nodeFields ? { nodeFields: (id: string) => ({ ...(capacity !== undefined ? { capacity } : {}), ...opts.nodeFields?.(id) }) } : {}),
+      ...(capacity !== undefined || opts.nodeFields || opts.memberWorkers === false
+        ? {
+            nodeFields: (id: string) => ({
+              ...(capacity !== undefined ? { capacity } : {}),
+              ...(opts.memberWorkers === false ? { worker: false } : {}),
+              ...opts.nodeFields?.(id),
+            }),
+          }
+        : {}),
       ...(opts.env ? { env: opts.env } : {}),
       dropEnv: ["RAFTSCHED_TOKEN"], // the cluster file's token is the one under test
       cwd: REPO_ROOT,
@@ -329,8 +341,25 @@ export class Cluster {
   async stopAll(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.fleet?.stopAll();
     await this.procs.stopAll();
     this.reaper.close();
+  }
+
+  /** External worker processes on this cluster's file (killed with the nodes by stopAll and the reaper). */
+  workers(): WorkerFleet {
+    if (this.fleet === null) {
+      const env: NodeJS.ProcessEnv = { ...process.env, RAFTSCHED_LOG_LEVEL: process.env.RAFTSCHED_LOG_LEVEL ?? "info" };
+      delete env.RAFTSCHED_TOKEN;
+      this.fleet = new WorkerFleet({
+        configPath: this.configPath,
+        dir: this.dir,
+        env,
+        cwd: REPO_ROOT,
+        onPid: (pid, event) => (event === "spawned" ? this.reaper.watch(pid) : this.reaper.forget(pid)),
+      });
+    }
+    return this.fleet;
   }
 
   logTail(id: string, lines = 40): string {

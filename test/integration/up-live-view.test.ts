@@ -65,6 +65,8 @@ describe("raftsched up, piped", () => {
     const up = run(["up", "--config", config, "--data-dir", dataRoot, "--demo"]);
 
     await waitFor("up to print the dashboard url and a leader", 30_000, () => up.out().includes(`dashboard: ${urls[0]}/`) && /leader: n\d \(term \d+\)/.test(up.out()));
+    // --demo also runs two external workers (issue 12): the view lists them.
+    await waitFor("the demo's external workers in the view", 40_000, () => /external workers: demo-worker-1 alive [^\n]*demo-worker-2 alive/.test(up.out()), 200);
     const firstPids = await waitFor("every node's pid in /v1/status", 20_000, async () => {
       const s = await Promise.all(urls.map(status));
       return s.every((x) => x?.pid !== undefined) ? s.map((x) => x!.pid!) : undefined;

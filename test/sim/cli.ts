@@ -33,6 +33,7 @@ interface CliArgs {
   snapshots?: boolean;
   /** Issue 13's retention and a recurring schedule (lifecycle-sim.ts). */
   lifecycle?: boolean;
+  externalWorkers?: boolean;
   workers: number;
 }
 
@@ -43,7 +44,7 @@ const BROKEN_RULES = ["grantTwoVotesPerTerm", "commitOldTermEntries", "skipLogCo
 
 function usage(problem: string): never {
   process.stderr.write(
-    `sim: ${problem}\nusage: sim [--seeds N] [--start S] [--workers N|auto] [--seed S] [--trace] [--nodes 3|5] [--profile ${Object.keys(PROFILES).join("|")}] [--ticks N] [--broken ${BROKEN_RULES.join(",")}] [--membership on|off] [--snapshots on|off] [--lifecycle] [--scenario ${SCENARIOS.join("|")}]\n`,
+    `sim: ${problem}\nusage: sim [--seeds N] [--start S] [--workers N|auto] [--seed S] [--trace] [--nodes 3|5] [--profile ${Object.keys(PROFILES).join("|")}] [--ticks N] [--broken ${BROKEN_RULES.join(",")}] [--membership on|off] [--snapshots on|off] [--lifecycle] [--external-workers] [--scenario ${SCENARIOS.join("|")}]\n`,
   );
   process.exit(2);
 }
@@ -119,6 +120,9 @@ function parseArgs(argv: readonly string[]): CliArgs {
       case "--lifecycle":
         args.lifecycle = true;
         break;
+      case "--external-workers":
+        args.externalWorkers = true;
+        break;
       default:
         usage(`unknown argument ${flag}`);
     }
@@ -137,6 +141,7 @@ function optionsFor(args: CliArgs, seed: number): SimOptions {
     ...(args.membership !== undefined ? { membership: args.membership } : {}),
     ...(args.snapshots !== undefined ? { snapshots: args.snapshots } : {}),
     ...(args.lifecycle ? { lifecycle: true } : {}),
+    ...(args.externalWorkers ? { externalWorkers: true } : {}),
   };
 }
 
@@ -164,6 +169,7 @@ function replayCommand(args: CliArgs, seed: number): string {
   if (args.membership !== undefined) parts.push(`--membership ${args.membership ? "on" : "off"}`);
   if (args.snapshots !== undefined) parts.push(`--snapshots ${args.snapshots ? "on" : "off"}`);
   if (args.lifecycle) parts.push("--lifecycle");
+  if (args.externalWorkers) parts.push("--external-workers");
   return `${parts.join(" ")} --trace`;
 }
 

@@ -33,6 +33,7 @@ import { SimLeaveModel } from "./leave-model.js";
 import type { BrokenLeaveRules } from "../../src/node/rejoin-leave-decision.js";
 import { Rng, mixSeed } from "./prng.js";
 import { type SchedulerHost, type SchedulerStats, SimScheduler } from "./scheduler-model.js";
+import type { BrokenExternalWorkers } from "./external-workers.js";
 import { confAfter, confText } from "./statemachine.js";
 import { Trace, describeMessage } from "./trace.js";
 import { reconfigRefusal, reconfigViewOf } from "../../src/node/reconfig-check.js";
@@ -66,6 +67,9 @@ export interface SimOptions {
   readonly brokenScheduler?: BrokenScheduler;
   /** Issue 13's retention (deletions) and a recurring schedule run alongside the clients (lifecycle-sim.ts). */
   readonly lifecycle?: boolean;
+  /** External workers (not members) beside the members' own executors (external-workers.ts); `broken` for the
+   *  checker's own test. Off by default. */
+  readonly externalWorkers?: boolean | { readonly broken: BrokenExternalWorkers };
   /** Length of the fault phase in ticks. Default 1500 (15 s of simulated time). */
   readonly faultTicks?: number;
   /** Keep the full event trace (every message), not just the last 60 notable events. */
@@ -296,7 +300,8 @@ export class SimCluster {
     this.keepEntriesMax = this.memberRng.int(0, 20);
     this.membershipChanger = this.membershipOn ? new MembershipChanger(this, this.memberRng, size) : null;
     this.leaveModel = new SimLeaveModel(opts.brokenLeave);
-    this.scheduler = opts.scripted ? null : new SimScheduler(this.schedulerHost(), new Rng(mixSeed(opts.seed, 6)));
+    const external = opts.externalWorkers === true ? {} : opts.externalWorkers || undefined;
+    this.scheduler = opts.scripted ? null : new SimScheduler(this.schedulerHost(), new Rng(mixSeed(opts.seed, 6)), external);
   }
 
   private schedulerHost(): SchedulerHost {

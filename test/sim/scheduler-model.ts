@@ -31,8 +31,10 @@ import { SimLifecycle } from "./lifecycle-sim.js";
 import { AttemptDeadlines, expiredAttempts, timeoutFail } from "../../src/node/attempt-deadlines.js";
 import type { FieldPlacementRecord } from "./task-field-checkers.js";
 import { type SubmitFields, brokenAssignment, drawSubmitFields, memberTagsOf } from "./task-fields-model.js";
+import { AttemptOwners, type BrokenExternalWorkers, type ExternalWorkersHost, SimExternalWorkers } from "./external-workers.js";
+import { ExternalPresenceRegistry } from "../../src/node/external-presence.js";
 import type { BrokenScheduler, SimNode } from "./node.js";
-import { type Rng, mixSeed } from "./prng.js";
+import { Rng, mixSeed } from "./prng.js";
 import { SCHEDULER_CHECKERS, type SchedulerCheckerName } from "./scheduler-checkers.js";
 import { WatchRecorder } from "./watch-checker.js";
 import type {
@@ -137,6 +139,8 @@ interface Duties {
    *  TIMEOUT fail is being proposed. */
   readonly deadlines: AttemptDeadlines;
   readonly timingOut: Set<string>;
+  /** External workers registered with this leadership (src/node/external-presence.ts, read by the liveness rule). */
+  readonly externals: ExternalPresenceRegistry;
 }
 
 interface Run {
@@ -212,10 +216,14 @@ export class SimScheduler {
   private readonly heldBack = new Set<string>();
   /** Retention and schedules, when the run has them (SimOptions.lifecycle). */
   readonly lifecycle: SimLifecycle | null;
+  /** External workers, when the run has them (external-workers.ts). */
+  private readonly external: SimExternalWorkers | null;
+  private readonly attemptOwners = new AttemptOwners();
 
   constructor(
     private readonly host: SchedulerHost,
     private readonly rng: Rng,
+    externalWorkers?: { readonly broken?: BrokenExternalWorkers },
   ) {
     this.strategy = rng.pick(STRATEGIES);
     this.workerTimeoutTicks = rng.int(40, 120);
@@ -223,10 +231,36 @@ export class SimScheduler {
     this.failRate = rng.pick([0, 0.1, 0.3]);
     this.random = () => rng.next();
     this.lifecycle = host.lifecycle ? new SimLifecycle((name, parts) => this.check(name, parts), host.brokenScheduler?.slotsByIdOnly === true) : null;
+    // Their own PRNG stream: runs without external workers draw exactly as before.
+    this.external = externalWorkers ? new SimExternalWorkers(this.externalHost(), new Rng(mixSeed(host.seed, 12)), this.maxRunTicks, this.failRate, externalWorkers.broken) : null;
+  }
+
+  private externalHost(): ExternalWorkersHost {
+    const self = this;
+    return {
+      get seed() {
+        return self.host.seed;
+      },
+      get tick() {
+        return self.host.tick;
+      },
+      get nodes() {
+        return self.host.nodes;
+      },
+      nodeById: (id) => self.host.nodeById(id),
+      propose: (n, command, label, done) => self.propose(n, command, label, (o) => done(o.applied ? { applied: true, ...(o.result ? { result: o.result } : {}) } : { applied: false })),
+      presenceOf: (n) => {
+        const d = self.duties.get(n.id);
+        return d && d.term === n.term ? d.externals : undefined;
+      },
+      readIndex: (n, context) => self.host.readIndex(n, context),
+      started: (worker, id, attempt) => self.checkStart({ id, attempt, node: worker, tick: self.host.tick, since: self.host.tick }),
+      refused: () => void self.stats.staleReportsRefused++,
+    };
   }
 
   describe(): string {
-    return `scheduler ${this.strategy}, worker timeout ${this.workerTimeoutTicks} ticks, tasks run 1..${this.maxRunTicks} ticks, fail rate ${this.failRate}`;
+    return `scheduler ${this.strategy}${this.external ? `, ${this.external.describe()}` : ""}, worker timeout ${this.workerTimeoutTicks} ticks, tasks run 1..${this.maxRunTicks} ticks, fail rate ${this.failRate}`;
   }
 
   /** What a member can run at once: fixed per node id, so a node keeps its capacity across restarts. */
@@ -373,6 +407,7 @@ export class SimScheduler {
     if (clientsOn) this.clientRetries(live);
     for (const n of live) if (n.core!.currentRole() === "leader") this.leaderDuties(n);
     for (const n of live) this.work(n);
+    this.external?.tick(clientsOn);
     if (this.host.tick % FULL_LOSS_CHECK_EVERY_TICKS === 0) {
       this.check("taskLost", { nodes: live.map((n) => this.nodeView(n)), acks: this.acks });
     }
@@ -470,7 +505,7 @@ export class SimScheduler {
     const now = this.host.tick;
     const members = [...n.conf.voters, ...n.conf.learners];
     if (!d || d.term !== term) {
-      d = { term, leaderSinceTick: now, lastHeardTick: new Map(members.map((id) => [id, now])), contacted: new Set(), livenessInFlight: new Set(), assigning: false, idleAt: null, lingering: new LingeringLedger(), deadlines: new AttemptDeadlines(), timingOut: new Set() };
+      d = { term, leaderSinceTick: now, lastHeardTick: new Map(members.map((id) => [id, now])), contacted: new Set(), livenessInFlight: new Set(), assigning: false, idleAt: null, lingering: new LingeringLedger(), deadlines: new AttemptDeadlines(), timingOut: new Set(), externals: new ExternalPresenceRegistry() };
       this.duties.set(n.id, d);
       // A new leader restarts the clocks of the running attempts (leader-duties.ts).
       for (const t of n.tasks.listTasks({ state: "assigned", limit: 1000 }).tasks) if (t.timeoutMs !== null) d.deadlines.start(t.id, t.attempt, t.timeoutMs, now * TICK_MS);
@@ -502,6 +537,7 @@ export class SimScheduler {
       inFlight: (id) => duties.livenessInFlight.has(id),
       inLatestConf: (id) => isMember(latestConf, id),
       memberTags: (id) => memberTagsOf(this.host.seed, id),
+      externals: duties.externals.view(),
     });
     for (const d of decisions) liveness(d.worker, d.command);
     this.lifecycle?.leaderDuty(n, term, now * TICK_MS, (cmd, label, done) => this.propose(n, cmd, label, done));
@@ -670,6 +706,7 @@ export class SimScheduler {
 
   /** The node's core answered a ReadIndex round the executor asked for. */
   readAnswered(n: SimNode, context: string, index: number): void {
+    if (context.startsWith("xext/")) return this.external?.readAnswered(context, index);
     const ex = this.executors.get(n.id);
     if (!ex || ex.incarnation !== n.incarnation || ex.asking?.context !== context) return;
     const c = { index, term: ex.asking.term };
@@ -689,6 +726,8 @@ export class SimScheduler {
 
   private checkStart(s: AttemptStartRecord): void {
     for (const v of staleAttemptStart(this.startView(s.id, s))) this.host.record(v);
+    const twice = this.attemptOwners.started(this.host.seed, this.host.tick, s.node, s.id, s.attempt);
+    if (twice) this.host.record(twice);
   }
 
   private startView(id: string, s: AttemptStartRecord): SchedulerView {

@@ -265,6 +265,7 @@ export type CheckerName =
   | "deletionDivergence"
   | "scheduleSlotTwice"
   | "taskFieldPlacement"
+  | "attemptOnOneWorker"
   | "liveness"
   | "readyContract"
   | "coreThrew";
