@@ -5,14 +5,12 @@ import { jsonField, parseSubmit, submitBodyWithId, type ApiBackend, type ListQue
 import type { ServerResponse } from "node:http";
 import type { ApplyResult, JsonValue, Task } from "../scheduler/types.js";
 import type { Command } from "../scheduler/commands.js";
-import type { ConfChange, MemberFacts } from "../raft/types.js";
+import type { MemberFacts } from "../raft/types.js";
 import { RaftschedError, errorCode } from "../util/errors.js";
 import { renderDashboard } from "../dashboard/page.js";
 import type { ReplicaHandle } from "../node/replica-handle.js";
-import { memberUrlOwner } from "../node/member-url.js";
 import { yieldIfLarge } from "../node/large-request-yield.js";
 import { refuseReusedId } from "../node/id-reuse.js";
-import { awaitReconfigAllowed, reconfigViewOf, type AwaitReconfigOptions } from "../node/reconfig-check.js";
 import { TransferHold, proposeThroughHandOver } from "../node/transfer-hold.js";
 import { submitLeaderWaitMs } from "../node/leader-wait.js";
 import { parseLingeringCount } from "../node/lingering-handlers.js";
@@ -25,6 +23,7 @@ import { SnapshotDownloads } from "./snapshot-download.js";
 import { TaskWatchApi } from "./task-watch-api.js";
 import { accessRulesOf, type AccessRules } from "./access-rules.js";
 import { TaskLifecycleApi } from "./task-lifecycle-api.js";
+import { MembershipOnLeader } from "./membership-on-leader.js";
 
 const READ_TIMEOUT_MS = 3000;
 
@@ -53,7 +52,9 @@ export class NodeApi implements ApiBackend {
   /** Who may call what (access-rules.ts) and the scheme of member urls (https: with tls), from the cluster file. */
   readonly access: AccessRules;
   readonly urlScheme: "http:" | "https:";
-  readonly lifecycle: TaskLifecycleApi; // DELETE, retry and schedules (task-lifecycle-api.ts)
+  readonly lifecycle: TaskLifecycleApi;
+  /** Membership changes and leadership transfer as the leader does them (membership-on-leader.ts). */
+  private readonly membership: MembershipOnLeader; // DELETE, retry and schedules (task-lifecycle-api.ts)
 
   constructor(node: ReplicaHandle, extras: NodeApiExtras = {}) {
     this.n = node;
@@ -68,6 +69,11 @@ export class NodeApi implements ApiBackend {
     });
     this.forwarder = new LeaderForwarder(node, this.transferHold);
     this.snapshots = new SnapshotDownloads(node);
+    this.membership = new MembershipOnLeader(node, {
+      cluster: () => this.cluster({ forwarded: true }),
+      transferLeader: (to) => this.transferLeader(to),
+      forwardTo: (leaderId, method, path) => this.forwarder.forwardTo(leaderId, method, path),
+    });
     const w = extras.watch && new TaskWatchApi(extras.watch, () => node.status().commitIndex, (id, stale) => this.getTask(id, stale), (id) => node.table.getTask(id));
     if (w) [this.watch, this.waitTask] = [w.watch, w.waitTask];
     const write = (method: string, path: string, body: unknown, ctx: RequestContext | undefined, onLeader: () => Promise<Forwarded>) => this.awaitLeader(ctx).then(() => this.leaderOrForward({ method, path, body }, ctx, (r) => r, onLeader));
@@ -270,133 +276,22 @@ export class NodeApi implements ApiBackend {
 
   async addMember(id: string, url: string, role: "voter" | "learner", ctx?: RequestContext, facts: MemberFacts = {}): Promise<{ created: boolean; body: unknown }> {
     const request = { method: "POST", path: "/v1/cluster/members", body: { id, url, role, ...facts } };
-    return await this.leaderOrForward(request, ctx, (r) => ({ created: r.status === 201, body: r.body }), () => this.addMemberOnLeader(id, url, role, facts));
-  }
-
-  private async addMemberOnLeader(id: string, url: string, role: "voter" | "learner", facts: MemberFacts): Promise<{ created: boolean; body: unknown }> {
-    const conf = this.n.raftStatus().conf;
-    const isVoter = conf.voters.includes(id);
-    const isLearner = conf.learners.includes(id);
-    if (isVoter && role === "learner") {
-      throw new RaftschedError("INVALID_CONF_CHANGE", `"${id}" is a voter; demoting a voter to learner is not supported (remove it, then add it as a learner)`);
-    }
-    // The facts travel in the config entries (replicated like the url); a member already in its final role would
-    // get no entry, so changing its facts is refused rather than silently ignored.
-    const makesEntry = (!isVoter && !isLearner) || (role === "voter" && !isVoter);
-    if (!makesEntry && this.factsDiffer(id, facts)) {
-      throw new RaftschedError("BAD_FIELD", `"${id}" is already a ${role}; its capacity and worker flag cannot be changed (remove it, then add it again)`);
-    }
-    this.refuseUrlOfAnotherMember(id, url);
-    const created = !isVoter && !isLearner;
-    if (created) await this.confChange({ op: "addLearner", id, url, ...facts });
-    // Promoted only once alive and caught up (reconfig-check.ts); a learner added by this request may catch up first.
-    if (role === "voter" && !isVoter) await this.confChange({ op: "addVoter", id, url, ...facts }, created);
-    return { created, body: await this.cluster({ forwarded: true }) };
+    return await this.leaderOrForward(request, ctx, (r) => ({ created: r.status === 201, body: r.body }), () => this.membership.addMember(id, url, role, facts));
   }
 
   async removeMember(id: string, ctx?: RequestContext): Promise<unknown> {
     const request = { method: "DELETE", path: `/v1/cluster/members/${encodeURIComponent(id)}`, body: undefined };
-    return await this.leaderOrForward(request, ctx, (r) => r.body, () => this.removeMemberOnLeader(id));
-  }
-
-  private async removeMemberOnLeader(id: string): Promise<unknown> {
-    const conf = this.n.raftStatus().conf;
-    if (!conf.voters.includes(id) && !conf.learners.includes(id)) throw new RaftschedError("NOT_FOUND", `"${id}" is not a member`);
-    if (id === this.n.id) {
-      // Removing the leader: hand over first, then let the new leader commit the removal.
-      if (conf.voters.length === 1) throw new RaftschedError("INVALID_CONF_CHANGE", "cannot remove the last voter");
-      const r = (await this.transferLeader(undefined)) as { leaderId: string };
-      await new Promise((res) => setTimeout(res, 50));
-      return (await this.forwarder.forwardTo(r.leaderId, "DELETE", `/v1/cluster/members/${encodeURIComponent(id)}`)).body;
-    }
-    await this.confChange({ op: "remove", id });
-    return await this.cluster({ forwarded: true });
-  }
-
-  /** Whether `facts` say something else than what is known of member `id` (a repeated add with the same facts is
-   *  idempotent, as the add itself is). */
-  private factsDiffer(id: string, facts: MemberFacts): boolean {
-    const capacity = this.n.workerMembers().get(id);
-    if (facts.worker !== undefined && facts.worker !== (capacity !== undefined)) return true;
-    return facts.capacity !== undefined && capacity !== undefined && facts.capacity !== capacity;
-  }
-
-  private async confChange(cc: ConfChange, freshLearner = false): Promise<void> {
-    // A change waits while another is uncommitted or the leader has not committed an entry of its term yet.
-    let deadline: number | null = null;
-    for (;;) {
-      // The membership rule, checked again before every attempt: 409 LEARNER_NOT_READY / UNSAFE_RECONFIG.
-      await awaitReconfigAllowed(cc, this.reconfigOptions(freshLearner));
-      deadline ??= Date.now() + this.n.cfg.electionTimeoutMs[1] * 10;
-      try {
-        // Checked again in the same tick as the proposal: two adds racing for one url cannot both pass, as a
-        // change is applied (and its url recorded) before the next one can be proposed.
-        if (cc.op !== "remove" && cc.url !== undefined) this.refuseUrlOfAnotherMember(cc.id, cc.url);
-        await this.n.runner.proposeConfChange(cc, 10_000);
-        return;
-      } catch (err) {
-        if (errorCode(err) !== "CONF_CHANGE_IN_PROGRESS" || Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
-  }
-
-  /** Two members on one url would make every peer's links to them replace each other forever (and frames for
-   *  one reach the other): a url may belong to one current member only. */
-  private refuseUrlOfAnotherMember(id: string, url: string): void {
-    const conf = this.n.raftStatus().conf;
-    const members = [...conf.voters, ...conf.learners].map((m) => [m, this.n.memberUrl(m)] as const);
-    const owner = memberUrlOwner(url, id, members);
-    if (owner !== null) throw new RaftschedError("BAD_FIELD", `url ${url} is already member ${owner}'s; two members cannot share an address`);
-  }
-
-  private reconfigOptions(freshLearner: boolean): AwaitReconfigOptions {
-    const electionTimeoutMs = this.n.cfg.electionTimeoutMs[1];
-    return {
-      view: () => reconfigViewOf(this.n.raftStatus(), (id) => this.n.duties.heardSilenceMs(id), electionTimeoutMs),
-      isLeader: () => this.n.runner.isLeader,
-      // A live member's answers can be late by more than an election timeout on a loaded machine: look a while.
-      settleMs: electionTimeoutMs * 5,
-      catchUpMs: 60_000,
-      freshLearner,
-    };
+    return await this.leaderOrForward(request, ctx, (r) => r.body, () => this.membership.removeMember(id));
   }
 
   async transferLeader(to: string | undefined, ctx?: RequestContext): Promise<unknown> {
     const request = { method: "POST", path: "/v1/cluster/transfer-leader", body: to ? { to } : {} };
-    return await this.leaderOrForward(request, ctx, (r) => r.body, () => this.transferLeaderOnLeader(to));
-  }
-
-  private async transferLeaderOnLeader(to: string | undefined): Promise<unknown> {
-    const target = to ?? this.bestTransferTarget();
-    if (!target) throw new RaftschedError("NO_TARGET", "no other voter to hand leadership to");
-    const st = this.n.raftStatus();
-    if (!st.conf.voters.includes(target)) throw new RaftschedError("BAD_FIELD", `to: "${target}" is not a voter`);
-    if (target === this.n.id) return { leaderId: this.n.id };
-    this.n.runner.transferLeadership(target);
-    const deadline = Date.now() + this.n.cfg.electionTimeoutMs[1] * 2;
-    while (Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-      const leader = this.n.runner.knownLeader;
-      if (!this.n.runner.isLeader && leader && leader !== this.n.id) return { leaderId: leader };
-    }
-    throw new RaftschedError("TIMEOUT", `leadership did not move to ${target} within ${this.n.cfg.electionTimeoutMs[1] * 2} ms`);
+    return await this.leaderOrForward(request, ctx, (r) => r.body, () => this.membership.transferLeader(to));
   }
 
   /** The voter most caught up with our log: the one that can win at once. */
   bestTransferTarget(): string | null {
-    const st = this.n.raftStatus();
-    let best: string | null = null;
-    let bestMatch = -1;
-    for (const id of st.conf.voters) {
-      if (id === this.n.id) continue;
-      const m = st.progress?.[id]?.match ?? 0;
-      if (m > bestMatch) {
-        best = id;
-        bestMatch = m;
-      }
-    }
-    return best;
+    return this.membership.bestTransferTarget();
   }
 
   /** Graceful shutdown of a leader: hand over first, so clients see no failed writes. */

@@ -18,11 +18,11 @@ import { WsTransport, type PeerTlsOptions } from "../transport/ws-transport.js";
 import { TaskTable } from "../scheduler/table.js";
 import { encodeCommand, type Command } from "../scheduler/commands.js";
 import { retryAtMs } from "../scheduler/planner.js";
-import type { ApplyResult, JsonValue, Task } from "../scheduler/types.js";
+import type { ApplyResult } from "../scheduler/types.js";
 import { RaftRunner } from "./raft-runner.js";
 import { LeaderDuties } from "./leader-duties.js";
 import { StorageIdentity } from "./storage-identity.js";
-import { TaskExecutor, type TaskHandler, type Outcome } from "./task-executor.js";
+import { TaskExecutor, type TaskHandler } from "./task-executor.js";
 import { RejoinLeaveWatcher } from "./rejoin-leave-watcher.js";
 import { isMember, latestConfInLog, membersOfEither } from "./rejoin-leave-decision.js";
 import { yieldIfLarge } from "./large-request-yield.js";
@@ -30,8 +30,9 @@ import { notAPeerWatchFor, type NotAPeerWatch, type WatchedNode } from "./not-a-
 import { waitUntilReady } from "./leader-wait.js";
 import { factsOf, workerCapacities } from "./member-facts.js";
 import type { NodeStatus, ReplicaHandle, StateCapture } from "./replica-handle.js";
-import type { ReplicaObserver } from "./replica-observer.js";
-import { wiringOf, type ReplicaWiring } from "./replica-wiring.js";
+import { wiringOf } from "./replica-wiring.js";
+import type { ReplicaHooks } from "./replica-hooks.js";
+export type { ReplicaHooks } from "./replica-hooks.js";
 export type { ReplicaWiring } from "./replica-wiring.js";
 import { RaftschedError, errorMessage } from "../util/errors.js";
 
@@ -50,22 +51,6 @@ export interface ReplicaOptions {
 }
 
 /** What the composition root (src/server.ts) plugs into the replica. */
-export interface ReplicaHooks {
-  /** Called once during start(), after the transport exists and before the runner starts: put the HTTP server in
-   *  front (the transport shares its port through `wiring.attach`), listening, and return how to close it. */
-  serve(wiring: ReplicaWiring): Promise<{ close(): Promise<void> }>;
-  /** Reports a local task attempt's outcome (through the leader, as any client's report). */
-  reportOutcome(id: string, attempt: number, outcome: Outcome): Promise<void>;
-  /** Tells the leader this node's count of aborted handlers still running (POST /v1/workers/<id>/lingering). */
-  reportLingering?(count: number): Promise<void>;
-  onApplied?(result: ApplyResult, index: number): void;
-  onRestored?(index: number): void; // the table became a snapshot's at `index` (at start, or the leader's)
-  /** Tells the leader a running attempt's progress (POST /v1/tasks/<id>/progress; src/node/task-progress.ts). */
-  reportProgress?(id: string, attempt: number, progress: JsonValue): Promise<void>;
-  onRoleChange?(role: Role, term: number): void;
-  /** The metrics' timings from the runner and the store (replica-observer.ts). */
-  readonly observer?: ReplicaObserver;
-}
 
 /** How long an API call waits for its proposal to commit before answering "outcome unknown". */
 const PROPOSAL_TIMEOUT_MS = 5000;

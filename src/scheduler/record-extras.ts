@@ -4,6 +4,7 @@
 // and nothing else — the codec (snapshot.ts) writes each extras object with its keys sorted, so the same table
 // still gives the same bytes on every replica.
 import { TableError } from "./errors.js";
+import type { WorkerExtras } from "./types.js";
 import { isScheduleRecord, type ScheduleRecord } from "./schedule-record.js";
 
 /** Task fields beyond format 2 (CONTRACT "Task fields added"). */
@@ -19,12 +20,8 @@ export interface TaskExtras {
   readonly finishedAtMs?: number;
 }
 
-/** Worker fields beyond format 2. */
-export interface WorkerExtras {
-  /** "external" for a worker that is not a Raft member; absent for a member. */
-  readonly kind?: "external";
-  readonly tags?: readonly string[];
-}
+/** Worker fields beyond format 2: declared in types.ts (WorkerInfo carries them), checked here. */
+export type { WorkerExtras } from "./types.js";
 
 /** Table-wide state beyond format 2; one object in the snapshot's root. */
 export interface TableExtras {

@@ -23,22 +23,23 @@ import type {
 } from "./commands.js";
 import { decodeCommand } from "./commands.js";
 import type { TaskRecord, WorkerRecord } from "./records.js";
-import type { TableExtras, WorkerExtras } from "./record-extras.js";
-import { decodeSnapshot, SnapshotEncoder, type SnapshotView } from "./snapshot.js";
+import type { TableExtras } from "./record-extras.js";
+import { decodeSnapshot, encodeInSlices, SnapshotEncoder, type SnapshotView } from "./snapshot.js";
 import { TableError } from "./errors.js";
 import { compareStrings } from "./sorted-list.js";
-import { DEFAULT_LIST_LIMIT, listTaskPage, type ListOptions, type TaskPage } from "./task-listing.js";
-import { TaskIndexes, type PendingEntry } from "./task-indexes.js";
+import { DEFAULT_LIST_LIMIT, listTaskPage, pendingQueueOf, type ListOptions, type TaskPage } from "./task-listing.js";
+import { TaskIndexes, type PendingEntry, type TaskCounts } from "./task-indexes.js";
 import { notFound, staleAttempt, toTask } from "./task-object.js";
 import { applyDelete, applyRetry, applyScheduleAdd, applyScheduleFire, applyScheduleRemove, DeletedIdWindow, finishedExtras, schedulesOf } from "./task-lifecycle.js";
 import type { ScheduleRecord } from "./schedule-record.js";
 import { smoothWeightedStepInPlace, type WeightedSlot } from "./smooth-weighted.js";
-import { submitExtras, waitingReason, withWorkerTags } from "./task-fields.js";
+import { submitExtras, waitingReason } from "./task-fields.js";
+import { workerInfo, workerUpExtras } from "./worker-info.js";
 import type { AppliedAssignment, ApplyResult, Task, TaskState, WorkerInfo } from "./types.js";
 
 export { TableError } from "./errors.js";
 export type { TaskRecord, WorkerRecord } from "./records.js";
-export { byQueueOrder, type PendingEntry } from "./task-indexes.js";
+export { byQueueOrder, type PendingEntry, type TaskCounts } from "./task-indexes.js";
 export { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, type ListOptions, type TaskPage } from "./task-listing.js";
 
 export interface SnapshotAsyncOptions {
@@ -48,7 +49,6 @@ export interface SnapshotAsyncOptions {
 
 export const DEFAULT_SNAPSHOT_SLICE_MS = 8;
 
-export type TaskCounts = Record<TaskState, number> & { readonly total: number };
 
 export class TaskTable {
   private indexes = new TaskIndexes();
@@ -165,12 +165,7 @@ export class TaskTable {
 
   /** The first `limit` tasks of the pending queue, in assignment order. */
   pendingQueue(limit = DEFAULT_LIST_LIMIT): Task[] {
-    const out: Task[] = [];
-    for (const t of this.indexes.pending.after()) {
-      if (out.length >= limit) break;
-      out.push(toTask(t));
-    }
-    return out;
+    return pendingQueueOf(this.indexes, limit);
   }
 
   /** Every registered worker, in id order. */
@@ -206,14 +201,7 @@ export class TaskTable {
   }
 
   counts(): TaskCounts {
-    return {
-      pending: this.indexes.byState.pending.size,
-      assigned: this.indexes.byState.assigned.size,
-      completed: this.indexes.byState.completed.size,
-      dead: this.indexes.byState.dead.size,
-      cancelled: this.indexes.byState.cancelled.size,
-      total: this.indexes.size,
-    };
+    return this.indexes.counts();
   }
 
   /** The whole table as bytes: identical on every replica that applied the same commands (tasks by id, workers
@@ -237,10 +225,8 @@ export class TaskTable {
    *  await), serialized in slices of about sliceMs that yield to the event loop between them, so heartbeats and
    *  requests go on and apply() may keep changing the table meanwhile. */
   async snapshotAsync(options: SnapshotAsyncOptions = {}): Promise<Uint8Array> {
-    const encoder = new SnapshotEncoder(this.beginSnapshot());
     const sliceMs = options.sliceMs ?? DEFAULT_SNAPSHOT_SLICE_MS;
-    while (!encoder.step(performance.now() + sliceMs)) await yieldToEventLoop();
-    return encoder.result();
+    return await encodeInSlices(new SnapshotEncoder(this.beginSnapshot()), { sliceMs, restMs: 0 });
   }
 
   /** Rebuilds a table from snapshot() bytes. Throws TableError BAD_SNAPSHOT on anything inconsistent. */
@@ -405,22 +391,4 @@ export class TaskTable {
     for (const task of tasks) this.indexes.move(task, "pending", null, index, { retryAtMs: 0 });
     return tasks.map((t) => t.id);
   }
-}
-
-function workerInfo(w: WorkerRecord, active: number): WorkerInfo {
-  const info = { id: w.id, alive: w.alive, active, capacity: w.capacity, changedAtMs: w.changedAtMs, tags: w.extras?.tags ?? [] };
-  return w.extras === undefined ? info : { ...info, extras: w.extras };
-}
-
-/** The extras after a workerUp: the command carries the worker's whole registration (an external worker's kind,
- *  any worker's tags), so the record's tags become the command's (none when absent: a member whose tags were
- *  removed from the file loses them). A workerUp written before these fields existed carries neither and so
- *  leaves a record without extras as it was. */
-function workerUpExtras(previous: WorkerExtras | undefined, command: WorkerUpCommand): WorkerExtras | undefined {
-  const withKind = command.kind !== undefined ? { ...previous, kind: command.kind } : previous;
-  return withWorkerTags(withKind, command.tags);
-}
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

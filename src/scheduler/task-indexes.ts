@@ -24,6 +24,8 @@ export interface PendingEntry {
 /** The fields of a task that change besides state, worker and updatedIndex. */
 export type TaskChanges = Partial<Omit<TaskRecord, "id" | "state" | "worker" | "updatedIndex" | "createdIndex" | "priority">>;
 
+export type TaskCounts = Record<TaskState, number> & { readonly total: number };
+
 export type StateLists = Record<TaskState, SortedList<TaskRecord>>;
 
 export const byId = (a: TaskRecord, b: TaskRecord): number => compareStrings(a.id, b.id);
@@ -79,6 +81,12 @@ export class TaskIndexes {
 
   workerEntries(): IterableIterator<[string, Readonly<StateLists>]> {
     return this.workerLists.entries();
+  }
+
+  counts(): TaskCounts {
+    const s = this.stateLists;
+    const counts = { pending: s.pending.size, assigned: s.assigned.size, completed: s.completed.size, dead: s.dead.size };
+    return { ...counts, cancelled: s.cancelled.size, total: this.tasks.size };
   }
 
   /** A copy-on-write view of every task by id, for a snapshot: O(blocks). */

@@ -62,3 +62,13 @@ export function listTaskPage(indexes: TaskIndexes, options: ListOptions = {}): T
   return { tasks: page.map(toTask), next: hasMore ? page[page.length - 1]!.id : null };
 }
 
+
+/** The first `limit` tasks of the pending queue, in assignment order. */
+export function pendingQueueOf(indexes: TaskIndexes, limit: number): Task[] {
+  const out: Task[] = [];
+  for (const t of indexes.pending.after()) {
+    if (out.length >= limit) break;
+    out.push(toTask(t));
+  }
+  return out;
+}

@@ -1,5 +1,4 @@
 // The scheduler's public vocabulary: the task object of the HTTP API (README), worker rows, and apply results.
-import type { WorkerExtras } from "./record-extras.js";
 
 /** Any value JSON can carry. Payloads, results and errors are opaque to the scheduler. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -36,6 +35,13 @@ export interface Task {
   readonly lastError?: JsonValue;
   readonly createdIndex: number;
   readonly updatedIndex: number;
+}
+
+/** Worker fields beyond snapshot format 2 (record-extras.ts checks them in a snapshot). */
+export interface WorkerExtras {
+  /** "external" for a worker that is not a Raft member; absent for a member. */
+  readonly kind?: "external";
+  readonly tags?: readonly string[];
 }
 
 export interface WorkerInfo {

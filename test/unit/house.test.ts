@@ -14,7 +14,7 @@ const ROOT = path.resolve(path.dirname(HERE), "../..");
 // that is fixed must be deleted (the test says which line). Do not add entries: split the file or function.
 const DEBT: Debt = {
   fileLines: {
-    "src/node/node.ts": 559,
+    "src/node/node.ts": 547,
   },
   functionLines: {
     "src/chaos/nemesis.ts Nemesis.inject": 106,
