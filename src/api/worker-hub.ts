@@ -8,6 +8,7 @@
 // heartbeat) in the duties' presence registry: the liveness rule turns that into workerUp/workerDead/workerRemoved
 // entries, never one per heartbeat. Assignments are pushed as their entry applies (worker-assignments.ts);
 // reports are fenced by worker and attempt (external-report-rule.ts) and then proposed as any client's report.
+import { OncePerKey } from "../util/once-per-key.js";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
@@ -54,6 +55,8 @@ interface Connection {
 }
 
 export class WorkerHub {
+  /** Addresses already logged for a refused token (bounded: the oldest are forgotten first). */
+  private readonly refusedAddresses = new OncePerKey(1024);
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WORKER_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
   private readonly all = new Set<Connection>();
   /** Registered connections by worker id (leader only). */
@@ -131,6 +134,11 @@ export class WorkerHub {
     if (this.closed) return refuseUpgrade(socket, 503, "node shutting down", { code: "SHUTTING_DOWN" });
     if (this.all.size >= MAX_WORKER_CONNECTIONS) return refuseUpgrade(socket, 503, "too many worker connections", { code: "TOO_MANY_WORKERS" });
     const authorized = bearerTokenMatches(req.headers.authorization, this.n.cfg.token);
+    // As for peers (inbound-peers.ts): a misconfigured worker retrying in a loop is logged once per address.
+    const address = req.socket.remoteAddress ?? "unknown";
+    if (!authorized && this.refusedAddresses.first(address)) {
+      this.logger.warn({ remote: address, code: "UNAUTHORIZED" }, "refused worker connection: missing or wrong cluster token (logged once per address)");
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, authorized));
   };
 

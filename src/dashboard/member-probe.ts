@@ -1,6 +1,7 @@
 // Each member's own GET /v1/status, fetched by this node for the dashboard (the page itself talks to one node
 // only). Bounded in time: a member that is down or paused answers null after PROBE_TIMEOUT_MS.
 import type { MemberStatus } from "./member-rows.js";
+import { clusterFetch } from "../tls/cluster-fetch.js";
 
 export const PROBE_TIMEOUT_MS = 1_000;
 
@@ -10,7 +11,8 @@ export type StatusProbe = (url: string) => Promise<MemberStatus | null>;
 export function httpStatusProbe(token: string): StatusProbe {
   return async (url) => {
     try {
-      const res = await fetch(`${url.replace(/\/+$/, "")}/v1/status`, {
+      // clusterFetch: https members are verified against the cluster file's CA (src/tls/cluster-fetch.ts).
+      const res = await clusterFetch(`${url.replace(/\/+$/, "")}/v1/status`, {
         headers: { authorization: `Bearer ${token}` },
         signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
       });

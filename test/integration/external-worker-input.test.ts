@@ -63,6 +63,10 @@ describe("external worker protocol: bad input", () => {
       expect(await errorCode(s)).toBe("UNAUTHORIZED");
       expect(await s.closed).toBe(1008);
     }
+    // Two refusals from one address: one log line (a worker retrying with a wrong token cannot flood the log).
+    const leader = await cluster.waitForLeader();
+    await waitFor("the refusal logged", 10_000, () => /refused worker connection/.test(cluster.logText(leader)) || null);
+    expect(cluster.logText(leader).match(/refused worker connection/g)?.length).toBe(1);
   });
 
   it("a frame that is not JSON: BAD_FRAME, closed; a frame before register: NOT_REGISTERED, closed", async () => {
