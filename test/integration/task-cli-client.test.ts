@@ -132,13 +132,21 @@ describe("raftsched task", () => {
     const dead = await cli("wait", "cli-dead", "--timeout", "30s");
     expect(dead.code).toBe(1);
     expect(dead.stderr).toMatch(/cli-dead is dead/);
-    // retry and delete are lane 13a's endpoints: the CLI calls them per the contract; without them the answer is
-    // an error (exit 1 with the code), with them 0.
-    for (const args of [["retry", "cli-dead"], ["delete", "cli-1"]]) {
-      const r = await cli(...args);
-      expect([0, 1], `${args.join(" ")}: ${r.stderr}`).toContain(r.code);
-      if (r.code === 1) expect(r.stderr).toMatch(/[A-Z_]{3,}/);
-    }
+    // retry sends the dead task back (attempt kept, so the next run is attempt 2); delete removes a finished one.
+    const retried = await cli("retry", "cli-dead", "--json");
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(JSON.parse(retried.stdout)).toMatchObject({ id: "cli-dead", attempt: 1 });
+    expect(JSON.parse(retried.stdout).state).not.toBe("dead");
+    const deleted = await cli("delete", "cli-1", "--json");
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(JSON.parse(deleted.stdout)).toMatchObject({ id: "cli-1", deleted: true });
+    const gone = await cli("get", "cli-1");
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/NOT_FOUND/);
+    await cli("submit", "--id", "cli-live", "--payload", '{"sleepMs":60000}');
+    const live = await cli("delete", "cli-live");
+    expect(live.code).toBe(1);
+    expect(live.stderr).toMatch(/INVALID_STATE/);
 
     for (const args of [["frob"], ["get"], ["get", "a", "b"], ["list", "--limit", "0"], ["list", "--state", "done"], ["submit", "--payload", "{bad"], ["submit", "--wat"]]) {
       const r = await cli(...args);
