@@ -103,7 +103,13 @@ export const methodArb: fc.Arbitrary<string> = fc.oneof(
  *  do not count (HTTP strips the outer ones anyway, RFC 9110 §5.5); the token must be exactly `token`. */
 export function authAccepted(auth: string | null | undefined, token: string): boolean {
   const m = /^bearer[ \t]+(.*)$/i.exec((auth ?? "").replace(/^[ \t]+|[ \t]+$/g, ""));
-  return m !== null && m[1] === token;
+  if (m !== null) return m[1] === token;
+  // The token as the password of Basic (any user name) is accepted too, so a browser can open an authReads
+  // cluster's dashboard (src/api/access-rules.ts).
+  const basic = /^\s*basic\s+([A-Za-z0-9+/=]{1,2048})\s*$/i.exec(auth ?? "");
+  if (basic === null) return false;
+  const decoded = Buffer.from(basic[1]!, "base64").toString("utf8");
+  return decoded.includes(":") && decoded.slice(decoded.indexOf(":") + 1) === token;
 }
 
 /** Authorization header values: the right one (under `token`), near misses, and none (null). */
