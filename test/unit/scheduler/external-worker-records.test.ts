@@ -15,7 +15,7 @@ describe("external worker records", () => {
     expect(restored.snapshot()).toEqual(table.snapshot());
     // A later registration with other tags replaces them.
     table.apply(3, { type: "workerUp", worker: "w1", capacity: 3, nowMs: 6, kind: "external", tags: [] });
-    expect(table.getWorker("w1")?.extras).toEqual({ kind: "external", tags: [] });
+    expect(table.getWorker("w1")?.extras).toEqual({ kind: "external" }); // no tags: the field is left out (canonical form)
   });
 
   it("a workerUp of the old form decodes and applies unchanged; bad kind/tags are refused", () => {
