@@ -2,7 +2,7 @@
 // again by hand. The view must follow the nodes of the cluster (not only up's children), the demo workload must
 // carry on, and a pipe gets changes, not the whole table every half second.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -66,7 +66,12 @@ describe("raftsched up, piped", () => {
 
     await waitFor("up to print the dashboard url and a leader", 30_000, () => up.out().includes(`dashboard: ${urls[0]}/`) && /leader: n\d \(term \d+\)/.test(up.out()));
     // --demo also runs two external workers (issue 12): the view lists them.
-    await waitFor("the demo's external workers in the view", 40_000, () => /external workers: demo-worker-1 alive [^\n]*demo-worker-2 alive/.test(up.out()), 200);
+    await waitFor("the demo's external workers in the view", 40_000, () => /external workers: demo-worker-1 alive [^\n]*demo-worker-2 alive/.test(up.out()), 200).catch((err: Error) => {
+      // Failed once in a loaded CI run and never since: say what the view and the workers saw, for the next time.
+      const tail = (file: string): string => (existsSync(file) ? readFileSync(file, "utf8").split("\n").slice(-15).join("\n") : "(no log)");
+      const workerLogs = ["demo-worker-1", "demo-worker-2"].map((id) => `--- ${id}:\n${tail(path.join(dataRoot, "workers", `${id}.log`))}`);
+      throw new Error(`${err.message}\n--- up's output (last 30 lines):\n${up.out().split("\n").slice(-30).join("\n")}\n${workerLogs.join("\n")}`);
+    });
     const firstPids = await waitFor("every node's pid in /v1/status", 20_000, async () => {
       const s = await Promise.all(urls.map(status));
       return s.every((x) => x?.pid !== undefined) ? s.map((x) => x!.pid!) : undefined;
