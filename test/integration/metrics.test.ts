@@ -56,6 +56,7 @@ describe("/metrics", () => {
     expect(family(lead, "raftsched_snapshots_installed_total").type).toBe("COUNTER");
     expect(family(lead, "raftsched_event_loop_delay_p99_seconds").type).toBe("GAUGE");
     expect(family(lead, "raftsched_event_loop_delay_max_seconds").type).toBe("GAUGE");
+    expect(family(lead, "raftsched_event_loop_delay_seconds").type).toBe("HISTOGRAM");
     const completed = family(lead, "raftsched_tasks").metrics.find((m) => m.labels?.state === "completed");
     expect(Number(completed?.value)).toBe(ids.length);
     // Each election is won by one node: summed over the nodes, at least the one that made the leader.

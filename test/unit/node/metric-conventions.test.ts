@@ -94,6 +94,22 @@ describe("NodeMetrics", () => {
     expect(family(report, "raftsched_leader_elections_total").metrics[0]?.value).toBe("1");
     expect(family(report, "raftsched_snapshots_installed_total").metrics[0]?.value).toBe("1");
     expect(family(report, "raftsched_event_loop_delay_max_seconds").type).toBe("GAUGE");
+    expect(family(report, "raftsched_event_loop_delay_seconds").type).toBe("HISTOGRAM");
+  });
+
+  it("a blocked event loop lands in the delay histogram's upper buckets", async () => {
+    metrics = new NodeMetrics(standIn());
+    const blockUntil = performance.now() + 300;
+    while (performance.now() < blockUntil) {
+      // a 300 ms stall, as a long synchronous job would make
+    }
+    await new Promise((r) => setTimeout(r, 250)); // the sampler runs (late) and again on time
+    const text = (await metrics.render()).body;
+    const bucket = (le: string): number => Number(new RegExp(`raftsched_event_loop_delay_seconds_bucket\\{[^}]*le="${le}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? NaN);
+    const count = Number(/raftsched_event_loop_delay_seconds_count\{[^}]*\} (\d+)/.exec(text)?.[1] ?? NaN);
+    expect(count).toBeGreaterThanOrEqual(2);
+    // At least one sample came more than 100 ms late (the stall), so not every sample is in the 0.1 s bucket.
+    expect(bucket("0.1")).toBeLessThan(count);
   });
 
   it("the Grafana dashboard (deploy/grafana/raftsched.json) queries only metrics a node serves", async () => {
