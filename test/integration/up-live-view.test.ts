@@ -11,6 +11,8 @@ import { CLI_PATH, REPO_ROOT, freePorts, sleep, waitFor } from "./cluster-harnes
 
 const dir = mkdtempSync(path.join(tmpdir(), "raftsched-up-"));
 const started: ChildProcess[] = [];
+/** The cluster's urls, so that afterAll can find nodes `up` started (its grandchildren) by the pid they report. */
+let clusterUrls: string[] = [];
 
 function run(args: string[]): { proc: ChildProcess; out: () => string } {
   const env: NodeJS.ProcessEnv = { ...process.env, RAFTSCHED_LOG_LEVEL: "warn" };
@@ -29,13 +31,24 @@ async function stop(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise((r) => proc.once("exit", r));
   proc.kill(signal);
-  const hard = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+  // up drains its demo workers (up to 10 s) and then stops its nodes: room for both on a loaded machine.
+  const hard = setTimeout(() => proc.kill("SIGKILL"), 30_000);
   await exited;
   clearTimeout(hard);
 }
 
 afterAll(async () => {
+  // Nodes that still answer are found by their pid before up is stopped: if up had to be SIGKILLed, or the test
+  // failed before it learned them, they would otherwise outlive the test (seen once after a failed CI run).
+  const nodePids = (await Promise.all(clusterUrls.map(status))).flatMap((s) => (s?.pid !== undefined ? [s.pid] : []));
   await Promise.all(started.map((p) => stop(p, "SIGTERM")));
+  for (const pid of nodePids) {
+    try {
+      process.kill(pid, "SIGKILL"); // by pid, only those the cluster's own urls named; gone already is fine
+    } catch {
+      // already exited
+    }
+  }
   if (!process.env.RAFTSCHED_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -58,6 +71,7 @@ describe("raftsched up, piped", () => {
   it("follows nodes killed and restarted by hand, keeps the demo going, prints changes and the dashboard url", async () => {
     const ports = await freePorts(3);
     const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+    clusterUrls = urls;
     const ids = ["n1", "n2", "n3"];
     const config = path.join(dir, "up-3.json");
     writeFileSync(config, JSON.stringify({ cluster: "up-test", token: "up-test-token", workerTimeoutMs: 1000, nodes: ids.map((id, i) => ({ id, url: urls[i] })) }));
