@@ -11,6 +11,7 @@ import WebSocket, { WebSocketServer } from "ws";
 import type { Message, NodeId } from "../raft/types.js";
 import { bearerTokenMatches } from "../util/bearer.js";
 import { OncePerKey } from "../util/once-per-key.js";
+import { closeSocket } from "./close-socket.js";
 import { NOT_A_PEER_CODE, presentedNodeId, presentedStorageId, refuseUpgrade, requestPath, RAFT_PATH } from "./auth.js";
 import { decodePeerFrame } from "./codec.js";
 import type { LinkGate } from "./link-gate.js";
@@ -237,20 +238,4 @@ function toBuffer(data: WebSocket.RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
-}
-
-/** Closes a socket, waiting up to a second for the close handshake before cutting it. */
-function closeSocket(ws: WebSocket, code: number, reason: string): Promise<void> {
-  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = setTimeout(() => {
-      ws.terminate();
-      resolve();
-    }, 1_000);
-    ws.once("close", () => {
-      clearTimeout(done);
-      resolve();
-    });
-    ws.close(code, reason);
-  });
 }

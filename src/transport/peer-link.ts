@@ -12,6 +12,7 @@ import { NODE_ID_HEADER, NOT_A_PEER_CODE, peerSocketUrl, STORAGE_ID_HEADER } fro
 import { backoffDelayMs, type BackoffOptions } from "./backoff.js";
 import { MAX_UPGRADE_REFUSAL_CHARS } from "./limits.js";
 import type { PeerTlsOptions } from "./transport-options.js";
+import { closeSocket } from "./close-socket.js";
 
 export { newPeerCounters, type PeerCounters } from "./peer-counters.js";
 import type { PeerCounters } from "./peer-counters.js";
@@ -145,19 +146,8 @@ export class PeerLink {
     while (this.queue.length > 0) this.dropped(this.queue.shift());
     const ws = this.ws;
     this.ws = null;
-    if (ws === null || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = setTimeout(() => {
-        ws.terminate();
-        resolve();
-      }, 1_000);
-      ws.once("close", () => {
-        clearTimeout(done);
-        resolve();
-      });
-      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-      else ws.close(1001, "node shutting down");
-    });
+    if (ws === null) return Promise.resolve();
+    return closeSocket(ws, 1001, "node shutting down");
   }
 
   private dial(): void {
