@@ -3,8 +3,8 @@
 // with --handler's default export (else the built-in { sleepMs?, fail? } handler) and reports back.
 // SIGINT/SIGTERM drain it: nothing new is taken, what runs finishes (or, past the grace period, is given back:
 // the leader reassigns it once the worker is gone) and it exits 0.
+import { importHandlerFunction } from "../node/handler-module.js";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import pino from "pino";
 import { loadClusterFile } from "../config/cluster-file.js";
 import { defaultHandler, type TaskContext } from "../node/task-executor.js";
@@ -74,13 +74,5 @@ const builtInHandler: WorkerHandler = (task) =>
     progress: () => undefined } satisfies TaskContext);
 
 async function loadHandler(file: string): Promise<WorkerHandler> {
-  const resolved = path.resolve(file);
-  let mod: { default?: unknown };
-  try {
-    mod = (await import(pathToFileURL(resolved).href)) as { default?: unknown };
-  } catch (err) {
-    throw new RaftschedError("BAD_HANDLER", `cannot load handler module ${resolved}: ${errorMessage(err)}`);
-  }
-  if (typeof mod.default !== "function") throw new RaftschedError("BAD_HANDLER", `${resolved} has no default export function`);
-  return mod.default as WorkerHandler;
+  return await importHandlerFunction<WorkerHandler>(path.resolve(file));
 }

@@ -13,15 +13,12 @@ const ROOT = path.resolve(path.dirname(HERE), "../..");
 // Violations that predate the rules (as of 2026-12-07). The list only shrinks: an entry may not grow, and an entry
 // that is fixed must be deleted (the test says which line). Do not add entries: split the file or function.
 const DEBT: Debt = {
-  fileLines: {
-    "src/node/node.ts": 547,
-  },
+  fileLines: {},
   functionLines: {
     "src/chaos/nemesis.ts Nemesis.inject": 106,
     "src/chaos/run.ts runChaos": 182,
     "src/cli/chaos.ts chaosCommand": 82,
     "src/config/cluster-file.ts parseClusterFile": 94,
-    "src/node/node.ts Replica.startOnStore": 134,
     "src/transport/validate.ts readMessage": 74,
   },
   upwardImports: [],
@@ -131,7 +128,7 @@ describe("the house rules fire on a synthetic tree", () => {
 
   it("a debt entry is located by its line in this file", () => {
     const source = readFileSync(HERE, "utf8");
-    const key = Object.keys(DEBT.fileLines)[0]!;
+    const key = Object.keys(DEBT.functionLines)[0]!;
     const where = locateIn(source, "house.test.ts")(key);
     expect(where).toMatch(/^house\.test\.ts:\d+$/);
     expect(source.split("\n")[Number(where.split(":")[1]) - 1]).toContain(JSON.stringify(key));
