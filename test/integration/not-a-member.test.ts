@@ -1,22 +1,17 @@
 // A node started without --join on a cluster that does not list it: its peers refuse it (403 not a peer), and its
 // log must say what to do — --join, then `member add` — with a stable code, not only the refusal.
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it, onTestFailed } from "vitest";
-import { trackChildPid, untrackChildPid } from "../../src/util/child-pids.js";
+import { NodeProcess } from "../../src/process-cluster/node-process.js";
 import { refusalAdvice } from "../../src/transport/refusal-advice.js";
-import { CLI_PATH, Cluster, REPO_ROOT, freePorts, waitFor } from "./cluster-harness.js";
+import { Cluster, REPO_ROOT, freePorts, waitFor } from "./cluster-harness.js";
 
 describe("a node the cluster does not list", () => {
   let c: Cluster | undefined;
-  let extra: ChildProcess | undefined;
+  let extra: NodeProcess | undefined;
   afterAll(async () => {
-    if (extra && extra.exitCode === null && extra.signalCode === null) {
-      const gone = new Promise((r) => extra!.once("exit", r));
-      extra.kill("SIGKILL");
-      await gone;
-    }
+    await extra?.kill();
     await c?.stopAll();
   });
 
@@ -36,13 +31,10 @@ describe("a node the cluster does not list", () => {
     writeFileSync(config, JSON.stringify(file));
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.RAFTSCHED_TOKEN;
-    extra = spawn(process.execPath, [CLI_PATH, "start", "--config", config, "--id", "n4", "--data-dir", path.join(c.dir, "n4-data")], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-    if (extra.pid !== undefined) trackChildPid(extra.pid);
-    extra.once("exit", () => extra?.pid !== undefined && untrackChildPid(extra.pid));
-    let out = "";
-    extra.stdout?.on("data", (d) => (out += d));
-    extra.stderr?.on("data", (d) => (out += d));
-    const line = await waitFor("n4 to log NOT_A_MEMBER", 30_000, () => out.split("\n").find((l) => l.includes('"code":"NOT_A_MEMBER"')), 100);
+    const logFile = path.join(c.dir, "n4.log");
+    extra = NodeProcess.spawn({ id: "n4", configPath: config, dataDir: path.join(c.dir, "n4-data"), logFile, env, cwd: REPO_ROOT });
+    const logLines = () => (existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n") : []);
+    const line = await waitFor("n4 to log NOT_A_MEMBER", 30_000, () => logLines().find((l) => l.includes('"code":"NOT_A_MEMBER"')), 100);
     expect(line).toMatch(/--join/);
     expect(line).toMatch(/raftsched member add n4/);
   }, 90_000);
