@@ -5,14 +5,12 @@
 //   npm run build && npx tsx scripts/weighted-shares.ts [--runs 3] [--tasks 600] [--concurrency 4]
 //
 // Nodes run from bin/raftsched.js on free loopback ports and temp data dirs; each is killed by its PID at the end.
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { NodeProcess } from "../src/process-cluster/node-process.js";
 import { freePorts } from "../src/util/ports.js";
 
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "raftsched.js");
 const TOKEN = "weighted-shares-token";
 const CAPACITIES: Record<string, number> = { n1: 1, n2: 2, n3: 4 };
 
@@ -49,10 +47,7 @@ async function oneRun(run: number, tasks: number, concurrency: number): Promise<
   const file = path.join(dir, "cluster.json");
   const nodes = ids.map((id) => ({ id, url: urls[id], capacity: CAPACITIES[id] }));
   writeFileSync(file, JSON.stringify({ cluster: "weighted-shares", token: TOKEN, strategy: "weighted", nodes }));
-  const children: ChildProcess[] = ids.map((id) => {
-    const log = openSync(path.join(dir, `${id}.log`), "a");
-    return spawn(process.execPath, [CLI, "start", "--config", file, "--id", id, "--data-dir", path.join(dir, id)], { stdio: ["ignore", log, log] });
-  });
+  const children = ids.map((id) => NodeProcess.spawn({ id, configPath: file, dataDir: path.join(dir, id), logFile: path.join(dir, `${id}.log`) }));
   try {
     const leader = await until("a leader", 30_000, async () => (await http(`${urls.n1}/v1/status`)).body.leaderId ?? undefined);
     await until("every worker alive", 30_000, async () => {
@@ -96,7 +91,7 @@ async function oneRun(run: number, tasks: number, concurrency: number): Promise<
     console.log(`run ${run}: ${parts.join("; ")}${ok ? "" : "  <-- more than 5 points off"}`);
     return ok;
   } finally {
-    for (const c of children) if (c.pid !== undefined && c.exitCode === null) process.kill(c.pid, "SIGKILL");
+    await Promise.all(children.map((c) => c.kill()));
     await new Promise((r) => setTimeout(r, 200));
     rmSync(dir, { recursive: true, force: true });
   }
