@@ -124,21 +124,7 @@ export function parseClusterFile(text: string, where: string, filePath = ""): Cl
     throw bad(where, `"token" (or RAFTSCHED_TOKEN) must be a string of 8–256 characters`);
   }
 
-  let electionTimeoutMs: [number, number] = [...CLUSTER_DEFAULTS.electionTimeoutMs];
-  if (raw.electionTimeoutMs !== undefined) {
-    const e = raw.electionTimeoutMs;
-    if (!Array.isArray(e) || e.length !== 2 || !e.every((x) => typeof x === "number" && Number.isInteger(x) && x >= 10 && x <= 60_000)) {
-      throw bad(where, `"electionTimeoutMs" must be [min, max] integers from 10 to 60000`);
-    }
-    if (e[0] >= e[1]) throw bad(where, `"electionTimeoutMs" min must be below max`);
-    electionTimeoutMs = [e[0], e[1]];
-  }
-  const tickMs = intField(raw, "tickMs", where, CLUSTER_DEFAULTS.tickMs, 1, 1000);
-  const heartbeatMs = intField(raw, "heartbeatMs", where, CLUSTER_DEFAULTS.heartbeatMs, 1, 30_000);
-  if (heartbeatMs >= electionTimeoutMs[0]) throw bad(where, `"heartbeatMs" (${heartbeatMs}) must be below the minimum election timeout (${electionTimeoutMs[0]})`);
-  if (tickMs > heartbeatMs) throw bad(where, `"tickMs" (${tickMs}) must not exceed "heartbeatMs" (${heartbeatMs})`);
-  const workerTimeoutMs = intField(raw, "workerTimeoutMs", where, CLUSTER_DEFAULTS.workerTimeoutMs, 50, 3_600_000);
-  const snapshotEveryEntries = intField(raw, "snapshotEveryEntries", where, CLUSTER_DEFAULTS.snapshotEveryEntries, 100, 100_000_000);
+  const { electionTimeoutMs, tickMs, heartbeatMs, workerTimeoutMs, snapshotEveryEntries } = parseTimings(raw, where);
 
   const strategy = raw.strategy ?? CLUSTER_DEFAULTS.strategy;
   if (!isStrategy(strategy)) {
@@ -150,32 +136,7 @@ export function parseClusterFile(text: string, where: string, filePath = ""): Cl
 
   const security = parseSecurityFields(raw, where, filePath ? path.dirname(filePath) : "", token);
 
-  if (!Array.isArray(raw.nodes) || raw.nodes.length === 0) throw bad(where, `"nodes" must be a non-empty array`);
-  if (raw.nodes.length > MAX_NODES) throw bad(where, `"nodes" has ${raw.nodes.length} entries; at most ${MAX_NODES}`);
-  const nodes: NodeSpec[] = [];
-  const ids = new Set<string>();
-  const addrs = new Map<string, string>();
-  raw.nodes.forEach((n: unknown, i: number) => {
-    const at = `${where}: nodes[${i}]`;
-    if (!isPlainObject(n)) throw new RaftschedError("BAD_CONFIG", `${at} must be an object`);
-    for (const k of Object.keys(n)) if (!NODE_FIELDS.has(k)) throw new RaftschedError("BAD_CONFIG", `${at}: unknown field "${k}"`);
-    const id = n.id;
-    if (typeof id !== "string" || !ID_PATTERN.test(id)) throw new RaftschedError("BAD_CONFIG", `${at}: "id" must be 1–64 chars of [A-Za-z0-9._:-]`);
-    if (ids.has(id)) throw new RaftschedError("BAD_CONFIG", `${where}: duplicate node id "${id}"`);
-    ids.add(id);
-    const u = parseNodeUrl(n.url, at, security.tls !== null);
-    const hostPort = `${u.hostname}:${u.port}`;
-    const other = addrs.get(hostPort);
-    if (other) throw new RaftschedError("BAD_CONFIG", `${where}: nodes "${other}" and "${id}" both use ${hostPort} (duplicate port)`);
-    addrs.set(hostPort, id);
-    const role = n.role ?? "voter";
-    if (role !== "voter" && role !== "learner") throw new RaftschedError("BAD_CONFIG", `${at}: "role" must be "voter" or "learner"`);
-    const capacity = intField(n, "capacity", at, CLUSTER_DEFAULTS.capacity, 0, 100_000);
-    const worker = n.worker ?? true;
-    if (typeof worker !== "boolean") throw new RaftschedError("BAD_CONFIG", `${at}: "worker" must be true or false`);
-    nodes.push({ id, url: `${u.protocol}//${hostPort}`, role, capacity, worker, tags: nodeTags(n.tags, at), host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) });
-  });
-  if (!nodes.some((n) => n.role === "voter")) throw bad(where, "at least one node must be a voter");
+  const nodes = parseNodes(raw.nodes, where, security.tls !== null);
 
   return {
     cluster,
@@ -191,6 +152,57 @@ export function parseClusterFile(text: string, where: string, filePath = ""): Cl
     ...security,
     path: filePath,
   };
+}
+
+/** The clock settings, each checked against the others (a heartbeat below the election timeout, a tick within it). */
+function parseTimings(raw: Record<string, unknown>, where: string) {
+  let electionTimeoutMs: [number, number] = [...CLUSTER_DEFAULTS.electionTimeoutMs];
+  if (raw.electionTimeoutMs !== undefined) {
+    const e = raw.electionTimeoutMs;
+    if (!Array.isArray(e) || e.length !== 2 || !e.every((x) => typeof x === "number" && Number.isInteger(x) && x >= 10 && x <= 60_000)) {
+      throw bad(where, `"electionTimeoutMs" must be [min, max] integers from 10 to 60000`);
+    }
+    if (e[0] >= e[1]) throw bad(where, `"electionTimeoutMs" min must be below max`);
+    electionTimeoutMs = [e[0], e[1]];
+  }
+  const tickMs = intField(raw, "tickMs", where, CLUSTER_DEFAULTS.tickMs, 1, 1000);
+  const heartbeatMs = intField(raw, "heartbeatMs", where, CLUSTER_DEFAULTS.heartbeatMs, 1, 30_000);
+  if (heartbeatMs >= electionTimeoutMs[0]) throw bad(where, `"heartbeatMs" (${heartbeatMs}) must be below the minimum election timeout (${electionTimeoutMs[0]})`);
+  if (tickMs > heartbeatMs) throw bad(where, `"tickMs" (${tickMs}) must not exceed "heartbeatMs" (${heartbeatMs})`);
+  const workerTimeoutMs = intField(raw, "workerTimeoutMs", where, CLUSTER_DEFAULTS.workerTimeoutMs, 50, 3_600_000);
+  const snapshotEveryEntries = intField(raw, "snapshotEveryEntries", where, CLUSTER_DEFAULTS.snapshotEveryEntries, 100, 100_000_000);
+  return { electionTimeoutMs, tickMs, heartbeatMs, workerTimeoutMs, snapshotEveryEntries };
+}
+
+/** The `nodes` array: ids and host:ports unique, at least one voter. */
+function parseNodes(rawNodes: unknown, where: string, tls: boolean): NodeSpec[] {
+  if (!Array.isArray(rawNodes) || rawNodes.length === 0) throw bad(where, `"nodes" must be a non-empty array`);
+  if (rawNodes.length > MAX_NODES) throw bad(where, `"nodes" has ${rawNodes.length} entries; at most ${MAX_NODES}`);
+  const nodes: NodeSpec[] = [];
+  const ids = new Set<string>();
+  const addrs = new Map<string, string>();
+  rawNodes.forEach((n: unknown, i: number) => {
+    const at = `${where}: nodes[${i}]`;
+    if (!isPlainObject(n)) throw new RaftschedError("BAD_CONFIG", `${at} must be an object`);
+    for (const k of Object.keys(n)) if (!NODE_FIELDS.has(k)) throw new RaftschedError("BAD_CONFIG", `${at}: unknown field "${k}"`);
+    const id = n.id;
+    if (typeof id !== "string" || !ID_PATTERN.test(id)) throw new RaftschedError("BAD_CONFIG", `${at}: "id" must be 1–64 chars of [A-Za-z0-9._:-]`);
+    if (ids.has(id)) throw new RaftschedError("BAD_CONFIG", `${where}: duplicate node id "${id}"`);
+    ids.add(id);
+    const u = parseNodeUrl(n.url, at, tls);
+    const hostPort = `${u.hostname}:${u.port}`;
+    const other = addrs.get(hostPort);
+    if (other) throw new RaftschedError("BAD_CONFIG", `${where}: nodes "${other}" and "${id}" both use ${hostPort} (duplicate port)`);
+    addrs.set(hostPort, id);
+    const role = n.role ?? "voter";
+    if (role !== "voter" && role !== "learner") throw new RaftschedError("BAD_CONFIG", `${at}: "role" must be "voter" or "learner"`);
+    const capacity = intField(n, "capacity", at, CLUSTER_DEFAULTS.capacity, 0, 100_000);
+    const worker = n.worker ?? true;
+    if (typeof worker !== "boolean") throw new RaftschedError("BAD_CONFIG", `${at}: "worker" must be true or false`);
+    nodes.push({ id, url: `${u.protocol}//${hostPort}`, role, capacity, worker, tags: nodeTags(n.tags, at), host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) });
+  });
+  if (!nodes.some((n) => n.role === "voter")) throw bad(where, "at least one node must be a voter");
+  return nodes;
 }
 
 /** A node's url: http(s)://host:port, its scheme the file's (https exactly when it has `tls`). */
