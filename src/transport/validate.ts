@@ -70,26 +70,13 @@ function readMessage(value: unknown): Message {
 
   switch (messageType) {
     case "vote":
-    case "preVote": {
-      const lastLogIndex = nat(o["lastLogIndex"], "lastLogIndex");
-      const lastLogTerm = nat(o["lastLogTerm"], "lastLogTerm");
-      if (lastLogIndex === 0 && lastLogTerm !== 0) throw new Invalid(`lastLogTerm ${lastLogTerm} for an empty log`);
-      if (lastLogTerm > term) throw new Invalid(`lastLogTerm ${lastLogTerm} above term ${term}`);
-      const transfer = optional(o, "transfer", bool);
-      return { type: messageType, ...base, lastLogIndex, lastLogTerm, ...(transfer === undefined ? {} : { transfer }) };
-    }
+    case "preVote":
+      return readVote(o, messageType, base);
     case "voteResp":
     case "preVoteResp":
       return { type: messageType, ...base, reject: bool(o["reject"], "reject") };
-    case "append": {
-      const prevLogIndex = nat(o["prevLogIndex"], "prevLogIndex");
-      const prevLogTerm = nat(o["prevLogTerm"], "prevLogTerm");
-      if (prevLogIndex === 0 && prevLogTerm !== 0) throw new Invalid(`prevLogTerm ${prevLogTerm} at prevLogIndex 0`);
-      if (prevLogTerm > term) throw new Invalid(`prevLogTerm ${prevLogTerm} above term ${term}`);
-      const entries = entryList(o["entries"], prevLogIndex, prevLogTerm, term);
-      const commit = nat(o["commit"], "commit");
-      return { type: "append", ...base, prevLogIndex, prevLogTerm, entries, commit };
-    }
+    case "append":
+      return readAppend(o, base);
     case "appendResp": {
       const index = nat(o["index"], "index");
       const reject = bool(o["reject"], "reject");
@@ -127,6 +114,27 @@ function readMessage(value: unknown): Message {
         index: nat(o["index"], "index"),
       };
   }
+}
+
+type Base = { from: NodeId; to: NodeId; term: number };
+
+function readVote(o: Record<string, unknown>, type: "vote" | "preVote", base: Base): Message {
+  const lastLogIndex = nat(o["lastLogIndex"], "lastLogIndex");
+  const lastLogTerm = nat(o["lastLogTerm"], "lastLogTerm");
+  if (lastLogIndex === 0 && lastLogTerm !== 0) throw new Invalid(`lastLogTerm ${lastLogTerm} for an empty log`);
+  if (lastLogTerm > base.term) throw new Invalid(`lastLogTerm ${lastLogTerm} above term ${base.term}`);
+  const transfer = optional(o, "transfer", bool);
+  return { type, ...base, lastLogIndex, lastLogTerm, ...(transfer === undefined ? {} : { transfer }) };
+}
+
+function readAppend(o: Record<string, unknown>, base: Base): Message {
+  const prevLogIndex = nat(o["prevLogIndex"], "prevLogIndex");
+  const prevLogTerm = nat(o["prevLogTerm"], "prevLogTerm");
+  if (prevLogIndex === 0 && prevLogTerm !== 0) throw new Invalid(`prevLogTerm ${prevLogTerm} at prevLogIndex 0`);
+  if (prevLogTerm > base.term) throw new Invalid(`prevLogTerm ${prevLogTerm} above term ${base.term}`);
+  const entries = entryList(o["entries"], prevLogIndex, prevLogTerm, base.term);
+  const commit = nat(o["commit"], "commit");
+  return { type: "append", ...base, prevLogIndex, prevLogTerm, entries, commit };
 }
 
 /** Entries must continue the log right after prevLogIndex, one index apart, with terms that never go down and

@@ -18,7 +18,6 @@ const DEBT: Debt = {
     "src/chaos/nemesis.ts Nemesis.inject": 106,
     "src/chaos/run.ts runChaos": 182,
     "src/cli/chaos.ts chaosCommand": 82,
-    "src/transport/validate.ts readMessage": 74,
   },
   upwardImports: [],
   cycles: [],
