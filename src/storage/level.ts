@@ -15,14 +15,19 @@ import type { DurableStore, PersistBatch } from "./durable.js";
 import { DiskFaults } from "./disk-faults.js";
 import { StorageError } from "./errors.js";
 import { type BatchOp, GroupCommitQueue } from "./group-commit.js";
-import { COMPACTION_KEY, entryKey, HARD_STATE_KEY, MAX_INDEX, SNAPSHOT_DATA_KEY, SNAPSHOT_META_KEY, SNAPSHOT_POINTER_KEY } from "./keys.js";
+import { COMPACTION_KEY, ENTRY_RANGE_START, entryKey, HARD_STATE_KEY, MAX_INDEX, SNAPSHOT_DATA_KEY, SNAPSHOT_META_KEY, SNAPSHOT_POINTER_KEY } from "./keys.js";
 import { checkFormatVersion, readState, restoreMemoryStorage, type StoredState } from "./level-load.js";
 import type { MemoryStorage } from "./memory.js";
-import { clearChunksExcept, clearGeneration, highestChunkGeneration, writeChunks, type SnapshotPointer } from "./snapshot-chunks.js";
+import { chunkKey, clearChunksExcept, clearGeneration, highestChunkGeneration, writeChunks, type SnapshotPointer } from "./snapshot-chunks.js";
+import { DeadRangeReclaim } from "./dead-range-reclaim.js";
+
+/** How often, at most, deleted key ranges are compacted (a run takes LevelDB's thread for a moment, not the loop's). */
+const DEFAULT_RECLAIM_EVERY_MS = 60_000;
 
 export { MAX_GROUP_BYTES, MAX_GROUP_WRITES, MAX_QUEUED_WRITES } from "./group-commit.js";
 
 type Db = Level<Uint8Array, Uint8Array>;
+type Compactable = { compactRange(start: Uint8Array, end: Uint8Array): Promise<void> };
 
 export class LevelStore implements DurableStore {
   // ---- the shape of what is on disk (after the last successful batch, or the one being planned) ----
@@ -44,11 +49,14 @@ export class LevelStore implements DurableStore {
   private closed = false;
   /** Fault injection on the write path (latency, stall, EIO, ENOSPC): inert unless a test or chaos sets one. */
   readonly faults = new DiskFaults();
+  /** Compacts the key ranges of the deleted log prefix and dropped snapshot chunks (dead-range-reclaim.ts). */
+  readonly reclaim: DeadRangeReclaim;
 
   private constructor(
     private readonly db: Db,
     state: StoredState,
     highestGeneration: number,
+    reclaimEveryMs: number,
   ) {
     this.snapshotGeneration = state.pointer?.generation ?? null;
     this.nextGeneration = Math.max(highestGeneration, this.snapshotGeneration ?? 0) + 1;
@@ -58,11 +66,22 @@ export class LevelStore implements DurableStore {
     this.snapshotIndex = state.snapshot?.meta.index ?? 0;
     this.hard = state.hardState;
     this.writes = new GroupCommitQueue(db, this.faults);
+    this.reclaim = new DeadRangeReclaim(
+      {
+        // classic-level's compactRange (Node's `level`); level's typings do not declare it.
+        compact: (start, end) => this.track((db as unknown as Compactable).compactRange(start, end)),
+        compactedTo: () => this.offsetIndex,
+        entryKey,
+        entryRangeStart: ENTRY_RANGE_START,
+        generationRange: (g) => [chunkKey(g, 0), chunkKey(g + 1, 0)],
+      },
+      reclaimEveryMs,
+    );
   }
 
   /** Opens (creating if missing) the store in `dir` and validates everything in it. Throws STORAGE_CORRUPT or
    *  STORAGE_VERSION rather than starting from an empty or partial log. */
-  static async open(dir: string): Promise<LevelStore> {
+  static async open(dir: string, opts: { reclaimEveryMs?: number } = {}): Promise<LevelStore> {
     const db: Db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: "view", valueEncoding: "view" });
     try {
       await db.open();
@@ -81,7 +100,7 @@ export class LevelStore implements DurableStore {
       // Chunks of a save that a crash cut short (or of a generation whose deletion it cut short): awaited, so that
       // no new generation is being written while the ranges are cleared.
       await clearChunksExcept(db, state.pointer?.generation ?? null);
-      return new LevelStore(db, state, highestGeneration);
+      return new LevelStore(db, state, highestGeneration, opts.reclaimEveryMs ?? DEFAULT_RECLAIM_EVERY_MS);
     } catch (err) {
       await db.close();
       throw err;
@@ -161,7 +180,10 @@ export class LevelStore implements DurableStore {
       replaced = before;
     };
     return this.enqueue(bytes, planWithPointer, true, prepare).then(
-      () => this.dropGeneration(replaced),
+      () => {
+        this.dropGeneration(replaced);
+        this.reclaim.poke(); // the log prefix this snapshot compacted away
+      },
       (err: unknown) => {
         this.dropGeneration(generation);
         throw err;
@@ -172,9 +194,12 @@ export class LevelStore implements DurableStore {
   /** Deletes a generation's chunks in the background (nothing points to it any more). */
   private dropGeneration(generation: number | null): void {
     if (generation === null || generation === this.snapshotGeneration || this.closed) return;
-    void this.track(clearGeneration(this.db, generation)).catch(() => {
-      // Left as orphans: the next open() clears them.
-    });
+    void this.track(clearGeneration(this.db, generation)).then(
+      () => this.reclaim.generationDropped(generation),
+      () => {
+        // Left as orphans: the next open() clears them.
+      },
+    );
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -188,6 +213,7 @@ export class LevelStore implements DurableStore {
     if (this.closed) return;
     this.closed = true;
     await this.writes.idle();
+    await this.reclaim.stop();
     await Promise.allSettled([...this.background]);
     await this.db.close();
   }
