@@ -16,6 +16,7 @@ import { LocalSnapshotter, type LocalSnapshotFacts } from "./local-snapshotter.j
 import { PendingAnswers } from "./pending-answers.js";
 import type { ReplicaObserver } from "./replica-observer.js";
 import { writeStallAction } from "./disk-stall-rule.js";
+import { LogicalTickClock } from "./logical-tick-clock.js";
 
 export interface RaftRunnerOptions {
   readonly core: RaftCore;
@@ -67,14 +68,17 @@ export class RaftRunner {
   private readSeq = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly snapshotter: LocalSnapshotter;
-  /** When the Ready's write in flight began (null: none), and whether its stall was already acted on. */
+  /** When the Ready's write in flight began (null: none): wall clock for the log, logical ticks for the rule. */
   private writeStartedAtMs: number | null = null;
+  private writeStartedAtTick: number | null = null;
+  private readonly clock: LogicalTickClock;
   private stallActedOn = false;
   readonly counters = { readies: 0, fsyncs: 0, entriesPersisted: 0, entriesApplied: 0, messagesSent: 0 };
 
   constructor(o: RaftRunnerOptions) {
     this.o = o;
     this.core = o.core;
+    this.clock = new LogicalTickClock(o.tickMs, MAX_CATCHUP_TICKS);
     this.applied = o.core.status().applied;
     this.answers = new PendingAnswers(o.maxPendingProposals ?? 50_000, o.maxPendingReads ?? 10_000);
     this.snapshotter = new LocalSnapshotter({
@@ -93,21 +97,14 @@ export class RaftRunner {
 
   start(): void {
     if (this.tickTimer) return;
-    // Logical time follows the monotonic clock, not the number of timer callbacks: under load a 10 ms interval
-    // fires late, and counting callbacks stretched every election timeout (30 ticks took ~380 ms, not 300).
-    // Missed ticks are caught up, at most MAX_CATCHUP_TICKS at once, so a long freeze (GC, SIGSTOP) does not turn
-    // into an instant election storm on resume.
-    const startedAt = performance.now();
-    let ticksDone = 0;
+    // Ticks follow the monotonic clock, with a freeze of the loop caught up only in part (logical-tick-clock.ts).
+    this.clock.start();
     this.tickTimer = setInterval(() => {
       if (this.stopped) return;
-      const due = Math.floor((performance.now() - startedAt) / this.o.tickMs);
-      if (due - ticksDone > MAX_CATCHUP_TICKS) ticksDone = due - MAX_CATCHUP_TICKS;
-      if (this.onWriteStall()) ticksDone = due; // a stalled disk holds the timers (disk-stall-rule.ts)
-      while (ticksDone < due) {
-        ticksDone++;
-        this.core.tick();
-      }
+      const due = this.clock.catchUp();
+      const held = this.onWriteStall(); // a stalled disk holds the timers (disk-stall-rule.ts)
+      this.clock.markDone(due);
+      for (let k = 0; k < due && !held; k++) this.core.tick();
       this.kick();
     }, this.o.tickMs);
     this.kick();
@@ -281,6 +278,7 @@ export class RaftRunner {
 
     // 1. persist, as one batch (synced when the Ready says so).
     this.writeStartedAtMs = plan.needsWrite ? performance.now() : null;
+    this.writeStartedAtTick = plan.needsWrite ? this.clock.now() : null;
     if (plan.needsWrite) stageTrace?.persist(rd.entries, "start");
     const persisted = plan.needsWrite
       ? this.o.durable.persist({
@@ -296,7 +294,7 @@ export class RaftRunner {
     if (persisted) {
       await persisted;
       stageTrace?.persist(rd.entries, "end");
-      this.writeStartedAtMs = null;
+      this.writeStartedAtMs = this.writeStartedAtTick = null;
       this.counters.fsyncs += rd.mustSync ? 1 : 0;
       this.counters.entriesPersisted += rd.entries.length;
       if (this.stopped) return;
@@ -328,9 +326,9 @@ export class RaftRunner {
    *  leader steps down at once, and the role the core now has is noted here: no Ready can bring it while stalled. */
   private onWriteStall(): boolean {
     const stallAfter = this.o.writeStallAfterMs;
-    if (stallAfter === undefined || this.writeStartedAtMs === null) return false;
+    if (stallAfter === undefined || this.writeStartedAtMs === null || this.writeStartedAtTick === null) return false;
     const role = this.core.currentRole();
-    const action = writeStallAction({ writeStartedAt: this.writeStartedAtMs, now: performance.now(), stallAfter, role });
+    const action = writeStallAction({ writeStartedAt: this.writeStartedAtTick, now: this.clock.now(), stallAfter: Math.ceil(stallAfter / this.o.tickMs), role });
     if (action === "none") return false;
     if (action === "stepDown") {
       this.o.logger.warn({ code: "DISK_STALLED", pendingMs: Math.round(performance.now() - this.writeStartedAtMs) }, "log write stalled past the election timeout: stepping down as leader");

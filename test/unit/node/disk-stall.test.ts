@@ -1,5 +1,6 @@
 // A stalled disk (issue 14.5): the pure rule, the core's step-down event, and the runner acting on both with a real
 // RaftNode over a durable store whose writes hang until released.
+import { stat } from "node:fs";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { writeStallAction } from "../../../src/node/disk-stall-rule.js";
@@ -21,6 +22,9 @@ class StallableDurable implements DurableStore {
   persist(_batch: PersistBatch): Promise<void> {
     if (!this.stalled) return Promise.resolve();
     return new Promise((r) => this.held.push(r));
+  }
+  get holding(): number {
+    return this.held.length;
   }
   release(): void {
     this.stalled = false;
@@ -118,5 +122,31 @@ describe("RaftRunner on a stalled disk", () => {
     void runner.propose(bytes("x"), 60_000).catch(() => {});
     await sleep(300);
     expect(runner.isLeader).toBe(true);
+  });
+
+  it("a write that completes while the event loop itself is held is not a stalled disk (issue 14.3)", { timeout: 10_000 }, async () => {
+    // The write's completion runs in the poll phase, after the late tick: measured on the wall clock, a 300 ms
+    // turn of the loop looked like a 300 ms fsync, and a busy leader stepped down for nothing.
+    const { runner, durable, roles } = singleVoter(100);
+    runner.start();
+    runner.campaign();
+    await runner.idle();
+    expect(runner.isLeader).toBe(true);
+    durable.stalled = true;
+    const p = runner.propose(bytes("x"), 5_000);
+    while (durable.holding === 0) await sleep(1);
+    // One long turn of the event loop (3× the stall time) while the disk answers at once: its answer, an I/O
+    // completion, runs in the poll phase of the next loop iteration, after that iteration's (late) tick.
+    await new Promise<void>((resolve) =>
+      setImmediate(() => {
+        stat(".", () => durable.release());
+        const until = performance.now() + 300;
+        while (performance.now() < until);
+        resolve();
+      }),
+    );
+    await expect(p).resolves.toMatch(/^applied \d+$/);
+    expect(runner.isLeader).toBe(true);
+    expect(roles).not.toContain("follower");
   });
 });
