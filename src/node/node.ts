@@ -24,6 +24,7 @@ import { RejoinLeaveWatcher } from "./rejoin-leave-watcher.js";
 import { createDuties, createExecutor, type ReplicaInsides } from "./replica-assembly.js";
 import { ReplicaMembership } from "./replica-membership.js";
 import { yieldIfLarge } from "./large-request-yield.js";
+import { restoreTableInSlices } from "../scheduler/table-restore-async.js";
 import { notAPeerWatchFor, type NotAPeerWatch, type WatchedNode } from "./not-a-peer-watch.js";
 import { waitUntilReady } from "./leader-wait.js";
 import type { NodeStatus, ReplicaHandle, StateCapture } from "./replica-handle.js";
@@ -153,7 +154,7 @@ export class Replica {
     this.storage = await this.store.load();
     this.store.onSyncedBatch = this.hooks.observer?.fsync ?? null;
     await bootstrapIfFresh({ cfg: this.cfg, join: this.opts.join ?? false, store: this.store, storage: this.storage, memberUrls: this.members.urls, logger: this.logger });
-    this.restoreFromSnapshot(this.storage.snapshot());
+    await this.restoreFromSnapshot(this.storage.snapshot());
 
     const seed = randomBytes(4).readUInt32LE(0);
     this.core = new RaftNode({ id: this.id, storage: this.storage, ...ticksOf(this.cfg), random: makePrng(seed) });
@@ -211,8 +212,8 @@ export class Replica {
         for (const m of msgs) this.transport.send(m);
       },
       apply: (e) => this.applyEntry(e),
-      restore: (s) => {
-        this.restoreFromSnapshot(s);
+      restore: async (s) => {
+        await this.restoreFromSnapshot(s);
         this.onMembershipChanged(s.meta.conf, s.meta.index);
         this.leaveWatch.onSnapshotRestored(s.meta.conf, s.meta.index);
         this.logger.info({ index: s.meta.index, bytes: s.data.byteLength }, "restored the task table from a snapshot");
@@ -249,9 +250,9 @@ export class Replica {
     return { id: this.id, logger: this.logger, cfg: this.cfg, memberUrls: this.members.urls, raftStatus: () => this.core.status(), transport: this.transport };
   }
 
-  private restoreFromSnapshot(s: Snapshot): void {
+  private async restoreFromSnapshot(s: Snapshot): Promise<void> {
     const d = decodeSnapshotData(s.data);
-    this.table = d.table.byteLength > 0 ? TaskTable.restore(d.table) : new TaskTable();
+    this.table = d.table.byteLength > 0 ? await restoreTableInSlices(d.table) : new TaskTable(); // in slices: timers go on
     this.members.restored(s.meta.conf, d);
     this.hooks.onRestored?.(s.meta.index);
   }

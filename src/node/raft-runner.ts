@@ -28,8 +28,9 @@ export interface RaftRunnerOptions {
   readonly send: (messages: readonly Message[]) => void;
   /** Applies one committed entry to the state machine; the return value answers the proposal, if any. */
   readonly apply: (entry: Entry) => unknown;
-  /** Replaces the state machine with a snapshot received from the leader. */
-  readonly restore: (snapshot: Snapshot) => void;
+  /** Replaces the state machine with a snapshot received from the leader; may take many turns of the event loop
+   *  (a big table restores in slices): ticks and messages are stepped meanwhile, the next Ready waits for it. */
+  readonly restore: (snapshot: Snapshot) => void | Promise<void>;
   /** Called whenever the node's role or known leader changes. */
   readonly onRoleChange?: (role: Role, leaderId: NodeId | null, term: number) => void;
   /** Called after every batch of applied entries. */
@@ -307,7 +308,8 @@ export class RaftRunner {
     if (late.length > 0) this.sendNow(late);
     // 4. apply the rest (a snapshot from the leader first).
     if (rd.snapshot && rd.snapshot.meta.index > this.applied) {
-      this.o.restore(rd.snapshot);
+      await this.o.restore(rd.snapshot);
+      if (this.stopped) return;
       this.applied = rd.snapshot.meta.index;
       this.answers.replacedUpTo(this.applied);
       this.o.observer?.snapshotInstalled();

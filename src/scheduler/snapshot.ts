@@ -237,25 +237,41 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
   } catch (err) {
     throw bad(`undecodable: ${(err as Error).message}`);
   }
-  if (!Array.isArray(root) || root[0] !== MAGIC) throw bad("not a task table snapshot");
-  const version = root[1] as unknown;
+  if (!Array.isArray(root)) throw bad("not a task table snapshot");
+  const head = decodeSnapshotHead(root.slice(0, -1), root.length);
+  const tasks = root[root.length - 1] as unknown;
+  if (!Array.isArray(tasks)) throw bad("workers/tasks must be arrays");
+  const taskRecords: TaskRecord[] = new Array(tasks.length);
+  for (let i = 0; i < tasks.length; i++) taskRecords[i] = decodeTaskRow(tasks[i], i, head.taskColumns, i > 0 ? taskRecords[i - 1]!.id : null);
+  return { appliedIndex: head.appliedIndex, rrCursor: head.rrCursor, workers: head.workers, extras: head.extras, tasks: taskRecords };
+}
+
+/** Everything of a snapshot but its task rows, and how many columns those rows have. */
+export interface SnapshotHead {
+  readonly appliedIndex: number;
+  readonly rrCursor: string | null;
+  readonly workers: WorkerRecord[];
+  readonly extras: TableExtras | undefined;
+  readonly taskColumns: number;
+}
+
+/** Checks and decodes the outer array's elements before the tasks (`elements`), of an outer array of
+ *  `elementCount` elements (the tasks array is the last). Throws BAD_SNAPSHOT. */
+export function decodeSnapshotHead(elements: readonly unknown[], elementCount: number): SnapshotHead {
+  if (elements[0] !== MAGIC) throw bad("not a task table snapshot");
+  const version = elements[1];
   if (version !== VERSION && version !== VERSION_WITHOUT_EXTRAS && version !== VERSION_WITHOUT_WEIGHTS) {
     throw bad(`unsupported version ${String(version)}`);
   }
   const withExtras = version === VERSION;
-  if (root.length !== (withExtras ? 7 : 6)) throw bad("not a task table snapshot");
-  const [, , appliedIndex, rrCursor, workers] = root as unknown[];
-  const tableExtras = withExtras ? decodeTableExtras(root[5]) : undefined;
-  const tasks = root[root.length - 1] as unknown;
+  if (elementCount !== (withExtras ? 7 : 6) || elements.length !== elementCount - 1) throw bad("not a task table snapshot");
+  const [, , appliedIndex, rrCursor, workers] = elements;
+  const tableExtras = withExtras ? decodeTableExtras(elements[5]) : undefined;
   const workerColumns = version === VERSION ? 6 : version === VERSION_WITHOUT_EXTRAS ? 5 : 4;
-  const taskColumns = withExtras ? 15 : 14;
   if (!isNat(appliedIndex)) throw bad("appliedIndex");
   if (rrCursor !== null && typeof rrCursor !== "string") throw bad("rrCursor");
-  if (!Array.isArray(workers) || !Array.isArray(tasks)) throw bad("workers/tasks must be arrays");
-
-  const workerRecords = decodeWorkerRows(workers, workerColumns);
-  const taskRecords = decodeTaskRows(tasks, taskColumns);
-  return { appliedIndex, rrCursor, workers: workerRecords, extras: tableExtras, tasks: taskRecords };
+  if (!Array.isArray(workers)) throw bad("workers/tasks must be arrays");
+  return { appliedIndex, rrCursor, workers: decodeWorkerRows(workers, workerColumns), extras: tableExtras, taskColumns: withExtras ? 15 : 14 };
 }
 
 function decodeWorkerRows(workers: unknown[], workerColumns: number): WorkerRecord[] {
@@ -278,55 +294,56 @@ function decodeWorkerRows(workers: unknown[], workerColumns: number): WorkerReco
   return workerRecords;
 }
 
-function decodeTaskRows(tasks: unknown[], taskColumns: number): TaskRecord[] {
-  const taskRecords: TaskRecord[] = new Array(tasks.length);
-  let previous: string | null = null;
-  for (let i = 0; i < tasks.length; i++) {
-    const row = tasks[i] as unknown;
-    if (!Array.isArray(row) || row.length !== taskColumns) throw bad(`task row ${i}`);
-    const [id, state, worker, attempt, priority, maxAttempts, createdIndex, updatedIndex, createdAtMs, retryAtMs, flags] =
-      row as unknown[];
-    if (typeof id !== "string") throw bad(`task row ${i}: id`);
-    if (previous !== null && !(previous < id)) throw bad("tasks not sorted by id");
-    previous = id;
-    if (typeof state !== "string" || !TASK_STATES.includes(state as TaskState)) throw bad(`task ${id}: state`);
-    if (worker !== null && typeof worker !== "string") throw bad(`task ${id}: worker`);
-    if ((state === "pending") !== (worker === null) && state !== "cancelled") throw bad(`task ${id}: worker vs state`);
-    if (
-      !isNat(attempt) ||
-      !Number.isSafeInteger(priority) ||
-      !isNat(maxAttempts) ||
-      !isNat(createdIndex) ||
-      !isNat(updatedIndex) ||
-      !isNat(createdAtMs) ||
-      !isNat(retryAtMs) ||
-      !isNat(flags)
-    ) {
-      throw bad(`task ${id}: numbers`);
-    }
-    const payload = row[11] as JsonValue;
-    const result = (flags & HAS_RESULT) !== 0 ? (row[12] as JsonValue) : undefined;
-    const error = (flags & HAS_ERROR) !== 0 ? (row[13] as JsonValue) : undefined;
-    const extras = taskColumns === 15 ? decodeTaskExtras(row[14], `task ${id}`) : undefined;
-    const record: TaskRecord = {
-      id,
-      state: state as TaskState,
-      worker: worker as string | null,
-      attempt,
-      payload,
-      priority: priority as number,
-      maxAttempts,
-      result,
-      error,
-      createdIndex,
-      updatedIndex,
-      createdAtMs,
-      retryAtMs,
-    };
-    // Only when present: the records of a table that never used an extra field stay as submit() builds them.
-    taskRecords[i] = extras === undefined ? record : { ...record, extras };
+/** Checks and decodes task row `i` (`previousId`: the row before it, which must sort before it). */
+export function decodeTaskRow(row: unknown, i: number, taskColumns: number, previousId: string | null): TaskRecord {
+  if (!Array.isArray(row) || row.length !== taskColumns) throw bad(`task row ${i}`);
+  const [id, state, worker, attempt, priority, maxAttempts, createdIndex, updatedIndex, createdAtMs, retryAtMs, flags] = row as unknown[];
+  if (typeof id !== "string") throw bad(`task row ${i}: id`);
+  if (previousId !== null && !(previousId < id)) throw bad("tasks not sorted by id");
+  if (typeof state !== "string" || !TASK_STATES.includes(state as TaskState)) throw bad(`task ${id}: state`);
+  if (worker !== null && typeof worker !== "string") throw bad(`task ${id}: worker`);
+  if ((state === "pending") !== (worker === null) && state !== "cancelled") throw bad(`task ${id}: worker vs state`);
+  if (
+    !isNat(attempt) ||
+    !Number.isSafeInteger(priority) ||
+    !isNat(maxAttempts) ||
+    !isNat(createdIndex) ||
+    !isNat(updatedIndex) ||
+    !isNat(createdAtMs) ||
+    !isNat(retryAtMs) ||
+    !isNat(flags)
+  ) {
+    throw bad(`task ${id}: numbers`);
   }
-  return taskRecords;
+  const payload = row[11] as JsonValue;
+  const result = (flags & HAS_RESULT) !== 0 ? (row[12] as JsonValue) : undefined;
+  const error = (flags & HAS_ERROR) !== 0 ? (row[13] as JsonValue) : undefined;
+  const extras = taskColumns === 15 ? decodeTaskExtras(row[14], `task ${id}`) : undefined;
+  const record: TaskRecord = {
+    id,
+    state: state as TaskState,
+    worker: worker as string | null,
+    attempt,
+    payload,
+    priority: priority as number,
+    maxAttempts,
+    result,
+    error,
+    createdIndex,
+    updatedIndex,
+    createdAtMs,
+    retryAtMs,
+  };
+  // Only when present: the records of a table that never used an extra field stay as submit() builds them.
+  return extras === undefined ? record : { ...record, extras };
+}
+
+/** The snapshot's Packr (rows decode one at a time with it: src/scheduler/table-restore-slices.ts). */
+export const snapshotPackr = packr;
+
+/** BAD_SNAPSHOT with the message the decoders use. */
+export function badSnapshot(message: string): TableError {
+  return bad(message);
 }
 
 function isNat(v: unknown): v is number {

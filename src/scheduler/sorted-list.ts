@@ -36,6 +36,21 @@ export class SortedList<T> {
     return list;
   }
 
+  /** Appends elements in strictly ascending order, all after every element already in the list (a restore in
+   *  slices: src/scheduler/table-restore-slices.ts). Fills the last block to half a block first, so blocks stay
+   *  as full as fromSorted makes them however small the pieces appended. Never called on a frozen list. */
+  appendSorted(sorted: readonly T[]): void {
+    const half = MAX_BLOCK / 2;
+    let i = 0;
+    const last = this.blocks[this.blocks.length - 1];
+    if (last !== undefined && last.length < half && (this.shared === null || !this.shared.has(last))) {
+      const take = Math.min(half - last.length, sorted.length);
+      for (; i < take; i++) last.push(sorted[i]!);
+    }
+    for (; i < sorted.length; i += half) this.blocks.push(sorted.slice(i, i + half));
+    this.count += sorted.length;
+  }
+
   get size(): number {
     return this.count;
   }

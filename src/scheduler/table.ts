@@ -24,7 +24,8 @@ import type {
 import { decodeCommand } from "./commands.js";
 import type { TaskRecord, WorkerRecord } from "./records.js";
 import type { TableExtras } from "./record-extras.js";
-import { decodeSnapshot, encodeInSlices, SnapshotEncoder, type SnapshotView } from "./snapshot.js";
+import { encodeInSlices, SnapshotEncoder, type SnapshotView } from "./snapshot.js";
+import { TableRestorer } from "./table-restore-slices.js";
 import { TableError } from "./errors.js";
 import { compareStrings } from "./sorted-list.js";
 import { DEFAULT_LIST_LIMIT, listTaskPage, pendingQueueOf, type ListOptions, type TaskPage } from "./task-listing.js";
@@ -229,22 +230,24 @@ export class TaskTable {
     return await encodeInSlices(new SnapshotEncoder(this.beginSnapshot()), { sliceMs, restMs: 0 });
   }
 
-  /** Rebuilds a table from snapshot() bytes. Throws TableError BAD_SNAPSHOT on anything inconsistent. */
+  /** Rebuilds a table from snapshot() bytes. Throws TableError BAD_SNAPSHOT on anything inconsistent. The same
+   *  steps as restoreTableInSlices (table-restore-async.ts), run back to back. */
   static restore(bytes: Uint8Array): TaskTable {
-    const decoded = decodeSnapshot(bytes);
+    const restorer = new TableRestorer(bytes);
+    while (!restorer.step(Number.POSITIVE_INFINITY));
+    return TaskTable.fromRestorer(restorer);
+  }
+
+  /** The table a finished restorer built (table-restore-async.ts runs one in slices). */
+  static fromRestorer(restorer: TableRestorer): TaskTable {
+    const { head, indexes } = restorer.result();
     const table = new TaskTable();
-    table.appliedIndex = decoded.appliedIndex;
-    table.cursor = decoded.rrCursor;
-    table.extras = decoded.extras;
-    table.deletedIds = new DeletedIdWindow(decoded.extras?.deletedIds);
-    for (const w of decoded.workers) table.workerRecords.set(w.id, w);
-    for (const t of decoded.tasks) {
-      if (t.state === "assigned" && !table.workerRecords.has(t.worker ?? "")) {
-        throw new TableError("BAD_SNAPSHOT", `task ${t.id} is assigned to unknown worker ${String(t.worker)}`);
-      }
-    }
-    // Tasks arrive sorted by id (checked by the codec): bulk-build every index without per-element searches.
-    table.indexes = TaskIndexes.fromSorted(decoded.tasks);
+    table.appliedIndex = head.appliedIndex;
+    table.cursor = head.rrCursor;
+    table.extras = head.extras;
+    table.deletedIds = new DeletedIdWindow(head.extras?.deletedIds);
+    for (const w of head.workers) table.workerRecords.set(w.id, w);
+    table.indexes = indexes;
     return table;
   }
 

@@ -39,8 +39,18 @@ export const isTerminal = (state: TaskState): state is TerminalState => state ==
 /** Oldest finished first: the log index at which the task became terminal (then id, for a total order). */
 export const byFinishOrder = (a: TaskRecord, b: TaskRecord): number => a.updatedIndex - b.updatedIndex || compareStrings(a.id, b.id);
 
+/** Every index, built elsewhere (TaskIndexes.fromParts). */
+export interface IndexParts {
+  readonly tasks: Map<string, TaskRecord>;
+  readonly all: SortedList<TaskRecord>;
+  readonly byState: StateLists;
+  readonly byWorker: ReadonlyMap<string, StateLists>;
+  readonly pending: SortedList<TaskRecord>;
+  readonly finished: Record<TerminalState, SortedList<TaskRecord>>;
+}
+
 export class TaskIndexes {
-  private readonly tasks = new Map<string, TaskRecord>();
+  private tasks = new Map<string, TaskRecord>();
   private allList = new SortedList<TaskRecord>(byId);
   private stateLists: StateLists = newStateLists();
   /** Tasks by the worker of their current/last attempt, then state; pending tasks have no worker. */
@@ -140,6 +150,18 @@ export class TaskIndexes {
     return indexes;
   }
 
+  /** Assembles indexes a restore built piece by piece (table-restore-slices.ts), which keeps them in step. */
+  static fromParts(parts: IndexParts): TaskIndexes {
+    const indexes = new TaskIndexes();
+    indexes.tasks = parts.tasks;
+    indexes.allList = parts.all;
+    indexes.stateLists = parts.byState;
+    for (const [worker, lists] of parts.byWorker) indexes.workerLists.set(worker, lists);
+    indexes.pendingList = parts.pending;
+    indexes.finishedLists = parts.finished;
+    return indexes;
+  }
+
   private place(task: TaskRecord): void {
     this.stateLists[task.state].insert(task);
     if (task.worker !== null) {
@@ -164,7 +186,7 @@ function newFinishedLists(arrays: Record<TaskState, TaskRecord[]>): Record<Termi
   return { completed: build("completed"), dead: build("dead"), cancelled: build("cancelled") };
 }
 
-function newStateLists(): StateLists {
+export function newStateLists(): StateLists {
   return fromSortedLists(newStateArrays());
 }
 

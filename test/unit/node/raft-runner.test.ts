@@ -5,7 +5,7 @@ import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { RaftNode } from "../../../src/raft/raft.js";
 import { makePrng } from "../../../src/raft/prng.js";
-import type { Entry, Message } from "../../../src/raft/types.js";
+import type { Entry, Message, Snapshot } from "../../../src/raft/types.js";
 import type { DurableStore, PersistBatch } from "../../../src/storage/durable.js";
 import { MemoryStorage } from "../../../src/storage/memory.js";
 import { RaftRunner } from "../../../src/node/raft-runner.js";
@@ -42,7 +42,7 @@ afterEach(async () => {
   for (const r of runners.splice(0)) await r.stop();
 });
 
-function rig(voters: string[]): Rig {
+function rig(voters: string[], restore: (s: Snapshot) => void | Promise<void> = () => {}): Rig {
   const storage = new MemoryStorage({ voters, learners: [] });
   const core = new RaftNode({
     id: "a",
@@ -68,7 +68,7 @@ function rig(voters: string[]): Rig {
       applied.push(e);
       return e.kind === "normal" ? `applied ${new TextDecoder().decode(e.data)} at ${e.index}` : undefined;
     },
-    restore: () => {},
+    restore,
   });
   runners.push(runner);
   return { runner, durable, sent, applied };
@@ -134,5 +134,27 @@ describe("RaftRunner", () => {
     expect(r.runner.fatalError?.message).toMatch(/fsync failed/);
     expect(r.applied.some((e) => e.kind === "normal" && new TextDecoder().decode(e.data) === "lost")).toBe(false);
     await expect(r.runner.propose(bytes("after"), 1_000)).rejects.toMatchObject({ code: "SHUTTING_DOWN" });
+  });
+
+  it("keeps stepping the leader's messages while a snapshot restores over many turns, and applies after it", async () => {
+    // Issue 14.3: a big table restores in slices (table-restore-async.ts); the runner awaits it. Meanwhile the
+    // leader's heartbeats are stepped (so this follower's election timer keeps being reset), and what the Ready
+    // after the snapshot carries waits for the table.
+    let finishRestore: () => void = () => {};
+    const restores: number[] = [];
+    const r = rig(["a", "b"], (s) => new Promise<void>((resolve) => (finishRestore = () => (restores.push(s.meta.index), resolve()))));
+    const snapshot: Snapshot = { meta: { index: 10, term: 1, conf: { voters: ["a", "b"], learners: [] } }, data: new Uint8Array(0) };
+    r.runner.step({ type: "snapshot", from: "b", to: "a", term: 1, snapshot });
+    for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(r.runner.appliedIndex).toBe(0); // still restoring
+    r.runner.step({ type: "heartbeat", from: "b", to: "a", term: 1, commit: 10 });
+    expect(r.runner.knownLeader).toBe("b");
+    expect(r.sent.some((m) => m.type === "heartbeatResp")).toBe(false); // the next Ready waits for the restore
+    finishRestore();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await r.runner.idle();
+    expect(restores).toEqual([10]);
+    expect(r.runner.appliedIndex).toBe(10);
+    expect(r.sent.some((m) => m.type === "heartbeatResp")).toBe(true);
   });
 });
