@@ -3,6 +3,7 @@
 // client can act on: NO_LEADER when the request surely did not take effect, OUTCOME_UNKNOWN when it may have.
 import { FORWARDED_HEADER, type RequestContext } from "./router.js";
 import { RaftschedError } from "../util/errors.js";
+import type { Task } from "../scheduler/types.js";
 import { clusterFetch } from "../tls/cluster-fetch.js";
 import type { ReplicaHandle } from "../node/replica-handle.js";
 import { NOT_APPLIED_DETAIL, forwardThroughHandOver, type TransferHold } from "../node/transfer-hold.js";
@@ -12,6 +13,28 @@ const FORWARD_TIMEOUT_MS = 6000;
 export interface Forwarded {
   readonly status: number;
   readonly body: unknown;
+  /** A success's text as the leader wrote it (JSON.stringify of `body`): a follower can pass it on without
+   *  parsing and serializing megabytes again (issue 14.3); `body` is parsed only when read. */
+  readonly text?: string;
+}
+
+/** A leader's success answer, parsed only when `body` is read. */
+function successAnswer(status: number, text: string, url: string): Forwarded {
+  let parsed: { value: unknown } | null = null;
+  return {
+    status,
+    text,
+    get body(): unknown {
+      if (parsed === null) {
+        try {
+          parsed = { value: text ? (JSON.parse(text) as unknown) : null };
+        } catch {
+          throw new RaftschedError("NO_LEADER", `the leader at ${url} answered ${status} with a non-JSON body`);
+        }
+      }
+      return parsed.value;
+    },
+  };
 }
 
 export class LeaderForwarder {
@@ -78,17 +101,28 @@ export class LeaderForwarder {
       // The leader went away while answering: the write may well have been applied.
       throw new RaftschedError("OUTCOME_UNKNOWN", `the leader at ${url} stopped answering mid-response (${(err as Error).message}); the request may have taken effect`);
     }
+    if (res.status >= 200 && res.status < 300) return successAnswer(res.status, answer, url);
     let parsed: unknown = null;
     try {
       parsed = answer ? JSON.parse(answer) : null;
     } catch {
       throw new RaftschedError("NO_LEADER", `the leader at ${url} answered ${res.status} with a non-JSON body`);
     }
-    if (res.status >= 200 && res.status < 300) return { status: res.status, body: parsed };
     const e = (parsed as { error?: { code?: string; message?: string; state?: unknown } } | null)?.error;
     // The leader's own refusal: for the codes isHandOverRefusal names, it proposed nothing. A task's state in a 409
     // (DELETE, retry) is passed on as the leader said it.
     const state = typeof e?.state === "string" ? { state: e.state } : {};
     throw new RaftschedError(e?.code ?? "INTERNAL", e?.message ?? `leader answered ${res.status}`, { [NOT_APPLIED_DETAIL]: true, ...state });
   }
+}
+
+/** A submit the leader answered: the task (parsed only when read) and the leader's text to pass on as it is. */
+export function forwardedSubmit(r: Forwarded): { created: boolean; readonly task: Task; answerText?: string } {
+  return {
+    created: r.status === 201,
+    get task(): Task {
+      return r.body as Task;
+    },
+    ...(r.text !== undefined ? { answerText: r.text } : {}),
+  };
 }

@@ -18,7 +18,7 @@ import { workerRows } from "../node/worker-rows.js";
 import { submitCommand } from "./submit-command.js";
 import { pageWithProgress, progressShown } from "../node/task-progress.js";
 import { reportProgressOn } from "./progress-report.js";
-import { LeaderForwarder, type Forwarded } from "./leader-forward.js";
+import { LeaderForwarder, forwardedSubmit, type Forwarded } from "./leader-forward.js";
 import { SnapshotDownloads } from "./snapshot-download.js";
 import { TaskWatchApi } from "./task-watch-api.js";
 import { accessRulesOf, type AccessRules } from "./access-rules.js";
@@ -117,7 +117,7 @@ export class NodeApi implements ApiBackend {
 
   // ---- writes ----
 
-  async submit(unchecked: SubmitInput, ctx?: RequestContext): Promise<{ created: boolean; task: Task }> {
+  async submit(unchecked: SubmitInput, ctx?: RequestContext): Promise<{ created: boolean; task: Task; answerText?: string }> {
     // Checked here too, not only by the router: the embedding API calls in directly. Input that can never succeed
     // is refused (400) on this node before any forward, so it never looks like an unreachable leader (503).
     // A large body yields between its CPU-heavy stages, so the leader's heartbeats keep going out.
@@ -129,7 +129,7 @@ export class NodeApi implements ApiBackend {
     const id = input.id ?? this.n.newTaskId();
     await this.awaitLeader(ctx);
     const body = ctx?.body !== undefined ? submitBodyWithId(ctx.body, input.id, id) : { ...input, id };
-    return await this.leaderOrForward({ method: "POST", path: "/v1/tasks", body }, ctx, (r) => ({ created: r.status === 201, task: r.body as Task }), () =>
+    return await this.leaderOrForward({ method: "POST", path: "/v1/tasks", body }, ctx, (r) => forwardedSubmit(r), () =>
       this.submitOnLeader(input, id, body, ctx),
     );
   }

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { RaftschedError } from "../util/errors.js";
 import { parseTaskWait } from "./task-wait.js";
 import { MAX_BODY_BYTES, readJsonBody, sendError, sendJson } from "./http-util.js";
+import { sendJsonInSlices, sendJsonText } from "./json-answer-slices.js";
 import { checkAccess, type AccessRules } from "./access-rules.js";
 import { parseScheduleId, type Answer, type TaskLifecycleBackend } from "./task-lifecycle-api.js";
 import type { JsonValue, Task } from "../scheduler/types.js";
@@ -38,7 +39,8 @@ export interface ApiBackend {
   status(): unknown;
   /** /healthz's answer; 503 when not ok (a node that was removed). Absent: always { ok: true }. */
   health?(): { ok: boolean; removed?: true };
-  submit(input: SubmitInput, ctx?: RequestContext): Promise<{ created: boolean; task: Task }>;
+  /** `answerText`: the leader's answer as it came, when this node forwarded the submit (sent on unchanged). */
+  submit(input: SubmitInput, ctx?: RequestContext): Promise<{ created: boolean; task: Task; answerText?: string }>;
   getTask(id: string, stale: boolean, ctx?: RequestContext): Promise<Task | undefined>;
   listTasks(q: ListQuery, stale: boolean, ctx?: RequestContext): Promise<{ tasks: Task[]; next: string | null }>;
   complete(id: string, attempt: number, result: JsonValue | undefined, ctx?: RequestContext): Promise<Task>;
@@ -142,7 +144,7 @@ const PARAMS: Readonly<Record<string, (segment: string) => string>> = {
 const json =
   (status: number, answer: (api: ApiBackend, r: RouteRequest) => unknown | Promise<unknown>): Handler =>
   async (api, r, res) =>
-    sendJson(res, status, await answer(api, r));
+    await sendJsonInSlices(res, status, await answer(api, r));
 
 /** A lifecycle call (task-lifecycle-api.ts), answered with the status it chose. */
 const lifecycle = (call: (l: TaskLifecycleBackend, r: RouteRequest) => Promise<Answer>): MethodRoute => ({
@@ -234,7 +236,9 @@ const ROUTES: readonly Route[] = [
       POST: {
         run: async (api, r, res) => {
           const submitted = await api.submit(parseSubmit(r.body), r.ctx);
-          sendJson(res, submitted.created ? 201 : 200, submitted.task);
+          // A follower passes the leader's text on; a task answer is serialized in slices (json-answer-slices.ts).
+          if (submitted.answerText !== undefined) sendJsonText(res, submitted.created ? 201 : 200, submitted.answerText);
+          else await sendJsonInSlices(res, submitted.created ? 201 : 200, submitted.task);
         },
       },
       GET: { run: json(200, (api, r) => api.listTasks(parseList(r.url), staleFlag(r.url), r.ctx)) },
