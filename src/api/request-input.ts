@@ -74,7 +74,18 @@ function intIn(o: Record<string, unknown>, key: string, min: number, max: number
   return v;
 }
 
+/** What parseSubmit returned: the router checks a body, then NodeApi.submit (which embedding calls directly) checks
+ *  its input again; walking a 1 MiB payload twice is tens of ms on a loaded box for nothing (issue 14.3). */
+const checkedSubmits = new WeakSet<object>();
+
 export function parseSubmit(body: unknown, nowMs = Date.now()): SubmitInput {
+  if (typeof body === "object" && body !== null && checkedSubmits.has(body)) return body as SubmitInput;
+  const input = parseSubmitBody(body, nowMs);
+  checkedSubmits.add(input);
+  return input;
+}
+
+function parseSubmitBody(body: unknown, nowMs: number): SubmitInput {
   const o = asObject(body);
   checkKeys(o, ["id", "payload", "maxAttempts", "priority", "onIdReuse", ...TASK_FIELD_KEYS]);
   if (o.onIdReuse !== undefined && o.onIdReuse !== "return" && o.onIdReuse !== "reject") throw field("onIdReuse", 'must be "return" or "reject"');
