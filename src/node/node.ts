@@ -13,7 +13,8 @@ import { LevelStore } from "../storage/level.js";
 import type { MemoryStorage } from "../storage/memory.js";
 import { WsTransport, type PeerTlsOptions } from "../transport/ws-transport.js";
 import { TaskTable } from "../scheduler/table.js";
-import { encodeCommand, type Command } from "../scheduler/commands.js";
+import type { Command } from "../scheduler/commands.js";
+import { ProposedCommands } from "./proposed-command-reuse.js";
 import { retryAtMs } from "../scheduler/planner.js";
 import type { ApplyResult } from "../scheduler/types.js";
 import { RaftRunner } from "./raft-runner.js";
@@ -68,6 +69,7 @@ export class Replica {
   /** This data dir's storage id and the ones its peers presented (refuses a peer that lost its disk). */
   private identity!: StorageIdentity;
   private storage!: MemoryStorage;
+  private readonly proposed = new ProposedCommands(); // large submits this node proposed, applied without a decode
   private table = new TaskTable();
   private runner!: RaftRunner;
   private core!: RaftNode;
@@ -260,7 +262,7 @@ export class Replica {
   private applyEntry(e: Entry): unknown {
     if (e.kind === "config") return this.applyConfigEntry(e);
     if (e.data.byteLength === 0) return undefined; // a new leader's no-op
-    const result = this.table.applyEntry(e.index, e.data);
+    const result = this.proposed.apply(this.table, e.index, e.data); // the leader's own large submits: not decoded again
     this.hooks.onApplied?.(result, e.index);
     if (this.runner?.isLeader) this.duties.applied(result); // attempt clocks start, then a placement round
     return result;
@@ -327,7 +329,7 @@ export class Replica {
 
   /** Proposes on this node (which must be the leader) and returns the state machine's answer. */
   async proposeCommand(cmd: Command, timeoutMs = PROPOSAL_TIMEOUT_MS): Promise<ApplyResult> {
-    const data = encodeCommand(cmd);
+    const data = this.proposed.encode(cmd);
     await yieldIfLarge(data.length); // encoding a large command and appending it are separate turns (heartbeats)
     const result = await this.runner.propose(data, timeoutMs).catch((err) => {
       throw translateRaftError(err);
