@@ -20,6 +20,14 @@ function numbersBody(size: number): Buffer {
   const text = `${head}${Array<string>(Math.floor((size - head.length - 2) / 5)).fill("1e20").join(",")}]`;
   return Buffer.from(`${text}${" ".repeat(size - text.length - 1)}}`);
 }
+/** Many small objects: the parse and the command encode/decode work per value. */
+function objectsBody(size: number): Buffer {
+  const head = `{"id":"big","payload":{"items":[`;
+  const item = `{"k":"abcdefgh","n":12345,"b":true}`;
+  const count = Math.floor((size - head.length - 3) / (item.length + 1));
+  const text = `${head}${Array<string>(count).fill(item).join(",")}]}`;
+  return Buffer.from(`${text}${" ".repeat(size - text.length - 1)}}`);
+}
 /** Invalid UTF-8: every byte decodes to U+FFFD (three bytes each once re-encoded). */
 function invalidUtf8Body(size: number): Buffer {
   const head = Buffer.from(`{"id":"big","payload":"`);
@@ -34,7 +42,7 @@ function time<T>(stages: Map<string, number[]>, name: string, f: () => T): T {
   return v;
 }
 
-for (const [label, body] of [["numbers", numbersBody(MAX_BODY_BYTES)], ["invalid-utf8", invalidUtf8Body(MAX_BODY_BYTES)]] as const) {
+for (const [label, body] of [["numbers", numbersBody(MAX_BODY_BYTES)], ["objects", objectsBody(MAX_BODY_BYTES)], ["invalid-utf8", invalidUtf8Body(MAX_BODY_BYTES)]] as const) {
   const stages = new Map<string, number[]>();
   for (let r = 0; r < rounds; r++) {
     const text = time(stages, "1 body utf8 decode", () => body.toString("utf8"));
@@ -52,7 +60,10 @@ for (const [label, body] of [["numbers", numbersBody(MAX_BODY_BYTES)], ["invalid
     if (!decoded.ok) throw new Error(decoded.message);
     const table = new TaskTable();
     const res = time(stages, "9 table.apply", () => table.apply(2, decoded.command));
-    time(stages, "10 JSON.stringify answer", () => JSON.stringify(res));
+    const answer = time(stages, "10 JSON.stringify answer", () => JSON.stringify(res));
+    // A follower that forwarded the submit: today it parses the leader's answer and serializes it again.
+    const reparsed = time(stages, "11 follower JSON.parse answer", () => JSON.parse(answer) as unknown);
+    time(stages, "12 follower JSON.stringify", () => JSON.stringify(reparsed));
   }
   console.log(`${label} body of ${body.length} bytes, ${rounds} rounds (ms: median / max):`);
   for (const [name, ms] of stages) {
