@@ -21,25 +21,32 @@ interface Frame {
   wrote: boolean;
 }
 
-/** At most `limit` values in `value` (depth-first, counting containers): true when there are fewer. */
+/** At most `limit` values in `value` (depth-first, counting containers): true when there are fewer. A container
+ *  is counted by its length before its members are looked at, so a 200k-item array answers at once. */
 export function fewerValuesThan(value: unknown, limit: number): boolean {
   const stack: unknown[] = [value];
-  let seen = 0;
+  let seen = 1; // a value is counted when its container is looked at
   while (stack.length > 0) {
     const v = stack.pop();
-    if (++seen >= limit) return false;
     if (Array.isArray(v)) {
+      if ((seen += v.length) >= limit) return false;
       for (const item of v) stack.push(item);
     } else if (typeof v === "object" && v !== null) {
-      for (const key in v) stack.push((v as Record<string, unknown>)[key]);
+      const keys = Object.keys(v);
+      if ((seen += keys.length) >= limit) return false;
+      for (const key of keys) stack.push((v as Record<string, unknown>)[key]);
     }
   }
-  return true;
+  return seen < limit;
 }
 
 /** Writes JSON.stringify(value) in steps; `between` runs between two steps (default: one turn of the loop). */
 export class JsonSliceWriter {
-  private readonly parts: string[] = [];
+  /** The text of the steps so far, one Buffer per step: a few dozen pieces, not one string per value (which cost
+   *  as much garbage collection as writing). */
+  private readonly chunks: Buffer[] = [];
+  /** The current step's text. */
+  private out = "";
   private readonly stack: Frame[] = [];
   private started = false;
   private finished = false;
@@ -57,13 +64,13 @@ export class JsonSliceWriter {
       const top = this.stack[this.stack.length - 1]!;
       const length = top.keys === null ? (top.container as readonly unknown[]).length : top.keys.length;
       if (top.next >= length) {
-        this.parts.push(top.keys === null ? "]" : "}");
+        this.emit(top.keys === null ? "]" : "}");
         this.stack.pop();
         continue;
       }
       const i = top.next++;
       if (top.keys === null) {
-        if (top.wrote) this.parts.push(",");
+        if (top.wrote) this.emit(",");
         top.wrote = true;
         const item = (top.container as readonly unknown[])[i];
         this.write(item === undefined || typeof item === "function" || typeof item === "symbol" ? null : item);
@@ -71,47 +78,62 @@ export class JsonSliceWriter {
         const key = top.keys[i]!;
         const member = (top.container as Record<string, unknown>)[key];
         if (member === undefined || typeof member === "function" || typeof member === "symbol") continue;
-        this.parts.push(`${top.wrote ? "," : ""}${JSON.stringify(key)}:`);
+        this.emit(`${top.wrote ? "," : ""}${JSON.stringify(key)}:`);
         top.wrote = true;
         this.write(member);
       }
       budget -= 1;
     }
+    this.chunks.push(Buffer.from(this.out, "utf8"));
+    this.out = "";
     this.finished = this.stack.length === 0;
     return this.finished;
   }
 
+  /** The UTF-8 bytes of the text, in pieces; only once step() returned true. */
+  bytes(): readonly Buffer[] {
+    if (!this.finished) throw new Error("json: not finished");
+    return this.chunks;
+  }
+
   /** The text; only once step() returned true. */
   text(): string {
-    if (!this.finished) throw new Error("json: not finished");
-    return this.parts.join("");
+    return Buffer.concat(this.bytes()).toString("utf8");
+  }
+
+  private emit(text: string): void {
+    this.out += text;
   }
 
   /** One value: a container opens a frame, anything else is written whole. */
   private write(v: unknown): void {
     if (Array.isArray(v)) {
-      this.parts.push("[");
+      this.emit("[");
       this.stack.push({ keys: null, container: v, next: 0, wrote: false });
     } else if (typeof v === "object" && v !== null && typeof (v as { toJSON?: unknown }).toJSON !== "function") {
-      this.parts.push("{");
+      this.emit("{");
       this.stack.push({ keys: Object.keys(v), container: v as Record<string, unknown>, next: 0, wrote: false });
     } else {
-      this.parts.push(JSON.stringify(v) ?? "null");
+      this.emit(JSON.stringify(v) ?? "null");
     }
   }
 }
 
-/** JSON.stringify(value), the same text, written in steps with the event loop turning between them. */
-export async function stringifyInSlices(value: unknown): Promise<string> {
+/** JSON.stringify(value) as UTF-8 bytes, written in steps with the event loop turning between them. */
+export async function stringifyInSlices(value: unknown): Promise<readonly Buffer[] | string> {
   if (fewerValuesThan(value, VALUES_PER_STEP)) return JSON.stringify(value);
   const writer = new JsonSliceWriter(value);
   while (!writer.step()) await new Promise<void>((resolve) => setImmediate(resolve));
-  return writer.text();
+  return writer.bytes();
 }
 
 /** A JSON answer as sendJson writes it (same headers, same bytes), its serialization in slices. */
 export async function sendJsonInSlices(res: ServerResponse, status: number, body: unknown): Promise<void> {
-  sendJsonText(res, status, await stringifyInSlices(body));
+  const text = await stringifyInSlices(body);
+  if (typeof text === "string") return sendJsonText(res, status, text);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": text.reduce((n, b) => n + b.length, 0) });
+  for (const chunk of text) res.write(chunk);
+  res.end();
 }
 
 /** A JSON answer whose text is already written (a leader's answer a follower passes on as it came). */
