@@ -7,6 +7,7 @@ import { RaftschedError } from "../util/errors.js";
 import { parseTaskWait } from "./task-wait.js";
 import { MAX_BODY_BYTES, readJsonBody, sendError, sendJson } from "./http-util.js";
 import { sendJsonInSlices, sendJsonText } from "./json-answer-slices.js";
+import { yieldIfLarge } from "../node/large-request-yield.js";
 import { checkAccess, type AccessRules } from "./access-rules.js";
 import { parseScheduleId, type Answer, type TaskLifecycleBackend } from "./task-lifecycle-api.js";
 import type { JsonValue, Task } from "../scheduler/types.js";
@@ -332,6 +333,7 @@ async function route(api: ApiBackend, req: IncomingMessage, res: ServerResponse)
   checkAccess(req, method, url.pathname, api.access ?? { token: api.token, readToken: null, authReads: false });
   const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
   const read = MUTATING.has(method) ? await readJsonBody(req, forwarded ? MAX_BODY_BYTES + FORWARDED_EXTRA_BYTES : MAX_BODY_BYTES) : undefined;
+  await yieldIfLarge(read?.bytes.length); // a large body's parse and its checks are separate turns (issue 14.3)
   stageTrace?.parsed();
   const ctx: RequestContext = { forwarded, ...(read !== undefined ? { body: read.bytes } : {}) };
   // A task id in the path is checked first, whatever follows it: a bad one is 400, not 404.
