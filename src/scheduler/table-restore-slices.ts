@@ -2,7 +2,7 @@
 // snapshot (100 MiB), then the row checks and the index build, held a follower's event loop for ~5 s: it answered
 // no heartbeat and served nothing meanwhile. Here the outer array's head is decoded first (magic, version, workers,
 // extras: small), then the task rows one at a time (msgpack values are self-delimiting, so the rows of the tasks
-// array decode as a sequence), at most ROWS_PER_STEP rows or about BYTES_PER_STEP bytes per step, each row going
+// array decode as a sequence), at most RESTORE_ROWS_PER_STEP rows or about BYTES_PER_STEP bytes per step, each row going
 // straight into every index. A caller yields to the event loop between steps (TaskTable.restoreInSlices); the
 // synchronous TaskTable.restore runs the same steps back to back, so the simulator and the unit tests prove this
 // code. The result is the table decodeSnapshot + TaskIndexes.fromSorted built: same records, same order.
@@ -14,9 +14,11 @@ import { byFinishOrder, byId, byQueueOrder, isTerminal, newStateLists, TaskIndex
 import type { TaskState } from "./types.js";
 
 /** Rows decoded and indexed in one step at most: a few milliseconds of work on a quiet machine. */
-export const RESTORE_ROWS_PER_STEP = 256;
+export const RESTORE_ROWS_PER_STEP = 1024;
 /** A step also ends once its rows reach this many bytes (payloads may be up to 1 MiB each). */
 export const RESTORE_BYTES_PER_STEP = 256 * 1024;
+/** Bytes handed to the decoder per step: a step ends on its own bounds first, not on the window's. */
+const RESTORE_WINDOW_BYTES = 128 * 1024;
 
 /** What one step did: the bound a test checks, counted rather than timed. */
 export interface RestoreStepWork {
@@ -80,7 +82,7 @@ export class TableRestorer {
     const elements: unknown[] = [];
     let end = 1;
     if (elementCount > 1) {
-      this.unpackFrom(1, (value, _start, valueEnd) => {
+      this.unpackFrom(1, Number.POSITIVE_INFINITY, (value, _start, valueEnd) => {
         elements.push(value);
         end = 1 + valueEnd;
         return elements.length < elementCount - 1;
@@ -99,7 +101,7 @@ export class TableRestorer {
     const rows: TaskRecord[] = [];
     const start = this.offset;
     if (this.offset >= this.bytes.byteLength) throw badSnapshot(`${this.rowCount - this.rowsRead} task rows missing`);
-    this.unpackFrom(this.offset, (row, _start, rowEnd) => {
+    this.unpackFrom(this.offset, RESTORE_WINDOW_BYTES, (row, _start, rowEnd) => {
       const record = decodeTaskRow(row, this.rowsRead, this.head!.taskColumns, this.previousId);
       if (record.state === "assigned" && !this.workerIds.has(record.worker ?? "")) {
         throw new TableError("BAD_SNAPSHOT", `task ${record.id} is assigned to unknown worker ${String(record.worker)}`);
@@ -141,11 +143,21 @@ export class TableRestorer {
 
   /** msgpack values one after another from `at`, until `each` returns false or the bytes end (positions are
    *  relative to `at`). An undecodable value is a bad snapshot. */
-  private unpackFrom(at: number, each: (value: unknown, start: number, end: number) => boolean): void {
+  private unpackFrom(at: number, windowBytes: number, each: (value: unknown, start: number, end: number) => boolean): void {
+    // A window, not the rest of the bytes: msgpackr's native string extraction decodes strings ahead up to the end
+    // of what it is given, so every step paid for the whole remaining table. A value cut by the window's end ends
+    // the step after the whole values before it; a value longer than the window (a big payload) is read with the
+    // rest of the bytes.
+    let read = 0;
+    const end = Math.min(this.bytes.byteLength, at + windowBytes);
     try {
-      snapshotPackr.unpackMultiple(this.bytes.subarray(at), (value: unknown, start?: number, end?: number) => each(value, start ?? 0, end ?? 0));
+      snapshotPackr.unpackMultiple(this.bytes.subarray(at, end), (value: unknown, start?: number, valueEnd?: number) => (read++, each(value, start ?? 0, valueEnd ?? 0)));
     } catch (err) {
       if ((err as { code?: unknown }).code === "BAD_SNAPSHOT") throw err;
+      if ((err as { incomplete?: unknown }).incomplete === true && end < this.bytes.byteLength) {
+        if (read === 0) this.unpackFrom(at, Number.POSITIVE_INFINITY, each);
+        return;
+      }
       throw badSnapshot(`undecodable: ${(err as Error).message}`);
     }
   }
