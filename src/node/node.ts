@@ -157,7 +157,6 @@ export class Replica {
     this.store.onSyncedBatch = this.hooks.observer?.fsync ?? null;
     await bootstrapIfFresh({ cfg: this.cfg, join: this.opts.join ?? false, store: this.store, storage: this.storage, memberUrls: this.members.urls, logger: this.logger });
     await this.restoreFromSnapshot(this.storage.snapshot());
-
     const seed = randomBytes(4).readUInt32LE(0);
     this.core = new RaftNode({ id: this.id, storage: this.storage, ...ticksOf(this.cfg), random: makePrng(seed) });
     const insides: ReplicaInsides = {
