@@ -124,6 +124,12 @@ export class Worker {
     this.startWaiters = [];
   }
 
+  /** Drops the connection at once, as a network failure would (the chaos fault `worker-disconnect`); the worker
+   *  reconnects as after any lost connection. */
+  dropConnection(): void {
+    this.ws?.terminate();
+  }
+
   /** Resolves when nothing runs and every report was answered. */
   private idle(): Promise<void> {
     if (this.running.size === 0 && this.outbox.size === 0) return Promise.resolve();
