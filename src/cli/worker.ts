@@ -73,9 +73,7 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
 /** The node's built-in handler, for a worker: `{ sleepMs?, fail? }`. */
 const builtInHandler: WorkerHandler = (task) =>
   defaultHandler({ id: task.id, attempt: task.attempt, payload: task.payload as JsonValue, priority: 0, maxAttempts: 1, signal: task.signal,
-    // The worker protocol has no progress frame yet (README, "Workers outside the cluster"): the built-in handler
-    // reports none anyway.
-    progress: () => undefined } satisfies TaskContext);
+    progress: (value) => task.progress(value) } satisfies TaskContext);
 
 async function loadHandler(file: string): Promise<WorkerHandler> {
   return await importHandlerFunction<WorkerHandler>(path.resolve(file));

@@ -4,6 +4,8 @@
 // README documents ("External workers"); this is one client of it, examples/worker.py another.
 import WebSocket from "ws";
 import { type ReportOutbox, createOutbox } from "./report-outbox.js";
+import { ProgressFrames } from "./progress-frames.js";
+import { WorkerError } from "./worker-error.js";
 
 export interface WorkerTask {
   readonly id: string;
@@ -13,6 +15,9 @@ export interface WorkerTask {
   readonly timeoutMs?: number;
   /** Aborted when the attempt is taken away (cancelled, reassigned, past its deadline) or the worker stops. */
   readonly signal: AbortSignal;
+  /** Tells the leader how far the attempt got (any JSON value, at most 4 KiB): shown as the task's `progress`.
+   *  Calls in a tight loop are coalesced into the latest value; throws WorkerError BAD_PROGRESS on a bad value. */
+  progress(value: unknown): void;
 }
 
 /** Resolve with the result (any JSON value), or throw to fail the attempt. */
@@ -34,15 +39,7 @@ export interface WorkerOptions {
   readonly log?: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
 }
 
-export class WorkerError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "WorkerError";
-  }
-}
+export { WorkerError };
 
 /** Refusals that no retry can fix: the worker stops and start() rejects with the code. */
 const FATAL_CODES = new Set(["UNAUTHORIZED", "ID_IS_MEMBER", "BAD_WORKER_ID", "UNSUPPORTED_VERSION", "BAD_FIELD", "ALREADY_REGISTERED"]);
@@ -69,6 +66,7 @@ export class Worker {
   private draining = false;
   private readonly running = new Map<string, Running>();
   private readonly outbox: ReportOutbox;
+  private readonly progressFrames: ProgressFrames;
   private startWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   private idleWaiters: Array<() => void> = [];
   private drainAcked: (() => void) | null = null;
@@ -79,6 +77,7 @@ export class Worker {
     if (options.urls.length === 0) throw new WorkerError("BAD_ARGS", "Worker: urls must name at least one node");
     this.o = options;
     this.outbox = createOutbox((frame) => this.sendFrame(frame));
+    this.progressFrames = new ProgressFrames((frame) => this.sendFrame(frame));
   }
 
   /** Connects; resolves once registered with the leader, rejects on a refusal no retry fixes. */
@@ -235,8 +234,12 @@ export class Worker {
     this.running.set(taskId, { attempt, abort });
     this.o.log?.("info", "attempt started", { taskId, attempt });
     const deadline = timeoutMs !== undefined ? setTimeout(() => abort.abort(new WorkerError("TIMEOUT", `attempt ran past ${timeoutMs} ms`)), timeoutMs) : null;
-    void this.run({ id: taskId, attempt, payload, ...(timeoutMs !== undefined ? { timeoutMs } : {}), signal: abort.signal }).finally(() => {
+    const progress = (value: unknown): void => {
+      if (!abort.signal.aborted) this.progressFrames.report(taskId, attempt, value);
+    };
+    void this.run({ id: taskId, attempt, payload, ...(timeoutMs !== undefined ? { timeoutMs } : {}), signal: abort.signal, progress }).finally(() => {
       if (deadline) clearTimeout(deadline);
+      this.progressFrames.forget(taskId, attempt);
       if (this.running.get(taskId)?.abort === abort) this.running.delete(taskId);
       this.checkIdle();
     });
