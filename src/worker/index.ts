@@ -6,6 +6,7 @@ import WebSocket from "ws";
 import { type ReportOutbox, createOutbox } from "./report-outbox.js";
 import { ProgressFrames } from "./progress-frames.js";
 import { WorkerError } from "./worker-error.js";
+import { attemptOf, leaderUrlOf, parseNodeFrame, timeoutOf, type Frame } from "./node-frames.js";
 
 export interface WorkerTask {
   readonly id: string;
@@ -51,8 +52,6 @@ interface Running {
   readonly abort: AbortController;
 }
 
-type Frame = Record<string, unknown> & { type: string };
-
 export class Worker {
   private readonly o: WorkerOptions;
   private ws: WebSocket | null = null;
@@ -75,6 +74,7 @@ export class Worker {
 
   constructor(options: WorkerOptions) {
     if (options.urls.length === 0) throw new WorkerError("BAD_ARGS", "Worker: urls must name at least one node");
+    for (const url of options.urls) if (leaderUrlOf({ type: "url", leaderUrl: url }) === null) throw new WorkerError("BAD_ARGS", `Worker: ${JSON.stringify(url)} is not an http(s) url`);
     this.o = options;
     this.outbox = createOutbox((frame) => this.sendFrame(frame));
     this.progressFrames = new ProgressFrames((frame) => this.sendFrame(frame));
@@ -166,36 +166,31 @@ export class Worker {
   }
 
   private onFrame(text: string): void {
-    let f: Frame;
-    try {
-      f = JSON.parse(text) as Frame;
-    } catch {
-      return;
-    }
+    const f = parseNodeFrame(text);
+    if (f === null) return this.o.log?.("warn", "ignored a frame that is not a JSON object with a type", { frame: text.slice(0, 200) });
     switch (f.type) {
       case "registered":
         return this.onRegistered(f);
       case "notLeader":
-        this.nextUrl = typeof f.leaderUrl === "string" ? f.leaderUrl : null;
+        this.nextUrl = leaderUrlOf(f);
         return;
-      case "assign":
-        return this.onAssign(String(f.taskId), Number(f.attempt), f.payload, typeof f.timeoutMs === "number" ? f.timeoutMs : undefined);
-      case "abort":
-        return this.onAbort(String(f.taskId), Number(f.attempt));
-      case "accepted":
-        this.outbox.answered(String(f.taskId), Number(f.attempt));
-        return this.checkIdle();
-      case "refused":
-        this.counts.refused++;
-        this.o.log?.("warn", "report refused", { taskId: f.taskId, attempt: f.attempt, code: f.code });
-        this.outbox.answered(String(f.taskId), Number(f.attempt));
-        return this.checkIdle();
       case "draining":
         this.drainAcked?.();
         return;
       case "error":
         return this.onError(f);
     }
+    if (!["assign", "abort", "accepted", "refused"].includes(f.type)) return;
+    const a = attemptOf(f);
+    if (a === null) return this.o.log?.("warn", `ignored a ${f.type} frame without a valid taskId and attempt`, { frame: text.slice(0, 200) });
+    if (f.type === "assign") return this.onAssign(a.taskId, a.attempt, f.payload, timeoutOf(f));
+    if (f.type === "abort") return this.onAbort(a.taskId, a.attempt);
+    if (f.type === "refused") {
+      this.counts.refused++;
+      this.o.log?.("warn", "report refused", { taskId: a.taskId, attempt: a.attempt, code: f.code });
+    }
+    this.outbox.answered(a.taskId, a.attempt);
+    this.checkIdle();
   }
 
   private onRegistered(f: Frame): void {
