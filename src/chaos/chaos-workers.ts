@@ -2,7 +2,6 @@
 // the chaos cluster, started with the chaos fault hook on (SIGUSR2 drops a worker's connection) and killed by PID
 // when the run ends. After the run their logs are read for the check of worker-attempts.ts.
 import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
 import { FAULTS_ENV } from "../api/fault-hooks.js";
 import { WorkerFleet } from "../process-cluster/worker-processes.js";
 import type { ChaosCluster } from "./cluster.js";
@@ -91,9 +90,5 @@ export class ChaosWorkers {
       refused += log.refused;
     }
     return { count: this.ids.length, attemptsStarted: starts.length, reportsRefused: refused, attemptsOnTwoWorkers: attemptsOnTwoWorkers(starts) };
-  }
-
-  logDir(): string {
-    return path.dirname(this.fleet.logPath("x"));
   }
 }
