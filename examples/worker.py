@@ -27,6 +27,8 @@ async def handle(payload):
 
 async def run(ws, task_id, attempt, payload):
     try:
+        # Progress: the leader keeps the running attempt's latest value (no log entry) and shows it on the task.
+        await ws.send(json.dumps({"type": "progress", "taskId": task_id, "attempt": attempt, "progress": {"stage": "started"}}))
         frame = {"type": "complete", "taskId": task_id, "attempt": attempt, "result": await handle(payload)}
     except asyncio.CancelledError:
         return  # aborted by the leader: report nothing, it would be refused

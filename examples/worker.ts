@@ -16,9 +16,10 @@ const worker = new Worker({
   id: process.argv[3] ?? "example-worker",
   capacity: 2,
   tags: ["example"],
-  handler: async ({ id, attempt, payload, signal }) => {
+  handler: async ({ id, attempt, payload, signal, progress }) => {
     const text = (payload as { text?: unknown }).text;
     if (typeof text !== "string") throw new Error("payload.text must be a string");
+    progress({ stage: "started" }); // the leader shows it as the task's `progress` while the attempt runs
     await sleep(50, undefined, { signal }); // stands for real work; an abort (cancel, reassignment) stops it
     console.log(`ran ${id} (attempt ${attempt})`);
     return { upper: text.toUpperCase() };

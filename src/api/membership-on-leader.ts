@@ -62,6 +62,9 @@ export class MembershipOnLeader {
   private factsDiffer(id: string, facts: MemberFacts): boolean {
     const capacity = this.n.workerMembers().get(id);
     if (facts.worker !== undefined && facts.worker !== (capacity !== undefined)) return true;
+    // Its tags as its worker record has them (workerUp carries a member's tags).
+    const tags = this.n.table.workers().find((w) => w.id === id)?.tags ?? [];
+    if (facts.tags !== undefined && capacity !== undefined && facts.tags.join(",") !== [...tags].sort().join(",")) return true;
     return facts.capacity !== undefined && capacity !== undefined && facts.capacity !== capacity;
   }
 

@@ -154,7 +154,7 @@ export function decodeId(segment: string): string {
 
 export function parseAddMember(body: unknown, scheme: "http:" | "https:" = "http:"): { id: string; url: string; role: "voter" | "learner"; facts: MemberFacts } {
   const o = asObject(body);
-  checkKeys(o, ["id", "url", "role", "capacity", "worker"]);
+  checkKeys(o, ["id", "url", "role", "capacity", "worker", "tags"]);
   if (typeof o.id !== "string" || !MEMBER_ID_RE.test(o.id)) throw field("id", "must be 1–64 characters of [A-Za-z0-9._:-]");
   if (typeof o.url !== "string") throw field("url", `must be ${scheme}//host:port`);
   const urlProblem = memberUrlProblem(o.url, scheme);

@@ -21,6 +21,7 @@ import { bearerTokenMatches } from "../util/bearer.js";
 import { errorCode, errorMessage } from "../util/errors.js";
 import { RAFT_PATH, refuseUpgrade, requestPath } from "../transport/auth.js";
 import { WorkerAssignments } from "./worker-assignments.js";
+import { takeWorkerProgress } from "./worker-progress.js";
 import {
   MAX_WORKER_FRAME_BYTES,
   WORKER_PATH,
@@ -171,6 +172,9 @@ export class WorkerHub {
       case "complete":
       case "fail":
         return void this.report(conn, conn.id, frame);
+      case "progress":
+        for (const answer of takeWorkerProgress(this.n.table.getTask(frame.taskId), conn.id, frame, this.n.duties.progress)) this.send(conn, answer);
+        return;
       case "drain":
         this.n.duties.externals.setCapacity(conn.id, 0);
         conn.drainPending = true;

@@ -5,6 +5,7 @@ import { jsonProblem } from "../scheduler/json-value.js";
 import { TASK_ID_PATTERN } from "../scheduler/commands.js";
 import type { JsonValue } from "../scheduler/types.js";
 import { MAX_BODY_BYTES } from "./http-util.js";
+import { MAX_PROGRESS_BYTES } from "../node/task-progress.js";
 
 export const WORKER_PATH = "/v1/worker";
 export const WORKER_PROTOCOL_VERSION = 1;
@@ -26,6 +27,7 @@ export type WorkerErrorCode =
   | "UNSUPPORTED_VERSION"
   | "BAD_WORKER_ID"
   | "RESULT_TOO_LARGE"
+  | "BAD_PROGRESS"
   | "UNAUTHORIZED"
   | "NOT_REGISTERED"
   | "ALREADY_REGISTERED"
@@ -49,6 +51,7 @@ export type WorkerFrame =
   | { readonly type: "heartbeat" }
   | { readonly type: "complete"; readonly taskId: string; readonly attempt: number; readonly result?: JsonValue }
   | { readonly type: "fail"; readonly taskId: string; readonly attempt: number; readonly error?: JsonValue }
+  | { readonly type: "progress"; readonly taskId: string; readonly attempt: number; readonly progress: JsonValue }
   | { readonly type: "drain" }
   | { readonly type: "bye" };
 
@@ -67,6 +70,7 @@ const FIELDS: Readonly<Record<WorkerFrame["type"], readonly string[]>> = {
   heartbeat: ["type"],
   complete: ["type", "taskId", "attempt", "result"],
   fail: ["type", "taskId", "attempt", "error"],
+  progress: ["type", "taskId", "attempt", "progress"],
   drain: ["type"],
   bye: ["type"],
 };
@@ -86,7 +90,10 @@ export function parseWorkerFrame(text: string): ParsedFrame {
   if (fields === undefined || !Object.hasOwn(FIELDS, o.type)) return problem("UNKNOWN_TYPE", `unknown frame type ${JSON.stringify(o.type.slice(0, 40))}`, false);
   const taskId = typeof o.taskId === "string" && TASK_ID_PATTERN.test(o.taskId) ? o.taskId : undefined;
   for (const key of Object.keys(o)) {
-    if (!fields.includes(key)) return problem("BAD_FIELD", `unknown field ${JSON.stringify(key.slice(0, 40))} in a ${o.type} frame`, false, taskId);
+    if (!fields.includes(key)) {
+      const unknown = `unknown field ${JSON.stringify(key.slice(0, 40))} in a ${o.type} frame`;
+      return o.type === "progress" ? problem("BAD_PROGRESS", unknown, false) : problem("BAD_FIELD", unknown, false, taskId);
+    }
   }
   switch (o.type) {
     case "register":
@@ -94,6 +101,8 @@ export function parseWorkerFrame(text: string): ParsedFrame {
     case "complete":
     case "fail":
       return parseReport(o, o.type, taskId);
+    case "progress":
+      return parseProgress(o, taskId);
     default:
       return { ok: true, frame: { type: o.type as "heartbeat" | "drain" | "bye" } };
   }
@@ -140,6 +149,20 @@ function parseReport(o: Record<string, unknown>, type: "complete" | "fail", task
   const attempt = o.attempt as number;
   if (type === "complete") return { ok: true, frame: { type, taskId, attempt, ...(value !== undefined ? { result: value as JsonValue } : {}) } };
   return { ok: true, frame: { type, taskId, attempt, ...(value !== undefined ? { error: value as JsonValue } : {}) } };
+}
+
+/** A running attempt's progress (the same bounds as POST /v1/tasks/:id/progress): any JSON value, at most
+ *  MAX_PROGRESS_BYTES. A bad one is refused with BAD_PROGRESS and the connection stays. The error names no
+ *  taskId: a worker reads an error with a taskId as the answer to that task's report. */
+function parseProgress(o: Record<string, unknown>, taskId: string | undefined): ParsedFrame {
+  if (taskId === undefined) return problem("BAD_PROGRESS", "taskId must be 1-128 characters of [A-Za-z0-9._:-]", false);
+  if (!Number.isSafeInteger(o.attempt) || (o.attempt as number) < 1) return problem("BAD_PROGRESS", "attempt must be an integer >= 1", false);
+  if (!("progress" in o)) return problem("BAD_PROGRESS", "progress is required (any JSON value)", false);
+  const bad = jsonProblem(o.progress, "progress");
+  if (bad !== null) return problem("BAD_PROGRESS", bad, false);
+  const bytes = Buffer.byteLength(JSON.stringify(o.progress));
+  if (bytes > MAX_PROGRESS_BYTES) return problem("BAD_PROGRESS", `progress of task ${taskId} is ${bytes} bytes as JSON, over ${MAX_PROGRESS_BYTES}`, false);
+  return { ok: true, frame: { type: "progress", taskId, attempt: o.attempt as number, progress: o.progress as JsonValue } };
 }
 
 function problem(code: WorkerErrorCode, message: string, close: boolean, taskId?: string): ParsedFrame {

@@ -53,6 +53,7 @@ export class ChaosCluster {
   readonly configPath: string;
   readonly electionTimeoutMs: readonly [number, number];
   readonly workerTimeoutMs: number;
+  private readonly companions: Array<() => Promise<void>> = [];
 
   private constructor(
     readonly root: string,
@@ -208,8 +209,14 @@ export class ChaosCluster {
     await Promise.all(this.nodes.map((n) => this.kill(n)));
   }
 
+  /** Other processes of the run (its external workers) that shutdown() stops with the nodes. */
+  stopWithNodes(stop: () => Promise<void>): void {
+    this.companions.push(stop);
+  }
+
   /** killAll, then (--netns) removes every namespace and link of this run. Safe to call more than once. */
   async shutdown(): Promise<void> {
+    await Promise.all(this.companions.map((stop) => stop()));
     await this.killAll();
     await this.network?.teardown();
   }

@@ -8,16 +8,18 @@
 //   restart         a graceful restart (SIGTERM, then start again) of any node
 //   disk-stall      (opt-in: --faults disk-stall) a node's log writes hang (the leader half the time) for longer
 //                   than the election timeout, then go on; a stalled leader must step down (issue 14.5)
+//   worker-kill, worker-pause, worker-disconnect  (with --workers N) on external workers: worker-faults.ts
 // The kinds, targets and durations come from the seed; when each fault lands depends on the machine.
 // Cuts go through the nodes' fault hook, or with --netns through real links (veth down, blackhole routes).
 import type { ChaosCluster, ChaosNode, NodeStatusView } from "./cluster.js";
-import { requestJson, sleep } from "./http.js";
+import { sleep } from "./http.js";
 import { makePrng } from "../raft/prng.js";
+import type { ChaosWorkers } from "./chaos-workers.js";
+import { ReassignmentWatch, type ReassignmentSample } from "./reassignment-watch.js";
+import { injectWorkerFault } from "./worker-faults.js";
+import { isWorkerFault, type FaultKind, type FaultRecord, type WorkerFaultKind } from "./fault-kinds.js";
 
-export const FAULT_KINDS = ["kill-leader", "kill-random", "pause", "partition", "isolate-leader", "restart"] as const;
-/** Kinds only run when named in --faults: the default set (and so every seed's schedule) stays as it was. */
-export const OPT_IN_FAULT_KINDS = ["disk-stall"] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number] | (typeof OPT_IN_FAULT_KINDS)[number];
+export { FAULT_KINDS, OPT_IN_FAULT_KINDS, WORKER_FAULT_KINDS, type FaultKind, type FaultRecord } from "./fault-kinds.js";
 
 /** Leader kills are what users distrust most: they get three times the weight of the other kinds. */
 const WEIGHT: Record<FaultKind, number> = {
@@ -28,28 +30,10 @@ const WEIGHT: Record<FaultKind, number> = {
   "isolate-leader": 1,
   restart: 1,
   "disk-stall": 1,
+  "worker-kill": 1,
+  "worker-pause": 1,
+  "worker-disconnect": 1,
 };
-
-export interface FaultRecord {
-  readonly kind: FaultKind;
-  readonly targets: readonly string[];
-  readonly detail: string;
-  readonly startMs: number;
-  endMs: number;
-  /** The leader when the fault began (null: none known). */
-  readonly leaderAtStart: string | null;
-  /** The fault took the leader away (killed, frozen, isolated): a failover the clients must ride out. */
-  readonly leaderLost: boolean;
-}
-
-export interface ReassignmentSample {
-  readonly faultIndex: number;
-  readonly worker: string;
-  readonly tasks: number;
-  /** Per task: ms from the fault to the task leaving the lost worker (reassigned or finished); missing ones
-   *  had not moved when the watch ended. */
-  readonly movedMs: number[];
-}
 
 export interface NemesisOptions {
   readonly cluster: ChaosCluster;
@@ -57,6 +41,8 @@ export interface NemesisOptions {
   readonly rng: () => number;
   readonly clock: () => number;
   readonly log: (line: string) => void;
+  /** External workers (--workers N), the targets of the worker faults. */
+  readonly workers?: ChaosWorkers | null;
 }
 
 export class Nemesis {
@@ -64,8 +50,7 @@ export class Nemesis {
   /** The kinds come from their own stream, so the sequence of kinds depends on the seed alone (not on which
    *  branches the targets and durations took). */
   private readonly kindRng: () => number;
-  readonly reassignments: ReassignmentSample[] = [];
-  private readonly watches: Promise<void>[] = [];
+  private readonly reassignmentWatch: ReassignmentWatch;
   private blocked: Array<readonly [string, string]> = [];
   private readonly e: number;
   private readonly w: number;
@@ -74,6 +59,12 @@ export class Nemesis {
     this.e = o.cluster.electionTimeoutMs[1];
     this.w = o.cluster.workerTimeoutMs;
     this.kindRng = makePrng(Math.floor(o.rng() * 2 ** 32));
+    this.reassignmentWatch = new ReassignmentWatch({ cluster: o.cluster, clock: o.clock, findLeader: (ms) => this.findLeader(ms) });
+  }
+
+  /** How fast each lost worker's tasks moved on (members and external workers). */
+  get reassignments(): readonly ReassignmentSample[] {
+    return this.reassignmentWatch.samples;
   }
 
   /** The first `count` fault kinds this seed injects, in order. */
@@ -106,11 +97,12 @@ export class Nemesis {
     if (this.o.kinds.includes("disk-stall")) {
       await Promise.all(c.nodes.filter((n) => c.isRunning(n)).map((n) => c.setDisk(n, { mode: "none" }).catch(() => undefined)));
     }
+    this.o.workers?.healAll();
   }
 
   /** Waits for the background reassignment watches. */
   async settle(): Promise<void> {
-    await Promise.all(this.watches);
+    await this.reassignmentWatch.settle();
   }
 
   private async inject(kind: FaultKind): Promise<void> {
@@ -118,23 +110,25 @@ export class Nemesis {
     const leader = await this.findLeader(3000);
     const voters = c.nodes.filter((n) => n.role === "voter");
     const anyNode = (): ChaosNode => this.pick(c.nodes.filter((n) => c.isRunning(n)).length > 0 ? c.nodes.filter((n) => c.isRunning(n)) : c.nodes);
-    const startRecord = (targets: ChaosNode[], detail: string, leaderLost: boolean): FaultRecord => {
-      const rec: FaultRecord = { kind, targets: targets.map((t) => t.id), detail, startMs: this.o.clock(), endMs: NaN, leaderAtStart: leader?.id ?? null, leaderLost };
+    const startRecord = (targets: ReadonlyArray<ChaosNode | string>, detail: string, leaderLost = false): FaultRecord => {
+      const ids = targets.map((t) => (typeof t === "string" ? t : t.id));
+      const rec: FaultRecord = { kind, targets: ids, detail, startMs: this.o.clock(), endMs: NaN, leaderAtStart: leader?.id ?? null, leaderLost };
       this.faults.push(rec);
       this.o.log(`fault ${this.faults.length}: ${kind} ${detail}`);
       return rec;
     };
-
     if (kind === "disk-stall") return await this.diskStall(leader, anyNode, startRecord);
+    if (kind === "partition") return await this.partition(leader, startRecord);
+    if (isWorkerFault(kind)) return await this.workerFault(kind, (ids, detail) => startRecord(ids, detail));
     switch (kind) {
       case "kill-leader":
       case "kill-random": {
         const target = kind === "kill-leader" ? (leader ?? this.pick(voters)) : anyNode();
         const downMs = this.between(Math.max(1.5 * this.w, 4 * this.e), Math.max(1.5 * this.w, 4 * this.e) + this.w);
-        const assigned = await this.assignedTo(target);
+        const assigned = await this.reassignmentWatch.assignedTo(target.id, target);
         const rec = startRecord([target], `${target.id}${target === leader ? " (leader)" : ""}, down ${Math.round(downMs)} ms`, target === leader);
         await c.kill(target);
-        this.watch(rec, target, assigned);
+        this.reassignmentWatch.watch(this.faults.indexOf(rec), rec.startMs, target.id, target, assigned);
         await sleep(downMs);
         c.start(target);
         rec.endMs = this.o.clock();
@@ -145,43 +139,12 @@ export class Nemesis {
         const target = leader && this.o.rng() < 0.5 ? leader : anyNode();
         if (!c.isRunning(target)) c.start(target);
         const holdMs = this.between(2 * this.e, 2 * this.e + 1.5 * this.w);
-        const assigned = await this.assignedTo(target);
+        const assigned = await this.reassignmentWatch.assignedTo(target.id, target);
         const rec = startRecord([target], `${target.id}${target === leader ? " (leader)" : ""} frozen ${Math.round(holdMs)} ms`, target === leader);
         c.pause(target);
-        this.watch(rec, target, assigned);
+        this.reassignmentWatch.watch(this.faults.indexOf(rec), rec.startMs, target.id, target, assigned);
         await sleep(holdMs);
         c.resume(target);
-        rec.endMs = this.o.clock();
-        return;
-      }
-      case "partition": {
-        const ids = c.nodes.map((n) => n.id);
-        let cut: Array<readonly [string, string]>;
-        let detail: string;
-        const a = this.pick(c.nodes);
-        if (this.o.rng() < 0.5) {
-          // Symmetric: a minority (one node, or up to half-1 of a bigger cluster) against the rest.
-          const sizeMax = Math.max(1, Math.floor((ids.length - 1) / 2));
-          const size = 1 + Math.floor(this.o.rng() * sizeMax);
-          const side = this.shuffled([...ids]).slice(0, size);
-          const other = ids.filter((x) => !side.includes(x));
-          cut = [];
-          for (const x of side) for (const y of other) cut.push([x, y], [y, x]);
-          detail = `symmetric {${side.join(",")}} | {${other.join(",")}}`;
-        } else {
-          // Asymmetric: A's messages to B are lost, B's reach A (often the leader on one end).
-          const from = leader && this.o.rng() < 0.5 ? leader : a;
-          const to = this.pick(c.nodes.filter((n) => n !== from));
-          cut = [[from.id, to.id]];
-          detail = `asymmetric ${from.id} -> ${to.id} cut (${to.id} -> ${from.id} flows)`;
-        }
-        const holdMs = this.between(1500, 3500);
-        const rec = startRecord([], `${detail}, ${Math.round(holdMs)} ms`, false);
-        this.blocked = cut;
-        await this.broadcastBlocked(3);
-        await sleep(holdMs);
-        this.blocked = [];
-        await this.broadcastBlocked(20);
         rec.endMs = this.o.clock();
         return;
       }
@@ -190,11 +153,11 @@ export class Nemesis {
         const cut: Array<readonly [string, string]> = [];
         for (const n of c.nodes) if (n !== target) cut.push([target.id, n.id], [n.id, target.id]);
         const holdMs = this.between(1500, 3500);
-        const assigned = await this.assignedTo(target);
+        const assigned = await this.reassignmentWatch.assignedTo(target.id, target);
         const rec = startRecord([target], `${target.id}${target === leader ? " (leader)" : ""} cut from every peer, ${Math.round(holdMs)} ms`, target === leader);
         this.blocked = cut;
         await this.broadcastBlocked(3);
-        this.watch(rec, target, assigned);
+        this.reassignmentWatch.watch(this.faults.indexOf(rec), rec.startMs, target.id, target, assigned);
         await sleep(holdMs);
         this.blocked = [];
         await this.broadcastBlocked(20);
@@ -211,6 +174,47 @@ export class Nemesis {
         return;
       }
     }
+  }
+
+  /** A fault on an external worker (worker-faults.ts). */
+  private async workerFault(kind: WorkerFaultKind, startRecord: (ids: string[], detail: string) => FaultRecord): Promise<void> {
+    if (!this.o.workers) throw new Error(`fault ${kind} needs external workers (--workers N)`);
+    const faultIndex = (rec: FaultRecord): number => this.faults.indexOf(rec);
+    await injectWorkerFault(kind, { workers: this.o.workers, workerTimeoutMs: this.w, rng: this.o.rng, clock: this.o.clock, watch: this.reassignmentWatch, startRecord, faultIndex });
+  }
+
+  /** partition: a symmetric cut of a minority from the rest, or one direction of one link (often the leader's). */
+  private async partition(leader: ChaosNode | null, startRecord: (t: ChaosNode[], detail: string, leaderLost: boolean) => FaultRecord): Promise<void> {
+    const c = this.o.cluster;
+    const ids = c.nodes.map((n) => n.id);
+    let cut: Array<readonly [string, string]>;
+    let detail: string;
+    const a = this.pick(c.nodes);
+    if (this.o.rng() < 0.5) {
+      // Symmetric: a minority (one node, or up to half-1 of a bigger cluster) against the rest.
+      const sizeMax = Math.max(1, Math.floor((ids.length - 1) / 2));
+      const size = 1 + Math.floor(this.o.rng() * sizeMax);
+      const side = this.shuffled([...ids]).slice(0, size);
+      const other = ids.filter((x) => !side.includes(x));
+      cut = [];
+      for (const x of side) for (const y of other) cut.push([x, y], [y, x]);
+      detail = `symmetric {${side.join(",")}} | {${other.join(",")}}`;
+    } else {
+      // Asymmetric: A's messages to B are lost, B's reach A (often the leader on one end).
+      const from = leader && this.o.rng() < 0.5 ? leader : a;
+      const to = this.pick(c.nodes.filter((n) => n !== from));
+      cut = [[from.id, to.id]];
+      detail = `asymmetric ${from.id} -> ${to.id} cut (${to.id} -> ${from.id} flows)`;
+    }
+    const holdMs = this.between(1500, 3500);
+    const rec = startRecord([], `${detail}, ${Math.round(holdMs)} ms`, false);
+    this.blocked = cut;
+    await this.broadcastBlocked(3);
+    await sleep(holdMs);
+    this.blocked = [];
+    await this.broadcastBlocked(20);
+    rec.endMs = this.o.clock();
+    return;
   }
 
   /** disk-stall: one node's log writes hang (the leader half the time) for longer than an election timeout. */
@@ -281,49 +285,6 @@ export class Nemesis {
       if (pending.length > 0) await sleep(100);
     }
     if (pending.length > 0) this.o.log(`warning: ${pending.map((n) => n.id).join(",")} did not take the cut list`);
-  }
-
-  /** Tasks assigned to `worker` (attempt by id), read from another node's local table. */
-  private async assignedTo(worker: ChaosNode): Promise<Map<string, number> | null> {
-    const c = this.o.cluster;
-    const others = c.nodes.filter((n) => n !== worker && c.isRunning(n) && !n.paused);
-    for (const n of others) {
-      const r = await requestJson(`${n.url}/v1/tasks?worker=${encodeURIComponent(worker.id)}&state=assigned&stale=true&limit=1000`, { timeoutMs: 500 });
-      const tasks = (r.body as { tasks?: Array<{ id: string; attempt: number }> } | null)?.tasks;
-      if (r.status === 200 && Array.isArray(tasks)) return new Map(tasks.map((t) => [t.id, t.attempt]));
-    }
-    return null;
-  }
-
-  /** In the background: when does each task of the lost worker move on? */
-  private watch(rec: FaultRecord, worker: ChaosNode, assigned: Map<string, number> | null): void {
-    if (assigned === null || assigned.size === 0) return;
-    const sample: ReassignmentSample = { faultIndex: this.faults.indexOf(rec), worker: worker.id, tasks: assigned.size, movedMs: [] };
-    this.reassignments.push(sample);
-    const c = this.o.cluster;
-    const limitMs = 3 * this.w + 10_000;
-    this.watches.push(
-      (async () => {
-        const remaining = new Map(assigned);
-        while (remaining.size > 0 && this.o.clock() - rec.startMs < limitMs) {
-          await sleep(50);
-          const leader = await this.findLeader(0);
-          const from = leader && leader !== worker ? leader : c.nodes.find((n) => n !== worker && c.isRunning(n) && !n.paused);
-          if (!from) continue;
-          const r = await requestJson(`${from.url}/v1/tasks?worker=${encodeURIComponent(worker.id)}&state=assigned&stale=true&limit=1000`, { timeoutMs: 500 });
-          const tasks = (r.body as { tasks?: Array<{ id: string; attempt: number }> } | null)?.tasks;
-          if (r.status !== 200 || !Array.isArray(tasks)) continue;
-          const still = new Map(tasks.map((t) => [t.id, t.attempt]));
-          const now = this.o.clock();
-          for (const [id, attempt] of remaining) {
-            if (still.get(id) !== attempt) {
-              remaining.delete(id);
-              sample.movedMs.push(now - rec.startMs);
-            }
-          }
-        }
-      })(),
-    );
   }
 
   private between(lo: number, hi: number): number {

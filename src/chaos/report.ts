@@ -24,6 +24,7 @@ export function verdictText(r: ChaosReport): string {
     `tasks with two current attempts: ${r.replicaMismatches.length} (${r.replicasCompared.nodes} replicas compared at applied index ${r.replicasCompared.appliedIndex ?? "?"}, ${r.replicasCompared.tasks} tasks)`,
     `leader failovers: ${r.failovers.count}; client-observed write unavailability: ${formatSpread(r.failovers.unavailability)}`,
     `worker-loss reassignment: ${r.reassignment.workerLosses} lost workers, ${r.reassignment.tasks} tasks; time to move on: ${formatSpread(r.reassignment.moved)}${r.reassignment.notMoved > 0 ? ` (${r.reassignment.notMoved} not observed moving)` : ""}`,
+    ...(r.workers ? [workersLine(r.workers)] : []),
     `faults: ${r.faults.total}${faults ? ` (${faults})` : ""}; seed ${r.seed}; ${Math.round(r.durationMs / 1000)} s; ${r.operations.invoked} client operations (ok ${r.operations.ok}, fail ${r.operations.fail}, unknown ${r.operations.unknown}, refused ${r.operations.refused})`,
     `stale-worker completions (attempt already superseded): ${r.staleReports.sent} sent, ${r.staleReports.refused} refused with 409`,
     `quiescence: ${r.quiescence.reached ? `reached after ${(r.quiescence.waitedMs / 1000).toFixed(1)} s` : `NOT reached (${r.quiescence.unfinished} tasks unfinished)`}`,
@@ -33,6 +34,11 @@ export function verdictText(r: ChaosReport): string {
   if (r.counterexample) lines.push("counterexample:", ...r.counterexample.split("\n").map((l) => `  ${l}`));
   lines.push(linearizableLine(r));
   return lines.join("\n");
+}
+
+/** With --workers: the external workers' check (an attempt on two workers is a violation) and fencing's refusals. */
+function workersLine(w: NonNullable<ChaosReport["workers"]>): string {
+  return `external workers: ${w.count}; attempts started ${w.attemptsStarted}, on two workers ${w.attemptsOnTwoWorkers.length}; stale reports refused ${w.reportsRefused}`;
 }
 
 export function reportMarkdown(r: ChaosReport, command: string): string {
@@ -55,6 +61,7 @@ export function reportMarkdown(r: ChaosReport, command: string): string {
     row("write unavailability per failover", formatSpread(r.failovers.unavailability)),
     row("worker losses / tasks to move", `${r.reassignment.workerLosses} / ${r.reassignment.tasks}`),
     row("worker-loss reassignment time", formatSpread(r.reassignment.moved)),
+    ...(r.workers ? [row("external workers", workersLine(r.workers).replace(/^external workers: /, ""))] : []),
     row("client operations", `${r.operations.invoked} (ok ${r.operations.ok}, fail ${r.operations.fail}, unknown ${r.operations.unknown}, refused ${r.operations.refused})`),
     row("checker", r.checker ? `${r.checker.operations} ops, ${r.checker.partitions} partitions, largest ${r.checker.largestPartition}, ${(r.checker.elapsedMs / 1000).toFixed(1)} s` : "-"),
     row("quiescence", r.quiescence.reached ? `${(r.quiescence.waitedMs / 1000).toFixed(1)} s` : `not reached (${r.quiescence.unfinished} unfinished)`),

@@ -4,6 +4,7 @@
 //   - every acknowledged task exists at the end (lost = 0), and paging /v1/tasks finds each id once (dup = 0);
 //   - after quiescence every replica's table is identical (state, attempt, worker) at the same applied index,
 //     so no task has two current attempts anywhere;
+//   - with --workers N (external worker processes, faulted too): no attempt started on two workers;
 // and measures the write unavailability of each leader failover and how fast a lost worker's tasks move on.
 import { makePrng } from "../raft/prng.js";
 import { HistoryRecorder, type OutcomeClass } from "./history.js";
@@ -16,6 +17,7 @@ import { Nemesis, type FaultKind, type FaultRecord } from "./nemesis.js";
 import { REFUSED_CODE, Workload } from "./workload.js";
 import { requestJson, sleep } from "./http.js";
 import { spread, type Spread } from "./stats.js";
+import { ChaosWorkers, type WorkerFindings } from "./chaos-workers.js";
 
 export interface ChaosOptions {
   readonly config: ClusterFile;
@@ -32,6 +34,8 @@ export interface ChaosOptions {
   readonly netns?: boolean;
   /** Set by Ctrl-C: stop injecting and working, then clean up. */
   readonly aborted?: () => boolean;
+  /** External worker processes beside the members (--workers N; chaos-workers.ts). */
+  readonly workers?: number;
 }
 
 export interface ReplicaDiff {
@@ -66,6 +70,8 @@ export interface ChaosReport {
   faults: { total: number; byKind: Record<string, number>; list: Array<FaultRecord & { unavailabilityMs: number | null }> };
   failovers: { count: number; unavailability: Spread; unrecovered: number };
   reassignment: { workerLosses: number; tasks: number; moved: Spread; notMoved: number };
+  /** With --workers: what their logs show (no attempt may start on two workers). */
+  workers: WorkerFindings | null;
   violations: string[];
   tempDir: string;
 }
@@ -93,40 +99,16 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
   const cluster = await ChaosCluster.create(o.config, { netns: o.netns === true, log: o.log });
   onCluster(cluster);
   const history = new HistoryRecorder<TaskInput, TaskOutput>(clock);
-  const report: ChaosReport = {
-    startedAt: new Date().toISOString(),
-    seed: o.seed,
-    durationMs: o.durationMs,
-    config: o.configPath,
-    nodes: cluster.nodes.map((n) => n.id),
-    faultKinds: o.faults,
-    clients: o.clients,
-    network: cluster.network ? (cluster.network.netem ? "netns+netem" : "netns") : "fault-hook",
-    linearizable: "unknown",
-    counterexample: null,
-    checker: null,
-    operations: { invoked: 0, ok: 0, fail: 0, unknown: 0, refused: 0 },
-    staleReports: { sent: 0, refused: 0 },
-    submitted: 0,
-    acknowledged: 0,
-    lost: [],
-    duplicated: [],
-    outOfOrder: 0,
-    replicaMismatches: [],
-    replicasCompared: { nodes: 0, appliedIndex: null, tasks: 0 },
-    quiescence: { reached: false, waitedMs: 0, unfinished: 0 },
-    faults: { total: 0, byKind: {}, list: [] },
-    failovers: { count: 0, unavailability: spread([]), unrecovered: 0 },
-    reassignment: { workerLosses: 0, tasks: 0, moved: spread([]), notMoved: 0 },
-    violations: [],
-    tempDir: cluster.root,
-  };
+  const report = newReport(o, cluster);
 
   o.log(`chaos: ${cluster.nodes.length} nodes on ${cluster.nodes.map((n) => n.url).join(" ")}; data and logs in ${cluster.root}`);
   if (cluster.network) o.log(`chaos: one network namespace per node (${cluster.network.prefix}n1..n${cluster.nodes.length}), real links between them`);
   for (const n of cluster.nodes) cluster.start(n);
+  const workers = o.workers ? new ChaosWorkers(cluster, o.workers) : null;
+  workers?.startAll();
+  if (workers) cluster.stopWithNodes(() => workers.shutdown());
   const seedRng = makePrng(o.seed);
-  const nemesis = new Nemesis({ cluster, kinds: o.faults, rng: makePrng(Math.floor(seedRng() * 2 ** 32)), clock, log: o.log });
+  const nemesis = new Nemesis({ cluster, kinds: o.faults, rng: makePrng(Math.floor(seedRng() * 2 ** 32)), clock, log: o.log, workers });
   if ((await nemesis.findLeader(30_000)) === null) {
     report.violations.push("no leader was elected within 30 s of starting the cluster");
     return { report, history, cluster };
@@ -266,7 +248,49 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
   const moved = nemesis.reassignments.flatMap((r) => r.movedMs);
   const lostTasks = nemesis.reassignments.reduce((s, r) => s + r.tasks, 0);
   report.reassignment = { workerLosses: nemesis.reassignments.length, tasks: lostTasks, moved: spread(moved), notMoved: lostTasks - moved.length };
+  if (workers) report.workers = await checkWorkers(workers, report.violations);
   return { report, history, cluster };
+}
+
+/** The report before anything ran: every count at zero, the verdict unknown. */
+function newReport(o: ChaosOptions, cluster: ChaosCluster): ChaosReport {
+  return {
+    startedAt: new Date().toISOString(),
+    seed: o.seed,
+    durationMs: o.durationMs,
+    config: o.configPath,
+    nodes: cluster.nodes.map((n) => n.id),
+    faultKinds: o.faults,
+    clients: o.clients,
+    network: cluster.network ? (cluster.network.netem ? "netns+netem" : "netns") : "fault-hook",
+    linearizable: "unknown",
+    counterexample: null,
+    checker: null,
+    operations: { invoked: 0, ok: 0, fail: 0, unknown: 0, refused: 0 },
+    staleReports: { sent: 0, refused: 0 },
+    submitted: 0,
+    acknowledged: 0,
+    lost: [],
+    duplicated: [],
+    outOfOrder: 0,
+    replicaMismatches: [],
+    replicasCompared: { nodes: 0, appliedIndex: null, tasks: 0 },
+    quiescence: { reached: false, waitedMs: 0, unfinished: 0 },
+    faults: { total: 0, byKind: {}, list: [] },
+    failovers: { count: 0, unavailability: spread([]), unrecovered: 0 },
+    reassignment: { workerLosses: 0, tasks: 0, moved: spread([]), notMoved: 0 },
+    workers: null,
+    violations: [],
+    tempDir: cluster.root,
+  };
+}
+
+/** Stops the external workers and reads their logs: an attempt started on two workers is a violation. */
+async function checkWorkers(workers: ChaosWorkers, violations: string[]): Promise<WorkerFindings> {
+  const found = await workers.finish();
+  const two = found.attemptsOnTwoWorkers;
+  if (two.length > 0) violations.push(`${two.length} attempts started on two external workers, e.g. ${JSON.stringify(two[0])}`);
+  return found;
 }
 
 interface TaskRow {

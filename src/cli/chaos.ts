@@ -5,8 +5,9 @@ import { rmSync } from "node:fs";
 import path from "node:path";
 import { loadClusterFile } from "../config/cluster-file.js";
 import { RaftschedError } from "../util/errors.js";
-import { configPathOr, parseArgs, parseDurationMs, stringFlag } from "./args.js";
-import { FAULT_KINDS, OPT_IN_FAULT_KINDS, type FaultKind } from "../chaos/nemesis.js";
+import { configPathOr, parseArgs, parseDurationMs, stringFlag, type ParsedArgs } from "./args.js";
+import { FAULT_KINDS, OPT_IN_FAULT_KINDS, WORKER_FAULT_KINDS, type FaultKind } from "../chaos/fault-kinds.js";
+import { MAX_CHAOS_WORKERS } from "../chaos/chaos-workers.js";
 import { runChaos } from "../chaos/run.js";
 import { netnsUnavailableReason } from "../chaos/netns.js";
 import { verdictText, writeReport } from "../chaos/report.js";
@@ -14,22 +15,21 @@ import type { ChaosCluster } from "../chaos/cluster.js";
 
 const MAX_DURATION_MS = 24 * 3_600_000;
 
+const SPEC = {
+  config: "string",
+  duration: "string",
+  faults: "string",
+  seed: "string",
+  report: "string",
+  clients: "string",
+  workers: "string",
+  netns: "boolean",
+  "keep-data": "boolean",
+} as const;
+
 export async function chaosCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(
-    argv,
-    { config: "string", duration: "string", faults: "string", seed: "string", report: "string", clients: "string", netns: "boolean", "keep-data": "boolean" },
-    "chaos",
-  );
-  if (args.positional.length > 0) throw new RaftschedError("BAD_ARGS", `chaos: unexpected argument "${args.positional[0]}"`);
-  const netns = args.flags.netns === true;
-  const configPath = configPathOr(stringFlag(args, "config"));
-  const config = loadClusterFile(configPath);
-  const durationMs = parseDurationMs(stringFlag(args, "duration") ?? "60s", "--duration");
-  if (durationMs < 1000 || durationMs > MAX_DURATION_MS) throw new RaftschedError("BAD_ARGS", "chaos: --duration must be from 1s to 24h");
-  const faults = parseFaults(stringFlag(args, "faults"));
-  const seedText = stringFlag(args, "seed");
-  const seed = seedText === undefined ? Math.floor(Math.random() * 2 ** 31) : parseIntFlag(seedText, "--seed", 0, 2 ** 32 - 1);
-  const clients = parseIntFlag(stringFlag(args, "clients") ?? "8", "--clients", 1, 64);
+  const args = parseArgs(argv, SPEC, "chaos");
+  const { netns, configPath, config, durationMs, faults, seed, clients, workers } = chaosRunOptions(args);
   const reportDir = stringFlag(args, "report");
   const command = ["raftsched", "chaos", ...argv].join(" ");
   if (netns) {
@@ -69,10 +69,11 @@ export async function chaosCommand(argv: readonly string[]): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
-  log(`chaos: seed ${seed}, ${Math.round(durationMs / 1000)} s, faults ${faults.join(",")}, ${clients} clients, cluster shaped like ${configPath}${netns ? ", one network namespace per node" : ""}`);
+  const shape = `${clients} clients${workers > 0 ? `, ${workers} external workers` : ""}, cluster shaped like ${configPath}${netns ? ", one network namespace per node" : ""}`;
+  log(`chaos: seed ${seed}, ${Math.round(durationMs / 1000)} s, faults ${faults.join(",")}, ${shape}`);
   try {
     const result = await runChaos(
-      { config, configPath, durationMs, faults, seed, clients, netns, log, progress, aborted: () => interrupted },
+      { config, configPath, durationMs, faults, seed, clients, workers, netns, log, progress, aborted: () => interrupted },
       (c) => {
         cluster = c;
       },
@@ -97,16 +98,33 @@ export async function chaosCommand(argv: readonly string[]): Promise<number> {
   }
 }
 
-function parseFaults(text: string | undefined): FaultKind[] {
-  if (text === undefined) return [...FAULT_KINDS];
+/** The run's shape from the flags (usage errors are BAD_ARGS, exit 2). */
+function chaosRunOptions(args: ParsedArgs) {
+  if (args.positional.length > 0) throw new RaftschedError("BAD_ARGS", `chaos: unexpected argument "${args.positional[0]}"`);
+  const configPath = configPathOr(stringFlag(args, "config"));
+  const config = loadClusterFile(configPath);
+  const durationMs = parseDurationMs(stringFlag(args, "duration") ?? "60s", "--duration");
+  if (durationMs < 1000 || durationMs > MAX_DURATION_MS) throw new RaftschedError("BAD_ARGS", "chaos: --duration must be from 1s to 24h");
+  const workers = parseIntFlag(stringFlag(args, "workers") ?? "0", "--workers", 0, MAX_CHAOS_WORKERS);
+  const faults = parseFaults(stringFlag(args, "faults"), workers > 0);
+  const seedText = stringFlag(args, "seed");
+  const seed = seedText === undefined ? Math.floor(Math.random() * 2 ** 31) : parseIntFlag(seedText, "--seed", 0, 2 ** 32 - 1);
+  const clients = parseIntFlag(stringFlag(args, "clients") ?? "8", "--clients", 1, 64);
+  return { netns: args.flags.netns === true, configPath, config, durationMs, faults, seed, clients, workers };
+}
+
+/** Named kinds, or the default set: every node fault, and the worker faults when there are external workers. */
+function parseFaults(text: string | undefined, withWorkers: boolean): FaultKind[] {
+  if (text === undefined) return withWorkers ? [...FAULT_KINDS, ...WORKER_FAULT_KINDS] : [...FAULT_KINDS];
   const kinds = text
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
   if (kinds.length === 0) throw new RaftschedError("BAD_ARGS", `chaos: --faults needs at least one of ${FAULT_KINDS.join(",")}`);
-  const known: readonly string[] = [...FAULT_KINDS, ...OPT_IN_FAULT_KINDS];
+  const known: readonly string[] = [...FAULT_KINDS, ...OPT_IN_FAULT_KINDS, ...WORKER_FAULT_KINDS];
   for (const k of kinds) {
     if (!known.includes(k)) throw new RaftschedError("BAD_ARGS", `chaos: unknown fault "${k}" (known: ${known.join(",")})`);
+    if (!withWorkers && (WORKER_FAULT_KINDS as readonly string[]).includes(k)) throw new RaftschedError("BAD_ARGS", `chaos: fault "${k}" needs --workers N`);
   }
   return [...new Set(kinds)] as FaultKind[];
 }

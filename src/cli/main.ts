@@ -16,7 +16,7 @@ usage:
   raftsched start --config <cluster-file> --id <nodeId> [--data-dir <dir>] [--join] [--pretty]
   raftsched up [--config <cluster-file>] [--data-dir <dir>] [--demo]
   raftsched status [--config <cluster-file>] [--json]
-  raftsched chaos [--config <cluster-file>] [--duration 60s] [--faults kill-leader,kill-random,pause,partition,isolate-leader,restart] [--seed N] [--report <dir>] [--clients 8] [--netns]
+  raftsched chaos [--config <cluster-file>] [--duration 60s] [--faults kill-leader,kill-random,pause,partition,isolate-leader,restart] [--seed N] [--report <dir>] [--clients 8] [--workers N] [--netns]
   raftsched member list|add <id> [<url>] [--role voter|learner] [--capacity N]|remove <id> [--config <cluster-file>]
   raftsched transfer-leader [--to <id>] [--config <cluster-file>]
   raftsched snapshot save <file> [--config <cluster-file>]

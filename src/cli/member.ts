@@ -51,19 +51,21 @@ function printMembers(body: unknown): void {
   process.stdout.write(`leader: ${c.leaderId ?? "none"}, term ${c.term}\n`);
 }
 
-/** What the new member runs with: --capacity, else what the cluster file says of it (capacity, worker). */
-function memberFactsFor(cfg: ClusterFile, id: string, capacityFlag: string | undefined): { capacity?: number; worker?: boolean } {
+/** What the new member runs with: --capacity and --tags, else what the cluster file says of it (capacity, worker,
+ *  tags). The node checks the tags (400 BAD_FIELD). */
+function memberFactsFor(cfg: ClusterFile, id: string, capacityFlag: string | undefined, tagsFlag: string | undefined): { capacity?: number; worker?: boolean; tags?: string[] } {
   const listed = cfg.nodes.find((n) => n.id === id);
+  const tags = tagsFlag !== undefined ? tagsFlag.split(",").map((t) => t.trim()).filter((t) => t.length > 0) : listed?.tags.length ? [...listed.tags] : undefined;
   let capacity = listed?.capacity;
   if (capacityFlag !== undefined) {
     capacity = Number(capacityFlag);
     if (!Number.isInteger(capacity) || capacity < 0 || capacity > 100_000) throw new RaftschedError("BAD_ARGS", "--capacity must be an integer from 0 to 100000");
   }
-  return { ...(capacity !== undefined ? { capacity } : {}), ...(listed && !listed.worker ? { worker: false } : {}) };
+  return { ...(capacity !== undefined ? { capacity } : {}), ...(listed && !listed.worker ? { worker: false } : {}), ...(tags !== undefined ? { tags } : {}) };
 }
 
 export async function memberCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, { config: "string", role: "string", url: "string", capacity: "string", json: "boolean" }, "member");
+  const args = parseArgs(argv, { config: "string", role: "string", url: "string", capacity: "string", tags: "string", json: "boolean" }, "member");
   const cfg = loadClusterFile(configPathOr(stringFlag(args, "config")));
   const [action, id, urlArg] = args.positional;
   const out = (body: unknown): void => {
@@ -76,12 +78,12 @@ export async function memberCommand(argv: readonly string[]): Promise<number> {
       return 0;
     }
     case "add": {
-      if (!id) throw new RaftschedError("BAD_ARGS", "member add <id> [<url>] [--role voter|learner] [--capacity N]");
+      if (!id) throw new RaftschedError("BAD_ARGS", "member add <id> [<url>] [--role voter|learner] [--capacity N] [--tags a,b]");
       const url = urlArg ?? stringFlag(args, "url") ?? cfg.nodes.find((n) => n.id === id)?.url;
       if (!url) throw new RaftschedError("BAD_ARGS", `member add: no url for "${id}" (give it, or list the node in the cluster file)`);
       const role = stringFlag(args, "role") ?? "voter";
       if (role !== "voter" && role !== "learner") throw new RaftschedError("BAD_ARGS", "--role must be voter or learner");
-      out(check(await callAny(cfg, "/v1/cluster/members", { body: { id, url, role, ...memberFactsFor(cfg, id, stringFlag(args, "capacity")) }, timeoutMs: 75_000 })));
+      out(check(await callAny(cfg, "/v1/cluster/members", { body: { id, url, role, ...memberFactsFor(cfg, id, stringFlag(args, "capacity"), stringFlag(args, "tags")) }, timeoutMs: 75_000 })));
       return 0;
     }
     case "remove": {

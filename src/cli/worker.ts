@@ -7,6 +7,7 @@ import { importHandlerFunction } from "../node/handler-module.js";
 import path from "node:path";
 import pino from "pino";
 import { loadClusterFile } from "../config/cluster-file.js";
+import { faultsEnabled } from "../api/fault-hooks.js";
 import { defaultHandler, type TaskContext } from "../node/task-executor.js";
 import type { JsonValue } from "../scheduler/types.js";
 import { RaftschedError, errorMessage } from "../util/errors.js";
@@ -60,6 +61,9 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
     process.on("SIGINT", () => shutdown("SIGINT"));
     process.on("SIGTERM", () => shutdown("SIGTERM"));
   });
+  // `raftsched chaos --workers` (fault worker-disconnect): SIGUSR2 drops the connection as a network failure would.
+  // Only with the chaos fault hooks enabled; a production worker keeps SIGUSR2's default.
+  if (faultsEnabled()) process.on("SIGUSR2", () => worker.dropConnection());
   // start() resolves on the first registration and rejects on a refusal no retry fixes (wrong token, a member's id).
   await worker.start();
   logger.info({ capacity, tags }, "worker started");
@@ -69,9 +73,7 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
 /** The node's built-in handler, for a worker: `{ sleepMs?, fail? }`. */
 const builtInHandler: WorkerHandler = (task) =>
   defaultHandler({ id: task.id, attempt: task.attempt, payload: task.payload as JsonValue, priority: 0, maxAttempts: 1, signal: task.signal,
-    // The worker protocol has no progress frame yet (README, "Workers outside the cluster"): the built-in handler
-    // reports none anyway.
-    progress: () => undefined } satisfies TaskContext);
+    progress: (value) => task.progress(value) } satisfies TaskContext);
 
 async function loadHandler(file: string): Promise<WorkerHandler> {
   return await importHandlerFunction<WorkerHandler>(path.resolve(file));

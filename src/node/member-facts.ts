@@ -1,6 +1,6 @@
-// What the node knows of each member beyond its id and url: its capacity and whether it runs tasks. The cluster
-// file says it for the members it lists; a member added at runtime (POST /v1/cluster/members with `capacity`,
-// `worker`) has it in its config entry, replicated like its url and kept in the snapshot once the entry is
+// What the node knows of each member beyond its id and url: its capacity, whether it runs tasks, and its worker
+// tags. The cluster file says it for the members it lists; a member added at runtime (POST /v1/cluster/members
+// with `capacity`, `worker`, `tags`) has it in its config entry, replicated like its url and kept in the snapshot once the entry is
 // compacted. The replicated facts win over the file (the log is the truth after boot), then the file, then the
 // contract's defaults.
 import type { ConfState, MemberFacts } from "../raft/types.js";
@@ -25,8 +25,18 @@ export function workerCapacities(
   return out;
 }
 
+/** A member's worker tags, sorted: the replicated ones (a runtime addition's), else the file's, else none. */
+export function memberTags(id: string, fileNodes: readonly Pick<NodeSpec, "id" | "tags">[], replicated: ReadonlyMap<string, MemberFacts>): readonly string[] {
+  const tags = replicated.get(id)?.tags ?? fileNodes.find((n) => n.id === id)?.tags ?? [];
+  return [...new Set(tags)].sort();
+}
+
 /** The facts an addition carries, if any (so an addition without them leaves what is known). */
 export function factsOf(cc: MemberFacts): MemberFacts | null {
-  if (cc.capacity === undefined && cc.worker === undefined) return null;
-  return { ...(cc.capacity !== undefined ? { capacity: cc.capacity } : {}), ...(cc.worker !== undefined ? { worker: cc.worker } : {}) };
+  if (cc.capacity === undefined && cc.worker === undefined && cc.tags === undefined) return null;
+  return {
+    ...(cc.capacity !== undefined ? { capacity: cc.capacity } : {}),
+    ...(cc.worker !== undefined ? { worker: cc.worker } : {}),
+    ...(cc.tags !== undefined ? { tags: [...cc.tags] } : {}),
+  };
 }

@@ -11,6 +11,7 @@ import type { ApplyResult } from "../scheduler/types.js";
 import { LeaderDuties } from "./leader-duties.js";
 import type { RaftRunner } from "./raft-runner.js";
 import { isMember } from "./rejoin-leave-decision.js";
+import { memberTags } from "./member-facts.js";
 import type { ReplicaHooks } from "./replica-hooks.js";
 import type { ReplicaMembership } from "./replica-membership.js";
 import { TaskExecutor } from "./task-executor.js";
@@ -41,7 +42,7 @@ export function createDuties(r: ReplicaInsides, seed: number): LeaderDuties {
     strategy: r.cfg.strategy,
     rng: makePrng(seed ^ 0x9e3779b9),
     workerMembers: () => r.members.workerCapacities(),
-    memberTags: (id) => r.cfg.nodes.find((n) => n.id === id)?.tags ?? [],
+    memberTags: (id) => memberTags(id, r.cfg.nodes, r.members.facts),
     inLatestConf: (id) => isMember(r.members.latestAfter(r.members.applied(), r.runner().appliedIndex), id),
     propose: r.propose,
     retention: r.cfg.retention,

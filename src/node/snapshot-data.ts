@@ -91,10 +91,15 @@ export function decodeSnapshotData(bytes: Uint8Array): NodeSnapshotData {
 }
 
 function decodeFacts(v: unknown): MemberFacts {
-  const o = (typeof v === "object" && v !== null ? v : null) as { capacity?: unknown; worker?: unknown } | null;
+  const o = (typeof v === "object" && v !== null ? v : null) as { capacity?: unknown; worker?: unknown; tags?: unknown } | null;
   const capacityOk = o !== null && (o.capacity === undefined || (Number.isInteger(o.capacity) && (o.capacity as number) >= 0));
-  if (!o || !capacityOk || (o.worker !== undefined && typeof o.worker !== "boolean")) {
+  const tagsOk = o !== null && (o.tags === undefined || (Array.isArray(o.tags) && o.tags.every((t) => typeof t === "string")));
+  if (!o || !capacityOk || !tagsOk || (o.worker !== undefined && typeof o.worker !== "boolean")) {
     throw new RaftschedError("SNAPSHOT_CORRUPT", "snapshot member facts are malformed");
   }
-  return { ...(o.capacity !== undefined ? { capacity: o.capacity as number } : {}), ...(o.worker !== undefined ? { worker: o.worker as boolean } : {}) };
+  return {
+    ...(o.capacity !== undefined ? { capacity: o.capacity as number } : {}),
+    ...(o.worker !== undefined ? { worker: o.worker as boolean } : {}),
+    ...(o.tags !== undefined ? { tags: [...(o.tags as string[])] } : {}),
+  };
 }

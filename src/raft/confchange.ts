@@ -39,6 +39,9 @@ export function decodeConfChange(data: Uint8Array): ConfChange {
 }
 
 const MAX_MEMBER_CAPACITY = 100_000;
+/** As the cluster file's node "tags" and a task's `requires`: at most 32 of 1-64 characters of [A-Za-z0-9._:-]. */
+const MAX_MEMBER_TAGS = 32;
+const TAG_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** The optional member facts of an addition; a malformed one makes the entry invalid, as a malformed url does. */
 function memberFactsOf(o: Record<string, unknown>): MemberFacts {
@@ -48,7 +51,15 @@ function memberFactsOf(o: Record<string, unknown>): MemberFacts {
     throw new RaftError("INVALID_CONF_CHANGE", "capacity must be an integer from 0 to 100000");
   }
   if (worker !== undefined && typeof worker !== "boolean") throw new RaftError("INVALID_CONF_CHANGE", "worker must be a boolean");
-  return { ...(capacity !== undefined ? { capacity: capacity as number } : {}), ...(worker !== undefined ? { worker } : {}) };
+  const tags = o["tags"];
+  if (tags !== undefined && !(Array.isArray(tags) && tags.length <= MAX_MEMBER_TAGS && tags.every((t) => typeof t === "string" && TAG_RE.test(t)))) {
+    throw new RaftError("INVALID_CONF_CHANGE", `tags must be at most ${MAX_MEMBER_TAGS} strings of [A-Za-z0-9._:-]`);
+  }
+  return {
+    ...(capacity !== undefined ? { capacity: capacity as number } : {}),
+    ...(worker !== undefined ? { worker } : {}),
+    ...(tags !== undefined ? { tags: [...(tags as string[])] } : {}),
+  };
 }
 
 /** Why `cc` makes no sense against `conf`, or null when it is acceptable. Checked at proposal time. */

@@ -26,6 +26,8 @@ export interface ConfState {
 export interface MemberFacts {
   readonly capacity?: number;
   readonly worker?: boolean;
+  /** The member's worker tags, sorted (a task's `requires` must all be among them). */
+  readonly tags?: readonly string[];
 }
 
 export type ConfChange =

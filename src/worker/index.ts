@@ -4,6 +4,9 @@
 // README documents ("External workers"); this is one client of it, examples/worker.py another.
 import WebSocket from "ws";
 import { type ReportOutbox, createOutbox } from "./report-outbox.js";
+import { ProgressFrames } from "./progress-frames.js";
+import { WorkerError } from "./worker-error.js";
+import { attemptOf, leaderUrlOf, parseNodeFrame, timeoutOf, type Frame } from "./node-frames.js";
 
 export interface WorkerTask {
   readonly id: string;
@@ -13,6 +16,9 @@ export interface WorkerTask {
   readonly timeoutMs?: number;
   /** Aborted when the attempt is taken away (cancelled, reassigned, past its deadline) or the worker stops. */
   readonly signal: AbortSignal;
+  /** Tells the leader how far the attempt got (any JSON value, at most 4 KiB): shown as the task's `progress`.
+   *  Calls in a tight loop are coalesced into the latest value; throws WorkerError BAD_PROGRESS on a bad value. */
+  progress(value: unknown): void;
 }
 
 /** Resolve with the result (any JSON value), or throw to fail the attempt. */
@@ -34,15 +40,7 @@ export interface WorkerOptions {
   readonly log?: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
 }
 
-export class WorkerError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "WorkerError";
-  }
-}
+export { WorkerError };
 
 /** Refusals that no retry can fix: the worker stops and start() rejects with the code. */
 const FATAL_CODES = new Set(["UNAUTHORIZED", "ID_IS_MEMBER", "BAD_WORKER_ID", "UNSUPPORTED_VERSION", "BAD_FIELD", "ALREADY_REGISTERED"]);
@@ -53,8 +51,6 @@ interface Running {
   readonly attempt: number;
   readonly abort: AbortController;
 }
-
-type Frame = Record<string, unknown> & { type: string };
 
 export class Worker {
   private readonly o: WorkerOptions;
@@ -69,6 +65,7 @@ export class Worker {
   private draining = false;
   private readonly running = new Map<string, Running>();
   private readonly outbox: ReportOutbox;
+  private readonly progressFrames: ProgressFrames;
   private startWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   private idleWaiters: Array<() => void> = [];
   private drainAcked: (() => void) | null = null;
@@ -77,8 +74,10 @@ export class Worker {
 
   constructor(options: WorkerOptions) {
     if (options.urls.length === 0) throw new WorkerError("BAD_ARGS", "Worker: urls must name at least one node");
+    for (const url of options.urls) if (leaderUrlOf({ type: "url", leaderUrl: url }) === null) throw new WorkerError("BAD_ARGS", `Worker: ${JSON.stringify(url)} is not an http(s) url`);
     this.o = options;
     this.outbox = createOutbox((frame) => this.sendFrame(frame));
+    this.progressFrames = new ProgressFrames((frame) => this.sendFrame(frame));
   }
 
   /** Connects; resolves once registered with the leader, rejects on a refusal no retry fixes. */
@@ -124,6 +123,12 @@ export class Worker {
     this.startWaiters = [];
   }
 
+  /** Drops the connection at once, as a network failure would (the chaos fault `worker-disconnect`); the worker
+   *  reconnects as after any lost connection. */
+  dropConnection(): void {
+    this.ws?.terminate();
+  }
+
   /** Resolves when nothing runs and every report was answered. */
   private idle(): Promise<void> {
     if (this.running.size === 0 && this.outbox.size === 0) return Promise.resolve();
@@ -161,36 +166,31 @@ export class Worker {
   }
 
   private onFrame(text: string): void {
-    let f: Frame;
-    try {
-      f = JSON.parse(text) as Frame;
-    } catch {
-      return;
-    }
+    const f = parseNodeFrame(text);
+    if (f === null) return this.o.log?.("warn", "ignored a frame that is not a JSON object with a type", { frame: text.slice(0, 200) });
     switch (f.type) {
       case "registered":
         return this.onRegistered(f);
       case "notLeader":
-        this.nextUrl = typeof f.leaderUrl === "string" ? f.leaderUrl : null;
+        this.nextUrl = leaderUrlOf(f);
         return;
-      case "assign":
-        return this.onAssign(String(f.taskId), Number(f.attempt), f.payload, typeof f.timeoutMs === "number" ? f.timeoutMs : undefined);
-      case "abort":
-        return this.onAbort(String(f.taskId), Number(f.attempt));
-      case "accepted":
-        this.outbox.answered(String(f.taskId), Number(f.attempt));
-        return this.checkIdle();
-      case "refused":
-        this.counts.refused++;
-        this.o.log?.("warn", "report refused", { taskId: f.taskId, attempt: f.attempt, code: f.code });
-        this.outbox.answered(String(f.taskId), Number(f.attempt));
-        return this.checkIdle();
       case "draining":
         this.drainAcked?.();
         return;
       case "error":
         return this.onError(f);
     }
+    if (!["assign", "abort", "accepted", "refused"].includes(f.type)) return;
+    const a = attemptOf(f);
+    if (a === null) return this.o.log?.("warn", `ignored a ${f.type} frame without a valid taskId and attempt`, { frame: text.slice(0, 200) });
+    if (f.type === "assign") return this.onAssign(a.taskId, a.attempt, f.payload, timeoutOf(f));
+    if (f.type === "abort") return this.onAbort(a.taskId, a.attempt);
+    if (f.type === "refused") {
+      this.counts.refused++;
+      this.o.log?.("warn", "report refused", { taskId: a.taskId, attempt: a.attempt, code: f.code });
+    }
+    this.outbox.answered(a.taskId, a.attempt);
+    this.checkIdle();
   }
 
   private onRegistered(f: Frame): void {
@@ -229,8 +229,12 @@ export class Worker {
     this.running.set(taskId, { attempt, abort });
     this.o.log?.("info", "attempt started", { taskId, attempt });
     const deadline = timeoutMs !== undefined ? setTimeout(() => abort.abort(new WorkerError("TIMEOUT", `attempt ran past ${timeoutMs} ms`)), timeoutMs) : null;
-    void this.run({ id: taskId, attempt, payload, ...(timeoutMs !== undefined ? { timeoutMs } : {}), signal: abort.signal }).finally(() => {
+    const progress = (value: unknown): void => {
+      if (!abort.signal.aborted) this.progressFrames.report(taskId, attempt, value);
+    };
+    void this.run({ id: taskId, attempt, payload, ...(timeoutMs !== undefined ? { timeoutMs } : {}), signal: abort.signal, progress }).finally(() => {
       if (deadline) clearTimeout(deadline);
+      this.progressFrames.forget(taskId, attempt);
       if (this.running.get(taskId)?.abort === abort) this.running.delete(taskId);
       this.checkIdle();
     });

@@ -72,7 +72,12 @@ afterAll(async () => {
 
 describe("external workers (real processes)", () => {
   it("GET /v1/workers lists members and external workers with kind, tags and lastSeenMs", async () => {
-    const rows = (await cluster.request(await leader(), "GET", "/v1/workers")).body as any[];
+    // `alive` comes from the log, `lastSeenMs` from the leader's memory: a leader elected after the workers
+    // registered (an election on a loaded machine) knows it only once they have reconnected to it.
+    const rows = await waitFor("w01 heard by the current leader", 20_000, async () => {
+      const r = (await cluster.request(await leader(), "GET", "/v1/workers")).body as any[];
+      return Array.isArray(r) && typeof r.find((w) => w.id === "w01")?.lastSeenMs === "number" ? r : undefined;
+    }, 100);
     const w01 = rows.find((w) => w.id === "w01");
     expect(w01).toMatchObject({ kind: "external", alive: true, capacity: CAPACITY, tags: ["big", "gpu"] });
     expect(typeof w01.lastSeenMs).toBe("number");

@@ -38,4 +38,21 @@ describe("parseWorkerFrame", () => {
     const r = parseWorkerFrame(JSON.stringify({ type: "complete", taskId: "t9", attempt: 1, result: "x".repeat(1024 * 1024) }));
     expect(r).toMatchObject({ ok: false, code: "RESULT_TOO_LARGE", close: false, taskId: "t9" });
   });
+
+  it("progress: any JSON value up to 4 KiB; a bad one is BAD_PROGRESS naming no task (a report's answer would)", () => {
+    const r = parseWorkerFrame('{"type":"progress","taskId":"t1","attempt":2,"progress":{"done":3,"of":10}}');
+    expect(r).toEqual({ ok: true, frame: { type: "progress", taskId: "t1", attempt: 2, progress: { done: 3, of: 10 } } });
+    expect(code('{"type":"progress","taskId":"t1","attempt":1,"progress":0.5}')).toBe("ok");
+    for (const bad of [
+      '{"type":"progress","taskId":"t1","attempt":1}',
+      '{"type":"progress","taskId":"t1","attempt":0,"progress":1}',
+      '{"type":"progress","taskId":"bad id","attempt":1,"progress":1}',
+      '{"type":"progress","taskId":"t1","attempt":1,"progress":1,"extra":true}',
+      JSON.stringify({ type: "progress", taskId: "t1", attempt: 1, progress: "x".repeat(4097) }),
+    ]) {
+      const p = parseWorkerFrame(bad);
+      expect(p, bad.slice(0, 80)).toMatchObject({ ok: false, code: "BAD_PROGRESS", close: false });
+      expect(p, bad.slice(0, 80)).not.toHaveProperty("taskId");
+    }
+  });
 });

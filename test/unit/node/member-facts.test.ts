@@ -1,8 +1,8 @@
-// A member added at runtime keeps the capacity and worker flag it was added with: in its config entry, in the
+// A member added at runtime keeps the capacity, worker flag and tags it was added with: in its config entry, in the
 // snapshot, and in the leader's placement (src/node/member-facts.ts, src/raft/confchange.ts, snapshot-data.ts).
 import { describe, expect, it } from "vitest";
 import { decodeConfChange, encodeConfChange } from "../../../src/raft/confchange.js";
-import { workerCapacities } from "../../../src/node/member-facts.js";
+import { factsOf, memberTags, workerCapacities } from "../../../src/node/member-facts.js";
 import { decodeSnapshotData, encodeSnapshotData } from "../../../src/node/snapshot-data.js";
 import { Packr } from "msgpackr";
 
@@ -41,5 +41,20 @@ describe("member facts", () => {
     const o = decodeSnapshotData(old);
     expect([...o.memberUrls]).toEqual([["n1", "http://h:1"]]);
     expect(o.memberFacts?.size).toBe(0);
+  });
+
+  it("tags: travel in the config entry and the snapshot, and win over the file's (member add --tags)", () => {
+    const cc = decodeConfChange(encodeConfChange({ op: "addLearner", id: "n4", url: "http://h:1", tags: ["gpu", "ssd"] }));
+    expect(cc).toEqual({ op: "addLearner", id: "n4", url: "http://h:1", tags: ["gpu", "ssd"] });
+    expect(factsOf(cc as { tags?: string[] })).toEqual({ tags: ["gpu", "ssd"] });
+    expect(() => decodeConfChange(new TextEncoder().encode(JSON.stringify({ op: "addVoter", id: "n4", tags: ["a b"] })))).toThrow(/tags/);
+    expect(() => decodeConfChange(new TextEncoder().encode(JSON.stringify({ op: "addVoter", id: "n4", tags: "gpu" })))).toThrow(/tags/);
+    const d = decodeSnapshotData(encodeSnapshotData({ memberUrls: new Map([["n4", "http://h:4"]]), memberFacts: new Map([["n4", { tags: ["gpu"] }]]), table: new Uint8Array(0) }));
+    expect([...(d.memberFacts ?? [])]).toEqual([["n4", { tags: ["gpu"] }]]);
+    const file = [{ id: "n1", tags: ["cpu"] }, { id: "n4", tags: ["old"] }];
+    const replicated = new Map([["n4", { tags: ["ssd", "gpu"] }]]);
+    expect(memberTags("n4", file, replicated)).toEqual(["gpu", "ssd"]);
+    expect(memberTags("n1", file, replicated)).toEqual(["cpu"]);
+    expect(memberTags("n9", file, replicated)).toEqual([]);
   });
 });
