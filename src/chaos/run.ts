@@ -1,7 +1,7 @@
 // One chaos run, start to verdict: a fresh loopback cluster in temp dirs, the client workload recording a
 // history, the nemesis on its seeded schedule, then heal, quiesce, and check:
 //   - the history is linearizable against the task model (src/chaos/task-model.ts);
-//   - every acknowledged task exists at the end (lost = 0), and paging /v1/tasks finds each id once (dup = 0);
+//   - every acknowledged task no client sent a delete for exists at the end (lost = 0), and paging /v1/tasks finds each id once (dup = 0);
 //   - after quiescence every replica's table is identical (state, attempt, worker) at the same applied index,
 //     so no task has two current attempts anywhere;
 // and measures the write unavailability of each leader failover and how fast a lost worker's tasks move on.
@@ -55,6 +55,8 @@ export interface ChaosReport {
   readonly operations: { invoked: number; ok: number; fail: number; unknown: number; refused: number };
   /** Completions sent with an attempt already superseded, and how many were refused (409), as fencing must. */
   readonly staleReports: { sent: number; refused: number };
+  /** Queue-lifecycle operations the clients sent (lifecycle-ops.ts); cancel counts only those of running tasks. */
+  readonly lifecycle: { delete: number; retry: number; cancel: number };
   submitted: number;
   acknowledged: number;
   lost: string[];
@@ -107,6 +109,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
     checker: null,
     operations: { invoked: 0, ok: 0, fail: 0, unknown: 0, refused: 0 },
     staleReports: { sent: 0, refused: 0 },
+    lifecycle: { delete: 0, retry: 0, cancel: 0 },
     submitted: 0,
     acknowledged: 0,
     lost: [],
@@ -213,7 +216,9 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
   }
   report.duplicated = [...counts].filter(([, c]) => c > 1).map(([id]) => id);
   report.outOfOrder = outOfOrder;
-  report.lost = leader ? [...workload.acknowledged].filter((id) => !counts.has(id)).sort() : [...workload.acknowledged].sort();
+  // A task a client sent a delete for may rightly be gone; the model checks its reads (a deleted task reads 404).
+  const mayBeLost = [...workload.acknowledged].filter((id) => !workload.deleteSent.has(id));
+  report.lost = leader ? mayBeLost.filter((id) => !counts.has(id)).sort() : mayBeLost.sort();
   report.submitted = new Set(workload.submitted).size;
   report.acknowledged = workload.acknowledged.size;
   if (report.lost.length > 0) report.violations.push(`${report.lost.length} acknowledged tasks lost (e.g. ${report.lost.slice(0, 5).join(", ")})`);
@@ -237,6 +242,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
   report.operations.unknown = c.unknown;
   report.operations.refused = c.refused;
   Object.assign(report.staleReports, workload.staleReports);
+  Object.assign(report.lifecycle, workload.lifecycleCounts);
   o.log(`chaos: checking ${history.size} history events for linearizability`);
   const checkTimeoutMs = Math.max(120_000, o.durationMs);
   const verdict = checkHistory(taskModel, history.events(), { classify, timeoutMs: checkTimeoutMs });
