@@ -100,6 +100,9 @@ export interface ScheduleTaskTemplate {
   readonly payload: JsonValue;
   readonly priority: number;
   readonly maxAttempts: number;
+  /** As on a submit (CONTRACT "Task fields added"); absent: none. Absent in records written before they existed. */
+  readonly requires?: readonly string[];
+  readonly timeoutMs?: number;
 }
 
 /** A recurring schedule (POST /v1/schedules) as the table keeps it and the API answers it (schedule-record.ts). */
