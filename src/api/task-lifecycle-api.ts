@@ -33,6 +33,9 @@ export interface LifecycleDeps {
   readonly write: (method: string, path: string, body: unknown, ctx: RequestContext | undefined, onLeader: () => Promise<Answer>) => Promise<Answer>;
   readonly propose: (cmd: Command) => Promise<ApplyResult>;
   readonly linearize: () => Promise<void>;
+  /** The read a write makes before it proposes (DELETE); a failure because leadership moved is TRANSFER_IN_PROGRESS,
+   *  so the write is held through the hand-over. Default: linearize. */
+  readonly linearizeWrite?: () => Promise<void>;
   readonly nowMs?: () => number;
 }
 
@@ -99,7 +102,7 @@ export class TaskLifecycleApi implements TaskLifecycleBackend {
 
   deleteTask(id: string, ctx?: RequestContext): Promise<Answer> {
     return this.d.write("DELETE", taskPath(id), undefined, ctx, async () => {
-      await this.d.linearize();
+      await (this.d.linearizeWrite ?? this.d.linearize)();
       this.refuseLive(id, "deleted");
       const res = await this.d.propose({ type: "delete", ids: [id] });
       if (res.ok && res.deleted?.includes(id)) return { status: 200, body: { id, deleted: true } };
