@@ -9,7 +9,7 @@ export type LifecycleOp = "delete" | "retry" | "cancel";
 /** How often a client acts on a task in each seen state (per operation on that task). */
 const DELETE_FINISHED = 0.2;
 const RETRY_DEAD_OR_CANCELLED = 0.25;
-const CANCEL_RUNNING = 0.06;
+const CANCEL_RUNNING = 0.15;
 
 /** The operation to send for a task last seen in `state`, or null (do the usual read or report). */
 export function pickLifecycleOp(state: TaskStatus, rng: () => number): LifecycleOp | null {
