@@ -6,8 +6,7 @@
 // down) are not replayed: when several are due at once only the latest fires, once (dueSlot).
 import { CronError, cronNext, cronPrev, parseCron, type CronSpec } from "./cron.js";
 import { jsonProblem } from "./json-value.js";
-import type { ScheduleRecord, ScheduleTaskTemplate } from "./types.js";
-import type { TaskExtras } from "./record-extras.js";
+import type { ScheduleRecord, ScheduleTaskTemplate, TaskExtras } from "./types.js";
 import { canonicalTags, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, submitExtras, tagListProblem } from "./task-fields.js";
 
 export type { ScheduleRecord, ScheduleTaskTemplate } from "./types.js";
