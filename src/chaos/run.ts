@@ -108,8 +108,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
     counterexample: null,
     checker: null,
     operations: { invoked: 0, ok: 0, fail: 0, unknown: 0, refused: 0 },
-    staleReports: { sent: 0, refused: 0 },
-    lifecycle: { delete: 0, retry: 0, cancel: 0 },
+    ...{ staleReports: { sent: 0, refused: 0 }, lifecycle: { delete: 0, retry: 0, cancel: 0 } },
     submitted: 0,
     acknowledged: 0,
     lost: [],
@@ -216,9 +215,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
   }
   report.duplicated = [...counts].filter(([, c]) => c > 1).map(([id]) => id);
   report.outOfOrder = outOfOrder;
-  // A task a client sent a delete for may rightly be gone; the model checks its reads (a deleted task reads 404).
-  const mayBeLost = [...workload.acknowledged].filter((id) => !workload.deleteSent.has(id));
-  report.lost = leader ? mayBeLost.filter((id) => !counts.has(id)).sort() : mayBeLost.sort();
+  report.lost = lostAcknowledged(workload, leader ? counts : null);
   report.submitted = new Set(workload.submitted).size;
   report.acknowledged = workload.acknowledged.size;
   if (report.lost.length > 0) report.violations.push(`${report.lost.length} acknowledged tasks lost (e.g. ${report.lost.slice(0, 5).join(", ")})`);
@@ -241,8 +238,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
   report.operations.fail = c.fail;
   report.operations.unknown = c.unknown;
   report.operations.refused = c.refused;
-  Object.assign(report.staleReports, workload.staleReports);
-  Object.assign(report.lifecycle, workload.lifecycleCounts);
+  for (const [into, from] of [[report.staleReports, workload.staleReports], [report.lifecycle, workload.lifecycleCounts]] as const) Object.assign(into, from);
   o.log(`chaos: checking ${history.size} history events for linearizability`);
   const checkTimeoutMs = Math.max(120_000, o.durationMs);
   const verdict = checkHistory(taskModel, history.events(), { classify, timeoutMs: checkTimeoutMs });
@@ -329,6 +325,13 @@ async function compareReplicas(cluster: ChaosCluster): Promise<{ nodes: number; 
     return { nodes: cluster.nodes.length, appliedIndex: idx, tasks: views.size, diffs };
   }
   return { nodes: cluster.nodes.length, appliedIndex: null, tasks: 0, diffs: [] };
+}
+
+/** Acknowledged tasks missing from the final listing (all of them when no listing was read). A task a client sent a
+ *  delete for may rightly be gone: the model checks its reads instead (a deleted task reads 404). */
+function lostAcknowledged(w: Workload, listed: ReadonlyMap<string, number> | null): string[] {
+  const mayBeLost = [...w.acknowledged].filter((id) => !w.deleteSent.has(id));
+  return (listed ? mayBeLost.filter((id) => !listed.has(id)) : mayBeLost).sort();
 }
 
 /** Client-observed write unavailability: from the fault to the first successful write invoked after it. */

@@ -11,7 +11,7 @@
 //
 // Silent steps still apply: a pending or assigned task may have finished (completed or dead) unseen before a
 // delete, so a 200 from a live-looking state is legal; a cancelled task never is reached unseen.
-import type { KnownTask, TaskModelState, TaskOutput, TaskView } from "./task-model.js";
+import type { KnownTask, TaskModelState, TaskOutput, TaskView } from "./task-model-types.js";
 
 const FINAL = new Set(["completed", "dead", "cancelled"]);
 
