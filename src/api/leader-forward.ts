@@ -58,7 +58,7 @@ export class LeaderForwarder {
         { leaderId: this.n.runner.knownLeader },
       );
     }
-    if (method !== "POST" || !path.startsWith("/v1/tasks")) return await this.send(url, method, path, body);
+    if (!isHeldWrite(method, path)) return await this.send(url, method, path, body);
     // A write: the leader may refuse it because it is handing over (or just did); wait for the next and resend.
     return await forwardThroughHandOver(this.transferHold, this.n.runner.knownLeader, async (leaderId) => {
       const to = leaderId === null ? url : this.n.memberUrl(leaderId);
@@ -125,4 +125,12 @@ export function forwardedSubmit(r: Forwarded): { created: boolean; readonly task
     },
     ...(r.text !== undefined ? { answerText: r.text } : {}),
   };
+}
+
+/** The writes held through a leader hand-over: task writes (submit, reports, cancel, retry, DELETE) and schedule
+ *  writes; membership changes and transfers are the hand-over's own business. */
+export function isHeldWrite(method: string, path: string): boolean {
+  if (method === "POST") return path.startsWith("/v1/tasks") || path.startsWith("/v1/schedules");
+  if (method === "DELETE") return path.startsWith("/v1/tasks/") || path.startsWith("/v1/schedules/");
+  return false;
 }

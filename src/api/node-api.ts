@@ -11,7 +11,7 @@ import { renderDashboard } from "../dashboard/page.js";
 import type { ReplicaHandle } from "../node/replica-handle.js";
 import { yieldIfLarge } from "../node/large-request-yield.js";
 import { refuseReusedId } from "../node/id-reuse.js";
-import { TransferHold, proposeThroughHandOver } from "../node/transfer-hold.js";
+import { TransferHold, proposeThroughHandOver, readBeforeHeldWrite } from "../node/transfer-hold.js";
 import { submitLeaderWaitMs } from "../node/leader-wait.js";
 import { parseLingeringCount } from "../node/lingering-handlers.js";
 import { workerRows } from "../node/worker-rows.js";
@@ -76,8 +76,12 @@ export class NodeApi implements ApiBackend {
     });
     const w = extras.watch && new TaskWatchApi(extras.watch, () => node.status().commitIndex, (id, stale) => this.getTask(id, stale), (id) => node.table.getTask(id));
     if (w) [this.watch, this.waitTask] = [w.watch, w.waitTask];
-    const write = (method: string, path: string, body: unknown, ctx: RequestContext | undefined, onLeader: () => Promise<Forwarded>) => this.awaitLeader(ctx).then(() => this.leaderOrForward({ method, path, body }, ctx, (r) => r, onLeader));
-    this.lifecycle = new TaskLifecycleApi({ getTask: (id) => node.table.getTask(id), schedules: () => node.table.schedules(), write, propose: (cmd) => node.proposeCommand(cmd), linearize: () => this.linearize() });
+    // DELETE, retry and schedule writes are held through a leader hand-over as submits are (transfer-hold.ts).
+    const held = (method: string, path: string, body: unknown, ctx: RequestContext | undefined, onLeader: () => Promise<Forwarded>) =>
+      proposeThroughHandOver(this.transferHold, onLeader, () => this.forwarder.forward(method, path, body, ctx));
+    const write = (method: string, path: string, body: unknown, ctx: RequestContext | undefined, onLeader: () => Promise<Forwarded>) =>
+      this.awaitLeader(ctx).then(() => this.leaderOrForward({ method, path, body }, ctx, (r) => r, () => held(method, path, body, ctx, onLeader)));
+    this.lifecycle = new TaskLifecycleApi({ getTask: (id) => node.table.getTask(id), schedules: () => node.table.schedules(), write, propose: (cmd) => node.proposeCommand(cmd), linearize: () => this.linearize(), linearizeWrite: () => readBeforeHeldWrite(() => this.linearize(), this.transferHold.view) });
   }
 
   /** Proposes a write on this leader, held through a hand-over and then sent on to the new leader if it moved. */

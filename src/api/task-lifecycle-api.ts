@@ -3,7 +3,8 @@
 // every replica deletes, retries and schedules alike; reads are linearized through ReadIndex like GET /v1/tasks.
 import type { Command } from "../scheduler/commands.js";
 import type { ApplyResult, ScheduleRecord, Task } from "../scheduler/types.js";
-import { cronProblem, MAX_EVERY_MS, MIN_EVERY_MS, SCHEDULE_ID_PATTERN } from "../scheduler/schedule-record.js";
+import { cronProblem, MAX_EVERY_MS, MIN_EVERY_MS, SCHEDULE_ID_PATTERN, TEMPLATE_KEYS, templateFieldProblem } from "../scheduler/schedule-record.js";
+import { canonicalTags } from "../scheduler/task-fields.js";
 import { RaftschedError } from "../util/errors.js";
 import { asObject, checkKeys, field, jsonField } from "./request-input.js";
 /** router.ts's RequestContext (not imported: the router imports this file). */
@@ -32,6 +33,9 @@ export interface LifecycleDeps {
   readonly write: (method: string, path: string, body: unknown, ctx: RequestContext | undefined, onLeader: () => Promise<Answer>) => Promise<Answer>;
   readonly propose: (cmd: Command) => Promise<ApplyResult>;
   readonly linearize: () => Promise<void>;
+  /** The read a write makes before it proposes (DELETE); a failure because leadership moved is TRANSFER_IN_PROGRESS,
+   *  so the write is held through the hand-over. Default: linearize. */
+  readonly linearizeWrite?: () => Promise<void>;
   readonly nowMs?: () => number;
 }
 
@@ -59,9 +63,9 @@ export function parseSchedule(body: unknown, nowMs: number): ScheduleRecord {
     const problem = cronProblem(o.cron, nowMs);
     if (problem !== null) throw field("cron", problem);
   }
-  if (typeof o.task !== "object" || o.task === null || Array.isArray(o.task)) throw field("task", "must be an object { payload, priority?, maxAttempts? }");
+  if (typeof o.task !== "object" || o.task === null || Array.isArray(o.task)) throw field("task", "must be an object { payload, priority?, maxAttempts?, requires?, timeoutMs? }");
   const t = o.task as Record<string, unknown>;
-  for (const k of Object.keys(t)) if (!["payload", "priority", "maxAttempts"].includes(k)) throw field(`task.${k}`, "unknown field (allowed: payload, priority, maxAttempts)");
+  for (const k of Object.keys(t)) if (!TEMPLATE_KEYS.includes(k)) throw field(`task.${k}`, `unknown field (allowed: ${TEMPLATE_KEYS.join(", ")})`);
   if (!("payload" in t)) throw field("task.payload", "is required (any JSON value)");
   const int = (name: string, min: number, max: number, def: number): number => {
     const v = t[name];
@@ -73,9 +77,19 @@ export function parseSchedule(body: unknown, nowMs: number): ScheduleRecord {
     id: o.id,
     everyMs: (o.everyMs as number | undefined) ?? null,
     cron: (o.cron as string | undefined) ?? null,
-    task: { payload: jsonField("task.payload", t.payload), priority: int("priority", -1_000_000, 1_000_000, 0), maxAttempts: int("maxAttempts", 1, 100, 3) },
+    task: { payload: jsonField("task.payload", t.payload), priority: int("priority", -1_000_000, 1_000_000, 0), maxAttempts: int("maxAttempts", 1, 100, 3), ...templateFields(t) },
     createdAtMs: nowMs,
     lastSlotMs: nowMs,
+  };
+}
+
+/** The template's requires/timeoutMs, checked as a submit's are (400 naming `task.requires` / `task.timeoutMs`). */
+function templateFields(t: Record<string, unknown>): Pick<ScheduleRecord["task"], "requires" | "timeoutMs"> {
+  const problem = templateFieldProblem(t);
+  if (problem !== null) throw field(problem[0], problem[1]);
+  return {
+    ...(t.requires !== undefined && (t.requires as string[]).length > 0 ? { requires: canonicalTags(t.requires as string[]) } : {}),
+    ...(t.timeoutMs !== undefined ? { timeoutMs: t.timeoutMs as number } : {}),
   };
 }
 
@@ -88,7 +102,7 @@ export class TaskLifecycleApi implements TaskLifecycleBackend {
 
   deleteTask(id: string, ctx?: RequestContext): Promise<Answer> {
     return this.d.write("DELETE", taskPath(id), undefined, ctx, async () => {
-      await this.d.linearize();
+      await (this.d.linearizeWrite ?? this.d.linearize)();
       this.refuseLive(id, "deleted");
       const res = await this.d.propose({ type: "delete", ids: [id] });
       if (res.ok && res.deleted?.includes(id)) return { status: 200, body: { id, deleted: true } };

@@ -3,7 +3,7 @@
 // on any node: a follower answers from what it applied, fed by the same events as GET /v1/watch. Bounded: at most
 // `maxWaiters` requests wait on one node (503 WAITERS_FULL beyond).
 import { RaftschedError } from "../util/errors.js";
-import { TERMINAL_STATES } from "../scheduler/task-events.js";
+import { isDeletion, TERMINAL_STATES } from "../scheduler/task-events.js";
 import type { StoredEvent, WatchHistory, WatchSubscriber } from "../node/watch-history.js";
 
 export const MAX_WAIT_TIMEOUT_MS = 60_000;
@@ -77,7 +77,7 @@ export class TerminalWaiters implements WatchSubscriber {
 
   onApplied(_index: number, events: readonly StoredEvent[]): void {
     for (const e of events) {
-      if (!TERMINAL_STATES.has(e.event.state)) continue;
+      if (isDeletion(e.event) || !TERMINAL_STATES.has(e.event.state)) continue;
       for (const w of [...(this.byTask.get(e.event.id) ?? [])]) w.done();
     }
   }

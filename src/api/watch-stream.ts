@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { RaftschedError } from "../util/errors.js";
 import type { StoredEvent, WatchHistory, WatchSubscriber } from "../node/watch-history.js";
 import { sendJson } from "./http-util.js";
+import { isDeletion } from "../scheduler/task-events.js";
 
 export type WatchView = Pick<WatchHistory, "floorIndex" | "lastIndex" | "since" | "chunkAfter" | "subscribe">;
 
@@ -64,6 +65,8 @@ export function parseWatchStart(url: URL, lastEventId: string | undefined, newes
 }
 
 export function formatEvent(e: StoredEvent): string {
+  // A deletion is a named event: an EventSource's onmessage (task changes) never sees a shape it does not know.
+  if (isDeletion(e.event)) return `event: deleted\nid: ${e.event.index}\ndata: ${e.json}\n\n`;
   return `id: ${e.event.index}\ndata: ${e.json}\n\n`;
 }
 

@@ -27,6 +27,7 @@ export function verdictText(r: ChaosReport): string {
     ...(r.workers ? [workersLine(r.workers)] : []),
     `faults: ${r.faults.total}${faults ? ` (${faults})` : ""}; seed ${r.seed}; ${Math.round(r.durationMs / 1000)} s; ${r.operations.invoked} client operations (ok ${r.operations.ok}, fail ${r.operations.fail}, unknown ${r.operations.unknown}, refused ${r.operations.refused})`,
     `stale-worker completions (attempt already superseded): ${r.staleReports.sent} sent, ${r.staleReports.refused} refused with 409`,
+    `queue lifecycle: ${r.lifecycle.delete} deletes, ${r.lifecycle.retry} retries, ${r.lifecycle.cancel} cancels of running tasks`,
     `quiescence: ${r.quiescence.reached ? `reached after ${(r.quiescence.waitedMs / 1000).toFixed(1)} s` : `NOT reached (${r.quiescence.unfinished} tasks unfinished)`}`,
     `violations: ${r.violations.length === 0 ? "none" : r.violations.length}`,
   ];

@@ -1,7 +1,7 @@
 // One chaos run, start to verdict: a fresh loopback cluster in temp dirs, the client workload recording a
 // history, the nemesis on its seeded schedule, then heal, quiesce, and check:
 //   - the history is linearizable against the task model (src/chaos/task-model.ts);
-//   - every acknowledged task exists at the end (lost = 0), and paging /v1/tasks finds each id once (dup = 0);
+//   - every acknowledged task no client sent a delete for exists at the end (lost = 0), and paging /v1/tasks finds each id once (dup = 0);
 //   - after quiescence every replica's table is identical (state, attempt, worker) at the same applied index,
 //     so no task has two current attempts anywhere;
 //   - with --workers N (external worker processes, faulted too): no attempt started on two workers;
@@ -59,6 +59,8 @@ export interface ChaosReport {
   readonly operations: { invoked: number; ok: number; fail: number; unknown: number; refused: number };
   /** Completions sent with an attempt already superseded, and how many were refused (409), as fencing must. */
   readonly staleReports: { sent: number; refused: number };
+  /** Queue-lifecycle operations the clients sent (lifecycle-ops.ts); cancel counts only those of running tasks. */
+  readonly lifecycle: { delete: number; retry: number; cancel: number };
   submitted: number;
   acknowledged: number;
   lost: string[];
@@ -195,7 +197,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
   }
   report.duplicated = [...counts].filter(([, c]) => c > 1).map(([id]) => id);
   report.outOfOrder = outOfOrder;
-  report.lost = leader ? [...workload.acknowledged].filter((id) => !counts.has(id)).sort() : [...workload.acknowledged].sort();
+  report.lost = lostAcknowledged(workload, leader ? counts : null);
   report.submitted = new Set(workload.submitted).size;
   report.acknowledged = workload.acknowledged.size;
   if (report.lost.length > 0) report.violations.push(`${report.lost.length} acknowledged tasks lost (e.g. ${report.lost.slice(0, 5).join(", ")})`);
@@ -218,7 +220,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
   report.operations.fail = c.fail;
   report.operations.unknown = c.unknown;
   report.operations.refused = c.refused;
-  Object.assign(report.staleReports, workload.staleReports);
+  for (const [into, from] of [[report.staleReports, workload.staleReports], [report.lifecycle, workload.lifecycleCounts]] as const) Object.assign(into, from);
   o.log(`chaos: checking ${history.size} history events for linearizability`);
   const checkTimeoutMs = Math.max(120_000, o.durationMs);
   const verdict = checkHistory(taskModel, history.events(), { classify, timeoutMs: checkTimeoutMs });
@@ -268,6 +270,7 @@ function newReport(o: ChaosOptions, cluster: ChaosCluster): ChaosReport {
     checker: null,
     operations: { invoked: 0, ok: 0, fail: 0, unknown: 0, refused: 0 },
     staleReports: { sent: 0, refused: 0 },
+    lifecycle: { delete: 0, retry: 0, cancel: 0 },
     submitted: 0,
     acknowledged: 0,
     lost: [],
@@ -347,6 +350,13 @@ async function compareReplicas(cluster: ChaosCluster): Promise<{ nodes: number; 
     return { nodes: cluster.nodes.length, appliedIndex: idx, tasks: views.size, diffs };
   }
   return { nodes: cluster.nodes.length, appliedIndex: null, tasks: 0, diffs: [] };
+}
+
+/** Acknowledged tasks missing from the final listing (all of them when no listing was read). A task a client sent a
+ *  delete for may rightly be gone: the model checks its reads instead (a deleted task reads 404). */
+function lostAcknowledged(w: Workload, listed: ReadonlyMap<string, number> | null): string[] {
+  const mayBeLost = [...w.acknowledged].filter((id) => !w.deleteSent.has(id));
+  return (listed ? mayBeLost.filter((id) => !listed.has(id)) : mayBeLost).sort();
 }
 
 /** Client-observed write unavailability: from the fault to the first successful write invoked after it. */

@@ -14,11 +14,14 @@
 //   completed, dead, cancelled: final. A new task is pending 0 ("0 before the first assignment").
 // Hence from pending a one can reach pending >=a, assigned >=a+1, completed >=a+1, dead >=a; from assigned
 // a, w: assigned a with the same worker or >a with any, pending >=a, completed/dead >=a (same worker at a).
-// Cancelled is reached only by a client's cancel.
+// Cancelled is reached only by a client's cancel. Clients also delete a finished task (it reads 404 from then on)
+// and retry a dead or cancelled one (pending again, attempt kept): task-model-lifecycle.ts.
 //
 // Anomalies this model catches (per task id):
-//  - a lost task: a read answers 404 after a submit was acknowledged (or after anything saw the task);
-//  - a duplicated task: two submits answered 201, or 201 after the task was already seen;
+//  - a lost task: a read answers 404 after a submit was acknowledged (or after anything saw the task), unless a
+//    delete came between; a deleted task read back as present (with no submit creating it anew since);
+//  - a duplicated task: two submits answered 201, or 201 after the task was already seen (and not deleted);
+//  - a retry applied twice, or a retry of a task that was not dead or cancelled (or refused although it was);
 //  - a wrong payload: a read or a 200-submit shows a payload other than the creating submit's (when recorded);
 //  - a stale completion or failure accepted: complete/fail with attempt a answered 200 when the task can no
 //    longer be assigned at attempt a (someone already saw a later attempt or a final state);
@@ -38,55 +41,11 @@
 import { createHash } from "node:crypto";
 import type { Operation, OutcomeClass } from "./history.js";
 import type { Model } from "./linearizability.js";
+import { stepDelete, stepRetry } from "./task-model-lifecycle.js";
 
-export type TaskStatus = "pending" | "assigned" | "completed" | "dead" | "cancelled";
-
-export type TaskInput =
-  | { readonly type: "submit"; readonly id: string; readonly payload?: unknown }
-  | { readonly type: "get"; readonly id: string }
-  /** supersededBy: a stale worker's report, sent after the client had seen this higher attempt (fencing must refuse it). */
-  | { readonly type: "complete"; readonly id: string; readonly attempt: number; readonly supersededBy?: number }
-  | { readonly type: "fail"; readonly id: string; readonly attempt: number }
-  | { readonly type: "cancel"; readonly id: string };
-
-/** The part of the task object the checker looks at. */
-export interface TaskView {
-  readonly state: TaskStatus;
-  readonly attempt: number;
-  /** Omitted: not recorded, not checked. */
-  readonly worker?: string | null;
-  /** Omitted: not recorded, not checked. */
-  readonly payload?: unknown;
-  /** Recorded for checkers (log indexes order the changes of a task; maxAttempts bounds its attempts); the
-   *  model does not use them yet. Omitted when the answer did not carry them. */
-  readonly createdIndex?: number;
-  readonly updatedIndex?: number;
-  readonly maxAttempts?: number;
-}
-
-/** An HTTP answer: the status, the task when the body is one, the error code when the body is an error. */
-export interface TaskOutput {
-  readonly status: number;
-  readonly task?: TaskView;
-  readonly code?: string;
-  /** The error's message (e.g. which attempt is current, for a 409), for people and checkers reading the history. */
-  readonly message?: string;
-}
-
-export interface KnownTask {
-  readonly status: TaskStatus;
-  readonly attempt: number;
-  /** false only for a final state reached unseen (after an unknown cancel, or a 409 cancel): attempt is then
-   *  a lower bound. */
-  readonly attemptExact: boolean;
-  /** The worker of the current (or last) attempt when known; null while pending or when unknown. */
-  readonly worker: string | null;
-  /** Digest of the creating submit's payload; null when it was not recorded. */
-  readonly payloadKey: string | null;
-}
-
-/** null: the task does not exist. */
-export type TaskModelState = KnownTask | null;
+// The model's inputs, outputs and states live in task-model-types.ts (task-model-lifecycle.ts reads them too).
+export type { KnownTask, TaskInput, TaskModelState, TaskOutput, TaskStatus, TaskView } from "./task-model-types.js";
+import type { KnownTask, TaskInput, TaskModelState, TaskOutput, TaskStatus, TaskView } from "./task-model-types.js";
 
 export class TaskModelError extends Error {
   constructor(
@@ -162,6 +121,10 @@ function stepTask(state: TaskModelState, input: TaskInput, output: TaskOutput | 
       return stepFail(state, input.attempt, output);
     case "cancel":
       return stepCancel(state, output);
+    case "delete":
+      return stepDelete(state, output);
+    case "retry":
+      return stepRetry(state, output, reachable);
   }
 }
 

@@ -6,7 +6,8 @@
 //   complete / fail  with the attempt the last read showed (racing the node that runs the task: 200 or 409);
 //   complete with a stale attempt (one below the highest attempt seen, only for a task seen at attempt >= 2):
 //           fencing must refuse it (counted in staleReports);
-//   cancel  now and then.
+//   cancel  now and then, and of a task seen running (its handler is aborted);
+//   delete / retry  of a task seen finished / dead or cancelled (lifecycle-ops.ts); a deleted task must read 404.
 // A request that gets no answer within requestTimeoutMs is "unknown" in the history.
 import type { HistoryRecorder } from "./history.js";
 import type { TaskInput, TaskOutput, TaskStatus } from "./task-model.js";
@@ -14,6 +15,7 @@ import { taskOutputFromResponse } from "./task-outcome.js";
 import type { ChaosCluster, ChaosNode } from "./cluster.js";
 import { requestJson, sleep, type Answer } from "./http.js";
 import { pickStaleReport } from "./stale-report.js";
+import { lifecycleRequest, pickLifecycleOp } from "./lifecycle-ops.js";
 
 /** Output recorded for a request refused at connect time: nothing was sent, so the checker drops it. */
 export const REFUSED_CODE = "CONNECTION_REFUSED";
@@ -55,6 +57,11 @@ export class Workload {
   readonly counts = { ops: 0, ok: 0, fail: 0, unknown: 0, refused: 0 };
   /** Completions sent with a superseded attempt, and how many of them were refused with 409 STALE_ATTEMPT. */
   readonly staleReports = { sent: 0, refused: 0 };
+  /** Ids a delete was sent for (whatever its answer): they may be gone, so not "lost", and no longer in `seen`
+   *  (a resubmit would start their attempts again, and a stale report could then be current). */
+  readonly deleteSent = new Set<string>();
+  /** Lifecycle operations sent, by kind (the verdict prints them). */
+  readonly lifecycleCounts = { delete: 0, retry: 0, cancel: 0 };
   private readonly seen = new Map<string, Seen>();
   private stopping = false;
   private running: Promise<void>[] = [];
@@ -97,7 +104,10 @@ export class Workload {
       }
       const id = pick(recent)!;
       const seen = this.seen.get(id);
-      if (r < 0.7 || seen === undefined || seen.attempt === 0) {
+      const lifecycle = seen === undefined ? null : pickLifecycleOp(seen.state, rng);
+      if (lifecycle !== null) {
+        await this.lifecycleWrite(clientId, node, id, lifecycle);
+      } else if (r < 0.7 || seen === undefined || seen.attempt === 0) {
         await this.read(clientId, node, id);
       } else if (r < 0.85) {
         await this.attemptWrite(clientId, node, id, "complete", seen.attempt);
@@ -123,6 +133,16 @@ export class Workload {
       if (this.stopping) return;
       await sleep(50 + rng() * 150);
     }
+  }
+
+  private async lifecycleWrite(clientId: string, node: ChaosNode, id: string, op: "delete" | "retry" | "cancel"): Promise<void> {
+    this.lifecycleCounts[op]++;
+    if (op === "delete") {
+      this.deleteSent.add(id);
+      this.seen.delete(id);
+    }
+    const req = lifecycleRequest(op, id);
+    await this.call(clientId, node, { type: op, id }, req.method, req.path, req.body);
   }
 
   private async attemptWrite(clientId: string, node: ChaosNode, id: string, kind: "complete" | "fail", attempt: number): Promise<void> {
@@ -164,7 +184,7 @@ export class Workload {
       rec.ok(opId, output);
       if (input.type !== "get") this.writes.push({ invokeMs, okMs: this.o.clock() });
       if (input.type === "submit") this.acknowledged.add(input.id);
-      if (output.task) this.remember(input.id, output.task.state, output.task.attempt);
+      if (output.task && !this.deleteSent.has(input.id)) this.remember(input.id, output.task.state, output.task.attempt);
     } else {
       if (a.status >= 500) this.counts.unknown++;
       else this.counts.fail++;

@@ -1,6 +1,6 @@
 // How `raftsched task ...` shows tasks and events to people: aligned tables, one line per task or event. Scripts
 // use --json instead (the API's objects as they are).
-import type { Task, TaskEvent } from "../client/types.js";
+import type { Task, TaskDeletedEvent, TaskEvent } from "../client/types.js";
 
 const TASK_COLUMNS = ["id", "state", "attempt", "worker", "priority", "updated"] as const;
 
@@ -22,6 +22,7 @@ export function taskDetail(t: Task): string {
   return out;
 }
 
-export function eventLine(e: TaskEvent): string {
+export function eventLine(e: TaskEvent | TaskDeletedEvent): string {
+  if ("deleted" in e) return `${String(e.index).padStart(8)}  ${e.id}  deleted\n`;
   return `${String(e.index).padStart(8)}  ${e.id}  ${e.state}  attempt ${e.attempt}  ${e.worker ?? "-"}\n`;
 }

@@ -79,7 +79,7 @@ const SUBCOMMANDS: Record<string, Sub> = {
     process.once("SIGTERM", stop);
     let seen = 0;
     try {
-      for await (const e of c.watch({ ...(since !== undefined ? { since } : {}), signal: ctl.signal })) {
+      for await (const e of c.watch({ ...(since !== undefined ? { since } : {}), signal: ctl.signal, deletions: true })) {
         process.stdout.write(out.json ? `${JSON.stringify(e)}\n` : eventLine(e));
         if (count !== undefined && ++seen >= count) break;
       }

@@ -9,7 +9,7 @@
 // or the node said 503: repeating an applied retry would answer 409, an applied delete 404.
 import { randomUUID } from "node:crypto";
 import { SseParser } from "./sse.js";
-import type { ClientOptions, DeleteAnswer, ListQuery, SubmitInput, Task, TaskEvent, TaskPage, WatchOptions } from "./types.js";
+import type { ClientOptions, DeleteAnswer, ListQuery, SubmitInput, Task, TaskDeletedEvent, TaskEvent, TaskPage, WatchOptions } from "./types.js";
 import { ClientError, isRetryableStatus, isUnsentError } from "./errors.js";
 
 export { ClientError } from "./errors.js";
@@ -98,7 +98,9 @@ export class Client {
    *  another node after the last event seen (Last-Event-ID), so no event is missed or repeated. Ends when
    *  `signal` aborts; throws ClientError COMPACTED (with `details.oldestIndex`) when the events to resume from
    *  are gone everywhere tried: the caller must read the tasks again and watch from a newer index. */
-  async *watch(opts: WatchOptions = {}): AsyncGenerator<TaskEvent> {
+  watch(opts: WatchOptions & { readonly deletions: true }): AsyncGenerator<TaskEvent | TaskDeletedEvent>;
+  watch(opts?: WatchOptions): AsyncGenerator<TaskEvent>;
+  async *watch(opts: WatchOptions = {}): AsyncGenerator<TaskEvent | TaskDeletedEvent> {
     let last: number | null = opts.since ?? null;
     let failedSince = Date.now();
     for (let attempt = 0; !opts.signal?.aborted; attempt++) {
@@ -112,7 +114,7 @@ export class Client {
           } else {
             last = item.event.index;
             failedSince = Date.now();
-            yield item.event;
+            if (opts.deletions === true || !("deleted" in item.event)) yield item.event;
           }
         }
       } catch (err) {
@@ -125,7 +127,7 @@ export class Client {
 
   /** One watch connection: a "start" item with the index it starts after, then its events. Ends (returns) when
    *  the stream ends or reports an error to resume from; throws a non-retryable ClientError for 4xx answers. */
-  private async *watchOnce(base: string, last: number | null, signal?: AbortSignal): AsyncGenerator<{ kind: "start"; index: number } | { kind: "event"; event: TaskEvent }> {
+  private async *watchOnce(base: string, last: number | null, signal?: AbortSignal): AsyncGenerator<{ kind: "start"; index: number } | { kind: "event"; event: TaskEvent | TaskDeletedEvent }> {
     const ctl = new AbortController();
     const onAbort = () => ctl.abort();
     signal?.addEventListener("abort", onAbort);
@@ -154,6 +156,8 @@ export class Client {
             return; // SLOW_CONSUMER, SHUTTING_DOWN: resume elsewhere from the last event seen
           } else if (item.message.event === "message") {
             yield { kind: "event", event: JSON.parse(item.message.data) as TaskEvent };
+          } else if (item.message.event === "deleted") {
+            yield { kind: "event", event: JSON.parse(item.message.data) as TaskDeletedEvent };
           }
         }
       }

@@ -72,4 +72,13 @@ export interface WatchOptions {
   /** Events after this index; default: from now. */
   readonly since?: number;
   readonly signal?: AbortSignal;
+  /** Also yield deletions (`event: deleted` on the stream: an explicit DELETE or retention), as TaskDeletedEvent. */
+  readonly deletions?: boolean;
+}
+
+/** A task deleted at `index` (watch with `deletions: true`). */
+export interface TaskDeletedEvent {
+  readonly index: number;
+  readonly id: string;
+  readonly deleted: true;
 }

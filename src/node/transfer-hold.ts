@@ -36,6 +36,9 @@ export class TransferHold {
     },
   ) {}
 
+  /** This node's view of the leadership now. */
+  readonly view = (): LeadershipView => this.o.view();
+
   /** Writes being held right now. */
   get count(): number {
     return this.held;
@@ -95,6 +98,19 @@ export async function proposeThroughHandOver<T>(hold: TransferHold, propose: () 
     }
     const outcome = await hold.waitForLeader();
     if (outcome.kind === "leader-elsewhere") return await elsewhere();
+  }
+}
+
+/** A write that reads before it proposes (DELETE confirms the task's state with a ReadIndex first): a read that
+ *  fails because leadership is moving (a hand-over under way, or this node no longer leads) proposed nothing, so it
+ *  fails as TRANSFER_IN_PROGRESS and proposeThroughHandOver holds the write as it holds a refused proposal. */
+export async function readBeforeHeldWrite(read: () => Promise<void>, view: () => LeadershipView): Promise<void> {
+  try {
+    await read();
+  } catch (err) {
+    const v = view();
+    if (v.isLeader && !v.transferring) throw err;
+    throw new RaftschedError("TRANSFER_IN_PROGRESS", `leadership moved during the read before this write (${errorCode(err) ?? "error"}); nothing was proposed`);
   }
 }
 

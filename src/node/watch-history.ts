@@ -6,7 +6,7 @@
 // 120 bytes an event): a node's memory for watch history is bounded whatever the load, and a watcher that asks
 // for an index older than the ring gets 410 COMPACTED with the oldest `since` still served. The ring drops whole
 // indexes only, so a watcher never gets a part of one entry's events.
-import { taskEventsOf, type TaskEvent } from "../scheduler/task-events.js";
+import { taskEventsOf, type WatchEvent } from "../scheduler/task-events.js";
 import type { ApplyResult, Task } from "../scheduler/types.js";
 
 export const DEFAULT_WATCH_HISTORY_EVENTS = 100_000;
@@ -14,7 +14,7 @@ export const DEFAULT_WATCH_HISTORY_BYTES = 16 * 1024 * 1024;
 
 /** One event and its `data:` JSON, serialized once for every watcher. */
 export interface StoredEvent {
-  readonly event: TaskEvent;
+  readonly event: WatchEvent;
   readonly json: string;
 }
 
@@ -72,7 +72,7 @@ export class WatchHistory {
   }
 
   /** The entry at `index` applied with these events (in taskEventsOf's order). */
-  record(index: number, events: readonly TaskEvent[]): void {
+  record(index: number, events: readonly WatchEvent[]): void {
     if (index <= this.last) return; // a replay of what is already here (cannot happen in order; harmless)
     const stored = events.map((event) => ({ event, json: JSON.stringify(event) }));
     for (const s of stored) {

@@ -4,21 +4,11 @@
 // and nothing else — the codec (snapshot.ts) writes each extras object with its keys sorted, so the same table
 // still gives the same bytes on every replica.
 import { TableError } from "./errors.js";
-import type { WorkerExtras } from "./types.js";
+import type { TaskExtras, WorkerExtras } from "./types.js";
 import { isScheduleRecord, type ScheduleRecord } from "./schedule-record.js";
 
-/** Task fields beyond format 2 (CONTRACT "Task fields added"). */
-export interface TaskExtras {
-  /** Tags a worker must all carry to run the task. */
-  readonly requires?: readonly string[];
-  /** Per-attempt deadline. */
-  readonly timeoutMs?: number;
-  /** Leader-clock epoch ms before which the task is not assigned. */
-  readonly runAt?: number;
-  /** Leader clock when the task last became terminal (complete/fail/cancel commands carry it): its age for
-   *  retention (task-retention.ts). Absent for tasks finished by entries written before it existed. */
-  readonly finishedAtMs?: number;
-}
+/** Task fields beyond format 2: declared in types.ts (so task-fields.ts reads them without a cycle), checked here. */
+export type { TaskExtras } from "./types.js";
 
 /** Worker fields beyond format 2: declared in types.ts (WorkerInfo carries them), checked here. */
 export type { WorkerExtras } from "./types.js";

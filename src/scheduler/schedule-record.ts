@@ -6,7 +6,8 @@
 // down) are not replayed: when several are due at once only the latest fires, once (dueSlot).
 import { CronError, cronNext, cronPrev, parseCron, type CronSpec } from "./cron.js";
 import { jsonProblem } from "./json-value.js";
-import type { ScheduleRecord } from "./types.js";
+import type { ScheduleRecord, ScheduleTaskTemplate, TaskExtras } from "./types.js";
+import { canonicalTags, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, submitExtras, tagListProblem } from "./task-fields.js";
 
 export type { ScheduleRecord, ScheduleTaskTemplate } from "./types.js";
 
@@ -27,10 +28,39 @@ export function canonicalSchedule(s: ScheduleRecord): ScheduleRecord {
     id: s.id,
     everyMs: s.everyMs,
     cron: s.cron,
-    task: { payload: s.task.payload, priority: s.task.priority, maxAttempts: s.task.maxAttempts },
+    task: canonicalTemplate(s.task),
     createdAtMs: s.createdAtMs,
     lastSlotMs: s.lastSlotMs,
   };
+}
+
+/** The template with its fields in a fixed order; requires and timeoutMs only when set, so a schedule without them
+ *  has the bytes it had before they existed (and an older snapshot decodes to the same record). */
+function canonicalTemplate(t: ScheduleTaskTemplate): ScheduleTaskTemplate {
+  const base = { payload: t.payload, priority: t.priority, maxAttempts: t.maxAttempts };
+  return {
+    ...base,
+    ...(t.requires !== undefined && t.requires.length > 0 ? { requires: canonicalTags(t.requires) } : {}),
+    ...(t.timeoutMs !== undefined ? { timeoutMs: t.timeoutMs } : {}),
+  };
+}
+
+/** The extras of a slot's task: what a submit with the template's fields would give it. */
+export function slotTaskExtras(t: ScheduleTaskTemplate): TaskExtras | undefined {
+  return submitExtras({ ...(t.requires !== undefined ? { requires: t.requires } : {}), ...(t.timeoutMs !== undefined ? { timeoutMs: t.timeoutMs } : {}) });
+}
+
+/** The problem with a template's requires/timeoutMs as [field, reason] (field under `task.`), or null. */
+export function templateFieldProblem(t: Record<string, unknown>): [string, string] | null {
+  if (t.requires !== undefined) {
+    const problem = tagListProblem(t.requires);
+    if (problem !== null) return ["task.requires", problem];
+  }
+  if (t.timeoutMs !== undefined) {
+    const v = t.timeoutMs;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < MIN_TIMEOUT_MS || v > MAX_TIMEOUT_MS) return ["task.timeoutMs", `must be an integer from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS} (24 h)`];
+  }
+  return null;
 }
 
 /** null when `v` is a valid schedule record, else the reason naming the field. */
@@ -62,14 +92,19 @@ export function isScheduleRecord(v: unknown): boolean {
 function templateProblem(v: unknown): string | null {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return "task must be a map";
   const t = v as Record<string, unknown>;
-  for (const key of Object.keys(t)) if (!["payload", "priority", "maxAttempts"].includes(key)) return `task: unknown field ${key.slice(0, 40)}`;
+  for (const key of Object.keys(t)) if (!TEMPLATE_KEYS.includes(key)) return `task: unknown field ${key.slice(0, 40)}`;
   if (t.payload === undefined) return "task.payload is required";
   const payload = jsonProblem(t.payload, "task.payload");
   if (payload !== null) return payload;
   if (!Number.isSafeInteger(t.priority)) return "task.priority must be an integer";
   if (!Number.isSafeInteger(t.maxAttempts) || (t.maxAttempts as number) < 1 || (t.maxAttempts as number) > 100) return "task.maxAttempts must be an integer in 1..100";
-  return null;
+  const fields = templateFieldProblem(t);
+  return fields === null ? null : `${fields[0]} ${fields[1]}`;
 }
+
+/** The fields a schedule's task template takes: a submit's, but for the per-task id and the time fields (each
+ *  slot's task is due at its slot). */
+export const TEMPLATE_KEYS: readonly string[] = ["payload", "priority", "maxAttempts", "requires", "timeoutMs"];
 
 const parsedCron = new Map<string, CronSpec>();
 

@@ -1,7 +1,7 @@
 // The task fields of CONTRACT "Task fields added" (requires, timeoutMs, runAt) and worker tags: their limits, their
 // checks (shared by the HTTP input, the command decoder and the snapshot), and the pure rules placement and the
 // read path apply to them. Pure: the planner, apply() and the simulator all call these.
-import type { TaskExtras, WorkerExtras } from "./record-extras.js";
+import type { TaskExtras, WorkerExtras } from "./types.js";
 
 /** A tag: what `requires` on a task and `tags` on a worker are made of. */
 export const TAG_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;

@@ -8,7 +8,7 @@
 import type { DeleteCommand, RetryCommand, ScheduleAddCommand, ScheduleFireCommand, ScheduleRemoveCommand } from "./commands.js";
 import type { TableExtras, TaskExtras } from "./record-extras.js";
 import type { TaskRecord } from "./records.js";
-import { canonicalSchedule, MAX_SCHEDULES, slotTaskId, type ScheduleRecord } from "./schedule-record.js";
+import { canonicalSchedule, MAX_SCHEDULES, slotTaskExtras, slotTaskId, type ScheduleRecord } from "./schedule-record.js";
 import { isTerminal, type TaskIndexes } from "./task-indexes.js";
 import { notFound, toTask } from "./task-object.js";
 import type { ApplyResult } from "./types.js";
@@ -137,7 +137,8 @@ export function applyScheduleFire(
       createdAtMs: command.nowMs,
       retryAtMs: 0,
     };
-    indexes.insertNew(task);
+    const extras = slotTaskExtras(schedule.task);
+    indexes.insertNew(extras === undefined ? task : { ...task, extras });
     created = true;
   }
   const next = schedules.slice();

@@ -37,6 +37,19 @@ export interface Task {
   readonly updatedIndex: number;
 }
 
+/** Task fields beyond format 2 (CONTRACT "Task fields added"). */
+export interface TaskExtras {
+  /** Tags a worker must all carry to run the task. */
+  readonly requires?: readonly string[];
+  /** Per-attempt deadline. */
+  readonly timeoutMs?: number;
+  /** Leader-clock epoch ms before which the task is not assigned. */
+  readonly runAt?: number;
+  /** Leader clock when the task last became terminal (complete/fail/cancel commands carry it): its age for
+   *  retention (task-retention.ts). Absent for tasks finished by entries written before it existed. */
+  readonly finishedAtMs?: number;
+}
+
 /** Worker fields beyond snapshot format 2 (record-extras.ts checks them in a snapshot). */
 export interface WorkerExtras {
   /** "external" for a worker that is not a Raft member; absent for a member. */
@@ -100,6 +113,9 @@ export interface ScheduleTaskTemplate {
   readonly payload: JsonValue;
   readonly priority: number;
   readonly maxAttempts: number;
+  /** As on a submit (CONTRACT "Task fields added"); absent: none. Absent in records written before they existed. */
+  readonly requires?: readonly string[];
+  readonly timeoutMs?: number;
 }
 
 /** A recurring schedule (POST /v1/schedules) as the table keeps it and the API answers it (schedule-record.ts). */

@@ -1,9 +1,11 @@
 // Test helper: reads a node's GET /v1/watch stream with fetch and the Client's SSE parser, collecting events.
 import { SseParser } from "../../src/client/sse.js";
-import type { TaskEvent } from "../../src/client/types.js";
+import type { TaskDeletedEvent, TaskEvent } from "../../src/client/types.js";
 
 export class WatchReader {
   readonly events: TaskEvent[] = [];
+  /** `event: deleted` frames (a DELETE or retention), apart from the task changes. */
+  readonly deletions: TaskDeletedEvent[] = [];
   readonly errors: Array<{ code: string; message: string }> = [];
   status = 0;
   startIndex: number | null = null;
@@ -41,6 +43,7 @@ export class WatchReader {
             const m = /^watching events after index (\d+)/.exec(item.text);
             if (m) this.startIndex = Number(m[1]);
           } else if (item.message.event === "error") this.errors.push(JSON.parse(item.message.data));
+          else if (item.message.event === "deleted") this.deletions.push(JSON.parse(item.message.data) as TaskDeletedEvent);
           else this.events.push(JSON.parse(item.message.data) as TaskEvent);
         }
       }

@@ -2,7 +2,8 @@
 // across a leader kill; a client that resumes on another node with Last-Event-ID gets every event exactly once
 // (checked against a fresh full stream of that node); a restarted node whose history starts at its snapshot
 // answers 410 COMPACTED with the oldest index; bad positions are 400 naming the field; a long poll through a
-// follower answers once the task is terminal there, or with its current state at the timeout.
+// follower answers once the task is terminal there, or with its current state at the timeout; a DELETE is an
+// `event: deleted` on every node's stream.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cluster, waitFor } from "./cluster-harness.js";
 import { WatchReader, key } from "./watch-stream.js";
@@ -104,6 +105,28 @@ describe("watch", () => {
     const res = await fetch(`${c.url(node)}/v1/watch`, { headers: { "last-event-id": "x1" } });
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error.message).toMatch(/^Last-Event-ID:/);
+  });
+});
+
+describe("watch: deletions (issue 13)", () => {
+  it("a DELETE sent to a follower is an `event: deleted` on every follower's stream, at the same index, after the task's own events", async () => {
+    const leader = await c.waitForLeader();
+    const followers = c.runningIds().filter((id) => id !== leader);
+    const readers = followers.map((f) => new WatchReader(c.url(f)));
+    try {
+      await waitFor("the streams started", 10_000, () => readers.every((r) => r.startIndex !== null));
+      const [id] = await submitBatch("del", 1);
+      await waitFor("the task completed on every stream", 30_000, () => readers.every((r) => r.sawState(id!, "completed")));
+      const answer = await c.request(followers[0]!, "DELETE", `/v1/tasks/${id}`);
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+      await waitFor("the deletion on every stream", 30_000, () => readers.every((r) => r.deletions.some((d) => d.id === id)));
+      const at = readers.map((r) => r.deletions.find((d) => d.id === id)!);
+      expect(at.every((d) => d.index === at[0]!.index && d.deleted === true)).toBe(true);
+      for (const r of readers) expect(r.events.filter((e) => e.id === id).every((e) => e.index < at[0]!.index)).toBe(true);
+      expect((await c.request(followers[1]!, "GET", `/v1/tasks/${id}`)).status).toBe(404);
+    } finally {
+      for (const r of readers) r.close();
+    }
   });
 });
 

@@ -78,6 +78,8 @@ export interface BrokenScheduler {
   readonly ignoreLingering?: boolean;
   /** Node n2 derives its watch events without the requeued tasks (a replica whose derivation differs). */
   readonly watchDropsRequeued?: boolean;
+  /** Node n2 derives its watch events without the deletions (issue 13: deletions are watch events too). */
+  readonly watchDropsDeleted?: boolean;
   /** Node n2 skips the last id of every delete command of more than one id (issue 13). */
   readonly replicaSpecificDelete?: boolean;
   /** The leader submits a schedule's slot as a plain submit of `<schedule>:<slot>` (the id alone makes it

@@ -337,8 +337,8 @@ export class SimScheduler {
     }
     if (e.index % TABLE_COMPARE_EVERY_INDEXES === 0) this.recordTable(n);
     if (e.kind === "normal" && e.data.byteLength > 0) {
-      const broken = this.host.brokenScheduler?.watchDropsRequeued === true && n.id === "n2";
-      this.watch.applied(this.host.seed, this.host.tick, n.id, e.index, result, (id) => n.tasks.getTask(id), broken);
+      const b = n.id === "n2" ? this.host.brokenScheduler : undefined;
+      this.watch.applied(this.host.seed, this.host.tick, n.id, e.index, result, (id) => n.tasks.getTask(id), b?.watchDropsRequeued === true, b?.watchDropsDeleted === true);
     }
     if (command && result?.ok) this.lifecycle?.applied(n, e.index, this.host.tick, command, result, (c) => this.addCreation(c));
     if (!command || !result?.ok) {

@@ -25,4 +25,15 @@ describe("watchStreamsAgree", () => {
     expect(hit!.detail).toMatch(/watch events at index \d+ differ/);
     expect(runSeed({ seed: hit!.seed }).violations.filter((x) => x.checker === "watchStreamsAgree")).toEqual([]);
   });
+
+  it("a replica that forgets deletions in its events is caught on a lifecycle run within 60 seeds; correct replicas are clean", () => {
+    let hit: { seed: number; detail: string } | null = null;
+    for (let seed = 1; seed <= 60 && !hit; seed++) {
+      const v = runSeed({ seed, lifecycle: true, brokenScheduler: { watchDropsDeleted: true }, continueAfterViolation: true }).violations.find((x) => x.checker === "watchStreamsAgree");
+      if (v) hit = { seed, detail: v.detail };
+    }
+    expect(hit, "no seed deleted a task on n2's watch").not.toBeNull();
+    expect(hit!.detail).toMatch(/watch events at index \d+ differ: .*=deleted/);
+    expect(runSeed({ seed: hit!.seed, lifecycle: true }).violations.filter((x) => x.checker === "watchStreamsAgree")).toEqual([]);
+  });
 });

@@ -30,6 +30,14 @@ describe("parseSchedule", () => {
     [{ id: "a", everyMs: 1000, task: { payload: 1, maxAttempts: 0 } }, /^task\.maxAttempts: /],
     [{ id: "a", everyMs: 1000, task: { payload: 1, runAt: 5 } }, /^task\.runAt: unknown field/],
     [{ id: "a", everyMs: 1000, task: { payload: 1 }, extra: 1 }, /^extra: unknown field/],
+    // The task fields a submit takes, checked as a submit's are (issue 13 point 4 with the fields of issue 12).
+    [{ id: "a", everyMs: 1000, task: { payload: 1, requires: "gpu" } }, /^task\.requires: must be an array of tags/],
+    [{ id: "a", everyMs: 1000, task: { payload: 1, requires: ["gpu", "gpu"] } }, /^task\.requires: tags must not repeat/],
+    [{ id: "a", everyMs: 1000, task: { payload: 1, requires: ["no spaces"] } }, /^task\.requires: each tag/],
+    [{ id: "a", everyMs: 1000, task: { payload: 1, timeoutMs: 0 } }, /^task\.timeoutMs: must be an integer from 1/],
+    [{ id: "a", everyMs: 1000, task: { payload: 1, timeoutMs: 86_400_001 } }, /^task\.timeoutMs: /],
+    [{ id: "a", everyMs: 1000, task: { payload: 1, priority: 1.5 } }, /^task\.priority: /],
+    [{ id: "a", everyMs: 1000, task: { payload: 1, delayMs: 5 } }, /^task\.delayMs: unknown field/],
   ])("400 naming the field: %j", (body, message) => {
     expect(() => parseSchedule(body, NOW)).toThrow(message);
     try {
@@ -37,6 +45,14 @@ describe("parseSchedule", () => {
     } catch (err) {
       expect((err as { code: string }).code).toBe("BAD_FIELD");
     }
+  });
+});
+
+describe("parseSchedule: the task fields a submit takes", () => {
+  it("keeps requires (sorted) and timeoutMs, priority and maxAttempts; an empty requires is no field at all", () => {
+    const body = { id: "gpu-nightly", everyMs: 60_000, task: { payload: { job: "train" }, priority: 5, maxAttempts: 7, requires: ["zone-a", "gpu"], timeoutMs: 30_000 } };
+    expect(parseSchedule(body, NOW).task).toEqual({ payload: { job: "train" }, priority: 5, maxAttempts: 7, requires: ["gpu", "zone-a"], timeoutMs: 30_000 });
+    expect(parseSchedule({ id: "a", everyMs: 1000, task: { payload: 1, requires: [] } }, NOW).task).toEqual({ payload: 1, priority: 0, maxAttempts: 3 });
   });
 });
 

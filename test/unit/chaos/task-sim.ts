@@ -47,6 +47,14 @@ export class ReferenceCluster {
         if (isFinal(task.state)) return { status: 409, code: "FINISHED" };
         task.state = "cancelled";
         return { status: 200, task: view(task) };
+      case "delete":
+        if (!isFinal(task.state)) return { status: 409, code: "INVALID_STATE" };
+        this.tasks.delete(input.id);
+        return { status: 200 };
+      case "retry":
+        if (task.state !== "dead" && task.state !== "cancelled") return { status: 409, code: "INVALID_STATE" };
+        Object.assign(task, { state: "pending", worker: null }); // attempt kept
+        return { status: 200, task: view(task) };
     }
   }
 
@@ -79,6 +87,8 @@ export interface WorkloadOptions {
   readonly clients: number;
   /** Probability that a client gives up on an operation (before or after it took effect). */
   readonly giveUpRate: number;
+  /** Clients also delete and retry tasks (issue 13's lifecycle operations). */
+  readonly lifecycle?: boolean;
 }
 
 interface InFlight {
@@ -112,6 +122,7 @@ export function simulateWorkload(options: WorkloadOptions): {
     if (roll < 0.7) return { type: "get", id };
     if (roll < 0.87) return { type: "complete", id, attempt };
     if (roll < 0.95) return { type: "fail", id, attempt };
+    if (options.lifecycle && roll < 0.99) return { type: random() < 0.5 ? "delete" : "retry", id };
     return { type: "cancel", id };
   };
 

@@ -3,7 +3,8 @@
 // timeout may come after the leader proposed the write; resending it then finds the task this very request created
 // and answers 200 "it already existed" (`raftsched chaos --seed 7` caught this after a kill-leader mid-forward).
 import { describe, expect, it } from "vitest";
-import { NOT_APPLIED_DETAIL, TransferHold, forwardThroughHandOver, isHandOverRefusal } from "../../../src/node/transfer-hold.js";
+import { NOT_APPLIED_DETAIL, TransferHold, forwardThroughHandOver, isHandOverRefusal, readBeforeHeldWrite } from "../../../src/node/transfer-hold.js";
+import { isHeldWrite } from "../../../src/api/leader-forward.js";
 import { RaftschedError } from "../../../src/util/errors.js";
 
 const refusal = (code: string, notApplied: boolean) => new RaftschedError(code, "x", { [NOT_APPLIED_DETAIL]: notApplied });
@@ -45,5 +46,21 @@ describe("forwardThroughHandOver", () => {
       }),
     ).rejects.toMatchObject({ code: "NO_LEADER" });
     expect(sent).toEqual([null]);
+  });
+});
+
+describe("lifecycle writes held through a hand-over (issue 13)", () => {
+  it("a follower holds and resends DELETE, retry and schedule writes as it does submits; not reads or membership", () => {
+    for (const [m, p] of [["POST", "/v1/tasks"], ["POST", "/v1/tasks/a/retry"], ["DELETE", "/v1/tasks/a"], ["POST", "/v1/schedules"], ["DELETE", "/v1/schedules/s"]] as const) expect(isHeldWrite(m, p), `${m} ${p}`).toBe(true);
+    for (const [m, p] of [["GET", "/v1/tasks/a"], ["GET", "/v1/schedules"], ["POST", "/v1/cluster/members"], ["DELETE", "/v1/cluster/members/n2"], ["POST", "/v1/cluster/transfer-leader"]] as const) expect(isHeldWrite(m, p), `${m} ${p}`).toBe(false);
+  });
+
+  it("the read before a DELETE's proposal: a failure while leadership moves is TRANSFER_IN_PROGRESS (held), otherwise itself", async () => {
+    const failing = () => Promise.reject(new RaftschedError("NO_LEADER", "read lost"));
+    const settled = { isLeader: true, transferring: false, knownLeader: "n1" };
+    await expect(readBeforeHeldWrite(failing, () => ({ ...settled, transferring: true }))).rejects.toMatchObject({ code: "TRANSFER_IN_PROGRESS" });
+    await expect(readBeforeHeldWrite(failing, () => ({ ...settled, isLeader: false, knownLeader: "n2" }))).rejects.toMatchObject({ code: "TRANSFER_IN_PROGRESS" });
+    await expect(readBeforeHeldWrite(failing, () => settled)).rejects.toMatchObject({ code: "NO_LEADER" });
+    await expect(readBeforeHeldWrite(() => Promise.resolve(), () => settled)).resolves.toBeUndefined();
   });
 });

@@ -2,10 +2,13 @@
 // the oldest `since` it still serves, and feeds its subscribers.
 import { describe, expect, it } from "vitest";
 import { WatchHistory, type WatchSubscriber } from "../../../src/node/watch-history.js";
-import type { TaskEvent } from "../../../src/scheduler/task-events.js";
+import { formatEvent } from "../../../src/api/watch-stream.js";
+import { TaskTable } from "../../../src/scheduler/table.js";
+import type { Command } from "../../../src/scheduler/commands.js";
+import type { TaskEvent, WatchEvent } from "../../../src/scheduler/task-events.js";
 
 const ev = (index: number, id: string): TaskEvent => ({ index, id, state: "pending", attempt: 0, worker: null });
-const indexes = (a: { ok: boolean; events?: readonly { event: TaskEvent }[] }) => (a.ok ? a.events!.map((e) => `${e.event.index}${e.event.id}`) : a);
+const indexes = (a: { ok: boolean; events?: readonly { event: WatchEvent }[] }) => (a.ok ? a.events!.map((e) => `${e.event.index}${e.event.id}`) : a);
 
 describe("WatchHistory", () => {
   it("serves every event after since, in order; an entry without events still advances the last index", () => {
@@ -74,5 +77,30 @@ describe("WatchHistory", () => {
     h.close();
     unsubscribe();
     expect(seen).toEqual(["applied 2:0", "reset 40", "applied 41:1", "close"]);
+  });
+
+  it("carries deletions (explicit DELETE and retention) in log order, written as `event: deleted` with the index as id", () => {
+    const h = new WatchHistory();
+    const table = new TaskTable();
+    const commands: Command[] = [
+      { type: "submit", id: "a", payload: null, priority: 0, maxAttempts: 1, nowMs: 0 },
+      { type: "submit", id: "b", payload: null, priority: 0, maxAttempts: 1, nowMs: 0 },
+      { type: "cancel", id: "a" },
+      { type: "delete", ids: ["a"] },
+      { type: "cancel", id: "b" },
+      { type: "delete", ids: ["b"], dedupeKeep: 100 },
+      { type: "submit", id: "b", payload: null, priority: 0, maxAttempts: 1, nowMs: 0 },
+    ];
+    const seen: string[] = [];
+    h.subscribe({ onApplied: (_i, events) => seen.push(...events.map((e) => e.json)), onReset: () => undefined, onClose: () => undefined });
+    commands.forEach((c, k) => h.recordApplied(k + 1, table.apply(k + 1, c), (id) => table.getTask(id)));
+    expect(indexes(h.since(0))).toEqual(["1a", "2b", "3a", "4a", "5b", "6b"]);
+    expect(seen.slice(3)).toEqual(['{"index":4,"id":"a","deleted":true}', '{"index":5,"id":"b","state":"cancelled","attempt":0,"worker":null}', '{"index":6,"id":"b","deleted":true}']);
+    const answer = h.since(3);
+    expect(answer.ok && answer.events.map(formatEvent)).toEqual([
+      'event: deleted\nid: 4\ndata: {"index":4,"id":"a","deleted":true}\n\n',
+      'id: 5\ndata: {"index":5,"id":"b","state":"cancelled","attempt":0,"worker":null}\n\n',
+      'event: deleted\nid: 6\ndata: {"index":6,"id":"b","deleted":true}\n\n',
+    ]);
   });
 });

@@ -142,4 +142,35 @@ describe("schedules", () => {
     expect(() => encodeCommand({ type: "scheduleAdd", schedule: schedule({ cron: "* * * * *" }) })).toThrow(/exactly one/);
     expect(() => encodeCommand({ type: "scheduleAdd", schedule: schedule({ everyMs: 10 }) })).toThrow(/everyMs/);
   });
+
+  it("a slot's task takes the template's requires, timeoutMs, priority and maxAttempts, as a submit would give them", () => {
+    const log = new Log();
+    const task = { payload: { job: 2 }, priority: 4, maxAttempts: 9, requires: ["gpu"], timeoutMs: 1500 };
+    expect(log.run({ type: "scheduleAdd", schedule: schedule({ task }) })).toMatchObject({ ok: true, created: true, schedule: { task } });
+    const fired = log.run({ type: "scheduleFire", id: "s1", slotMs: 1_020_000, nowMs: 1_020_001 });
+    expect(fired).toMatchObject({ ok: true, created: true, task: { id: "s1:1020000", priority: 4, maxAttempts: 9, requires: ["gpu"], timeoutMs: 1500, runAt: null } });
+    log.run({ type: "submit", id: "same", payload: { job: 2 }, priority: 4, maxAttempts: 9, requires: ["gpu"], timeoutMs: 1500, nowMs: 1 });
+    const { id: _a, createdIndex: _b, updatedIndex: _c, ...fromSubmit } = log.table.getTask("same")!;
+    const { id: _d, createdIndex: _e, updatedIndex: _f, ...fromSlot } = log.table.getTask("s1:1020000")!;
+    expect(fromSlot).toEqual(fromSubmit);
+    // Table and snapshot carry the template and the slot's task fields; the command codec keeps them.
+    const copy = TaskTable.restore(log.table.snapshot());
+    expect(copy.schedules()[0]!.task).toEqual(task);
+    expect(copy.getTask("s1:1020000")).toMatchObject({ requires: ["gpu"], timeoutMs: 1500 });
+    expect(copy.snapshot()).toEqual(log.table.snapshot());
+    const decoded = decodeCommand(encodeCommand({ type: "scheduleAdd", schedule: schedule({ task }) }));
+    expect(decoded.ok && decoded.command.type === "scheduleAdd" && decoded.command.schedule.task).toEqual(task);
+  });
+
+  it("a schedule written before the template fields existed keeps its bytes and decodes unchanged; bad fields are refused", () => {
+    const old = new Log();
+    old.run({ type: "scheduleAdd", schedule: schedule() });
+    const bytes = old.table.snapshot();
+    const copy = TaskTable.restore(bytes);
+    expect(copy.schedules()[0]!.task).toEqual({ payload: { job: 1 }, priority: 0, maxAttempts: 3 });
+    expect("requires" in copy.schedules()[0]!.task).toBe(false);
+    expect(Buffer.from(copy.snapshot())).toEqual(Buffer.from(bytes));
+    expect(() => encodeCommand({ type: "scheduleAdd", schedule: schedule({ task: { payload: 1, priority: 0, maxAttempts: 3, timeoutMs: 0 } }) })).toThrow(/task\.timeoutMs/);
+    expect(() => encodeCommand({ type: "scheduleAdd", schedule: schedule({ task: { payload: 1, priority: 0, maxAttempts: 3, requires: ["a b"] } }) })).toThrow(/task\.requires/);
+  });
 });
