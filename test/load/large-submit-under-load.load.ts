@@ -7,7 +7,7 @@
 // another term during the run (no election at all), every big submit is answered 201 and reads back whole. Each
 // node's own event-loop max delay over the run (/metrics) is printed, for the record.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cluster, sleep, type HttpAnswer } from "./cluster-harness.js";
+import { Cluster, sleep, type HttpAnswer } from "../integration/cluster-harness.js";
 import { MAX_BODY_BYTES } from "../../src/api/http-util.js";
 
 const SMALL_CLIENTS = 64;
