@@ -83,7 +83,7 @@ if (process.argv[1] !== fileURLToPath(import.meta.url)) {
   const base = runChild(0);
   const rows = sizes.map(runChild);
   const per = (x: number, b: number, n: number): string => `${Math.round(((x - b) * 2 ** 20) / n)}`;
-  console.log(`Measured ${new Date().toISOString()} with \`node --expose-gc --import tsx scripts/table-memory.ts --tasks ${values.tasks}\`, load average ${loadavg().map((l) => l.toFixed(1)).join(" / ")}:`);
+  console.log(`Measured ${new Date().toISOString()} with \`node --expose-gc --import tsx scripts/table-memory.ts --tasks ${values.tasks} --value-bytes ${values["value-bytes"]}\`, load average ${loadavg().map((l) => l.toFixed(1)).join(" / ")}:`);
   console.log("");
   console.log("| tasks (half completed) | RSS MiB | V8 heap used MiB | external MiB | heap bytes per task | RSS bytes per task | build ms |");
   console.log("|---:|---:|---:|---:|---:|---:|---:|");

@@ -21,6 +21,7 @@ import {
   type TableExtras,
 } from "./record-extras.js";
 import type { FrozenList } from "./sorted-list.js";
+import { inStateForm, valuesOf } from "./task-record-values.js";
 import { TableError } from "./errors.js";
 import { TASK_STATES, type JsonValue, type TaskState } from "./types.js";
 
@@ -196,7 +197,10 @@ export async function encodeInSlices(encoder: SnapshotEncoder, options: SliceOpt
 }
 
 function taskRow(t: TaskRecord): unknown[] {
-  const flags = (t.result !== undefined ? HAS_RESULT : 0) | (t.error !== undefined ? HAS_ERROR : 0);
+  // A terminal task's values are parsed back from their packed JSON (task-values.ts): the same values, so the
+  // same bytes as before they were packed, and the format does not change.
+  const { payload, result, error } = valuesOf(t);
+  const flags = (result !== undefined ? HAS_RESULT : 0) | (error !== undefined ? HAS_ERROR : 0);
   return [
     t.id,
     t.state,
@@ -209,9 +213,9 @@ function taskRow(t: TaskRecord): unknown[] {
     t.createdAtMs,
     t.retryAtMs,
     flags,
-    t.payload,
-    t.result ?? null,
-    t.error ?? null,
+    payload,
+    result ?? null,
+    error ?? null,
     canonicalExtras(t.extras),
   ];
 }
@@ -324,7 +328,8 @@ function decodeTaskRows(tasks: unknown[], taskColumns: number): TaskRecord[] {
       retryAtMs,
     };
     // Only when present: the records of a table that never used an extra field stay as submit() builds them.
-    taskRecords[i] = extras === undefined ? record : { ...record, extras };
+    // A terminal task's values are packed here, as apply() packs them (task-record-values.ts).
+    taskRecords[i] = inStateForm(extras === undefined ? record : { ...record, extras });
   }
   return taskRecords;
 }
