@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { encodeCommand, type Command } from "../../../src/scheduler/commands.js";
 import { TaskTable } from "../../../src/scheduler/table.js";
+import { ownedString } from "../../../src/scheduler/owned-string.js";
 import { isPacked, packTaskValues, unpackTaskValues } from "../../../src/scheduler/task-values.js";
 import type { JsonValue } from "../../../src/scheduler/types.js";
 
@@ -104,6 +105,12 @@ describe("packed task values (issue 14.4)", () => {
         if (terminal) expect([r.result, r.error]).toEqual([undefined, undefined]);
       }
     }
+  });
+});
+
+describe("ownedString", () => {
+  it("copies any string exactly, long ones and lone surrogates too", () => {
+    for (const s of ["", "t-1", "日本語👩‍👩‍👧", "\ud800x\udc00", "a".repeat(4096), "b".repeat(10_001) + "\u2028"]) expect(ownedString(s)).toBe(s);
   });
 });
 
