@@ -22,6 +22,7 @@ import {
 } from "./record-extras.js";
 import type { FrozenList } from "./sorted-list.js";
 import { inStateForm, valuesOf } from "./task-record-values.js";
+import { ownedString } from "./owned-string.js";
 import { TableError } from "./errors.js";
 import { TASK_STATES, type JsonValue, type TaskState } from "./types.js";
 
@@ -258,7 +259,7 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
   if (!Array.isArray(workers) || !Array.isArray(tasks)) throw bad("workers/tasks must be arrays");
 
   const workerRecords = decodeWorkerRows(workers, workerColumns);
-  const taskRecords = decodeTaskRows(tasks, taskColumns);
+  const taskRecords = decodeTaskRows(tasks, taskColumns, new Map(workerRecords.map((w) => [w.id, w.id])));
   return { appliedIndex, rrCursor, workers: workerRecords, extras: tableExtras, tasks: taskRecords };
 }
 
@@ -282,7 +283,8 @@ function decodeWorkerRows(workers: unknown[], workerColumns: number): WorkerReco
   return workerRecords;
 }
 
-function decodeTaskRows(tasks: unknown[], taskColumns: number): TaskRecord[] {
+/** `workerIds` maps each worker id to the worker record's own string, which assigned tasks then share. */
+function decodeTaskRows(tasks: unknown[], taskColumns: number, workerIds: ReadonlyMap<string, string>): TaskRecord[] {
   const taskRecords: TaskRecord[] = new Array(tasks.length);
   let previous: string | null = null;
   for (let i = 0; i < tasks.length; i++) {
@@ -312,10 +314,11 @@ function decodeTaskRows(tasks: unknown[], taskColumns: number): TaskRecord[] {
     const result = (flags & HAS_RESULT) !== 0 ? (row[12] as JsonValue) : undefined;
     const error = (flags & HAS_ERROR) !== 0 ? (row[13] as JsonValue) : undefined;
     const extras = taskColumns === 15 ? decodeTaskExtras(row[14], `task ${id}`) : undefined;
+    // Strings kept for the task's life are not slices of the decoded snapshot's text (owned-string.ts).
     const record: TaskRecord = {
-      id,
+      id: ownedString(id),
       state: state as TaskState,
-      worker: worker as string | null,
+      worker: worker === null ? null : (workerIds.get(worker as string) ?? ownedString(worker as string)),
       attempt,
       payload,
       priority: priority as number,
