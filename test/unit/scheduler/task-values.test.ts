@@ -1,6 +1,6 @@
 // Terminal tasks keep their payload, result and error as packed JSON bytes (src/scheduler/task-values.ts, issue
 // 14.4). The table must answer exactly what it answered before the values were packed, and snapshot to the same
-// bytes: the golden hashes below were computed by this same scenario at 5a0e9f4, the commit before the packing.
+// bytes: the golden hashes below were computed by this same scenario at ef17745, the commit before the packing.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { encodeCommand, type Command } from "../../../src/scheduler/commands.js";
@@ -80,7 +80,7 @@ describe("packed task values (issue 14.4)", () => {
     }
   });
 
-  it("answers and snapshots byte-identical to the table before packing (golden hashes from 5a0e9f4)", () => {
+  it("answers and snapshots byte-identical to the table before packing (golden hashes from ef17745)", () => {
     const { table, answers } = scenario();
     const snapshot = table.snapshot();
     // Every kind of record is there: live, terminal, and a terminal one brought back to life.
