@@ -27,6 +27,14 @@ export interface RaftschedOptions {
   readonly runTasks?: boolean;
   /** RAFTSCHED_TRACE_STAGES for every member: each writes its per-stage timings to <dir>/<name>.stages.json. */
   readonly traceStages?: boolean;
+  /** Cluster size (default 3): the scale benchmark runs 5 and 7 too (scripts/bench/scale.ts). */
+  readonly nodes?: number;
+  /** More cluster-file fields (e.g. snapshotEveryEntries). */
+  readonly clusterFields?: Readonly<Record<string, unknown>>;
+  /** The members' log level (default warn). */
+  readonly logLevel?: string;
+  /** Runs after the cluster file is written and before any member starts: seeds the (empty) data dirs. */
+  readonly seed?: (clusterFile: string, dataDirs: ReadonlyArray<{ name: string; dir: string }>) => Promise<void>;
 }
 
 interface Member {
@@ -35,18 +43,20 @@ interface Member {
   child: ChildProcess | null;
 }
 
-interface StatusBody {
+export interface StatusBody {
   id?: string;
   role?: string;
   leaderId?: string | null;
   term?: number;
+  commitIndex?: number;
+  appliedIndex?: number;
 }
 
 export class RaftschedBackend implements Backend {
   readonly system = "raftsched";
   readonly label: string;
   readonly settings: Readonly<Record<string, unknown>>;
-  readonly endpointCount = 3;
+  readonly endpointCount: number;
   private dir = "";
   private cfgPath = "";
   private members: Member[] = [];
@@ -54,14 +64,15 @@ export class RaftschedBackend implements Backend {
 
   constructor(private readonly opts: RaftschedOptions) {
     const [lo, hi] = opts.electionTimeoutMs;
-    this.label = `raftsched ${opts.runTasks ? "(tasks run) " : ""}ET ${lo}-${hi}`;
+    this.endpointCount = opts.nodes ?? 3;
+    this.label = `raftsched ${this.endpointCount === 3 ? "" : `${this.endpointCount} nodes `}${opts.runTasks ? "(tasks run) " : ""}ET ${lo}-${hi}`;
     this.settings = { electionTimeoutMs: [lo, hi], heartbeatMs: opts.heartbeatMs, capacity: opts.runTasks ? "default (4)" : 0, client: "raw HTTP/1.1 keep-alive, one socket per client" };
   }
 
   async start(): Promise<void> {
     this.dir = mkdtempSync(path.join(os.tmpdir(), "raftsched-bench-"));
     trackTempDir(this.dir);
-    const ports = await freePorts(3);
+    const ports = await freePorts(this.endpointCount);
     this.members = ports.map((port, i) => ({ name: `n${i + 1}`, port, child: null }));
     this.cfgPath = path.join(this.dir, "cluster.json");
     writeFileSync(
@@ -72,24 +83,34 @@ export class RaftschedBackend implements Backend {
           token: TOKEN,
           electionTimeoutMs: this.opts.electionTimeoutMs,
           heartbeatMs: this.opts.heartbeatMs,
+          ...this.opts.clusterFields,
           nodes: this.members.map((m) => ({ id: m.name, url: `http://127.0.0.1:${m.port}`, ...(this.opts.runTasks ? {} : { capacity: 0 }) })),
         },
         null,
         2,
       ),
     );
+    if (this.opts.seed) {
+      const dirs = this.members.map((m) => ({ name: m.name, dir: this.dataDirOf(m) }));
+      for (const d of dirs) mkdirSync(d.dir, { recursive: true });
+      await this.opts.seed(this.cfgPath, dirs);
+    }
     for (const m of this.members) this.spawnMember(m);
   }
 
+  private dataDirOf(m: Member): string {
+    return path.join(this.dir, m.name);
+  }
+
   private spawnMember(m: Member): void {
-    const dataDir = path.join(this.dir, m.name);
+    const dataDir = this.dataDirOf(m);
     mkdirSync(dataDir, { recursive: true });
     m.child = spawnTracked(process.execPath, [path.join(ROOT, "bin/raftsched.js"), "start", "--config", this.cfgPath, "--id", m.name, "--data-dir", dataDir], {
       logFile: path.join(this.dir, `${m.name}.log`),
       // The token in the environment would override the cluster file's; pin it to ours.
       env: {
         ...process.env,
-        RAFTSCHED_LOG_LEVEL: "warn",
+        RAFTSCHED_LOG_LEVEL: this.opts.logLevel ?? "warn",
         RAFTSCHED_TOKEN: TOKEN,
         ...(this.opts.traceStages ? { RAFTSCHED_TRACE_STAGES: this.stagesFile(m.name) } : {}),
       },
@@ -145,6 +166,20 @@ export class RaftschedBackend implements Backend {
     return m;
   }
 
+  /** Member i's loopback port and log file (the scale benchmark reads /metrics and the snapshot log lines). */
+  memberPort(i: number): number {
+    return this.member(i).port;
+  }
+
+  memberLog(i: number): string {
+    return path.join(this.dir, `${this.member(i).name}.log`);
+  }
+
+  /** GET /v1/status of member i; null when it does not answer. */
+  async statusOf(i: number): Promise<StatusBody | null> {
+    return this.status(i);
+  }
+
   private async status(i: number): Promise<StatusBody | null> {
     let c = this.statusClients.get(i);
     if (!c) {
@@ -181,7 +216,9 @@ export class RaftschedBackend implements Backend {
   }
 
   async killLeader(): Promise<KilledLeader> {
-    const l = await this.leader();
+    // On a loaded box a status poll can time out or fall in an election: look again for a few seconds.
+    let l = await this.leader();
+    for (const deadline = now() + 10_000; !l && now() < deadline; l = await this.leader()) await sleep(50);
     if (!l) throw new BenchError("NO_LEADER", "no leader to kill");
     const tKill = now();
     process.kill(l.pid, "SIGKILL");

@@ -1,6 +1,7 @@
 // The table's records of tasks and workers, in a file of their own so the snapshot codec (snapshot.ts) and the
 // table (table.ts) can both use them without importing each other.
 import type { TaskExtras, WorkerExtras } from "./record-extras.js";
+import type { PackedTaskValues } from "./task-values.js";
 import type { JsonValue, TaskState } from "./types.js";
 
 /** The table's own record of a task. Shared with the snapshot codec; never handed to callers (they get Task).
@@ -10,10 +11,12 @@ export interface TaskRecord {
   readonly state: TaskState;
   readonly worker: string | null;
   readonly attempt: number;
-  readonly payload: JsonValue;
+  /** A live task's payload; a terminal task's payload, result and error packed together (task-values.ts), its
+   *  result and error fields then undefined. Read them through valuesOf (task-record-values.ts). */
+  readonly payload: JsonValue | PackedTaskValues;
   readonly priority: number;
   readonly maxAttempts: number;
-  /** undefined = absent (JSON values never contain undefined). */
+  /** undefined = absent (JSON values never contain undefined), and always for a terminal (packed) task. */
   readonly result: JsonValue | undefined;
   readonly error: JsonValue | undefined;
   readonly createdIndex: number;

@@ -21,6 +21,8 @@ import {
   type TableExtras,
 } from "./record-extras.js";
 import type { FrozenList } from "./sorted-list.js";
+import { inStateForm, valuesOf } from "./task-record-values.js";
+import { ownedString } from "./owned-string.js";
 import { TableError } from "./errors.js";
 import { TASK_STATES, type JsonValue, type TaskState } from "./types.js";
 
@@ -196,7 +198,10 @@ export async function encodeInSlices(encoder: SnapshotEncoder, options: SliceOpt
 }
 
 function taskRow(t: TaskRecord): unknown[] {
-  const flags = (t.result !== undefined ? HAS_RESULT : 0) | (t.error !== undefined ? HAS_ERROR : 0);
+  // A terminal task's values are parsed back from their packed JSON (task-values.ts): the same values, so the
+  // same bytes as before they were packed, and the format does not change.
+  const { payload, result, error } = valuesOf(t);
+  const flags = (result !== undefined ? HAS_RESULT : 0) | (error !== undefined ? HAS_ERROR : 0);
   return [
     t.id,
     t.state,
@@ -209,9 +214,9 @@ function taskRow(t: TaskRecord): unknown[] {
     t.createdAtMs,
     t.retryAtMs,
     flags,
-    t.payload,
-    t.result ?? null,
-    t.error ?? null,
+    payload,
+    result ?? null,
+    error ?? null,
     canonicalExtras(t.extras),
   ];
 }
@@ -242,7 +247,8 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
   const tasks = root[root.length - 1] as unknown;
   if (!Array.isArray(tasks)) throw bad("workers/tasks must be arrays");
   const taskRecords: TaskRecord[] = new Array(tasks.length);
-  for (let i = 0; i < tasks.length; i++) taskRecords[i] = decodeTaskRow(tasks[i], i, head.taskColumns, i > 0 ? taskRecords[i - 1]!.id : null);
+  const workerIds = workerIdStrings(head.workers);
+  for (let i = 0; i < tasks.length; i++) taskRecords[i] = decodeTaskRow(tasks[i], i, head.taskColumns, i > 0 ? taskRecords[i - 1]!.id : null, workerIds);
   return { appliedIndex: head.appliedIndex, rrCursor: head.rrCursor, workers: head.workers, extras: head.extras, tasks: taskRecords };
 }
 
@@ -295,7 +301,7 @@ function decodeWorkerRows(workers: unknown[], workerColumns: number): WorkerReco
 }
 
 /** Checks and decodes task row `i` (`previousId`: the row before it, which must sort before it). */
-export function decodeTaskRow(row: unknown, i: number, taskColumns: number, previousId: string | null): TaskRecord {
+export function decodeTaskRow(row: unknown, i: number, taskColumns: number, previousId: string | null, workerIds?: ReadonlyMap<string, string>): TaskRecord {
   if (!Array.isArray(row) || row.length !== taskColumns) throw bad(`task row ${i}`);
   const [id, state, worker, attempt, priority, maxAttempts, createdIndex, updatedIndex, createdAtMs, retryAtMs, flags] = row as unknown[];
   if (typeof id !== "string") throw bad(`task row ${i}: id`);
@@ -319,10 +325,12 @@ export function decodeTaskRow(row: unknown, i: number, taskColumns: number, prev
   const result = (flags & HAS_RESULT) !== 0 ? (row[12] as JsonValue) : undefined;
   const error = (flags & HAS_ERROR) !== 0 ? (row[13] as JsonValue) : undefined;
   const extras = taskColumns === 15 ? decodeTaskExtras(row[14], `task ${id}`) : undefined;
+  // Strings kept for the task's life are not slices of the decoded snapshot's text (owned-string.ts); an assigned
+  // task shares its worker record's id string.
   const record: TaskRecord = {
-    id,
+    id: ownedString(id),
     state: state as TaskState,
-    worker: worker as string | null,
+    worker: worker === null ? null : (workerIds?.get(worker as string) ?? ownedString(worker as string)),
     attempt,
     payload,
     priority: priority as number,
@@ -335,7 +343,13 @@ export function decodeTaskRow(row: unknown, i: number, taskColumns: number, prev
     retryAtMs,
   };
   // Only when present: the records of a table that never used an extra field stay as submit() builds them.
-  return extras === undefined ? record : { ...record, extras };
+  // A terminal task's values are packed here, as apply() packs them (task-record-values.ts).
+  return inStateForm(extras === undefined ? record : { ...record, extras });
+}
+
+/** Each worker id mapped to the worker record's own string, which the assigned tasks' records then share. */
+export function workerIdStrings(workers: readonly WorkerRecord[]): ReadonlyMap<string, string> {
+  return new Map(workers.map((w) => [w.id, w.id]));
 }
 
 /** The snapshot's Packr (rows decode one at a time with it: src/scheduler/table-restore-slices.ts). */

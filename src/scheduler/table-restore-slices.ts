@@ -8,7 +8,7 @@
 // code. The result is the table decodeSnapshot + TaskIndexes.fromSorted built: same records, same order.
 import type { TaskRecord } from "./records.js";
 import { TableError } from "./errors.js";
-import { badSnapshot, decodeSnapshotHead, decodeTaskRow, snapshotPackr, type SnapshotHead } from "./snapshot.js";
+import { badSnapshot, decodeSnapshotHead, decodeTaskRow, snapshotPackr, workerIdStrings, type SnapshotHead } from "./snapshot.js";
 import { SortedList } from "./sorted-list.js";
 import { byFinishOrder, byId, byQueueOrder, isTerminal, newStateLists, TaskIndexes, type StateLists, type TerminalState } from "./task-indexes.js";
 import type { TaskState } from "./types.js";
@@ -43,7 +43,8 @@ export class TableRestorer {
     dead: new SortedList(byFinishOrder),
     cancelled: new SortedList(byFinishOrder),
   };
-  private workerIds = new Set<string>();
+  /** Worker id → the worker record's own string (assigned tasks share it: owned-string.ts). */
+  private workerIds: ReadonlyMap<string, string> = new Map();
   /** The work of the last step. */
   lastStep: RestoreStepWork = { rows: 0, bytes: 0 };
 
@@ -89,7 +90,7 @@ export class TableRestorer {
       });
     }
     this.head = decodeSnapshotHead(elements, elementCount);
-    for (const w of this.head.workers) this.workerIds.add(w.id);
+    this.workerIds = workerIdStrings(this.head.workers);
     const [count, headerBytes] = arrayHeaderAt(this.bytes, end);
     this.rowCount = count;
     this.offset = end + headerBytes;
@@ -102,7 +103,7 @@ export class TableRestorer {
     const start = this.offset;
     if (this.offset >= this.bytes.byteLength) throw badSnapshot(`${this.rowCount - this.rowsRead} task rows missing`);
     this.unpackFrom(this.offset, RESTORE_WINDOW_BYTES, (row, _start, rowEnd) => {
-      const record = decodeTaskRow(row, this.rowsRead, this.head!.taskColumns, this.previousId);
+      const record = decodeTaskRow(row, this.rowsRead, this.head!.taskColumns, this.previousId, this.workerIds);
       if (record.state === "assigned" && !this.workerIds.has(record.worker ?? "")) {
         throw new TableError("BAD_SNAPSHOT", `task ${record.id} is assigned to unknown worker ${String(record.worker)}`);
       }

@@ -28,6 +28,7 @@ import { encodeInSlices, SnapshotEncoder, type SnapshotView } from "./snapshot.j
 import { TableRestorer } from "./table-restore-slices.js";
 import { TableError } from "./errors.js";
 import { compareStrings } from "./sorted-list.js";
+import { ownedString } from "./owned-string.js";
 import { DEFAULT_LIST_LIMIT, listTaskPage, pendingQueueOf, type ListOptions, type TaskPage } from "./task-listing.js";
 import { TaskIndexes, type PendingEntry, type TaskCounts } from "./task-indexes.js";
 import { notFound, staleAttempt, toTask } from "./task-object.js";
@@ -262,7 +263,8 @@ export class TaskTable {
       if (task === undefined || task.state !== "pending" || a.attempt !== task.attempt + 1) continue;
       if (worker === undefined || !worker.alive || this.activeOf(a.worker) >= worker.capacity) continue;
       this.advanceWeights(workerIds, a.worker);
-      this.indexes.move(task, "assigned", a.worker, index, { attempt: a.attempt });
+      // The worker record's own id, not the command's copy (a slice of the assign entry's text: owned-string.ts).
+      this.indexes.move(task, "assigned", worker.id, index, { attempt: a.attempt });
       assigned.push({ taskId: a.taskId, worker: a.worker, attempt: a.attempt });
     }
     if (command.rrCursor !== undefined) this.cursor = command.rrCursor;
@@ -344,7 +346,7 @@ export class TaskTable {
     if (existing !== undefined) return { ok: true, task: toTask(existing), created: false };
     if (this.deletedIds.has(command.id)) return { ok: true, created: false, deleted: [command.id] };
     const task: TaskRecord = {
-      id: command.id,
+      id: ownedString(command.id), // not a slice pinning the entry's text for the task's life
       state: "pending",
       worker: null,
       attempt: 0,

@@ -8,6 +8,7 @@ import type { TaskRecord } from "./records.js";
 import type { TaskExtras } from "./record-extras.js";
 import { TableError } from "./errors.js";
 import { compareStrings, SortedList, type FrozenList } from "./sorted-list.js";
+import { inStateForm, unpackedRecord } from "./task-record-values.js";
 import type { TaskState } from "./types.js";
 
 /** What the planner needs of a pending task. */
@@ -112,9 +113,10 @@ export class TaskIndexes {
     this.place(task);
   }
 
-  /** The only place a task changes: builds its next record and puts it in place of the old one in every index. */
+  /** The only place a task changes: builds its next record and puts it in place of the old one in every index.
+   *  The record comes out in its state's form (task-record-values.ts): packed values when terminal. */
   move(task: TaskRecord, state: TaskState, worker: string | null, index: number, changes: TaskChanges = {}): TaskRecord {
-    const next: TaskRecord = { ...task, state, worker, updatedIndex: index, ...changes };
+    const next = inStateForm({ ...unpackedRecord(task), state, worker, updatedIndex: index, ...changes });
     this.unplace(task);
     this.tasks.set(next.id, next);
     if (!this.allList.replace(next)) throw new TableError("INVARIANT", `task ${next.id} missing from the id index`);

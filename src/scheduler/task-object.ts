@@ -1,27 +1,29 @@
 // The contract's task object built from the table's record, and the apply answers that carry one.
 import type { TaskRecord } from "./records.js";
+import { valuesOf } from "./task-record-values.js";
 import type { ApplyResult, Task } from "./types.js";
 
 const NO_TAGS: readonly string[] = Object.freeze([]);
 
 /** The contract's task object, fields in a fixed order; result/error only when set. */
 export function toTask(t: TaskRecord): Task {
+  const values = valuesOf(t); // a terminal task's are parsed from its packed JSON here, on demand
   const task = {
     id: t.id,
     state: t.state,
     worker: t.worker,
     attempt: t.attempt,
-    payload: t.payload,
+    payload: values.payload,
     priority: t.priority,
     maxAttempts: t.maxAttempts,
     requires: t.extras?.requires ?? NO_TAGS,
     timeoutMs: t.extras?.timeoutMs ?? null,
     runAt: t.extras?.runAt ?? null,
   } as { -readonly [K in keyof Task]: Task[K] };
-  if (t.result !== undefined) task.result = t.result;
-  if (t.error !== undefined) {
-    task.error = t.error;
-    task.lastError = t.error;
+  if (values.result !== undefined) task.result = values.result;
+  if (values.error !== undefined) {
+    task.error = values.error;
+    task.lastError = values.error;
   }
   task.createdIndex = t.createdIndex;
   task.updatedIndex = t.updatedIndex;

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { Command } from "../../../src/scheduler/commands.js";
 import { makePrng } from "../../../src/raft/prng.js";
 import { TaskTable } from "../../../src/scheduler/table.js";
+import { valuesOf } from "../../../src/scheduler/task-record-values.js";
 
 const WORKERS = ["w0", "w1", "w2", "w3"];
 
@@ -20,9 +21,10 @@ function referenceEncoding(table: TaskTable, version: 1 | 2 | 3 = 3): Uint8Array
     return row;
   });
   const tasks = view.tasks.blocks.flat().map((t) => {
+    const v = valuesOf(t); // a terminal task holds its values packed (task-values.ts); the format has them as values
     const row: unknown[] = [
       t.id, t.state, t.worker, t.attempt, t.priority, t.maxAttempts, t.createdIndex, t.updatedIndex, t.createdAtMs,
-      t.retryAtMs, (t.result !== undefined ? 1 : 0) | (t.error !== undefined ? 2 : 0), t.payload, t.result ?? null, t.error ?? null,
+      t.retryAtMs, (v.result !== undefined ? 1 : 0) | (v.error !== undefined ? 2 : 0), v.payload, v.result ?? null, v.error ?? null,
     ];
     if (version >= 3) row.push(t.extras ?? null);
     return row;
