@@ -5,7 +5,7 @@
 // array decode as a sequence), at most RESTORE_ROWS_PER_STEP rows or about BYTES_PER_STEP bytes per step, each row going
 // straight into every index. A caller yields to the event loop between steps (TaskTable.restoreInSlices); the
 // synchronous TaskTable.restore runs the same steps back to back, so the simulator and the unit tests prove this
-// code. The result is the table decodeSnapshot + TaskIndexes.fromSorted built: same records, same order.
+// code. The result is the table a whole-snapshot decode would build: same records, same order.
 import type { TaskRecord } from "./records.js";
 import { TableError } from "./errors.js";
 import { badSnapshot, decodeSnapshotHead, decodeTaskRow, snapshotPackr, workerIdStrings, type SnapshotHead } from "./snapshot.js";

@@ -131,27 +131,6 @@ export class TaskIndexes {
     if (!this.allList.delete(task)) throw new TableError("INVARIANT", `task ${task.id} missing from the id index`);
   }
 
-  /** Builds every index at once from records sorted by id (a restored snapshot): no per-element searches. */
-  static fromSorted(records: readonly TaskRecord[]): TaskIndexes {
-    const indexes = new TaskIndexes();
-    const perState = newStateArrays();
-    const perWorker = new Map<string, Record<TaskState, TaskRecord[]>>();
-    for (const t of records) {
-      indexes.tasks.set(t.id, t);
-      perState[t.state].push(t);
-      if (t.worker === null) continue;
-      let lists = perWorker.get(t.worker);
-      if (lists === undefined) perWorker.set(t.worker, (lists = newStateArrays()));
-      lists[t.state].push(t);
-    }
-    indexes.allList = SortedList.fromSorted(byId, records);
-    indexes.stateLists = fromSortedLists(perState);
-    for (const [worker, lists] of perWorker) indexes.workerLists.set(worker, fromSortedLists(lists));
-    indexes.pendingList = SortedList.fromSorted(byQueueOrder, [...perState.pending].sort(byQueueOrder));
-    indexes.finishedLists = newFinishedLists(perState);
-    return indexes;
-  }
-
   /** Assembles indexes a restore built piece by piece (table-restore-slices.ts), which keeps them in step. */
   static fromParts(parts: IndexParts): TaskIndexes {
     const indexes = new TaskIndexes();
