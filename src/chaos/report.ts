@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { historyToJsonLines, type HistoryEvent } from "./history.js";
-import type { ChaosReport } from "./run.js";
+import type { ChaosReport } from "./chaos-report.js";
 import { formatSpread } from "./stats.js";
 
 /** The linearizable line: begins with "linearizable: yes" or "linearizable: no", as README, "Chaos testing", promises. */
