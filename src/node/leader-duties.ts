@@ -79,6 +79,9 @@ export class LeaderDuties {
   private readonly timingOut = new Set<string>();
   /** External workers connected to this leader (src/api/worker-hub.ts writes it). */
   readonly externals = new ExternalPresenceRegistry();
+  /** Placement work of this process as leader, for the metrics (raftsched_placement_*): rounds that planned,
+   *  rounds skipped because an assign command was still in flight, assign commands proposed and their assignments. */
+  readonly placementCounts = { rounds: 0, skippedInFlight: 0, commands: 0, assignments: 0 };
 
   constructor(o: LeaderDutiesOptions) {
     this.o = o;
@@ -239,12 +242,18 @@ export class LeaderDuties {
   }
 
   private assign(): void {
-    if (this.assigning) return;
+    if (this.assigning) {
+      this.placementCounts.skippedInFlight++;
+      return;
+    }
+    this.placementCounts.rounds++;
     const lingering = this.lingering.view();
     const plan = planAssignmentsWithDue(this.o.table(), { nowMs: this.now(), strategy: this.o.strategy, rng: this.o.rng, lingering });
     this.dueTimer.armAt(plan.nextDueMs);
     const cmd = plan.command;
     if (!cmd) return;
+    this.placementCounts.commands++;
+    this.placementCounts.assignments += cmd.assignments.length;
     this.assigning = true;
     this.o
       .propose(cmd)
