@@ -21,6 +21,7 @@ import { RETENTION_DEFAULTS, type RetentionPolicy } from "../scheduler/task-rete
 import { ProgressBoard } from "./task-progress.js";
 import { ExternalPresenceRegistry } from "./external-presence.js";
 import { FORGET_DEAD_EXTERNAL_AFTER_TIMEOUTS } from "./external-worker-liveness.js";
+import { PlacementPipeline, assignCommandsInFlightFor } from "./placement-pipeline.js";
 
 const LIVENESS_LOG: Record<LivenessCommand["type"], string> = {
   workerRemoved: "worker removed: releasing its tasks",
@@ -59,8 +60,9 @@ export class LeaderDuties {
   private readonly contacted = new Set<string>();
   private leaderSinceMs = 0;
   private timer: NodeJS.Timeout | null = null;
-  /** One proposal of each kind in flight at a time keeps the log free of duplicate decisions. */
-  private assigning = false;
+  /** Assign commands and reports proposed, not applied yet (placement-pipeline.ts): placement counts their slots. */
+  private readonly pipeline: PlacementPipeline;
+  /** One liveness proposal per worker in flight at a time keeps the log free of duplicate decisions. */
   private readonly livenessInFlight = new Set<string>();
   private readonly now: () => number;
   /** Time from "silence detected" to "dead committed", for the reassignment-time metric. */
@@ -89,6 +91,7 @@ export class LeaderDuties {
     const onError = (what: string, err: unknown) => o.logger.debug({ err: errorMessage(err) }, `${what}: proposal failed`);
     this.lifecycle = new LifecycleDuties({ table: o.table, retention: o.retention ?? RETENTION_DEFAULTS, propose: o.propose, nowMs: this.now, onError });
     this.dueTimer = new DueTimer(this.now, () => this.run());
+    this.pipeline = new PlacementPipeline(assignCommandsInFlightFor(o.strategy));
   }
 
   start(): void {
@@ -115,6 +118,7 @@ export class LeaderDuties {
     // Counts told to an earlier leadership may be stale; workers with lingering handlers tell a new leader again.
     this.lingering.clear();
     this.externals.clear();
+    this.pipeline.clear();
     for (const id of this.o.workerMembers().keys()) this.lastHeardMs.set(id, now);
     this.restartAttemptClocks(now);
     this.progress.clear(); // a new leader starts with no progress: the next reports refill it
@@ -163,6 +167,17 @@ export class LeaderDuties {
   /** Aborted handlers still running on `worker` as this leader knows them (its own executor's, for itself). */
   lingeringOf(worker: string): number {
     return this.lingering.view().get(worker) ?? 0;
+  }
+
+  /** A command this node (the leader) just proposed. A worker's report gives its slot back to placement at once,
+   *  and a round runs now, so its assign command follows the report into the same write when the runner is busy
+   *  (placement-pipeline.ts). */
+  proposed(cmd: Command, proposal: Promise<unknown>): void {
+    if ((cmd.type !== "complete" && cmd.type !== "fail") || !this.timer || !this.o.isLeader()) return;
+    const settle = this.pipeline.reportProposed(this.o.table().getTask(cmd.id), cmd.attempt);
+    if (settle === null) return;
+    proposal.then(settle, settle);
+    this.assign();
   }
 
   /** Asks for an assignment round soon (after a submit or a completion). */
@@ -242,24 +257,23 @@ export class LeaderDuties {
   }
 
   private assign(): void {
-    if (this.assigning) {
+    if (!this.pipeline.canPropose) {
       this.placementCounts.skippedInFlight++;
       return;
     }
     this.placementCounts.rounds++;
-    const lingering = this.lingering.view();
-    const plan = planAssignmentsWithDue(this.o.table(), { nowMs: this.now(), strategy: this.o.strategy, rng: this.o.rng, lingering });
+    const lingering = this.pipeline.occupied(this.lingering.view());
+    const inFlight = this.pipeline.inFlightTasks;
+    const plan = planAssignmentsWithDue(this.o.table(), { nowMs: this.now(), strategy: this.o.strategy, rng: this.o.rng, lingering, inFlight });
     this.dueTimer.armAt(plan.nextDueMs);
     const cmd = plan.command;
     if (!cmd) return;
     this.placementCounts.commands++;
     this.placementCounts.assignments += cmd.assignments.length;
-    this.assigning = true;
+    const settle = this.pipeline.assignProposed(cmd);
     this.o
       .propose(cmd)
       .catch((err) => this.o.logger.debug({ err: errorMessage(err) }, "assignment proposal failed"))
-      .finally(() => {
-        this.assigning = false;
-      });
+      .finally(settle);
   }
 }
