@@ -1,0 +1,159 @@
+// One row of `npm run bench:workers` (workers.ts) on raftsched: C closed-loop producers submit tasks to the leader
+// as fast as each gets its 201 (the shape of the BullMQ anchor's e2e: producers do not wait for completion), while
+// the external workers run them. Counted inside the window: submits acknowledged, and tasks completed (seen on a
+// follower's watch stream, completion-watch.ts); end to end = submit sent → completion seen. After the window the
+// producers stop and the workers drain the backlog (bounded), which gives the workers' rate alone.
+import { CompletionWatch } from "./completion-watch.js";
+import { LoadSampler, loadAverage, type LoadSample } from "./proc-stats.js";
+import { progress, progressDone } from "./progress.js";
+import { RawHttpClient } from "./raw-http.js";
+import { now, round, sleep, summarize, type Summary } from "./stats.js";
+
+export interface WorkersRowOptions {
+  readonly clients: number;
+  readonly durationS: number;
+  readonly warmupS: number;
+  readonly drainS: number;
+  readonly valueBytes: number;
+  readonly runTag: string;
+}
+
+export interface ClusterView {
+  readonly token: string;
+  readonly leader: { readonly port: number; readonly pid: number };
+  readonly watchPort: number;
+  readonly nodePids: readonly number[];
+  readonly hostPids: readonly number[];
+  /** The leader's HTTP port now (asked again after a refused or failed submit: leadership may have moved). */
+  readonly leaderPort: () => Promise<number | null>;
+}
+
+export interface WorkersRow {
+  readonly system: "raftsched";
+  readonly clients: number;
+  readonly durationS: number;
+  readonly submittedPerS: number;
+  readonly completedPerS: number;
+  readonly ackMs: Summary;
+  /** Submit sent → completion seen, for the tasks completed inside the window. */
+  readonly endToEndMs: Summary;
+  readonly backlogAtWindowEnd: number;
+  readonly drainCompletedPerS: number | null;
+  readonly notCompletedAfterDrain: number;
+  readonly errors: number;
+  readonly errorSamples: string[];
+  readonly leader: LoadSample;
+  readonly nodes: LoadSample;
+  readonly workerHosts: LoadSample;
+  readonly watchReconnects: number;
+  /** Times a producer found the leader elsewhere after a failed submit (elections during the row). */
+  readonly leaderMoves: number;
+  readonly loadAvg: [number, number, number];
+}
+
+export async function runWorkersRow(c: ClusterView, o: WorkersRowOptions, appliedIndex: number): Promise<WorkersRow> {
+  const auth = `Authorization: Bearer ${c.token}\r\n`;
+  const watch = new CompletionWatch(c.watchPort, c.token, appliedIndex);
+  watch.start();
+  const value = "v".repeat(o.valueBytes);
+  const submittedAt = new Map<string, number>();
+  const ack: number[] = [];
+  let errors = 0;
+  const errorSamples = new Set<string>();
+  const samplers = { leader: new LoadSampler([c.leader.pid]), nodes: new LoadSampler(c.nodePids), hosts: new LoadSampler(c.hostPids) };
+  const tStart = now() + o.warmupS * 1000;
+  const tEnd = tStart + o.durationS * 1000;
+
+  let leaderMoves = 0;
+  const producer = async (i: number): Promise<void> => {
+    let port = c.leader.port;
+    let http = new RawHttpClient("127.0.0.1", port, 5000, auth);
+    try {
+      for (let seq = 0; now() < tEnd; seq++) {
+        const id = `wb.${o.runTag}.${i}.${seq}`;
+        const t0 = now();
+        try {
+          const r = await http.request("POST", "/v1/tasks", JSON.stringify({ id, payload: { v: value } }));
+          if (r.status !== 201 && r.status !== 200) throw new Error(`HTTP ${r.status} ${r.body.toString("utf8", 0, 160)}`);
+          submittedAt.set(id, t0);
+          const t1 = now();
+          if (t1 >= tStart && t1 <= tEnd) ack.push(t1 - t0);
+        } catch (e) {
+          errors++;
+          if (errorSamples.size < 5) errorSamples.add(String((e as Error).message ?? e).slice(0, 160));
+          await sleep(10);
+          // The same id is not retried (a new one follows): an unknown outcome may still complete, and is then
+          // simply not counted. Follow the leader if it moved.
+          const now2 = await c.leaderPort().catch(() => null);
+          if (now2 !== null && now2 !== port) {
+            leaderMoves++;
+            http.close();
+            port = now2;
+            http = new RawHttpClient("127.0.0.1", port, 5000, auth);
+          }
+        }
+      }
+    } finally {
+      http.close();
+    }
+  };
+  const ticker = setInterval(() => {
+    const t = now();
+    progress(`  raftsched workers C=${o.clients} ${t < tStart ? "warmup" : `${((t - tStart) / 1000).toFixed(0)}/${o.durationS}s`}: ${submittedAt.size} submitted, ${watch.completedAt.size} completed`);
+  }, 250);
+  const startSamplers = setTimeout(() => Object.values(samplers).forEach((s) => s.start()), o.warmupS * 1000);
+  await Promise.all(Array.from({ length: o.clients }, (_, i) => producer(i)));
+  clearTimeout(startSamplers);
+  const loads = { leader: samplers.leader.stop(), nodes: samplers.nodes.stop(), hosts: samplers.hosts.stop() };
+
+  // Inside the window: completions of this row's tasks seen between tStart and tEnd.
+  const e2e: number[] = [];
+  let completedAtEnd = 0;
+  for (const [id, t] of watch.completedAt) {
+    const t0 = submittedAt.get(id);
+    if (t0 === undefined) continue;
+    if (t <= tEnd) completedAtEnd++;
+    if (t >= tStart && t <= tEnd) e2e.push(t - t0);
+  }
+  const backlog = submittedAt.size - completedAtEnd;
+  // Drain: the workers alone, until every acknowledged task completed or drainS passed.
+  const drainStart = now();
+  let lastDone = drainStart;
+  let drained = 0;
+  watch.onCompleted((id, t) => {
+    if (submittedAt.has(id)) {
+      drained++;
+      lastDone = t;
+    }
+  });
+  const done = (): number => [...submittedAt.keys()].filter((id) => watch.completedAt.has(id)).length;
+  while (now() - drainStart < o.drainS * 1000 && done() < submittedAt.size) await sleep(100);
+  clearInterval(ticker);
+  watch.close();
+  const notCompleted = submittedAt.size - done();
+  const row: WorkersRow = {
+    system: "raftsched",
+    clients: o.clients,
+    durationS: o.durationS,
+    submittedPerS: round(ack.length / o.durationS, 1),
+    completedPerS: round(e2e.length / o.durationS, 1),
+    ackMs: summarize(ack),
+    endToEndMs: summarize(e2e),
+    backlogAtWindowEnd: backlog,
+    drainCompletedPerS: drained > 0 && lastDone > drainStart ? round(drained / ((lastDone - drainStart) / 1000), 1) : null,
+    notCompletedAfterDrain: notCompleted,
+    errors,
+    errorSamples: [...errorSamples],
+    leader: loads.leader,
+    nodes: loads.nodes,
+    workerHosts: loads.hosts,
+    watchReconnects: watch.reconnects,
+    leaderMoves,
+    loadAvg: loadAverage().map((x) => round(x, 2)) as [number, number, number],
+  };
+  progressDone(
+    `  raftsched workers C=${o.clients}: ${row.submittedPerS} submitted/s, ${row.completedPerS} completed/s, e2e p50 ${row.endToEndMs.p50} ms, ` +
+      `backlog ${backlog}, drain ${row.drainCompletedPerS}/s, leader CPU ${row.leader.clusterCpuPct}% RSS ${row.leader.peakRssMiB[0]} MiB, ${errors} errors`,
+  );
+  return row;
+}
