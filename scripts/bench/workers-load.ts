@@ -4,6 +4,7 @@
 // follower's watch stream, completion-watch.ts); end to end = submit sent → completion seen. After the window the
 // producers stop and the workers drain the backlog (bounded), which gives the workers' rate alone.
 import { CompletionWatch } from "./completion-watch.js";
+import { LeaderMetricsWatch, breakdownLine, type RealBreakdown } from "./real-breakdown.js";
 import { LoadSampler, loadAverage, type LoadSample } from "./proc-stats.js";
 import { progress, progressDone } from "./progress.js";
 import { RawHttpClient } from "./raw-http.js";
@@ -48,6 +49,8 @@ export interface WorkersRow {
   readonly watchReconnects: number;
   /** Times a producer found the leader elsewhere after a failed submit (elections during the row). */
   readonly leaderMoves: number;
+  /** The leader's counters over the window (real-breakdown.ts): fsyncs, entries, placement, commit and fsync means. */
+  readonly breakdown: RealBreakdown | null;
   readonly loadAvg: [number, number, number];
 }
 
@@ -101,9 +104,15 @@ export async function runWorkersRow(c: ClusterView, o: WorkersRowOptions, applie
     const t = now();
     progress(`  raftsched workers C=${o.clients} ${t < tStart ? "warmup" : `${((t - tStart) / 1000).toFixed(0)}/${o.durationS}s`}: ${submittedAt.size} submitted, ${watch.completedAt.size} completed`);
   }, 250);
-  const startSamplers = setTimeout(() => Object.values(samplers).forEach((s) => s.start()), o.warmupS * 1000);
+  const metrics = new LeaderMetricsWatch(c.leader.port, auth);
+  let metricsStarted: Promise<void> | null = null;
+  const startSamplers = setTimeout(() => {
+    Object.values(samplers).forEach((s) => s.start());
+    metricsStarted = metrics.start().catch(() => {});
+  }, o.warmupS * 1000);
   await Promise.all(Array.from({ length: o.clients }, (_, i) => producer(i)));
   clearTimeout(startSamplers);
+  const breakdown = metricsStarted ? (await metricsStarted, await metrics.finish()) : null;
   const loads = { leader: samplers.leader.stop(), nodes: samplers.nodes.stop(), hosts: samplers.hosts.stop() };
 
   // Inside the window: completions of this row's tasks seen between tStart and tEnd.
@@ -149,11 +158,13 @@ export async function runWorkersRow(c: ClusterView, o: WorkersRowOptions, applie
     workerHosts: loads.hosts,
     watchReconnects: watch.reconnects,
     leaderMoves,
+    breakdown,
     loadAvg: loadAverage().map((x) => round(x, 2)) as [number, number, number],
   };
   progressDone(
     `  raftsched workers C=${o.clients}: ${row.submittedPerS} submitted/s, ${row.completedPerS} completed/s, e2e p50 ${row.endToEndMs.p50} ms, ` +
       `backlog ${backlog}, drain ${row.drainCompletedPerS}/s, leader CPU ${row.leader.clusterCpuPct}% RSS ${row.leader.peakRssMiB[0]} MiB, ${errors} errors`,
   );
+  if (breakdown) progressDone(`    ${breakdownLine(breakdown)}`);
   return row;
 }

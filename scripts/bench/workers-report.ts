@@ -3,6 +3,7 @@
 import type { BullmqRow } from "./bullmq-anchor.js";
 import type { LoadSample } from "./proc-stats.js";
 import type { WorkersArgs } from "./workers-args.js";
+import { breakdownLine } from "./real-breakdown.js";
 import type { WorkersRow } from "./workers-load.js";
 
 const f = (v: number | null | undefined, digits = 0): string => (v === null || v === undefined ? "–" : v.toFixed(digits));
@@ -41,7 +42,8 @@ export function workersMarkdown(r: WorkersReport): string {
     (row) =>
       `- C=${row.clients}: ${row.errors} errors${row.errorSamples.length ? ` (${row.errorSamples.join("; ")})` : ""}, ${row.notCompletedAfterDrain} not completed after the drain, ` +
       `nodes' CPU ${f(row.nodes.clusterCpuPct)} %, worker hosts' CPU ${f(row.workerHosts.clusterCpuPct)} %, driver ${f(row.leader.driverCpuPct)} %, machine busy ${f(row.leader.machineBusyPct)} %, ` +
-      `watch reconnects ${row.watchReconnects}, producers followed a new leader ${row.leaderMoves} times, load average ${row.loadAvg.join(" ")}`,
+      `watch reconnects ${row.watchReconnects}, producers followed a new leader ${row.leaderMoves} times, load average ${row.loadAvg.join(" ")}` +
+      (row.breakdown ? `; ${breakdownLine(row.breakdown)}` : ""),
   );
   return [
     `## raftsched with ${a.workers} external workers beside BullMQ, ${r.date}`,
