@@ -7,8 +7,9 @@
 //             commits workerUp / workerDead / workerRemoved as the production rule decides them
 //             (src/node/worker-liveness.ts: a new leader grants everyone one workerTimeout of grace); proposes
 //             assign commands from planAssignments (the production planner, with the seed's strategy) through the
-//             production PlacementPipeline (several in flight; a report in flight gives its slot back), counting as occupied the slots that aborted handlers still hold as the
-//             workers told it (src/node/lingering-handlers.ts);
+//             production PlacementPipeline (several in flight; a report in flight gives its slot back), counting
+//             as occupied the slots that aborted handlers still hold as the workers told it
+//             (src/node/lingering-handlers.ts);
 //   workers   what src/node/task-executor.ts does: every node runs the tasks its own table assigns to it, reports
 //             complete or fail (with the attempt) through the leader and retries a lost report. A report already
 //             on its way when the attempt is superseded is sometimes still delivered, so fencing is exercised.
