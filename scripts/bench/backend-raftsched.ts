@@ -103,7 +103,7 @@ export class RaftschedBackend implements Backend {
       // The token in the environment would override the cluster file's; pin it to ours.
       env: {
         ...process.env,
-        RAFTSCHED_LOG_LEVEL: "warn",
+        RAFTSCHED_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
         RAFTSCHED_TOKEN: TOKEN,
         ...(this.opts.traceStages ? { RAFTSCHED_TRACE_STAGES: this.stagesFile(m.name) } : {}),
       },
