@@ -37,7 +37,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --no-failover         skip the failover rows
   --out DIR             where the JSON and markdown go (default bench-results/)
 environment: BENCH_KEEP_DATA=1 keeps the members' data dirs and logs (in $TMPDIR) after the run;
-  BENCH_CPU_PROF=DIR runs the real-workload members with node --cpu-prof, profiles in DIR (<member>.cpuprofile)`;
+  BENCH_CPU_PROF=DIR runs the real-workload members with node --cpu-prof, profiles in DIR (<member>.cpuprofile);
+  BENCH_LOG_LEVEL=info sets the members' log level (default warn)`;
 
 function num(flag: string, v: string | undefined, min: number, max: number): number {
   const n = Number(v);
