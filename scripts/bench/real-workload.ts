@@ -108,16 +108,8 @@ export async function runRealWorkload(backend: RaftschedBackend, o: RealWorkload
     progress(`  ${backend.label} real C=${o.clients} ${t < tStart ? "warmup" : `${((t - tStart) / 1000).toFixed(0)}/${o.durationS}s`}: ${e2e.length} completed, ${errors} errors`);
   }, 250);
   const ep = backend.endpointOf(leader.endpointIndex);
-  const watch = new LeaderMetricsWatch(ep.port, ep.authHeader);
-  let watching: Promise<void> | null = null;
-  const samplerStart = setTimeout(() => {
-    sampler.start();
-    watching = watch.start().catch((e: unknown) => progressDone(`    leader metrics not read: ${String(e)}`));
-  }, o.warmupS * 1000);
-  const watchEnd = new Promise<void>((r) => setTimeout(r, Math.max(0, tEnd - now())));
-  const [breakdown] = await Promise.all([watchEnd.then(async () => (watching ? (await watching, await watch.finish()) : null)), ...clients.map((_, i) => loop(i))]);
+  const [breakdown] = await Promise.all([leaderWindow(ep, sampler, o.warmupS * 1000, tEnd), ...clients.map((_, i) => loop(i))]);
   clearInterval(ticker);
-  clearTimeout(samplerStart);
   const load = sampler.stop();
   for (const c of clients) c.close();
   const row: RealWorkloadRow = {
@@ -138,11 +130,29 @@ export async function runRealWorkload(backend: RaftschedBackend, o: RealWorkload
     readsPerTask: e2e.length > 0 ? round(reads / e2e.length, 1) : null,
     breakdown,
   };
-  progressDone(
-    `  ${backend.label} real C=${o.clients}: ${row.completedPerS} tasks/s completed, ack p50 ${row.ackMs.p50} p99 ${row.ackMs.p99} ms, ` +
-      `end-to-end p50 ${row.endToEndMs.p50} p99 ${row.endToEndMs.p99} ms, ${errors} errors, cluster CPU ${load.clusterCpuPct}%, ` +
-      `${row.readsPerTask} completion reads per task (${completion}), load ${row.loadAvg[0]}`,
-  );
-  if (breakdown) progressDone(`    ${breakdownLine(breakdown)}`);
+  announce(row);
   return row;
+}
+
+/** The row's line on stderr, and the leader's breakdown under it. */
+function announce(row: RealWorkloadRow): void {
+  progressDone(
+    `  ${row.label} real C=${row.clients}: ${row.completedPerS} tasks/s completed, ack p50 ${row.ackMs.p50} p99 ${row.ackMs.p99} ms, ` +
+      `end-to-end p50 ${row.endToEndMs.p50} p99 ${row.endToEndMs.p99} ms, ${row.errors} errors, cluster CPU ${row.load.clusterCpuPct}%, ` +
+      `${row.readsPerTask} completion reads per task (${row.completion}), load ${row.loadAvg[0]}`,
+  );
+  if (row.breakdown) progressDone(`    ${breakdownLine(row.breakdown)}`);
+}
+
+/** From the end of the warmup to tEnd: the load sampler runs and the leader's counters are read (real-breakdown.ts). */
+async function leaderWindow(ep: { port: number; authHeader: string }, sampler: LoadSampler, warmupMs: number, tEnd: number): Promise<RealBreakdown | null> {
+  const watch = new LeaderMetricsWatch(ep.port, ep.authHeader);
+  await sleep(warmupMs);
+  sampler.start();
+  const watching = watch.start().then(
+    () => true,
+    (e: unknown) => (progressDone(`    leader metrics not read: ${String(e)}`), false),
+  );
+  await sleep(Math.max(0, tEnd - now()));
+  return (await watching) ? await watch.finish() : null;
 }
