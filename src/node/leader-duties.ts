@@ -171,13 +171,14 @@ export class LeaderDuties {
 
   /** A command this node (the leader) just proposed. A worker's report gives its slot back to placement at once,
    *  and a round runs now, so its assign command follows the report into the same write when the runner is busy
-   *  (placement-pipeline.ts). */
-  proposed(cmd: Command, proposal: Promise<unknown>): void {
-    if ((cmd.type !== "complete" && cmd.type !== "fail") || !this.timer || !this.o.isLeader()) return;
+   *  (placement-pipeline.ts). Returns the proposal. */
+  proposed<T>(cmd: Command, proposal: Promise<T>): Promise<T> {
+    if ((cmd.type !== "complete" && cmd.type !== "fail") || !this.timer || !this.o.isLeader()) return proposal;
     const settle = this.pipeline.reportProposed(this.o.table().getTask(cmd.id), cmd.attempt);
-    if (settle === null) return;
+    if (settle === null) return proposal;
     proposal.then(settle, settle);
     this.assign();
+    return proposal;
   }
 
   /** Asks for an assignment round soon (after a submit or a completion). */

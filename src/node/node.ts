@@ -330,9 +330,7 @@ export class Replica {
   async proposeCommand(cmd: Command, timeoutMs = PROPOSAL_TIMEOUT_MS): Promise<ApplyResult> {
     const data = this.proposed.encode(cmd);
     await yieldIfLarge(data.length); // encoding a large command and appending it are separate turns (heartbeats)
-    const proposal = this.runner.propose(data, timeoutMs);
-    this.duties.proposed(cmd, proposal); // a worker's report frees its slot for placement now (placement-pipeline.ts)
-    const result = await proposal.catch((err) => {
+    const result = await this.duties.proposed(cmd, this.runner.propose(data, timeoutMs)).catch((err) => { // duties: placement-pipeline.ts
       throw translateRaftError(err);
     });
     return result as ApplyResult;
