@@ -4,6 +4,8 @@ export interface BenchArgs {
   readonly clients: number[];
   /** Client counts of the real-workload rows (tasks run); empty with --no-real. */
   readonly realClients: number[];
+  /** How a real-workload client learns its task completed: a long poll (default) or a read every 2 ms. */
+  readonly realCompletion: "wait" | "poll";
   readonly durationS: number;
   readonly warmupS: number;
   readonly rounds: number;
@@ -21,6 +23,8 @@ export interface BenchArgs {
 export const USAGE = `usage: npm run bench -- [options]
   --real-clients 1,64   closed-loop client counts of the real workload (tasks run: submit, wait until completed)
   --no-real             skip the real-workload rows
+  --real-completion wait|poll  a real-workload client sees its task completed by a long poll (wait=terminal,
+                        default) or by reading it every 2 ms (poll: the driver before 2026-12-07)
   --clients 1,16,64     closed-loop client counts, one raw-Raft throughput row each (capacity 0: tasks stay pending)
   --duration 10         measured seconds per throughput row (after --warmup)
   --warmup 1            unmeasured seconds before each throughput window
@@ -32,7 +36,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --no-throughput       skip the throughput rows
   --no-failover         skip the failover rows
   --out DIR             where the JSON and markdown go (default bench-results/)
-environment: BENCH_KEEP_DATA=1 keeps the members' data dirs and logs (in $TMPDIR) after the run`;
+environment: BENCH_KEEP_DATA=1 keeps the members' data dirs and logs (in $TMPDIR) after the run;
+  BENCH_CPU_PROF=DIR runs the real-workload members with node --cpu-prof, profiles in DIR (<member>.cpuprofile);
+  BENCH_LOG_LEVEL=info sets the members' log level (default warn)`;
 
 function num(flag: string, v: string | undefined, min: number, max: number): number {
   const n = Number(v);
@@ -45,6 +51,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   let a: BenchArgs = {
     clients: quick ? [1, 4] : [1, 16, 64],
     realClients: quick ? [1, 4] : [1, 64],
+    realCompletion: "wait",
     durationS: quick ? 2 : 10,
     warmupS: quick ? 0.5 : 1,
     rounds: quick ? 2 : 10,
@@ -77,6 +84,11 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         i++;
         break;
       }
+      case "--real-completion":
+        if (v !== "wait" && v !== "poll") throw new Error(`--real-completion is wait or poll\n${USAGE}`);
+        a = { ...a, realCompletion: v };
+        i++;
+        break;
       case "--no-real":
         a = { ...a, realClients: [] };
         break;

@@ -11,7 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Backend, KilledLeader, LeaderInfo, LeaderView, WriteClient } from "./backend.js";
 import { BenchError } from "./backend.js";
-import { isRunning, killChild, removeTempDir, spawnTracked, trackTempDir } from "./children.js";
+import { isRunning, killChild, removeTempDir, spawnTracked, stopGracefully, trackTempDir } from "./children.js";
 import { freePorts } from "../../src/util/ports.js";
 import { RawHttpClient } from "./raw-http.js";
 import { now, sleep } from "./stats.js";
@@ -35,7 +35,15 @@ export interface RaftschedOptions {
   readonly logLevel?: string;
   /** Runs after the cluster file is written and before any member starts: seeds the (empty) data dirs. */
   readonly seed?: (clusterFile: string, dataDirs: ReadonlyArray<{ name: string; dir: string }>) => Promise<void>;
+  /** node --cpu-prof for every member, profiles written to this dir; stop() then ends members with SIGTERM (a
+   *  SIGKILLed process writes no profile) and SIGKILLs only those still there after STOP_GRACE_MS. */
+  readonly cpuProfDir?: string;
+  /** Members run no tasks (`"worker": false`): all work goes to external workers (bench:workers). */
+  readonly externalWorkersOnly?: boolean;
+  readonly workerTimeoutMs?: number;
 }
+
+const STOP_GRACE_MS = 15_000;
 
 interface Member {
   readonly name: string;
@@ -84,7 +92,12 @@ export class RaftschedBackend implements Backend {
           electionTimeoutMs: this.opts.electionTimeoutMs,
           heartbeatMs: this.opts.heartbeatMs,
           ...this.opts.clusterFields,
-          nodes: this.members.map((m) => ({ id: m.name, url: `http://127.0.0.1:${m.port}`, ...(this.opts.runTasks ? {} : { capacity: 0 }) })),
+          ...(this.opts.workerTimeoutMs !== undefined ? { workerTimeoutMs: this.opts.workerTimeoutMs } : {}),
+          nodes: this.members.map((m) => ({
+            id: m.name,
+            url: `http://127.0.0.1:${m.port}`,
+            ...(this.opts.externalWorkersOnly ? { worker: false } : this.opts.runTasks ? {} : { capacity: 0 }),
+          })),
         },
         null,
         2,
@@ -105,12 +118,13 @@ export class RaftschedBackend implements Backend {
   private spawnMember(m: Member): void {
     const dataDir = this.dataDirOf(m);
     mkdirSync(dataDir, { recursive: true });
-    m.child = spawnTracked(process.execPath, [path.join(ROOT, "bin/raftsched.js"), "start", "--config", this.cfgPath, "--id", m.name, "--data-dir", dataDir], {
+    const prof = this.opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${this.opts.cpuProfDir}`, `--cpu-prof-name=${m.name}.cpuprofile`] : [];
+    m.child = spawnTracked(process.execPath, [...prof, path.join(ROOT, "bin/raftsched.js"), "start", "--config", this.cfgPath, "--id", m.name, "--data-dir", dataDir], {
       logFile: path.join(this.dir, `${m.name}.log`),
       // The token in the environment would override the cluster file's; pin it to ours.
       env: {
         ...process.env,
-        RAFTSCHED_LOG_LEVEL: this.opts.logLevel ?? "warn",
+        RAFTSCHED_LOG_LEVEL: this.opts.logLevel ?? process.env.BENCH_LOG_LEVEL ?? "warn",
         RAFTSCHED_TOKEN: TOKEN,
         ...(this.opts.traceStages ? { RAFTSCHED_TRACE_STAGES: this.stagesFile(m.name) } : {}),
       },
@@ -131,13 +145,21 @@ export class RaftschedBackend implements Backend {
     };
   }
 
+  /** The HTTP port of endpoint i, and the header a request needs (the real workload's metrics watch). */
+  endpointOf(i: number): { port: number; authHeader: string } {
+    return { port: this.member(i).port, authHeader: `Authorization: Bearer ${TOKEN}\r\n` };
+  }
+
   /** Where a member started with traceStages writes its stage timings. */
   stagesFile(name: string): string {
     return path.join(this.dir, `${name}.stages.json`);
   }
 
   /** A client of the real workload: submit a task, and read its state from the node's own table (stale read). */
-  createTaskClient(endpointIndex: number, reqTimeoutMs: number): { submit(id: string, payload: unknown): Promise<void>; state(id: string): Promise<string | null>; close(): void } {
+  createTaskClient(
+    endpointIndex: number,
+    reqTimeoutMs: number,
+  ): { submit(id: string, payload: unknown): Promise<void>; state(id: string, waitMs?: number): Promise<string | null>; close(): void } {
     const m = this.member(endpointIndex);
     const auth = `Authorization: Bearer ${TOKEN}\r\n`;
     const writes = new RawHttpClient("127.0.0.1", m.port, reqTimeoutMs, auth);
@@ -147,8 +169,10 @@ export class RaftschedBackend implements Backend {
         const r = await writes.request("POST", "/v1/tasks", JSON.stringify({ id, payload }));
         if (r.status !== 201 && r.status !== 200) throw new BenchError("WRITE_REFUSED", `HTTP ${r.status} ${r.body.toString("utf8", 0, 200)}`);
       },
-      async state(id) {
-        const r = await reads.request("GET", `/v1/tasks/${encodeURIComponent(id)}?stale=true`);
+      // waitMs: a long poll (?wait=terminal) that answers once the node applied the task's end, or after waitMs.
+      async state(id, waitMs) {
+        const wait = waitMs === undefined ? "" : `&wait=terminal&timeoutMs=${waitMs}`;
+        const r = await reads.request("GET", `/v1/tasks/${encodeURIComponent(id)}?stale=true${wait}`);
         if (r.status === 404) return null;
         if (r.status !== 200) throw new BenchError("READ_REFUSED", `HTTP ${r.status} ${r.body.toString("utf8", 0, 200)}`);
         return (JSON.parse(r.body.toString("utf8")) as { state?: string }).state ?? null;
@@ -265,6 +289,7 @@ export class RaftschedBackend implements Backend {
   async stop(): Promise<void> {
     for (const c of this.statusClients.values()) c.close();
     this.statusClients.clear();
+    if (this.opts.cpuProfDir) await Promise.all(this.members.map((m) => (m.child ? stopGracefully(m.child, STOP_GRACE_MS) : Promise.resolve())));
     await Promise.all(this.members.map((m) => (m.child ? killChild(m.child) : Promise.resolve())));
     if (this.dir) removeTempDir(this.dir);
   }

@@ -39,6 +39,13 @@ export function spawnTracked(cmd: string, args: readonly string[], opts: SpawnLo
   }
 }
 
+/** Tracks a child started elsewhere (a fork with IPC), so that it is killed by PID at exit like the others. */
+export function trackChild(child: ChildProcess): void {
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+  child.once("error", () => live.delete(child));
+}
+
 export function isRunning(child: ChildProcess): boolean {
   return child.pid !== undefined && child.exitCode === null && child.signalCode === null;
 }
@@ -53,6 +60,18 @@ export async function killChild(child: ChildProcess): Promise<void> {
     return; // already gone
   }
   await exited;
+}
+
+/** SIGTERM one tracked child by PID; resolves once it exited or after graceMs (the caller then SIGKILLs it). */
+export async function stopGracefully(child: ChildProcess, graceMs: number): Promise<void> {
+  if (!isRunning(child)) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  try {
+    process.kill(child.pid!, "SIGTERM");
+  } catch {
+    return;
+  }
+  await Promise.race([exited, new Promise((r) => setTimeout(r, graceMs).unref())]);
 }
 
 export function killAllTracked(): void {

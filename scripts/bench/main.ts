@@ -17,6 +17,7 @@ import { loadAverage } from "./proc-stats.js";
 import { failoverRatios, failoverTable, ratioTables, realWorkloadTable, throughputRatios, throughputTable } from "./report.js";
 import { runRealRows, stagesTable, type StageBreakdown } from "./real-rows.js";
 import type { RealWorkloadRow } from "./real-workload.js";
+import { breakdownLine } from "./real-breakdown.js";
 import { round } from "./stats.js";
 import { runThroughput, type ThroughputRow } from "./throughput.js";
 
@@ -102,7 +103,9 @@ async function main(): Promise<void> {
   try {
     if (args.realClients.length > 0) {
       // The headline first, on its own cluster (default capacity, stage tracing on), stopped before the raw rows.
-      const real = new RaftschedBackend({ electionTimeoutMs: RAFTSCHED_DEFAULT_ET, heartbeatMs: RAFTSCHED_HEARTBEAT_MS, runTasks: true, traceStages: true });
+      const cpuProfDir = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
+      if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
+      const real = new RaftschedBackend({ electionTimeoutMs: RAFTSCHED_DEFAULT_ET, heartbeatMs: RAFTSCHED_HEARTBEAT_MS, runTasks: true, traceStages: true, ...(cpuProfDir ? { cpuProfDir } : {}) });
       await start(real);
       log("real workload (tasks run: closed-loop submit, then wait until completed; every client on the leader)");
       const r = await runRealRows(real, args, runTag);
@@ -110,10 +113,12 @@ async function main(): Promise<void> {
       stages = r.stages;
       await stop(real);
     }
-    const raft = await start(new RaftschedBackend({ electionTimeoutMs: RAFTSCHED_DEFAULT_ET, heartbeatMs: RAFTSCHED_HEARTBEAT_MS }));
-    const etcd = etcdBin ? await start(new EtcdBackend({ binary: etcdBin, heartbeatMs: ETCD_HEARTBEAT_MS, electionTimeoutMs: ETCD_ELECTION_TIMEOUT_MS })) : null;
+    // Only the real rows asked for (--no-throughput --no-failover): no raw cluster.
+    const rawWanted = args.throughput || args.failover;
+    const raft = rawWanted ? await start(new RaftschedBackend({ electionTimeoutMs: RAFTSCHED_DEFAULT_ET, heartbeatMs: RAFTSCHED_HEARTBEAT_MS })) : null;
+    const etcd = etcdBin && rawWanted ? await start(new EtcdBackend({ binary: etcdBin, heartbeatMs: ETCD_HEARTBEAT_MS, electionTimeoutMs: ETCD_ELECTION_TIMEOUT_MS })) : null;
 
-    if (args.throughput) {
+    if (raft && args.throughput) {
       log("throughput (closed loop, every client on the leader)");
       for (const [i, c] of args.clients.entries()) {
         const o = { clients: c, durationS: args.durationS, warmupS: args.warmupS, valueBytes: args.valueBytes, reqTimeoutMs: 5000 };
@@ -121,7 +126,7 @@ async function main(): Promise<void> {
         if (etcd) throughputRows.push(await runThroughput(etcd, o, `${runTag}.e${i}`));
       }
     }
-    if (args.failover) {
+    if (raft && args.failover) {
       const fo = failoverOptions(args);
       log(`failover (SIGKILL the leader under ${fo.writers} writers + a probe every ${fo.probeIntervalMs} ms, ${fo.rounds} rounds)`);
       failoverRows.push(await runFailover(raft, fo, `${runTag}.fr`));
@@ -150,6 +155,8 @@ async function main(): Promise<void> {
           `### Real workload: tasks run (built-in handler, sleepMs 0, default capacity; ${args.durationS} s window after ${args.warmupS} s warmup)`,
           "",
           realWorkloadTable(realRows),
+          "",
+          ...realRows.map((r) => `- C=${r.clients} (completion seen by ${r.completion}, ${r.readsPerTask} reads per task): ${r.breakdown ? breakdownLine(r.breakdown) : "no leader metrics"}`),
           ...(stages ? ["", `### Where the 1-client submit's time goes on the leader (RAFTSCHED_TRACE_STAGES, ${stages.requests} requests; ms)`, "", stagesTable(stages)] : []),
         ];
   const sections: string[] = [

@@ -16,7 +16,7 @@ export async function runRealRows(backend: RaftschedBackend, args: BenchArgs, ru
   const rows: RealWorkloadRow[] = [];
   let stages: StageBreakdown | null = null;
   for (const [i, c] of args.realClients.entries()) {
-    rows.push(await runRealWorkload(backend, { clients: c, durationS: args.durationS, warmupS: args.warmupS, reqTimeoutMs: 5000 }, `${runTag}.w${i}`));
+    rows.push(await runRealWorkload(backend, { clients: c, durationS: args.durationS, warmupS: args.warmupS, reqTimeoutMs: 5000, completion: args.realCompletion }, `${runTag}.w${i}`));
     if (c === 1 && stages === null) {
       const leader = await backend.leader();
       stages = leader ? readStages(backend.stagesFile(leader.name)) : null;

@@ -21,6 +21,7 @@ import { RETENTION_DEFAULTS, type RetentionPolicy } from "../scheduler/task-rete
 import { ProgressBoard } from "./task-progress.js";
 import { ExternalPresenceRegistry } from "./external-presence.js";
 import { FORGET_DEAD_EXTERNAL_AFTER_TIMEOUTS } from "./external-worker-liveness.js";
+import { PlacementPipeline, assignCommandsInFlightFor } from "./placement-pipeline.js";
 
 const LIVENESS_LOG: Record<LivenessCommand["type"], string> = {
   workerRemoved: "worker removed: releasing its tasks",
@@ -59,8 +60,9 @@ export class LeaderDuties {
   private readonly contacted = new Set<string>();
   private leaderSinceMs = 0;
   private timer: NodeJS.Timeout | null = null;
-  /** One proposal of each kind in flight at a time keeps the log free of duplicate decisions. */
-  private assigning = false;
+  /** Assign commands and reports proposed, not applied yet (placement-pipeline.ts): placement counts their slots. */
+  private readonly pipeline: PlacementPipeline;
+  /** One liveness proposal per worker in flight at a time keeps the log free of duplicate decisions. */
   private readonly livenessInFlight = new Set<string>();
   private readonly now: () => number;
   /** Time from "silence detected" to "dead committed", for the reassignment-time metric. */
@@ -79,6 +81,9 @@ export class LeaderDuties {
   private readonly timingOut = new Set<string>();
   /** External workers connected to this leader (src/api/worker-hub.ts writes it). */
   readonly externals = new ExternalPresenceRegistry();
+  /** Placement work of this process as leader, for the metrics (raftsched_placement_*): rounds that planned,
+   *  rounds skipped because an assign command was still in flight, assign commands proposed and their assignments. */
+  readonly placementCounts = { rounds: 0, skippedInFlight: 0, commands: 0, assignments: 0 };
 
   constructor(o: LeaderDutiesOptions) {
     this.o = o;
@@ -86,6 +91,7 @@ export class LeaderDuties {
     const onError = (what: string, err: unknown) => o.logger.debug({ err: errorMessage(err) }, `${what}: proposal failed`);
     this.lifecycle = new LifecycleDuties({ table: o.table, retention: o.retention ?? RETENTION_DEFAULTS, propose: o.propose, nowMs: this.now, onError });
     this.dueTimer = new DueTimer(this.now, () => this.run());
+    this.pipeline = new PlacementPipeline(assignCommandsInFlightFor(o.strategy));
   }
 
   start(): void {
@@ -112,6 +118,7 @@ export class LeaderDuties {
     // Counts told to an earlier leadership may be stale; workers with lingering handlers tell a new leader again.
     this.lingering.clear();
     this.externals.clear();
+    this.pipeline.clear();
     for (const id of this.o.workerMembers().keys()) this.lastHeardMs.set(id, now);
     this.restartAttemptClocks(now);
     this.progress.clear(); // a new leader starts with no progress: the next reports refill it
@@ -160,6 +167,18 @@ export class LeaderDuties {
   /** Aborted handlers still running on `worker` as this leader knows them (its own executor's, for itself). */
   lingeringOf(worker: string): number {
     return this.lingering.view().get(worker) ?? 0;
+  }
+
+  /** A command this node (the leader) just proposed. A worker's report gives its slot back to placement at once,
+   *  and a round runs now, so its assign command follows the report into the same write when the runner is busy
+   *  (placement-pipeline.ts). Returns the proposal. */
+  proposed<T>(cmd: Command, proposal: Promise<T>): Promise<T> {
+    if ((cmd.type !== "complete" && cmd.type !== "fail") || !this.timer || !this.o.isLeader()) return proposal;
+    const settle = this.pipeline.reportProposed(this.o.table().getTask(cmd.id), cmd.attempt);
+    if (settle === null) return proposal;
+    proposal.then(settle, settle);
+    this.assign();
+    return proposal;
   }
 
   /** Asks for an assignment round soon (after a submit or a completion). */
@@ -239,18 +258,23 @@ export class LeaderDuties {
   }
 
   private assign(): void {
-    if (this.assigning) return;
-    const lingering = this.lingering.view();
-    const plan = planAssignmentsWithDue(this.o.table(), { nowMs: this.now(), strategy: this.o.strategy, rng: this.o.rng, lingering });
+    if (!this.pipeline.canPropose) {
+      this.placementCounts.skippedInFlight++;
+      return;
+    }
+    this.placementCounts.rounds++;
+    const lingering = this.pipeline.occupied(this.lingering.view());
+    const inFlight = this.pipeline.inFlightTasks;
+    const plan = planAssignmentsWithDue(this.o.table(), { nowMs: this.now(), strategy: this.o.strategy, rng: this.o.rng, lingering, inFlight });
     this.dueTimer.armAt(plan.nextDueMs);
     const cmd = plan.command;
     if (!cmd) return;
-    this.assigning = true;
+    this.placementCounts.commands++;
+    this.placementCounts.assignments += cmd.assignments.length;
+    const settle = this.pipeline.assignProposed(cmd);
     this.o
       .propose(cmd)
       .catch((err) => this.o.logger.debug({ err: errorMessage(err) }, "assignment proposal failed"))
-      .finally(() => {
-        this.assigning = false;
-      });
+      .finally(settle);
   }
 }

@@ -27,6 +27,11 @@ export function registerCollectedMetrics(r: client.Registry, node: ReplicaHandle
   counter("raftsched_fsyncs_total", "Synced storage batches", () => node.runner.counters.fsyncs);
   counter("raftsched_entries_persisted_total", "Log entries persisted", () => node.runner.counters.entriesPersisted);
   counter("raftsched_messages_sent_total", "Raft messages handed to the transport", () => node.runner.counters.messagesSent);
+  // Placement (leader-duties.ts): how often the leader planned, and how many assignments each command carried.
+  counter("raftsched_placement_rounds_total", "Placement rounds this node planned as leader", () => node.duties.placementCounts.rounds);
+  counter("raftsched_placement_rounds_skipped_total", "Placement rounds skipped because an assign command was still in flight", () => node.duties.placementCounts.skippedInFlight);
+  counter("raftsched_assign_commands_total", "Assign commands this node proposed as leader", () => node.duties.placementCounts.commands);
+  counter("raftsched_assignments_proposed_total", "Assignments in the assign commands this node proposed as leader", () => node.duties.placementCounts.assignments);
   new client.Gauge({
     name: "raftsched_tasks",
     help: "Tasks by state, in this replica's table",

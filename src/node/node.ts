@@ -330,7 +330,7 @@ export class Replica {
   async proposeCommand(cmd: Command, timeoutMs = PROPOSAL_TIMEOUT_MS): Promise<ApplyResult> {
     const data = this.proposed.encode(cmd);
     await yieldIfLarge(data.length); // encoding a large command and appending it are separate turns (heartbeats)
-    const result = await this.runner.propose(data, timeoutMs).catch((err) => {
+    const result = await this.duties.proposed(cmd, this.runner.propose(data, timeoutMs)).catch((err) => { // duties: placement-pipeline.ts
       throw translateRaftError(err);
     });
     return result as ApplyResult;

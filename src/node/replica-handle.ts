@@ -35,7 +35,7 @@ export type RunnerView = Readonly<
 export type TableView = Pick<TaskTable, "getTask" | "listTasks" | "counts" | "workers" | "schedules">;
 export type WorkView = Readonly<Pick<TaskExecutor, "active" | "completedCount" | "failedCount">>;
 /** The leader's view of the members: silence, and the lingering handlers the workers told it of. */
-export type SilenceView = Pick<LeaderDuties, "silenceMs" | "heardSilenceMs" | "lingering" | "lingeringOf" | "progress" | "externals">;
+export type SilenceView = Pick<LeaderDuties, "silenceMs" | "heardSilenceMs" | "lingering" | "lingeringOf" | "progress" | "externals" | "placementCounts">;
 
 export interface ReplicaHandle {
   readonly id: string;

@@ -8,8 +8,10 @@
 //                      have not returned yet, and never two attempts of one task side by side;
 //   placementCapacity  the leader never places more work on a worker than its capacity minus the tasks the table
 //                      assigns it minus the aborted handlers the worker told it still run there (issue #17.2: the
-//                      worker reports what it really runs). A report still on its way is not counted: the leader
-//                      cannot know it, and the executor's own slot rule (executorCapacity) covers that window.
+//                      worker reports what it really runs), plus the assignments it has in flight, minus the slots
+//                      its workers' reports in flight give back (placement-pipeline.ts). A report not yet proposed
+//                      is not counted: the leader cannot know it, and the executor's own slot rule
+//                      (executorCapacity) covers that window.
 import type { CheckerName, SchedulerView, Violation } from "./view.js";
 
 type Checker = (view: SchedulerView) => Violation[];
@@ -58,8 +60,8 @@ export const executorCapacity: Checker = (view) => {
 export const placementCapacity: Checker = (view) => {
   const out: Violation[] = [];
   for (const p of view.placements ?? []) {
-    if (p.placed > 0 && p.active + p.lingering + p.placed > p.capacity) {
-      const what = `${p.active} assigned + ${p.lingering} aborted handlers still running + ${p.placed} placed`;
+    if (p.placed > 0 && p.active + p.lingering + p.inFlight + p.placed > p.capacity) {
+      const what = `${p.active} assigned + ${p.lingering} aborted handlers still running + ${p.inFlight} in flight + ${p.placed} placed`;
       out.push(violation(view, "placementCapacity", `leader ${p.leader} placed work on ${p.worker} at tick ${p.tick} beyond its capacity ${p.capacity}: ${what}`));
     }
   }

@@ -5,9 +5,11 @@
 //             late, sometimes resubmit an id already acknowledged (an answer lost on the way back), cancel some;
 //   leader    what src/node/leader-duties.ts does: heartbeats are the Raft messages a member sends the leader;
 //             commits workerUp / workerDead / workerRemoved as the production rule decides them
-//             (src/node/worker-liveness.ts: a new leader grants everyone one workerTimeout of grace); proposes one assign command at a time from planAssignments (the production planner,
-//             with the seed's strategy), counting as occupied the slots that aborted handlers still hold as the
-//             workers told it (src/node/lingering-handlers.ts);
+//             (src/node/worker-liveness.ts: a new leader grants everyone one workerTimeout of grace); proposes
+//             assign commands from planAssignments (the production planner, with the seed's strategy) through the
+//             production PlacementPipeline (several in flight; a report in flight gives its slot back), counting
+//             as occupied the slots that aborted handlers still hold as the workers told it
+//             (src/node/lingering-handlers.ts);
 //   workers   what src/node/task-executor.ts does: every node runs the tasks its own table assigns to it, reports
 //             complete or fail (with the attempt) through the leader and retries a lost report. A report already
 //             on its way when the attempt is superseded is sometimes still delivered, so fencing is exercised.
@@ -33,6 +35,7 @@ import type { FieldPlacementRecord } from "./task-field-checkers.js";
 import { type SubmitFields, brokenAssignment, drawSubmitFields, memberTagsOf } from "./task-fields-model.js";
 import { AttemptOwners, type BrokenExternalWorkers, type ExternalWorkersHost, SimExternalWorkers } from "./external-workers.js";
 import { ExternalPresenceRegistry } from "../../src/node/external-presence.js";
+import { PlacementPipeline, assignCommandsInFlightFor } from "../../src/node/placement-pipeline.js";
 import type { BrokenScheduler, SimNode } from "./node.js";
 import { Rng, mixSeed } from "./prng.js";
 import { SCHEDULER_CHECKERS, type SchedulerCheckerName } from "./scheduler-checkers.js";
@@ -130,7 +133,8 @@ interface Duties {
   /** Members heard from since this leadership began: only they are registered alive (leader-duties.ts). */
   readonly contacted: Set<NodeId>;
   readonly livenessInFlight: Set<NodeId>;
-  assigning: boolean;
+  /** Assign commands and reports in flight (the production PlacementPipeline, src/node/placement-pipeline.ts). */
+  readonly pipeline: PlacementPipeline;
   /** The table index and tick of the last planning round that found nothing to assign. */
   idleAt: { tableIndex: number; tick: number } | null;
   /** Aborted handlers still running per worker, as the workers told this leadership (the production ledger). */
@@ -277,10 +281,13 @@ export class SimScheduler {
   // there: lost), or lost when the proposer crashes or the answer takes too long.
   // ----------------------------------------------------------------------------------------------------------
 
-  private propose(n: SimNode, command: Command, label: string, done: (o: ProposalOutcome) => void, timeoutTicks = PROPOSAL_TIMEOUT_TICKS): boolean {
+  private propose(n: SimNode, command: Command, label: string, whenDone: (o: ProposalOutcome) => void, timeoutTicks = PROPOSAL_TIMEOUT_TICKS): boolean {
     if (!n.core) return false;
     const p = this.host.proposeBytes(n, encodeCommand(command), label);
     if (!p) return false;
+    // As the node's proposeCommand → LeaderDuties.proposed: a worker's report gives its slot back to placement now.
+    const settle = this.reportProposed(n, command);
+    const done = settle === null ? whenDone : (o: ProposalOutcome) => (settle(), whenDone(o));
     const key = `${n.id}/${n.incarnation}/${p.index}`;
     // An earlier proposal waiting at this index was appended in an earlier term of this node's leadership and has
     // been replaced in its log: it will never commit (sim:long seed 608 lost a report here, and its task hung).
@@ -298,6 +305,15 @@ export class SimScheduler {
       done,
     });
     return true;
+  }
+
+  private reportProposed(n: SimNode, command: Command): (() => void) | null {
+    if (command.type !== "complete" && command.type !== "fail") return null;
+    const d = this.duties.get(n.id);
+    if (!d || d.term !== n.term || n.core?.currentRole() !== "leader") return null;
+    const settle = d.pipeline.reportProposed(n.tasks.getTask(command.id), command.attempt);
+    if (settle !== null) d.idleAt = null; // plan again at the next tick
+    return settle;
   }
 
   private expireProposals(): void {
@@ -505,7 +521,7 @@ export class SimScheduler {
     const now = this.host.tick;
     const members = [...n.conf.voters, ...n.conf.learners];
     if (!d || d.term !== term) {
-      d = { term, leaderSinceTick: now, lastHeardTick: new Map(members.map((id) => [id, now])), contacted: new Set(), livenessInFlight: new Set(), assigning: false, idleAt: null, lingering: new LingeringLedger(), deadlines: new AttemptDeadlines(), timingOut: new Set(), externals: new ExternalPresenceRegistry() };
+      d = { term, leaderSinceTick: now, lastHeardTick: new Map(members.map((id) => [id, now])), contacted: new Set(), livenessInFlight: new Set(), pipeline: new PlacementPipeline(assignCommandsInFlightFor(this.strategy)), idleAt: null, lingering: new LingeringLedger(), deadlines: new AttemptDeadlines(), timingOut: new Set(), externals: new ExternalPresenceRegistry() };
       this.duties.set(n.id, d);
       // A new leader restarts the clocks of the running attempts (leader-duties.ts).
       for (const t of n.tasks.listTasks({ state: "assigned", limit: 1000 }).tasks) if (t.timeoutMs !== null) d.deadlines.start(t.id, t.attempt, t.timeoutMs, now * TICK_MS);
@@ -544,21 +560,20 @@ export class SimScheduler {
     this.timeOutAttempts(n, duties);
     // Planning again is only worth it when the table changed or a task's retry time may have come (every 5 ticks).
     const idle = duties.idleAt;
-    if (!duties.assigning && !(idle && idle.tableIndex === table.lastAppliedIndex && now - idle.tick < 5)) {
+    if (duties.pipeline.canPropose && !(idle && idle.tableIndex === table.lastAppliedIndex && now - idle.tick < 5)) {
       const own = this.executors.get(n.id);
       const lingering = duties.lingering.view({ id: n.id, count: own?.incarnation === n.incarnation ? own.draining.size : 0 });
-      const counted = this.host.brokenScheduler?.ignoreLingering ? {} : { lingering };
-      let cmd = planAssignments(table, { nowMs: now * TICK_MS, strategy: this.strategy, rng: this.random, ...counted });
+      // What the leader counts as occupied: lingering handlers, plus assignments in flight, minus reports in flight.
+      const counted = { lingering: duties.pipeline.occupied(this.host.brokenScheduler?.ignoreLingering ? new Map() : lingering) };
+      let cmd = planAssignments(table, { nowMs: now * TICK_MS, strategy: this.strategy, rng: this.random, inFlight: duties.pipeline.inFlightTasks, ...counted });
       const wrong = brokenAssignment(table, cmd, now * TICK_MS, this.host.brokenScheduler, (id) => memberTagsOf(this.host.seed, id));
       if (wrong) cmd = { ...cmd, type: "assign", assignments: [...(cmd?.assignments ?? []), wrong] };
       duties.idleAt = cmd ? null : { tableIndex: table.lastAppliedIndex, tick: now };
       if (cmd) {
-        this.checkPlacement(n, table, lingering, cmd);
-        duties.assigning = true;
-        const ok = this.propose(n, cmd, `assign ${cmd.assignments.length}`, () => {
-          duties.assigning = false;
-        });
-        if (!ok) duties.assigning = false;
+        this.checkPlacement(n, table, lingering, duties.pipeline.slotChanges, cmd);
+        const settle = duties.pipeline.assignProposed(cmd);
+        const ok = this.propose(n, cmd, `assign ${cmd.assignments.length}`, settle);
+        if (!ok) settle();
       }
     }
   }
@@ -595,14 +610,15 @@ export class SimScheduler {
     this.check("taskFieldPlacement", { fieldPlacements });
   }
 
-  /** The placementCapacity checker over one planned command: what each worker it places on was known to run. */
-  private checkPlacement(n: SimNode, table: TaskTable, lingering: ReadonlyMap<string, number>, cmd: AssignCommand): void {
+  /** The placementCapacity checker over one planned command: what each worker it places on was known to run, and
+   *  the slots that assignments and reports still in flight take or give back (placement-pipeline.ts). */
+  private checkPlacement(n: SimNode, table: TaskTable, lingering: ReadonlyMap<string, number>, inFlight: ReadonlyMap<string, number>, cmd: AssignCommand): void {
     const placed = new Map<string, number>();
     for (const a of cmd.assignments) placed.set(a.worker, (placed.get(a.worker) ?? 0) + 1);
     const placements = table
       .workers()
       .filter((w) => placed.has(w.id))
-      .map((w) => ({ leader: n.id, tick: this.host.tick, worker: w.id, capacity: w.capacity, active: w.active, lingering: lingering.get(w.id) ?? 0, placed: placed.get(w.id)! }));
+      .map((w) => ({ leader: n.id, tick: this.host.tick, worker: w.id, capacity: w.capacity, active: w.active, lingering: lingering.get(w.id) ?? 0, inFlight: inFlight.get(w.id) ?? 0, placed: placed.get(w.id)! }));
     this.check("placementCapacity", { placements });
   }
 

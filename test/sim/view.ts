@@ -218,6 +218,9 @@ export interface PlacementRecord {
   readonly active: number;
   /** Aborted handlers still running there that the worker had told the leader of (its own, for the leader). */
   readonly lingering: number;
+  /** Slots taken by assignments still in flight minus slots given back by its reports in flight (negative when
+   *  more reports than assignments are on their way; src/node/placement-pipeline.ts). */
+  readonly inFlight: number;
   /** Tasks the new command places on it. */
   readonly placed: number;
 }

@@ -46,6 +46,7 @@ function standIn(): ReplicaHandle {
     cfg: { cluster: "unit" },
     runner: { appliedIndex: 7, pendingProposals: 0, isLeader: true, counters: { readies: 1, fsyncs: 2, entriesPersisted: 3, entriesApplied: 3, messagesSent: 4 } },
     executor: { active: 1, completedCount: 5, failedCount: 1 },
+    duties: { placementCounts: { rounds: 3, skippedInFlight: 1, commands: 2, assignments: 4 } },
     table: { counts: () => counts },
     raftStatus: () => ({ term: 2, role: "leader", commit: 7, lastIndex: 7 }),
     status: () => ({ id: "n1", role: "leader", term: 2, leaderId: "n1", commitIndex: 7, appliedIndex: 7 }),
