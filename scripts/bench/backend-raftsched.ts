@@ -11,7 +11,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Backend, KilledLeader, LeaderInfo, LeaderView, WriteClient } from "./backend.js";
 import { BenchError } from "./backend.js";
-import { isRunning, killChild, removeTempDir, spawnTracked, stopGracefully, trackTempDir } from "./children.js";
+import { isRunning, killChild, removeTempDir, stopGracefully, trackChild, trackTempDir } from "./children.js";
+import { NodeProcess } from "../../src/process-cluster/node-process.js";
 import { freePorts } from "../../src/util/ports.js";
 import { RawHttpClient } from "./raw-http.js";
 import { now, sleep } from "./stats.js";
@@ -119,7 +120,13 @@ export class RaftschedBackend implements Backend {
     const dataDir = this.dataDirOf(m);
     mkdirSync(dataDir, { recursive: true });
     const prof = this.opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${this.opts.cpuProfDir}`, `--cpu-prof-name=${m.name}.cpuprofile`] : [];
-    m.child = spawnTracked(process.execPath, [...prof, path.join(ROOT, "bin/raftsched.js"), "start", "--config", this.cfgPath, "--id", m.name, "--data-dir", dataDir], {
+    // NodeProcess: the one place that spawns a node (PID tracked, killed by PID if the driver dies first); the
+    // child is also tracked with the benchmark's other processes so the driver's exit hooks see it.
+    const proc = NodeProcess.spawn({
+      id: m.name,
+      configPath: this.cfgPath,
+      dataDir,
+      nodeArgs: prof,
       logFile: path.join(this.dir, `${m.name}.log`),
       // The token in the environment would override the cluster file's; pin it to ours.
       env: {
@@ -130,6 +137,8 @@ export class RaftschedBackend implements Backend {
       },
       cwd: ROOT,
     });
+    trackChild(proc.child);
+    m.child = proc.child;
   }
 
   createClient(endpointIndex: number, reqTimeoutMs: number): WriteClient {

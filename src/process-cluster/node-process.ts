@@ -38,6 +38,8 @@ export interface NodeProcessSpec {
   readonly onStderr?: (text: string) => void;
   /** Told the PID after the spawn and again at the exit (the test harness's reaper process). */
   readonly onPid?: (pid: number, event: "spawned" | "exited") => void;
+  /** Flags for node itself before the CLI script (the benchmark's `--cpu-prof …`). */
+  readonly nodeArgs?: readonly string[];
   /** Another command instead of `raftsched start …` (an external worker: worker-processes.ts). */
   readonly argv?: readonly string[];
 }
@@ -73,7 +75,9 @@ export class NodeProcess {
   static spawn(spec: NodeProcessSpec): NodeProcess {
     mkdirSync(path.dirname(spec.logFile), { recursive: true });
     mkdirSync(path.dirname(spec.dataDir), { recursive: true });
-    const argv = spec.argv ? [...spec.argv] : [process.execPath, RAFTSCHED_BIN, "start", "--config", spec.configPath, "--id", spec.id, "--data-dir", spec.dataDir];
+    const argv = spec.argv
+      ? [...spec.argv]
+      : [process.execPath, ...(spec.nodeArgs ?? []), RAFTSCHED_BIN, "start", "--config", spec.configPath, "--id", spec.id, "--data-dir", spec.dataDir];
     if (spec.join && !spec.argv) argv.push("--join");
     const { cmd, args } = spec.wrap ? spec.wrap(argv) : { cmd: argv[0]!, args: argv.slice(1) };
     const child = spec.onStderr ? spawnPiped(spec, cmd, args, spec.onStderr) : spawnToFile(spec, cmd, args);
