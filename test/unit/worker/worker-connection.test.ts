@@ -1,7 +1,7 @@
 // The worker SDK's connection (src/worker/index.ts) against fake nodes (fake-node.ts): it registers with the
 // token, moves to another node when its node goes (listing the attempts it still runs), and follows notLeader.
 import { afterEach, describe, expect, it } from "vitest";
-import { Worker, type WorkerHandler } from "../../../src/worker/index.js";
+import { nextReconnectDelayMs, Worker, type WorkerHandler } from "../../../src/worker/index.js";
 import { FakeNode, until } from "./fake-node.js";
 
 const nodes: FakeNode[] = [];
@@ -65,6 +65,38 @@ describe("Worker connection", () => {
     await worker([follower!.url, other!.url]).start();
     expect(leader!.framesOf("register")).toHaveLength(1);
     expect(other!.frames).toEqual([]);
+  });
+
+  it("reconnect backoff doubles to 2 s, and to a quarter of workerTimeoutMs once a node has said it", () => {
+    const sequence = (workerTimeoutMs: number | null) => {
+      const out = [50];
+      while (out.length < 8) out.push(nextReconnectDelayMs(out.at(-1)!, workerTimeoutMs));
+      return out;
+    };
+    expect(sequence(null)).toEqual([50, 100, 200, 400, 800, 1600, 2000, 2000]);
+    expect(sequence(1000)).toEqual([50, 100, 200, 250, 250, 250, 250, 250]);
+    expect(sequence(100)).toEqual([50, 50, 50, 50, 50, 50, 50, 50]); // never below the 50 ms floor
+    expect(sequence(60_000)).toEqual(sequence(null));
+  });
+
+  it("through an election's 'no leader yet' answers it keeps retrying within the new leader's grace", async () => {
+    const [a] = await fakeNodes(1);
+    a!.answerRegister = (f) => ({ type: "registered", v: 1, id: f.id, leaderId: "n1", heartbeatMs: 100, workerTimeoutMs: 400 });
+    const delays: number[] = [];
+    const w = new Worker({
+      urls: [a!.url], token: "sekrit", id: "w1", handler: () => ({ ok: true }),
+      log: (_level, message, fields) => void (message === "reconnecting" && delays.push(fields!.delayMs as number)),
+    });
+    workers.push(w);
+    await w.start();
+    // The leader steps down: eight "no leader yet" answers, then it registers the worker again.
+    let refusals = 0;
+    a!.answerRegister = (f) =>
+      ++refusals <= 8 ? { type: "notLeader", leaderId: null, leaderUrl: null } : { type: "registered", v: 1, id: f.id, leaderId: "n1", heartbeatMs: 100, workerTimeoutMs: 400 };
+    a!.last!.close(1000, "stepped down");
+    await until("registered again", () => a!.framesOf("register").length === 10, 30_000);
+    expect(delays).toHaveLength(9);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(100); // a quarter of 400 ms, where before it reached 2 s
   });
 
   it("a notLeader without a url (no leader known yet): the next node of the list", async () => {
