@@ -53,7 +53,7 @@ function printMembers(body: unknown): void {
 
 /** What the new member runs with: --capacity and --tags, else what the cluster file says of it (capacity, worker,
  *  tags). The node checks the tags (400 BAD_FIELD). */
-function memberFactsFor(cfg: ClusterFile, id: string, capacityFlag: string | undefined, tagsFlag: string | undefined): { capacity?: number; worker?: boolean; tags?: string[] } {
+export function memberFactsFor(cfg: ClusterFile, id: string, capacityFlag: string | undefined, tagsFlag: string | undefined): { capacity?: number; worker?: boolean; tags?: string[] } {
   const listed = cfg.nodes.find((n) => n.id === id);
   const tags = tagsFlag !== undefined ? tagsFlag.split(",").map((t) => t.trim()).filter((t) => t.length > 0) : listed?.tags.length ? [...listed.tags] : undefined;
   let capacity = listed?.capacity;
