@@ -2,29 +2,12 @@
 // producers, 2 s, raftsched only): it must start the cluster and the worker hosts, complete tasks through external
 // workers only, write its JSON and markdown, and leave no process or data dir behind. No timing assertions: the
 // numbers depend on the machine.
-import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { execFileP, processesMentioning, ROOT } from "./bench-smoke-helpers.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-const execFileP = promisify(execFile);
-
-function processesMentioning(text: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/cmdline`, "utf8").includes(text)) out.push(Number(d));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return out;
-}
 
 describe("npm run bench:workers -- --quick", () => {
   const work = mkdtempSync(path.join(os.tmpdir(), "bench-workers-smoke-"));
