@@ -4,7 +4,8 @@
 // refused for a hand-over (TRANSFER_IN_PROGRESS, SHUTTING_DOWN) or failed on the connection: each such answer is a
 // failed write. (A 503 NO_LEADER or 504 from an election the machine's load may cause is retried, as clients do.)
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { Cluster, sleep, waitFor } from "./cluster-harness.js";
+import { Cluster, sleep } from "./cluster-harness.js";
+import { gracefulLeaderRestarts } from "./graceful-leader-restarts.js";
 
 const FAST = { electionTimeoutMs: [150, 300] as const, heartbeatMs: 50, workerTimeoutMs: 1000, tickMs: 10 };
 const RETRIED = new Set(["503 NO_LEADER", "504 OUTCOME_UNKNOWN"]);
@@ -58,19 +59,7 @@ describe("writes during a leader's hand-over", () => {
     const loops = [0, 1, 2].map((k) => client(k));
     try {
       await sleep(1000);
-      for (let round = 0; round < 3; round++) {
-        const leader = await cl.waitForLeader(10_000);
-        stopping = leader; // clients stop choosing it before the signal: they write only to nodes that stay up
-        await sleep(100);
-        await cl.kill(leader, "SIGTERM");
-        expect(await cl.exited(leader)).toEqual({ code: 0, signal: null });
-        await cl.restart(leader);
-        stopping = null;
-        const next = await cl.waitForLeader(10_000);
-        const target = (await cl.status(next))?.commitIndex ?? 0;
-        await waitFor(`${leader} to catch up`, 20_000, async () => ((await cl.status(leader))?.appliedIndex ?? 0) >= target);
-        await sleep(1000);
-      }
+      await gracefulLeaderRestarts(cl, 3, (id) => (stopping = id));
     } finally {
       done = true;
       await Promise.all(loops);
