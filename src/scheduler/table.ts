@@ -22,7 +22,7 @@ import type {
   WorkerUpCommand,
 } from "./commands.js";
 import { decodeCommand } from "./commands.js";
-import type { TaskRecord, WorkerRecord } from "./records.js";
+import type { WorkerRecord } from "./records.js";
 import type { TableExtras } from "./record-extras.js";
 import { encodeInSlices, SnapshotEncoder, type SnapshotView } from "./snapshot.js";
 import { TableRestorer } from "./table-restore-slices.js";
@@ -31,7 +31,7 @@ import { compareStrings } from "./sorted-list.js";
 import { ownedString } from "./owned-string.js";
 import { DEFAULT_LIST_LIMIT, listTaskPage, pendingQueueOf, type ListOptions, type TaskPage } from "./task-listing.js";
 import { TaskIndexes, type PendingEntry, type TaskCounts } from "./task-indexes.js";
-import { notFound, staleAttempt, toTask } from "./task-object.js";
+import { newPendingRecord, notFound, staleAttempt, toTask } from "./task-object.js";
 import { applyDelete, applyRetry, applyScheduleAdd, applyScheduleFire, applyScheduleRemove, DeletedIdWindow, finishedExtras, schedulesOf } from "./task-lifecycle.js";
 import type { ScheduleRecord } from "./schedule-record.js";
 import { smoothWeightedStepInPlace, type WeightedSlot } from "./smooth-weighted.js";
@@ -345,22 +345,8 @@ export class TaskTable {
     const existing = this.indexes.get(command.id);
     if (existing !== undefined) return { ok: true, task: toTask(existing), created: false };
     if (this.deletedIds.has(command.id)) return { ok: true, created: false, deleted: [command.id] };
-    const task: TaskRecord = {
-      id: ownedString(command.id), // not a slice pinning the entry's text for the task's life
-      state: "pending",
-      worker: null,
-      attempt: 0,
-      payload: command.payload,
-      priority: command.priority,
-      maxAttempts: command.maxAttempts,
-      result: undefined,
-      error: undefined,
-      createdIndex: index,
-      updatedIndex: index,
-      createdAtMs: command.nowMs,
-      retryAtMs: 0,
-      extras: submitExtras(command),
-    };
+    // The id is not a slice pinning the entry's text for the task's life.
+    const task = newPendingRecord(ownedString(command.id), command, index, command.nowMs, submitExtras(command));
     this.indexes.insertNew(task);
     return { ok: true, task: this.withWaiting(toTask(task)), created: true };
   }

@@ -10,7 +10,7 @@ import type { TableExtras, TaskExtras } from "./record-extras.js";
 import type { TaskRecord } from "./records.js";
 import { canonicalSchedule, MAX_SCHEDULES, slotTaskExtras, slotTaskId, type ScheduleRecord } from "./schedule-record.js";
 import { isTerminal, type TaskIndexes } from "./task-indexes.js";
-import { notFound, toTask } from "./task-object.js";
+import { newPendingRecord, notFound, toTask } from "./task-object.js";
 import type { ApplyResult } from "./types.js";
 
 /** The dedupe window of deleted ids with a set for lookups; the array is replaced, never mutated (a snapshot in
@@ -122,23 +122,7 @@ export function applyScheduleFire(
   const id = slotTaskId(schedule.id, command.slotMs);
   let created = false;
   if (indexes.get(id) === undefined) {
-    const task: TaskRecord = {
-      id,
-      state: "pending",
-      worker: null,
-      attempt: 0,
-      payload: schedule.task.payload,
-      priority: schedule.task.priority,
-      maxAttempts: schedule.task.maxAttempts,
-      result: undefined,
-      error: undefined,
-      createdIndex: index,
-      updatedIndex: index,
-      createdAtMs: command.nowMs,
-      retryAtMs: 0,
-    };
-    const extras = slotTaskExtras(schedule.task);
-    indexes.insertNew(extras === undefined ? task : { ...task, extras });
+    indexes.insertNew(newPendingRecord(id, schedule.task, index, command.nowMs, slotTaskExtras(schedule.task)));
     created = true;
   }
   const next = schedules.slice();

@@ -1,7 +1,7 @@
 // The contract's task object built from the table's record, and the apply answers that carry one.
 import type { TaskRecord } from "./records.js";
 import { valuesOf } from "./task-record-values.js";
-import type { ApplyResult, Task } from "./types.js";
+import type { ApplyResult, JsonValue, Task, TaskExtras } from "./types.js";
 
 const NO_TAGS: readonly string[] = Object.freeze([]);
 
@@ -42,5 +42,32 @@ export function staleAttempt(task: TaskRecord, attempt: number): ApplyResult | n
     code: "STALE_ATTEMPT",
     message: `attempt ${attempt} of task ${task.id} is not current (state ${task.state}, attempt ${task.attempt})`,
     task: toTask(task),
+  };
+}
+
+/** A new task's record: pending, no attempt yet, created and updated at `index` — the one shape a submit and a
+ *  schedule's slot both build. */
+export function newPendingRecord(
+  id: string,
+  spec: { readonly payload: JsonValue; readonly priority: number; readonly maxAttempts: number },
+  index: number,
+  nowMs: number,
+  extras: TaskExtras | undefined,
+): TaskRecord {
+  return {
+    id,
+    state: "pending",
+    worker: null,
+    attempt: 0,
+    payload: spec.payload,
+    priority: spec.priority,
+    maxAttempts: spec.maxAttempts,
+    result: undefined,
+    error: undefined,
+    createdIndex: index,
+    updatedIndex: index,
+    createdAtMs: nowMs,
+    retryAtMs: 0,
+    extras,
   };
 }
