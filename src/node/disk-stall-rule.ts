@@ -9,7 +9,9 @@
 // the outcome is unknown instead of waiting for the disk. A node that is not leader holds its election timer while
 // its write is stalled: it could not persist its own vote, and a single-voter cluster would otherwise re-elect
 // itself in memory every timeout. A follower with a stalled disk holds nothing else back: its acknowledgements wait
-// for its disk, so the leader commits on the other members.
+// for its disk, so the leader commits on the other members. A leader that is the only voter does not step down: no
+// one else could take over, so stepping down would only turn a slow fsync (a loaded machine can take longer than an
+// election timeout) into OUTCOME_UNKNOWN answers for writes that are about to commit; it waits for its disk.
 import type { Role } from "../raft/types.js";
 
 export type WriteStallAction =
@@ -28,9 +30,12 @@ export interface WriteStallView {
   readonly stallAfter: number;
   /** The core's role now. */
   readonly role: Role;
+  /** Voters in the current configuration, this node included. */
+  readonly voterCount: number;
 }
 
 export function writeStallAction(v: WriteStallView): WriteStallAction {
   if (v.writeStartedAt === null || v.now - v.writeStartedAt < v.stallAfter) return "none";
-  return v.role === "leader" ? "stepDown" : "holdElectionTimer";
+  if (v.role !== "leader") return "holdElectionTimer";
+  return v.voterCount > 1 ? "stepDown" : "none";
 }

@@ -330,7 +330,8 @@ export class RaftRunner {
     const stallAfter = this.o.writeStallAfterMs;
     if (stallAfter === undefined || this.writeStartedAtMs === null || this.writeStartedAtTick === null) return false;
     const role = this.core.currentRole();
-    const action = writeStallAction({ writeStartedAt: this.writeStartedAtTick, now: this.clock.now(), stallAfter: Math.ceil(stallAfter / this.o.tickMs), role });
+    const voterCount = this.core.status().conf.voters.length;
+    const action = writeStallAction({ writeStartedAt: this.writeStartedAtTick, now: this.clock.now(), stallAfter: Math.ceil(stallAfter / this.o.tickMs), role, voterCount });
     if (action === "none") return false;
     if (action === "stepDown") {
       this.o.logger.warn({ code: "DISK_STALLED", pendingMs: Math.round(performance.now() - this.writeStartedAtMs) }, "log write stalled past the election timeout: stepping down as leader");

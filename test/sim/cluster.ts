@@ -91,6 +91,8 @@ export interface SimOptions {
   readonly skipReconfigCheck?: boolean;
   /** Pre-vote in every core (default on, as in production); off only to show what a scenario guards against. */
   readonly preVote?: boolean;
+  /** Check-quorum in every core (default on, as in production); off only to show what a scenario guards against. */
+  readonly checkQuorum?: boolean;
   /** Simulation steps per tick (default 1). Above 1, every node ticks at its own random phase within the tick, as
    *  real nodes' timers do, and network and fsync delays count in steps: 10 steps per tick = 1 ms resolution.
    *  The election timing script uses it; random runs keep lockstep ticks. */
@@ -284,6 +286,7 @@ export class SimCluster {
       ...(opts.sendBeforeSync ? { sendBeforeSync: true } : {}),
       ...(opts.brokenScheduler ? { brokenScheduler: opts.brokenScheduler } : {}),
       ...(opts.preVote === false ? { preVote: false } : {}),
+      ...(opts.checkQuorum === false ? { checkQuorum: false } : {}),
       random: (incarnation) => makePrng(mixSeed(opts.seed, 4, i, incarnation)),
     });
     const bootstrap: ConfState = { voters: ids, learners: [] };

@@ -1,12 +1,12 @@
 // Issue 14.5 in the simulator: disks that stop answering, with the production rule (src/node/disk-stall-rule.ts)
 // run by every simulated node. Two scripted histories:
-//   - one voter: its disk hangs under a proposal. It must step down one election timeout into the write and not
-//     re-elect itself in memory while the write hangs; once the disk answers it leads again and commits the entry.
-//     Nothing else can demote a single voter, so this is where the broken-rule switch shows the check fire.
+//   - one voter: its disk hangs under a proposal. No one else could lead, so it keeps leading and waits for its disk
+//     (stepping down would only fail the write); once the disk answers it commits the entry, still leader.
 //   - three voters: the leader's disk hangs; it steps down, another is elected and commits while the stall lasts.
 //     Then a follower's disk hangs; the leader keeps committing with the other follower. After both, everyone
 //     converges. The cluster's usual checkers run at every step.
-// The scenario's own check, at every tick: no node is leader while its write has been pending past the stall time.
+// The scenario's own check, at every tick: no node is leader while its write has been pending past the stall time,
+// unless it is the only voter. The broken-rule switch shows it fire on the three-voter history.
 import type { NodeId } from "../../src/raft/types.js";
 import { ELECTION_TICKS_MAX, LEADER_WITHIN_TICKS, SimCluster, type SimResult } from "./cluster.js";
 
@@ -20,7 +20,7 @@ export interface DiskStallOutcome {
 
 const STALL_TICKS = 200;
 
-function cluster(seed: number, nodes: number, ignoreDiskStallRule: boolean): SimCluster {
+function cluster(seed: number, nodes: number, ignoreDiskStallRule: boolean, checkQuorum = true): SimCluster {
   return new SimCluster({
     seed,
     nodes,
@@ -28,6 +28,7 @@ function cluster(seed: number, nodes: number, ignoreDiskStallRule: boolean): Sim
     network: { minDelayTicks: 1, maxDelayTicks: 2, dropRate: 0, duplicateRate: 0 },
     maxFsyncTicks: 1,
     ignoreDiskStallRule,
+    ...(checkQuorum ? {} : { checkQuorum: false }),
   });
 }
 
@@ -36,7 +37,8 @@ function watch(sim: SimCluster, out: string[], ticks: number, done: () => boolea
   return sim.runUntil(() => {
     for (const n of sim.nodes) {
       const started = n.inflight?.writeStartTick ?? null;
-      if (n.core?.currentRole() === "leader" && started !== null && sim.tick - started > ELECTION_TICKS_MAX) {
+      const replaceable = started !== null && (n.core?.status().conf.voters.length ?? 0) > 1;
+      if (n.core?.currentRole() === "leader" && replaceable && sim.tick - started! > ELECTION_TICKS_MAX) {
         out.push(`tick ${sim.tick}: ${n.id} leads with a write pending for ${sim.tick - started} ticks`);
       }
     }
@@ -54,16 +56,22 @@ export function runSingleVoterDiskStall(seed: number, opts: { ignoreDiskStallRul
   sim.start();
   reached.elected = sim.runUntil(() => sim.leader() !== null, LEADER_WITHIN_TICKS);
   const id = sim.nodes[0]!.id;
+  const termBefore = sim.node(id).core!.status().term;
   sim.stallDisk(id, STALL_TICKS);
   reached.proposed = sim.proposeTo(id, "X") !== null;
-  watch(sim, stalled, STALL_TICKS - 5);
-  reached.notLeaderDuringStall = sim.leader() === null;
-  reached.ledAndCommittedAfter = watch(sim, stalled, STALL_TICKS + LEADER_WITHIN_TICKS, () => sim.leader() !== null && appliedText(sim, id, "X"));
+  const stillLeading: boolean[] = [];
+  watch(sim, stalled, STALL_TICKS - 5, () => (stillLeading.push(sim.leader()?.id === id), false));
+  reached.leaderThroughoutStall = stillLeading.length > 0 && stillLeading.every(Boolean);
+  reached.notCommittedDuringStall = !appliedText(sim, id, "X");
+  reached.committedAfter = watch(sim, stalled, STALL_TICKS + LEADER_WITHIN_TICKS, () => appliedText(sim, id, "X"));
+  reached.sameTermAfter = sim.leader()?.id === id && sim.node(id).core!.status().term === termBefore;
   return { result: sim.result(), stalledLeaderTicks: stalled, reached };
 }
 
-export function runThreeVoterDiskStalls(seed: number, opts: { ignoreDiskStallRule?: boolean } = {}): DiskStallOutcome {
-  const sim = cluster(seed, 3, opts.ignoreDiskStallRule === true);
+/** `checkQuorum: false` leaves the stalled-disk rule alone to demote the stalled leader (check-quorum would too, an
+ *  election timeout after its followers stop hearing it); the broken-rule contrast needs it off. */
+export function runThreeVoterDiskStalls(seed: number, opts: { ignoreDiskStallRule?: boolean; checkQuorum?: boolean } = {}): DiskStallOutcome {
+  const sim = cluster(seed, 3, opts.ignoreDiskStallRule === true, opts.checkQuorum !== false);
   const stalled: string[] = [];
   const reached: Record<string, boolean> = {};
   sim.start();
@@ -91,5 +99,24 @@ export function runThreeVoterDiskStalls(seed: number, opts: { ignoreDiskStallRul
   reached.followerStallDoesNotHoldCommits = watch(sim, stalled, STALL_TICKS - 20, () => rest.every((x) => appliedText(sim, x, "C")));
   reached.leaderKept = sim.leader()?.id === leader;
   reached.converged = watch(sim, stalled, STALL_TICKS + LEADER_WITHIN_TICKS, () => sim.nodes.every((n) => appliedText(sim, n.id, "C")));
+  return { result: sim.result(), stalledLeaderTicks: stalled, reached };
+}
+
+/** Three voters, check-quorum off: the leader's disk hangs while it is cut off from both peers, so nothing but the
+ *  stalled-disk rule can demote it (no peer's higher term reaches it). With the rule it steps down one election
+ *  timeout into the write; the broken-rule switch leaves it leading, and the scenario's check fires. */
+export function runIsolatedStalledLeader(seed: number, opts: { ignoreDiskStallRule?: boolean } = {}): DiskStallOutcome {
+  const sim = cluster(seed, 3, opts.ignoreDiskStallRule === true, false);
+  const stalled: string[] = [];
+  const reached: Record<string, boolean> = {};
+  sim.start();
+  reached.elected = watch(sim, stalled, LEADER_WITHIN_TICKS * 2, () => sim.leader() !== null && sim.nodes.every((n) => n.applied.length >= 1));
+  const first = sim.leader()!.id;
+  sim.note(`the leader ${first} is cut off and its disk stalls`);
+  sim.isolateNode(first);
+  sim.stallDisk(first, STALL_TICKS);
+  sim.proposeTo(first, "A");
+  watch(sim, stalled, STALL_TICKS - 5);
+  reached.steppedDown = sim.node(first).core?.currentRole() !== "leader";
   return { result: sim.result(), stalledLeaderTicks: stalled, reached };
 }

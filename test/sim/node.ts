@@ -55,6 +55,8 @@ export interface CoreSettings {
   readonly strictOrder?: boolean;
   /** Pre-vote off (scenario contrast runs only: it shows what a removed node's elections do without it). */
   readonly preVote?: boolean;
+  /** Check-quorum off (scenario contrast runs only: the stalled-disk rule shown on its own). */
+  readonly checkQuorum?: boolean;
   /** Deliberately wrong scheduler replicas for tests: each must make a scheduler checker fire. */
   readonly brokenScheduler?: BrokenScheduler;
   /** PRNG for one incarnation of one node. */
@@ -184,6 +186,7 @@ export class SimNode {
       random: this.settings.random(this.incarnation),
       applied: snap.meta.index,
       ...(this.settings.preVote === false ? { preVote: false } : {}),
+      ...(this.settings.checkQuorum === false ? { checkQuorum: false } : {}),
       ...(this.settings.brokenRules ? { brokenRules: this.settings.brokenRules } : {}),
       ...(this.settings.maxEntriesPerMsg ? { maxEntriesPerMsg: this.settings.maxEntriesPerMsg } : {}),
       ...(this.settings.maxInflightMsgs ? { maxInflightMsgs: this.settings.maxInflightMsgs } : {}),
@@ -241,7 +244,9 @@ export class SimNode {
     const core = this.core;
     if (!core) return;
     const writeStartedAt = this.inflight?.writeStartTick ?? null;
-    const action = ignoreRule ? "none" : writeStallAction({ writeStartedAt, now, stallAfter: this.settings.electionTicksMax, role: core.currentRole() });
+    // status() copies the membership: read it only while a write is pending.
+    const voterCount = writeStartedAt === null ? 0 : core.status().conf.voters.length;
+    const action = ignoreRule ? "none" : writeStallAction({ writeStartedAt, now, stallAfter: this.settings.electionTicksMax, role: core.currentRole(), voterCount });
     if (action === "stepDown") core.stepDown();
     if (action === "none") core.tick();
   }

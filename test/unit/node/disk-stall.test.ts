@@ -44,35 +44,76 @@ afterEach(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-function singleVoter(writeStallAfterMs: number | undefined) {
+/** Three voters on one event loop; only `a` campaigns on its own (b and c wait 10 s), so the test picks the
+ *  leader with campaign(). Only a's disk can stall. Check-quorum is off so that what ends a's leadership is the
+ *  stall rule alone (check-quorum would end it too once a, stalled, stops hearing its followers). A leader that is
+ *  the only voter waits for its disk instead (see disk-stall-rule.ts), so the rule needs peers to show. */
+function threeVoters(writeStallAfterMs: number | undefined) {
+  const conf = { voters: ["a", "b", "c"], learners: [] };
+  const byId = new Map<string, RaftRunner>();
+  let aDurable: StallableDurable | null = null;
+  const roles: Role[] = [];
+  for (const [i, id] of ["a", "b", "c"].entries()) {
+    const storage = new MemoryStorage(conf);
+    const ticks = id === "a" ? { electionTicksMin: 5, electionTicksMax: 10 } : { electionTicksMin: 1000, electionTicksMax: 1000 };
+    const core = new RaftNode({ id, storage, ...ticks, heartbeatTicks: 2, random: makePrng(3 + i), checkQuorum: false });
+    const durable = new StallableDurable(storage);
+    const runner = new RaftRunner({
+      core,
+      storage,
+      durable,
+      tickMs: 10,
+      logger: pino({ level: "silent" }),
+      send: (messages) => {
+        for (const m of messages) setImmediate(() => byId.get(m.to)?.step(m));
+      },
+      apply: (e) => `applied ${e.index}`,
+      restore: () => {},
+      ...(id === "a" ? { onRoleChange: (role: Role) => roles.push(role) } : {}),
+      ...(writeStallAfterMs !== undefined ? { writeStallAfterMs } : {}),
+    });
+    byId.set(id, runner);
+    runners.push(runner);
+    durables.push(durable);
+    if (id === "a") aDurable = durable;
+  }
+  for (const r of byId.values()) r.start();
+  return { runner: byId.get("a")!, durable: aDurable!, roles };
+}
+
+/** a campaigns and wins b's and c's votes. */
+async function aLeads(runner: RaftRunner): Promise<void> {
+  runner.campaign();
+  for (let i = 0; i < 200 && !runner.isLeader; i++) await sleep(10);
+  expect(runner.isLeader).toBe(true);
+  await expect(runner.propose(bytes("first"), 5_000)).resolves.toMatch(/^applied \d+$/);
+}
+
+/** A lone voter: the rule leaves it leading (no one else could). */
+function singleVoter(writeStallAfterMs: number) {
   const storage = new MemoryStorage({ voters: ["a"], learners: [] });
   const core = new RaftNode({ id: "a", storage, electionTicksMin: 5, electionTicksMax: 10, heartbeatTicks: 2, random: makePrng(3) });
   const durable = new StallableDurable(storage);
-  const roles: Role[] = [];
-  const runner = new RaftRunner({
-    core,
-    storage,
-    durable,
-    tickMs: 10,
-    logger: pino({ level: "silent" }),
-    send: () => {},
-    apply: (e) => `applied ${e.index}`,
-    restore: () => {},
-    onRoleChange: (role) => roles.push(role),
-    ...(writeStallAfterMs !== undefined ? { writeStallAfterMs } : {}),
-  });
+  const runner = new RaftRunner({ core, storage, durable, tickMs: 10, logger: pino({ level: "silent" }), send: () => {}, apply: (e) => `applied ${e.index}`, restore: () => {}, writeStallAfterMs });
   runners.push(runner);
   durables.push(durable);
-  return { runner, durable, roles };
+  return { runner, durable };
 }
 
 describe("writeStallAction", () => {
   it("acts only on a write pending for the stall time: a leader steps down, anyone else holds its timer", () => {
-    const base = { now: 1000, stallAfter: 300 };
+    const base = { now: 1000, stallAfter: 300, voterCount: 3 };
     expect(writeStallAction({ ...base, writeStartedAt: null, role: "leader" })).toBe("none");
     expect(writeStallAction({ ...base, writeStartedAt: 701, role: "leader" })).toBe("none");
     expect(writeStallAction({ ...base, writeStartedAt: 700, role: "leader" })).toBe("stepDown");
     for (const role of ["follower", "preCandidate", "candidate"] as const) expect(writeStallAction({ ...base, writeStartedAt: 0, role })).toBe("holdElectionTimer");
+  });
+
+  it("keeps a leader that is the only voter: no one could take over, so it waits for its disk", () => {
+    const stalled = { now: 1000, stallAfter: 300, writeStartedAt: 0 };
+    expect(writeStallAction({ ...stalled, role: "leader", voterCount: 1 })).toBe("none");
+    expect(writeStallAction({ ...stalled, role: "leader", voterCount: 2 })).toBe("stepDown");
+    expect(writeStallAction({ ...stalled, role: "follower", voterCount: 1 })).toBe("holdElectionTimer");
   });
 });
 
@@ -92,11 +133,8 @@ describe("RaftNode.stepDown", () => {
 
 describe("RaftRunner on a stalled disk", () => {
   it("a leader whose write hangs past the stall time steps down, fails its waiting proposal, and does not re-elect itself until the disk answers", { timeout: 10_000 }, async () => {
-    const { runner, durable, roles } = singleVoter(100);
-    runner.start();
-    runner.campaign();
-    await runner.idle();
-    expect(runner.isLeader).toBe(true);
+    const { runner, durable, roles } = threeVoters(100);
+    await aLeads(runner);
     durable.stalled = true;
     const p = runner.propose(bytes("x"), 60_000); // only the step-down can end it within the test
     await expect(p).rejects.toMatchObject({ code: "OUTCOME_UNKNOWN" });
@@ -113,25 +151,34 @@ describe("RaftRunner on a stalled disk", () => {
     })).resolves.toMatch(/^applied \d+$/);
   });
 
-  it("without the rule (no writeStallAfterMs) a stalled single-voter leader stays leader: the switch the rule removes", async () => {
-    const { runner, durable } = singleVoter(undefined);
-    runner.start();
-    runner.campaign();
-    await runner.idle();
+  it("without the rule (no writeStallAfterMs) a stalled leader stays leader: the switch the rule removes", { timeout: 10_000 }, async () => {
+    const { runner, durable } = threeVoters(undefined);
+    await aLeads(runner);
     durable.stalled = true;
     void runner.propose(bytes("x"), 60_000).catch(() => {});
     await sleep(300);
     expect(runner.isLeader).toBe(true);
   });
 
-  it("a write that completes while the event loop itself is held is not a stalled disk (issue 14.3)", { timeout: 10_000 }, async () => {
-    // The write's completion runs in the poll phase, after the late tick: measured on the wall clock, a 300 ms
-    // turn of the loop looked like a 300 ms fsync, and a busy leader stepped down for nothing.
-    const { runner, durable, roles } = singleVoter(100);
+  it("a leader that is the only voter waits for its stalled disk and commits, instead of failing the write", { timeout: 10_000 }, async () => {
+    const { runner, durable } = singleVoter(100);
     runner.start();
     runner.campaign();
     await runner.idle();
     expect(runner.isLeader).toBe(true);
+    durable.stalled = true;
+    const p = runner.propose(bytes("x"), 60_000);
+    await sleep(400); // four stall times
+    expect(runner.isLeader).toBe(true);
+    durable.release();
+    await expect(p).resolves.toMatch(/^applied \d+$/);
+  });
+
+  it("a write that completes while the event loop itself is held is not a stalled disk (issue 14.3)", { timeout: 10_000 }, async () => {
+    // The write's completion runs in the poll phase, after the late tick: measured on the wall clock, a 300 ms
+    // turn of the loop looked like a 300 ms fsync, and a busy leader stepped down for nothing.
+    const { runner, durable, roles } = threeVoters(100);
+    await aLeads(runner);
     durable.stalled = true;
     const p = runner.propose(bytes("x"), 5_000);
     while (durable.holding === 0) await sleep(1);
