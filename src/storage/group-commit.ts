@@ -130,10 +130,10 @@ export class GroupCommitQueue {
 
 /** The error every write gets once a batch failed. A full disk and an I/O error get their own codes, so the one
  *  line the node logs as it stops says what the operator must fix. */
-function writeFailure(cause: unknown): StorageError {
+export function writeFailure(cause: unknown, what = "the log"): StorageError {
   const errno = diskErrnoOf(cause);
   const unknown = "the node stops; acknowledged entries are on disk, this batch may or may not be";
-  if (errno === "ENOSPC") return new StorageError("STORAGE_NO_SPACE", `disk full (ENOSPC) writing the log: ${unknown}; free space, then restart the node`, { cause });
-  if (errno === "EIO") return new StorageError("STORAGE_IO_ERROR", `disk I/O error (EIO) writing the log: ${unknown}; check the disk, then restart the node`, { cause });
+  if (errno === "ENOSPC") return new StorageError("STORAGE_NO_SPACE", `disk full (ENOSPC) writing ${what}: ${unknown}; free space, then restart the node`, { cause });
+  if (errno === "EIO") return new StorageError("STORAGE_IO_ERROR", `disk I/O error (EIO) writing ${what}: ${unknown}; check the disk, then restart the node`, { cause });
   return new StorageError("STORAGE_FAILED", `write failed: ${String(cause)}`, { cause });
 }

@@ -14,7 +14,7 @@ import { encodeCompactionPoint, encodeEntry, encodeHardState, encodeSnapshotMeta
 import type { DurableStore, PersistBatch } from "./durable.js";
 import { DiskFaults } from "./disk-faults.js";
 import { StorageError } from "./errors.js";
-import { type BatchOp, GroupCommitQueue } from "./group-commit.js";
+import { type BatchOp, GroupCommitQueue, writeFailure } from "./group-commit.js";
 import { COMPACTION_KEY, ENTRY_RANGE_START, entryKey, HARD_STATE_KEY, MAX_INDEX, SNAPSHOT_DATA_KEY, SNAPSHOT_META_KEY, SNAPSHOT_POINTER_KEY } from "./keys.js";
 import { checkFormatVersion, readState, restoreMemoryStorage, type StoredState } from "./level-load.js";
 import type { MemoryStorage } from "./memory.js";
@@ -152,7 +152,7 @@ export class LevelStore implements DurableStore {
     if (previous) this.dropGeneration(previous.pointer.generation);
     const generation = this.nextGeneration++;
     try {
-      const pointer = await this.track(writeChunks(this.db, generation, data));
+      const pointer = await this.track(this.writeChunksGated(generation, data));
       this.staged = { data, pointer };
     } catch (err) {
       this.dropGeneration(generation);
@@ -171,7 +171,7 @@ export class LevelStore implements DurableStore {
     const prepare = pointer
       ? undefined
       : async (): Promise<void> => {
-          pointer = await writeChunks(this.db, generation, data);
+          pointer = await this.writeChunksGated(generation, data);
         };
     const planWithPointer = (ops: BatchOp[]): void => {
       if (!pointer) throw invariant("snapshot chunks were not written");
@@ -189,6 +189,17 @@ export class LevelStore implements DurableStore {
         throw err;
       },
     );
+  }
+
+  /** A snapshot's chunks pass the fault gate the log's batches pass (a stalled disk holds them too, an injected EIO
+   *  fails them), and a failed chunk write gets the coded error a failed log write gets (STORAGE_NO_SPACE, …). */
+  private async writeChunksGated(generation: number, data: Uint8Array): Promise<SnapshotPointer> {
+    try {
+      await this.faults.beforeWrite();
+      return await writeChunks(this.db, generation, data);
+    } catch (cause) {
+      throw cause instanceof StorageError ? cause : writeFailure(cause, "a snapshot");
+    }
   }
 
   /** Deletes a generation's chunks in the background (nothing points to it any more). */

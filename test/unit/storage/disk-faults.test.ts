@@ -57,6 +57,28 @@ describe("DiskFaults on the LevelStore write path", () => {
     expect((await store.load()).lastIndex()).toBe(3);
   });
 
+  it("holds a snapshot's chunk writes while stalled, staged or written with the save, and fails them with the log's codes", async () => {
+    const store = await open(tempDir());
+    await store.persist({ hardState: hs(1, 3), entries: run(1, 3, 1) });
+    const data = new Uint8Array(300_000).fill(7);
+    store.faults.set({ mode: "stall" });
+    let staged = false;
+    const stage = store.stageSnapshot(data).then(() => (staged = true));
+    let saved = false;
+    const other = new Uint8Array(1000).fill(9);
+    const save = store.saveSnapshot({ meta: { index: 2, term: 1, conf: { voters: ["a"], learners: [] } }, data: other }, 1).then(() => (saved = true));
+    await settle();
+    expect([staged, saved]).toEqual([false, false]);
+    store.faults.release();
+    await Promise.all([stage, save]);
+    expect((await store.load()).snapshot().data).toEqual(other);
+
+    store.faults.set({ mode: "eio" });
+    await expect(store.stageSnapshot(data)).rejects.toMatchObject({ code: "STORAGE_IO_ERROR", message: expect.stringContaining("writing a snapshot") });
+    store.faults.set({ mode: "enospc" });
+    await expect(store.stageSnapshot(data)).rejects.toMatchObject({ code: "STORAGE_NO_SPACE" });
+  });
+
   it("adds latency to each batch", async () => {
     const store = await open(tempDir());
     store.faults.set({ mode: "latency", latencyMs: 40 });
