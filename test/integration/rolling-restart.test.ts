@@ -142,8 +142,9 @@ describe("rolling restart of 3 nodes under load", () => {
         if (wasLeader) {
           const msgs = lastRunMessages(cl.logText(id));
           expect(msgs).toEqual(expect.arrayContaining(["shutting down", "stepped down", "node stopped"]));
-          expect(msgs.indexOf("stepped down"), msgs.join(" | ")).toBeGreaterThan(msgs.indexOf("shutting down"));
-          expect(msgs.indexOf("stepped down"), msgs.join(" | ")).toBeLessThan(msgs.indexOf("node stopped"));
+          // The last step-down: on a loaded machine the node may have lost and regained leadership earlier in its run.
+          expect(msgs.lastIndexOf("stepped down"), msgs.join(" | ")).toBeGreaterThan(msgs.indexOf("shutting down"));
+          expect(msgs.lastIndexOf("stepped down"), msgs.join(" | ")).toBeLessThan(msgs.indexOf("node stopped"));
         }
         const others = cl.ids.filter((x) => x !== id);
         const next = await cl.waitForLeader(10_000, others);
