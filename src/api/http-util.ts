@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { bearerTokenMatches } from "../util/bearer.js";
 import { RaftschedError, errorCode, errorMessage } from "../util/errors.js";
 import { BODY_IDLE_TIMEOUT_MS, processBodyBudget, type BodyBudget } from "./body-budget.js";
+import { timedStage } from "../util/loop-block-trace.js";
 
 /** The contract's request body limit. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -158,7 +159,7 @@ export async function readJsonBody(
     if (size === 0) return undefined;
     const bytes = Buffer.concat(chunks, size);
     try {
-      return { bytes, value: JSON.parse(bytes.toString("utf8")) as unknown };
+      return { bytes, value: timedStage("body JSON.parse", () => JSON.parse(bytes.toString("utf8")) as unknown, size) };
     } catch (err) {
       throw new RaftschedError("BAD_JSON", `body is not valid JSON: ${errorMessage(err)}`);
     }

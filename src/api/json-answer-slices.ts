@@ -8,6 +8,7 @@
 // does. It works through at most VALUES_PER_STEP values per step and lets the event loop turn between steps. A
 // small answer (fewer values than one step) is written by one JSON.stringify, as before.
 import type { ServerResponse } from "node:http";
+import { timedStage } from "../util/loop-block-trace.js";
 
 /** Values (strings, numbers, containers…) written in one turn of the event loop at most. */
 export const VALUES_PER_STEP = 4096;
@@ -123,7 +124,7 @@ export class JsonSliceWriter {
 export async function stringifyInSlices(value: unknown): Promise<readonly Buffer[] | string> {
   if (fewerValuesThan(value, VALUES_PER_STEP)) return JSON.stringify(value);
   const writer = new JsonSliceWriter(value);
-  while (!writer.step()) await new Promise<void>((resolve) => setImmediate(resolve));
+  while (!timedStage("answer slice", () => writer.step())) await new Promise<void>((resolve) => setImmediate(resolve));
   return writer.bytes();
 }
 

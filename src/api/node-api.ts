@@ -24,6 +24,7 @@ import { TaskWatchApi } from "./task-watch-api.js";
 import { accessRulesOf, type AccessRules } from "./access-rules.js";
 import { TaskLifecycleApi } from "./task-lifecycle-api.js";
 import { MembershipOnLeader } from "./membership-on-leader.js";
+import { timedStage } from "../util/loop-block-trace.js";
 
 const READ_TIMEOUT_MS = 3000;
 
@@ -127,7 +128,7 @@ export class NodeApi implements ApiBackend {
     // A large body yields between its CPU-heavy stages, so the leader's heartbeats keep going out.
     const bodyBytes = ctx?.body?.length;
     await yieldIfLarge(bodyBytes);
-    const input = parseSubmit(unchecked);
+    const input = timedStage("parseSubmit", () => parseSubmit(unchecked), bodyBytes);
     await yieldIfLarge(bodyBytes);
     // The id is fixed where the request arrives, so a forward that is retried cannot create a second task.
     const id = input.id ?? this.n.newTaskId();

@@ -37,6 +37,7 @@ import { errorMessage } from "../util/errors.js";
 import { replicaHandleOf, translateRaftError } from "./replica-handle-of.js";
 import { loadHandlerModule } from "./handler-module.js";
 import { bootstrapIfFresh } from "./first-configuration.js";
+import { timedStage } from "../util/loop-block-trace.js";
 
 export interface ReplicaOptions {
   readonly cfg: ClusterFile;
@@ -328,7 +329,7 @@ export class Replica {
 
   /** Proposes on this node (which must be the leader) and returns the state machine's answer. */
   async proposeCommand(cmd: Command, timeoutMs = PROPOSAL_TIMEOUT_MS): Promise<ApplyResult> {
-    const data = this.proposed.encode(cmd);
+    const data = timedStage("encodeCommand", () => this.proposed.encode(cmd));
     await yieldIfLarge(data.length); // encoding a large command and appending it are separate turns (heartbeats)
     const result = await this.duties.proposed(cmd, this.runner.propose(data, timeoutMs)).catch((err) => { // duties: placement-pipeline.ts
       throw translateRaftError(err);

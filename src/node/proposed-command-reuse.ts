@@ -5,7 +5,8 @@
 // writes -0 as 0, a string with a lone surrogate as UTF-8 with U+FFFD in its place, and msgpackr reads a key
 // "__proto__" back as "__proto_". A payload holding any of them is decoded as before, so every replica (and every
 // answer) sees the same table.
-import { encodeCommand, type Command } from "../scheduler/commands.js";
+import { decodeCommand, encodeCommand, type Command } from "../scheduler/commands.js";
+import { timedStage } from "../util/loop-block-trace.js";
 import type { TaskTable } from "../scheduler/table.js";
 import type { ApplyResult, JsonValue } from "../scheduler/types.js";
 
@@ -26,10 +27,14 @@ export class ProposedCommands {
 
   /** table.applyEntry(index, data), with the command proposed as exactly these bytes when there is one. */
   apply(table: TaskTable, index: number, data: Uint8Array): ApplyResult {
-    const command = this.byData.get(data);
-    if (command === undefined) return table.applyEntry(index, data);
-    this.byData.delete(data);
-    return table.apply(index, command);
+    let command = this.byData.get(data);
+    if (command === undefined) {
+      const decoded = timedStage("decodeCommand", () => decodeCommand(data), data.byteLength);
+      if (!decoded.ok) return table.applyEntry(index, data); // applied as the same no-op on every replica
+      command = decoded.command;
+    } else this.byData.delete(data);
+    const c = command;
+    return timedStage(`apply ${c.type}`, () => table.apply(index, c));
   }
 }
 

@@ -4,6 +4,7 @@
 // Proposals resolve when their entry is applied at the index the core gave them, so a caller learns the
 // state machine's answer, not just "appended".
 import { stageTrace } from "./stage-trace.js";
+import { timedStage } from "../util/loop-block-trace.js";
 import type { Logger } from "pino";
 import type { RaftCore, RaftStatus } from "../raft/api.js";
 import type { ConfChange, Entry, Message, NodeId, Ready, Role, Snapshot } from "../raft/types.js";
@@ -282,12 +283,12 @@ export class RaftRunner {
     this.writeStartedAtTick = plan.needsWrite ? this.clock.now() : null;
     if (plan.needsWrite) stageTrace?.persist(rd.entries, "start");
     const persisted = plan.needsWrite
-      ? this.o.durable.persist({
+      ? timedStage("persist (sync part)", () => this.o.durable.persist({
           entries: rd.entries,
           sync: plan.sync,
           ...(rd.hardState ? { hardState: rd.hardState } : {}),
           ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
-        })
+        }))
       : null;
     let i = 0;
     while (i < plan.applyDuringWrite) this.applyOne(rd.committedEntries[i++]!);

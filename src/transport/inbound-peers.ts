@@ -19,6 +19,7 @@ import { MAX_REMEMBERED_REFUSALS } from "./limits.js";
 import type { PeerCounters } from "./peer-link.js";
 import type { SnapshotTransfers } from "./snapshot-transfers.js";
 import type { PeerStorageIdentity, PeerTlsOptions } from "./transport-options.js";
+import { timedStage } from "../util/loop-block-trace.js";
 
 export interface InboundPeersOptions {
   readonly selfId: NodeId;
@@ -211,7 +212,7 @@ export class InboundPeers {
     if (!isBinary) return this.refuseFrame(conn, counters, 1003, "TEXT_FRAME", "text frame on a binary protocol");
     const bytes = toBuffer(data);
     counters.bytesReceived += bytes.length;
-    const decoded = decodePeerFrame(bytes);
+    const decoded = timedStage("frame decode", () => decodePeerFrame(bytes), bytes.length);
     if (!decoded.ok) return this.refuseFrame(conn, counters, 1003, decoded.code, decoded.reason);
     const { from, to } = decoded.kind === "snapshot" ? decoded.frame : decoded.message;
     if (from !== conn.peerId) return this.refuseFrame(conn, counters, 1008, "SPOOFED_FROM", `frame claims from=${JSON.stringify(from)}`);

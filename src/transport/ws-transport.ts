@@ -23,6 +23,7 @@ import { SnapshotTransfers, type SnapshotSentHandler } from "./snapshot-transfer
 import { resolveTransportLimits, type PeerStorageIdentity, type PeerTlsOptions, type ResolvedTransportLimits, type WsTransportOptions } from "./transport-options.js";
 import { peerLinkStats, type PeerLinkStats, type TransportStats } from "./transport-stats.js";
 import { validateMessage } from "./validate.js";
+import { timedStage } from "../util/loop-block-trace.js";
 
 export type { LinkFilter } from "./link-gate.js";
 export type { SnapshotSentHandler } from "./snapshot-transfers.js";
@@ -129,7 +130,7 @@ export class WsTransport {
       this.snapshots.report(message.to, false);
       return;
     }
-    const encoded = encodeFrame(message);
+    const encoded = timedStage("frame encode", () => encodeFrame(message));
     if (!encoded.ok) {
       this.unroutable++;
       this.log.error({ to: message.to, type: message.type, reason: encoded.reason }, "refusing to send an invalid message");

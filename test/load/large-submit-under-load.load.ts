@@ -124,6 +124,13 @@ describe("a 1 MiB submit under 64-client load", () => {
         `small submits ok ${small.ok}, failed ${JSON.stringify(Object.fromEntries(small.failed))}; big: ${answers.map((a) => `${a.id} via ${a.via} → ${a.status} ${a.detail}`).join("; ")}`,
     );
 
+    if (process.env.RAFTSCHED_TRACE_LOOP_BLOCKS) {
+      // What each node's long event-loop turns held (src/util/loop-block-trace.ts), when the run traces them.
+      for (const id of cluster.ids) {
+        const lines = cluster.logTail(id, 20_000).split("\n").filter((l) => l.startsWith("loop-block"));
+        console.log(`${id}${id === leader ? "(leader)" : ""} loop blocks:\n${lines.slice(-40).join("\n")}`);
+      }
+    }
     if (watch.terms.size > 1) {
       // Why leadership moved, from the nodes' own logs (a step-down for a stalled disk, a lost quorum, …).
       for (const id of cluster.ids) {
