@@ -14,7 +14,7 @@ import type { MemoryStorage } from "../storage/memory.js";
 import { WsTransport, type PeerTlsOptions } from "../transport/ws-transport.js";
 import { TaskTable } from "../scheduler/table.js";
 import type { Command } from "../scheduler/commands.js";
-import { ProposedCommands } from "./proposed-command-reuse.js";
+import { ProposedCommands, largeEntryHooks } from "./proposed-command-reuse.js";
 import { retryAtMs } from "../scheduler/planner.js";
 import type { ApplyResult } from "../scheduler/types.js";
 import { RaftRunner } from "./raft-runner.js";
@@ -37,7 +37,6 @@ import { errorMessage } from "../util/errors.js";
 import { replicaHandleOf, translateRaftError } from "./replica-handle-of.js";
 import { loadHandlerModule } from "./handler-module.js";
 import { bootstrapIfFresh } from "./first-configuration.js";
-import { timedStage } from "../util/loop-block-trace.js";
 
 export interface ReplicaOptions {
   readonly cfg: ClusterFile;
@@ -214,6 +213,7 @@ export class Replica {
         for (const m of msgs) this.transport.send(m);
       },
       apply: (e) => this.applyEntry(e),
+      largeEntries: largeEntryHooks(this.proposed, () => this.runner.isLeader), // issue 14.3: decoded in slices
       restore: async (s) => {
         await this.restoreFromSnapshot(s);
         this.onMembershipChanged(s.meta.conf, s.meta.index);
@@ -329,7 +329,7 @@ export class Replica {
 
   /** Proposes on this node (which must be the leader) and returns the state machine's answer. */
   async proposeCommand(cmd: Command, timeoutMs = PROPOSAL_TIMEOUT_MS): Promise<ApplyResult> {
-    const data = timedStage("encodeCommand", () => this.proposed.encode(cmd));
+    const data = await this.proposed.encode(cmd); // a large one in slices (large-command-slices.ts)
     await yieldIfLarge(data.length); // encoding a large command and appending it are separate turns (heartbeats)
     const result = await this.duties.proposed(cmd, this.runner.propose(data, timeoutMs)).catch((err) => { // duties: placement-pipeline.ts
       throw translateRaftError(err);

@@ -5,7 +5,9 @@
 // writes -0 as 0, a string with a lone surrogate as UTF-8 with U+FFFD in its place, and msgpackr reads a key
 // "__proto__" back as "__proto_". A payload holding any of them is decoded as before, so every replica (and every
 // answer) sees the same table.
-import { decodeCommand, encodeCommand, type Command } from "../scheduler/commands.js";
+import type { Command } from "../scheduler/commands.js";
+import type { Entry } from "../raft/types.js";
+import { LargeEntryDecodes, encodeCommandInSlices } from "./large-command-slices.js";
 import { timedStage } from "../util/loop-block-trace.js";
 import type { TaskTable } from "../scheduler/table.js";
 import type { ApplyResult, JsonValue } from "../scheduler/types.js";
@@ -18,24 +20,43 @@ export class ProposedCommands {
    *  bytes are never applied and its entry goes with them. */
   private readonly byData = new WeakMap<Uint8Array, Command>();
 
-  /** encodeCommand(command), remembering the command for the apply of these bytes when it is worth it. */
-  encode(command: Command): Uint8Array {
-    const data = encodeCommand(command);
+  /** Large entries of others (a follower's, or a new leader's), decoded in slices ahead of their apply. */
+  private readonly ahead = new LargeEntryDecodes();
+
+  /** encodeCommand(command) (in slices when large), remembering the command for the apply of these bytes when it
+   *  is worth it. */
+  async encode(command: Command): Promise<Uint8Array> {
+    const data = await timedStage("encodeCommand", () => encodeCommandInSlices(command));
     if (data.byteLength >= REUSE_FROM_BYTES && command.type === "submit" && decodesUnchanged(command.payload)) this.byData.set(data, command);
     return data;
   }
 
+  /** Starts decoding these entries' large commands, but not this node's own proposals. */
+  decodeAhead(entries: readonly Entry[]): void {
+    this.ahead.arrived(entries, (data) => this.byData.has(data));
+  }
+
+  /** What to wait for before applying these entries (null: nothing). */
+  decodedAhead(entries: readonly Entry[]): Promise<void> | null {
+    return this.ahead.ready(entries);
+  }
+
   /** table.applyEntry(index, data), with the command proposed as exactly these bytes when there is one. */
   apply(table: TaskTable, index: number, data: Uint8Array): ApplyResult {
-    let command = this.byData.get(data);
-    if (command === undefined) {
-      const decoded = timedStage("decodeCommand", () => decodeCommand(data), data.byteLength);
-      if (!decoded.ok) return table.applyEntry(index, data); // applied as the same no-op on every replica
-      command = decoded.command;
-    } else this.byData.delete(data);
-    const c = command;
-    return timedStage(`apply ${c.type}`, () => table.apply(index, c));
+    const command = this.byData.get(data) ?? this.ahead.take(data);
+    if (command === undefined) return timedStage("decode+apply", () => table.applyEntry(index, data), data.byteLength);
+    this.byData.delete(data);
+    return timedStage(`apply ${command.type}`, () => table.apply(index, command));
   }
+}
+
+/** The runner's hooks for large entries: a follower decodes them in slices from their arrival and applies them
+ *  once decoded; a leader never waits (its heartbeats would wait with it), it decodes at apply what is not ready. */
+export function largeEntryHooks(p: ProposedCommands, isLeader: () => boolean): { arrived(entries: readonly Entry[]): void; beforeApply(entries: readonly Entry[]): Promise<void> | null } {
+  return {
+    arrived: (entries) => p.decodeAhead(entries),
+    beforeApply: (entries) => (isLeader() ? null : p.decodedAhead(entries)),
+  };
 }
 
 /** Whether a JSON value comes back from msgpack as it is (see the top of this file). Iterative: no input can

@@ -32,6 +32,9 @@ export interface RaftRunnerOptions {
   /** Replaces the state machine with a snapshot received from the leader; may take many turns of the event loop
    *  (a big table restores in slices): ticks and messages are stepped meanwhile, the next Ready waits for it. */
   readonly restore: (snapshot: Snapshot) => void | Promise<void>;
+  /** Large entries: `arrived` as they are written (work may start on them), `beforeApply` a promise to wait
+   *  for before applying these (null: apply now). Issue 14.3: a follower decodes a large entry in slices. */
+  readonly largeEntries?: { arrived(entries: readonly Entry[]): void; beforeApply(entries: readonly Entry[]): Promise<void> | null };
   /** Called whenever the node's role or known leader changes. */
   readonly onRoleChange?: (role: Role, leaderId: NodeId | null, term: number) => void;
   /** Called after every batch of applied entries. */
@@ -290,6 +293,9 @@ export class RaftRunner {
           ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
         }))
       : null;
+    if (rd.entries.length > 0) this.o.largeEntries?.arrived(rd.entries);
+    const decoding = rd.committedEntries.length > 0 ? this.o.largeEntries?.beforeApply(rd.committedEntries) : null;
+    if (decoding) await decoding; // the write is in flight meanwhile; nothing is applied out of order
     let i = 0;
     while (i < plan.applyDuringWrite) this.applyOne(rd.committedEntries[i++]!);
 
