@@ -116,3 +116,20 @@ describe("ownedString", () => {
 
 const GOLDEN_ANSWERS_SHA256 = "4e9299688ac6e9feba2883d03bbad8c470a4b017190601a0056b450d44806c68";
 const GOLDEN_SNAPSHOT_SHA256 = "b56ef0c98563e5598b376789dfb174bb372bba7990e25307d10220d49c3636fb";
+
+describe("large terminal values (issue 14.3)", () => {
+  it("stay JS values instead of being packed in the apply's turn, and answer and snapshot alike", async () => {
+    const { TaskTable } = await import("../../../src/scheduler/table.js");
+    const payload = Array.from({ length: 10_000 }, (_, i) => i * 1.5);
+    const table = new TaskTable();
+    table.apply(1, { type: "submit", id: "big", payload, priority: 0, maxAttempts: 1, nowMs: 1 });
+    table.apply(2, { type: "cancel", id: "big", nowMs: 2 });
+    const record = table.beginSnapshot().tasks.blocks.flat().find((r) => r.id === "big")!;
+    expect(record.state).toBe("cancelled");
+    expect(isPacked(record.payload)).toBe(false);
+    expect(table.getTask("big")?.payload).toEqual(payload);
+    const restored = TaskTable.restore(table.snapshot());
+    expect(Buffer.from(restored.snapshot()).equals(Buffer.from(table.snapshot()))).toBe(true);
+    expect(restored.getTask("big")).toEqual(table.getTask("big"));
+  });
+});
