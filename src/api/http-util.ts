@@ -5,6 +5,7 @@ import { bearerTokenMatches } from "../util/bearer.js";
 import { RaftschedError, errorCode, errorMessage } from "../util/errors.js";
 import { BODY_IDLE_TIMEOUT_MS, processBodyBudget, type BodyBudget } from "./body-budget.js";
 import { timedStage } from "../util/loop-block-trace.js";
+import { SLICED_PARSE_FROM_CHARS, parseJsonInSlices } from "./json-parse-slices.js";
 
 /** The contract's request body limit. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -159,7 +160,9 @@ export async function readJsonBody(
     if (size === 0) return undefined;
     const bytes = Buffer.concat(chunks, size);
     try {
-      return { bytes, value: timedStage("body JSON.parse", () => JSON.parse(bytes.toString("utf8")) as unknown, size) };
+      // A large body in slices (json-parse-slices.ts), so the loop turns meanwhile (issue 14.3).
+      const text = bytes.toString("utf8");
+      return { bytes, value: text.length < SLICED_PARSE_FROM_CHARS ? timedStage("body JSON.parse", () => JSON.parse(text) as unknown, size) : await parseJsonInSlices(text) };
     } catch (err) {
       throw new RaftschedError("BAD_JSON", `body is not valid JSON: ${errorMessage(err)}`);
     }
