@@ -294,10 +294,10 @@ export class RaftRunner {
         }))
       : null;
     if (rd.entries.length > 0) this.o.largeEntries?.arrived(rd.entries);
+    // Large entries still being decoded: applied after the write and the acknowledgements, once decoded.
     const decoding = rd.committedEntries.length > 0 ? this.o.largeEntries?.beforeApply(rd.committedEntries) : null;
-    if (decoding) await decoding; // the write is in flight meanwhile; nothing is applied out of order
     let i = 0;
-    while (i < plan.applyDuringWrite) this.applyOne(rd.committedEntries[i++]!);
+    while (i < plan.applyDuringWrite && !decoding) this.applyOne(rd.committedEntries[i++]!);
 
     if (persisted) {
       await persisted;
@@ -314,6 +314,7 @@ export class RaftRunner {
     // 3. send: only now is everything these messages promise durable.
     if (late.length > 0) this.sendNow(late);
     // 4. apply the rest (a snapshot from the leader first).
+    if (decoding) await decoding;
     if (rd.snapshot && rd.snapshot.meta.index > this.applied) {
       await this.o.restore(rd.snapshot);
       if (this.stopped) return;
