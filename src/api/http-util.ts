@@ -159,13 +159,7 @@ export async function readJsonBody(
     });
     if (size === 0) return undefined;
     const bytes = Buffer.concat(chunks, size);
-    try {
-      // A large body in slices (json-parse-slices.ts), so the loop turns meanwhile (issue 14.3).
-      const text = bytes.toString("utf8");
-      return { bytes, value: text.length < SLICED_PARSE_FROM_CHARS ? timedStage("body JSON.parse", () => JSON.parse(text) as unknown, size) : await parseJsonInSlices(text) };
-    } catch (err) {
-      throw new RaftschedError("BAD_JSON", `body is not valid JSON: ${errorMessage(err)}`);
-    }
+    return { bytes, value: await parseBody(bytes) };
   } finally {
     // The budget is for bodies being read (the ones a stalled client can pin); a complete body is handed on.
     budget.give(held);
@@ -177,5 +171,15 @@ export async function readJsonBody(
 export function requireToken(req: IncomingMessage, token: string): void {
   if (!bearerTokenMatches(req.headers.authorization, token)) {
     throw new RaftschedError("UNAUTHORIZED", "missing or wrong token: send Authorization: Bearer <cluster token>");
+  }
+}
+
+/** A body's JSON value; a large body in slices (json-parse-slices.ts), so the event loop turns meanwhile (issue 14.3). */
+async function parseBody(bytes: Buffer): Promise<unknown> {
+  try {
+    const text = bytes.toString("utf8");
+    return text.length < SLICED_PARSE_FROM_CHARS ? timedStage("body JSON.parse", () => JSON.parse(text) as unknown, bytes.length) : await parseJsonInSlices(text);
+  } catch (err) {
+    throw new RaftschedError("BAD_JSON", `body is not valid JSON: ${errorMessage(err)}`);
   }
 }

@@ -212,8 +212,7 @@ export class Replica {
       send: (msgs) => {
         for (const m of msgs) this.transport.send(m);
       },
-      apply: (e) => this.applyEntry(e),
-      largeEntries: largeEntryHooks(this.proposed, () => this.runner.isLeader), // issue 14.3: decoded in slices
+      apply: (e) => this.applyEntry(e), largeEntries: largeEntryHooks(this.proposed, () => this.runner.isLeader), // 14.3: decoded in slices
       restore: async (s) => {
         await this.restoreFromSnapshot(s);
         this.onMembershipChanged(s.meta.conf, s.meta.index);
