@@ -3,6 +3,7 @@ import type { ChaosCluster } from "./cluster.js";
 import type { ChaosWorkers, WorkerFindings } from "./chaos-workers.js";
 import type { FaultKind, FaultRecord } from "./nemesis.js";
 import { spread, type Spread } from "./stats.js";
+import { emptyDelayedFindings, type DelayedFindings } from "./delayed-tasks.js";
 
 export interface ReplicaDiff {
   readonly id: string;
@@ -40,6 +41,10 @@ export interface ChaosReport {
   reassignment: { workerLosses: number; tasks: number; moved: Spread; notMoved: number };
   /** With --workers: what their logs show (no attempt may start on two workers). */
   workers: WorkerFindings | null;
+  /** Delayed submits (runAt / delayMs) and what the check found (delayed-tasks.ts). */
+  delayed: DelayedFindings;
+  /** The watch stream followed through the run: events kept, and restarts from "now" (events possibly missed). */
+  watch: { events: number; gaps: number };
   violations: string[];
   tempDir: string;
 }
@@ -82,6 +87,8 @@ export function newReport(o: ReportedOptions, cluster: ChaosCluster): ChaosRepor
     failovers: { count: 0, unavailability: spread([]), unrecovered: 0 },
     reassignment: { workerLosses: 0, tasks: 0, moved: spread([]), notMoved: 0 },
     workers: null,
+    delayed: emptyDelayedFindings(),
+    watch: { events: 0, gaps: 0 },
     violations: [],
     tempDir: cluster.root,
   };

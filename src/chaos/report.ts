@@ -28,6 +28,7 @@ export function verdictText(r: ChaosReport): string {
     `faults: ${r.faults.total}${faults ? ` (${faults})` : ""}; seed ${r.seed}; ${Math.round(r.durationMs / 1000)} s; ${r.operations.invoked} client operations (ok ${r.operations.ok}, fail ${r.operations.fail}, unknown ${r.operations.unknown}, refused ${r.operations.refused})`,
     `stale-worker completions (attempt already superseded): ${r.staleReports.sent} sent, ${r.staleReports.refused} refused with 409`,
     `queue lifecycle: ${r.lifecycle.delete} deletes, ${r.lifecycle.retry} retries, ${r.lifecycle.cancel} cancels of running tasks`,
+    delayedLine(r),
     `quiescence: ${r.quiescence.reached ? `reached after ${(r.quiescence.waitedMs / 1000).toFixed(1)} s` : `NOT reached (${r.quiescence.unfinished} tasks unfinished)`}`,
     `violations: ${r.violations.length === 0 ? "none" : r.violations.length}`,
   ];
@@ -35,6 +36,12 @@ export function verdictText(r: ChaosReport): string {
   if (r.counterexample) lines.push("counterexample:", ...r.counterexample.split("\n").map((l) => `  ${l}`));
   lines.push(linearizableLine(r));
   return lines.join("\n");
+}
+
+/** Delayed submits: how many, how many were seen running, and the check's counts (delayed-tasks.ts). */
+function delayedLine(r: ChaosReport): string {
+  const d = r.delayed;
+  return `delayed tasks: ${d.delayed} submitted with runAt/delayMs, ${d.seenRunning} seen running; seen assigned before runAt ${d.early.length}, runAt changed ${d.runAtChanged.length}, runAt not as asked ${d.runAtNotAsked.length} (watch: ${r.watch.events} events, ${r.watch.gaps} gaps)`;
 }
 
 /** With --workers: the external workers' check (an attempt on two workers is a violation) and fencing's refusals. */
@@ -65,6 +72,7 @@ export function reportMarkdown(r: ChaosReport, command: string): string {
     ...(r.workers ? [row("external workers", workersLine(r.workers).replace(/^external workers: /, ""))] : []),
     row("client operations", `${r.operations.invoked} (ok ${r.operations.ok}, fail ${r.operations.fail}, unknown ${r.operations.unknown}, refused ${r.operations.refused})`),
     row("checker", r.checker ? `${r.checker.operations} ops, ${r.checker.partitions} partitions, largest ${r.checker.largestPartition}, ${(r.checker.elapsedMs / 1000).toFixed(1)} s` : "-"),
+    row("delayed tasks", delayedLine(r).replace(/^delayed tasks: /, "")),
     row("quiescence", r.quiescence.reached ? `${(r.quiescence.waitedMs / 1000).toFixed(1)} s` : `not reached (${r.quiescence.unfinished} unfinished)`),
     "",
     "## Faults",

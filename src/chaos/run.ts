@@ -5,6 +5,8 @@
 //   - after quiescence every replica's table is identical (state, attempt, worker) at the same applied index,
 //     so no task has two current attempts anywhere;
 //   - with --workers N (external worker processes, faulted too): no attempt started on two workers;
+//   - delayed submits are never assigned before their runAt, decided once by the leader (delayed-tasks.ts), seen
+//     in the answers and through a watch stream;
 // and measures the write unavailability of each leader failover and how fast a lost worker's tasks move on.
 import { makePrng } from "../raft/prng.js";
 import { HistoryRecorder } from "./history.js";
@@ -16,6 +18,8 @@ import { Workload } from "./workload.js";
 import { sleep } from "./http.js";
 import { ChaosWorkers } from "./chaos-workers.js";
 import { checkWorkers, newReport, type ChaosReport } from "./chaos-report.js";
+import { ChaosWatch } from "./chaos-watch.js";
+import { checkTimedTasks } from "./timed-task-verdict.js";
 import { awaitQuiescence, checkLinearizability, checkListing, checkReplicaTables, countByKind, measureFaults, readEveryIdFinally } from "./run-verdict.js";
 export type { ChaosReport, ReplicaDiff } from "./chaos-report.js";
 
@@ -50,6 +54,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
   const aborted = o.aborted ?? (() => false);
   const t0 = performance.now();
   const clock = (): number => performance.now() - t0;
+  const wallAtClockZeroMs = Date.now();
   const cluster = await ChaosCluster.create(o.config, { netns: o.netns === true, log: o.log });
   onCluster(cluster);
   const history = new HistoryRecorder<TaskInput, TaskOutput>(clock);
@@ -79,6 +84,8 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
     thinkMs: [20, 120],
     clock,
   });
+  const watch = new ChaosWatch(() => cluster.nodes.map((n) => n.url), cluster.token, () => true);
+  watch.start(0);
   const runStart = clock();
   const until = runStart + o.durationMs;
   const progress = setInterval(() => {
@@ -98,15 +105,21 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
     await nemesis.healAll();
     await workload.stop();
   }
-  if (aborted()) return { report, history, cluster };
+  if (aborted()) {
+    await watch.stop();
+    return { report, history, cluster };
+  }
   o.log("chaos: healed every fault; waiting for quiescence");
   await nemesis.settle();
   const { leader, finalTasks } = await awaitQuiescence(report, nemesis, clock, aborted);
+  await watch.stop();
   if (leader) await readEveryIdFinally(workload, leader);
   checkListing(report, workload, finalTasks, leader);
   await checkReplicaTables(report, cluster);
   checkLinearizability(report, workload, history, o);
   measureFaults(report, nemesis, workload);
+  const timed = { history, watch, deleteSent: workload.deleteSent, listedIds: finalTasks.map((t) => t.id), cluster, faults: nemesis.faults, wallAtClockZeroMs };
+  checkTimedTasks(report, timed);
   if (workers) report.workers = await checkWorkers(workers, report.violations);
   return { report, history, cluster };
 }

@@ -4,7 +4,9 @@
 export type TaskStatus = "pending" | "assigned" | "completed" | "dead" | "cancelled";
 
 export type TaskInput =
-  | { readonly type: "submit"; readonly id: string; readonly payload?: unknown }
+  /** delayMs / runAt: a delayed task (the body carried them); sentAtWallMs: Date.now() when this submit was sent. The
+   *  model ignores them; the delayed-task check (delayed-task-check.ts) reads them. */
+  | { readonly type: "submit"; readonly id: string; readonly payload?: unknown; readonly delayMs?: number; readonly runAt?: number; readonly sentAtWallMs?: number }
   | { readonly type: "get"; readonly id: string }
   /** supersededBy: a stale worker's report, sent after the client had seen this higher attempt (fencing must refuse it). */
   | { readonly type: "complete"; readonly id: string; readonly attempt: number; readonly supersededBy?: number }
@@ -27,6 +29,8 @@ export interface TaskView {
   readonly createdIndex?: number;
   readonly updatedIndex?: number;
   readonly maxAttempts?: number;
+  /** The task's runAt (the leader's decision, epoch ms; null when none), for the delayed-task check. */
+  readonly runAt?: number | null;
 }
 
 /** An HTTP answer: the status, the task when the body is one, the error code when the body is an error. */
@@ -36,6 +40,8 @@ export interface TaskOutput {
   readonly code?: string;
   /** The error's message (e.g. which attempt is current, for a 409), for people and checkers reading the history. */
   readonly message?: string;
+  /** Date.now() when the answer arrived (the nodes run on this host's clock), for the delayed-task check. */
+  readonly receivedAtWallMs?: number;
 }
 
 export interface KnownTask {

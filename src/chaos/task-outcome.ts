@@ -45,6 +45,7 @@ export function taskOutputFromResponse(
     if (typeof b.createdIndex === "number") task.createdIndex = b.createdIndex;
     if (typeof b.updatedIndex === "number") task.updatedIndex = b.updatedIndex;
     if (typeof b.maxAttempts === "number") task.maxAttempts = b.maxAttempts;
+    if (typeof b.runAt === "number" || b.runAt === null) task.runAt = b.runAt;
     return { status, task };
   }
   const error = b.error;

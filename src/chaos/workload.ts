@@ -1,7 +1,8 @@
 // The chaos run's clients: N sequential clients acting on tasks through the HTTP API of whichever node they
 // pick, recording every operation in the history (invoke, then ok / fail / unknown). What they do:
-//   submit  a new id with a {sleepMs, fail} payload (the nodes run it); after no answer or a 5xx, the client
-//           submits the SAME id again until it is acknowledged (or gives up after a few tries);
+//   submit  a new id with a {sleepMs, fail} payload (the nodes run it), one in five delayed (delayMs or runAt,
+//           delayed-tasks.ts); after no answer or a 5xx, the client submits the SAME id and body again until it is
+//           acknowledged (or gives up after a few tries);
 //   get     a linearizable read of a known id;
 //   complete / fail  with the attempt the last read showed (racing the node that runs the task: 200 or 409);
 //   complete with a stale attempt (one below the highest attempt seen, only for a task seen at attempt >= 2):
@@ -16,6 +17,7 @@ import type { ChaosCluster, ChaosNode } from "./cluster.js";
 import { requestJson, sleep, type Answer } from "./http.js";
 import { pickStaleReport } from "./stale-report.js";
 import { lifecycleRequest, pickLifecycleOp } from "./lifecycle-ops.js";
+import { pickDelay } from "./delayed-tasks.js";
 
 /** Output recorded for a request refused at connect time: nothing was sent, so the checker drops it. */
 export const REFUSED_CODE = "CONNECTION_REFUSED";
@@ -99,7 +101,7 @@ export class Workload {
         const id = `t${index}-${seq++}`;
         this.submitted.push(id);
         const payload = { sleepMs: Math.floor(rng() * 600), fail: rng() < 0.08 };
-        await this.submitUntilAcknowledged(clientId, id, payload, rng);
+        await this.submitUntilAcknowledged(clientId, id, payload, pickDelay(rng, Date.now()), rng);
         continue;
       }
       const id = pick(recent)!;
@@ -124,11 +126,12 @@ export class Workload {
     }
   }
 
-  private async submitUntilAcknowledged(clientId: string, id: string, payload: unknown, rng: () => number): Promise<void> {
+  private async submitUntilAcknowledged(clientId: string, id: string, payload: unknown, delay: { delayMs: number } | { runAt: number } | null, rng: () => number): Promise<void> {
     for (let attempt = 0; attempt < MAX_SUBMIT_TRIES; attempt++) {
       const running = this.o.cluster.nodes.filter((n) => n.proc !== null);
       const node = running[Math.floor(rng() * running.length)] ?? this.o.cluster.nodes[0]!;
-      const a = await this.call(clientId, node, { type: "submit", id, payload }, "POST", "/v1/tasks", { id, payload });
+      const input: TaskInput = { type: "submit", id, payload, ...delay, ...(delay ? { sentAtWallMs: Date.now() } : {}) };
+      const a = await this.call(clientId, node, input, "POST", "/v1/tasks", { id, payload, ...delay });
       if (a.status === 200 || a.status === 201 || a.status === 400 || a.status === 401) return;
       if (this.stopping) return;
       await sleep(50 + rng() * 150);
@@ -178,7 +181,7 @@ export class Workload {
       }
       return a;
     }
-    const output = taskOutputFromResponse(a.status, a.body);
+    const output: TaskOutput = { ...taskOutputFromResponse(a.status, a.body), receivedAtWallMs: Date.now() };
     if (a.status >= 200 && a.status < 300) {
       this.counts.ok++;
       rec.ok(opId, output);
