@@ -4,6 +4,7 @@ import type { ChaosWorkers, WorkerFindings } from "./chaos-workers.js";
 import type { FaultKind, FaultRecord } from "./nemesis.js";
 import { spread, type Spread } from "./stats.js";
 import { emptyDelayedFindings, type DelayedFindings } from "./delayed-tasks.js";
+import type { ScheduleFindings } from "./schedule-check.js";
 
 export interface ReplicaDiff {
   readonly id: string;
@@ -43,6 +44,8 @@ export interface ChaosReport {
   workers: WorkerFindings | null;
   /** Delayed submits (runAt / delayMs) and what the check found (delayed-tasks.ts). */
   delayed: DelayedFindings;
+  /** Recurring schedules (schedule-check.ts); null when the run had none. */
+  schedules: ScheduleFindings | null;
   /** The watch stream followed through the run: events kept, and restarts from "now" (events possibly missed). */
   watch: { events: number; gaps: number };
   violations: string[];
@@ -88,6 +91,7 @@ export function newReport(o: ReportedOptions, cluster: ChaosCluster): ChaosRepor
     reassignment: { workerLosses: 0, tasks: 0, moved: spread([]), notMoved: 0 },
     workers: null,
     delayed: emptyDelayedFindings(),
+    schedules: null,
     watch: { events: 0, gaps: 0 },
     violations: [],
     tempDir: cluster.root,

@@ -29,6 +29,7 @@ export function verdictText(r: ChaosReport): string {
     `stale-worker completions (attempt already superseded): ${r.staleReports.sent} sent, ${r.staleReports.refused} refused with 409`,
     `queue lifecycle: ${r.lifecycle.delete} deletes, ${r.lifecycle.retry} retries, ${r.lifecycle.cancel} cancels of running tasks`,
     delayedLine(r),
+    ...(r.schedules ? [schedulesLine(r.schedules)] : []),
     `quiescence: ${r.quiescence.reached ? `reached after ${(r.quiescence.waitedMs / 1000).toFixed(1)} s` : `NOT reached (${r.quiescence.unfinished} tasks unfinished)`}`,
     `violations: ${r.violations.length === 0 ? "none" : r.violations.length}`,
   ];
@@ -42,6 +43,12 @@ export function verdictText(r: ChaosReport): string {
 function delayedLine(r: ChaosReport): string {
   const d = r.delayed;
   return `delayed tasks: ${d.delayed} submitted with runAt/delayMs, ${d.seenRunning} seen running; seen assigned before runAt ${d.early.length}, runAt changed ${d.runAtChanged.length}, runAt not as asked ${d.runAtNotAsked.length} (watch: ${r.watch.events} events, ${r.watch.gaps} gaps)`;
+}
+
+/** Recurring schedules (schedule-check.ts). */
+function schedulesLine(s: NonNullable<ChaosReport["schedules"]>): string {
+  const replayed = s.replayed.reduce((n, x) => n + x.slots.length, 0);
+  return `schedules: ${s.schedules}, ${s.slotsFired} slots run; slot run twice ${s.createdTwice.length + s.completedTwice.length}, early ${s.early.length}, not a slot ${s.notASlot.length}, skipped while a leader was available ${s.skippedWithLeader.length} (${s.slotsMissedExcused} missed in a leader change, fault or the downtime); planned downtime: ${s.downtimeSlots} slots missed, ${replayed} replayed`;
 }
 
 /** With --workers: the external workers' check (an attempt on two workers is a violation) and fencing's refusals. */
@@ -73,6 +80,7 @@ export function reportMarkdown(r: ChaosReport, command: string): string {
     row("client operations", `${r.operations.invoked} (ok ${r.operations.ok}, fail ${r.operations.fail}, unknown ${r.operations.unknown}, refused ${r.operations.refused})`),
     row("checker", r.checker ? `${r.checker.operations} ops, ${r.checker.partitions} partitions, largest ${r.checker.largestPartition}, ${(r.checker.elapsedMs / 1000).toFixed(1)} s` : "-"),
     row("delayed tasks", delayedLine(r).replace(/^delayed tasks: /, "")),
+    ...(r.schedules ? [row("schedules", schedulesLine(r.schedules).replace(/^schedules: /, ""))] : []),
     row("quiescence", r.quiescence.reached ? `${(r.quiescence.waitedMs / 1000).toFixed(1)} s` : `not reached (${r.quiescence.unfinished} unfinished)`),
     "",
     "## Faults",

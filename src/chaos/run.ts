@@ -5,8 +5,9 @@
 //   - after quiescence every replica's table is identical (state, attempt, worker) at the same applied index,
 //     so no task has two current attempts anywhere;
 //   - with --workers N (external worker processes, faulted too): no attempt started on two workers;
-//   - delayed submits are never assigned before their runAt, decided once by the leader (delayed-tasks.ts), seen
-//     in the answers and through a watch stream;
+//   - delayed submits are never assigned before their runAt, decided once by the leader (delayed-tasks.ts), and
+//     recurring schedules run each slot at most once, skip none while a leader could fire it, and replay no
+//     missed slots after a planned downtime (chaos-schedules.ts, schedule-check.ts), seen through a watch stream;
 // and measures the write unavailability of each leader failover and how fast a lost worker's tasks move on.
 import { makePrng } from "../raft/prng.js";
 import { HistoryRecorder } from "./history.js";
@@ -18,6 +19,7 @@ import { Workload } from "./workload.js";
 import { sleep } from "./http.js";
 import { ChaosWorkers } from "./chaos-workers.js";
 import { checkWorkers, newReport, type ChaosReport } from "./chaos-report.js";
+import { ChaosSchedules } from "./chaos-schedules.js";
 import { ChaosWatch } from "./chaos-watch.js";
 import { checkTimedTasks } from "./timed-task-verdict.js";
 import { awaitQuiescence, checkLinearizability, checkListing, checkReplicaTables, countByKind, measureFaults, readEveryIdFinally } from "./run-verdict.js";
@@ -40,6 +42,8 @@ export interface ChaosOptions {
   readonly aborted?: () => boolean;
   /** External worker processes beside the members (--workers N; chaos-workers.ts). */
   readonly workers?: number;
+  /** Recurring schedules and the planned downtime (default true; chaos-schedules.ts). */
+  readonly schedules?: boolean;
 }
 
 const REQUEST_TIMEOUT_MS = 4000;
@@ -84,6 +88,8 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
     thinkMs: [20, 120],
     clock,
   });
+  const schedules = o.schedules === false ? null : new ChaosSchedules(cluster);
+  if (schedules && !(await schedules.create())) report.violations.push("the chaos schedules could not be created");
   const watch = new ChaosWatch(() => cluster.nodes.map((n) => n.url), cluster.token, () => true);
   watch.start(0);
   const runStart = clock();
@@ -98,6 +104,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
   workload.start();
   try {
     await nemesis.run(until, aborted);
+    if (schedules && !aborted()) await schedules.downtimePhase(await nemesis.findLeader(3000), o.log);
     // Let the workload run on a healed cluster up to the end.
     while (clock() < until && !aborted()) await sleep(100);
   } finally {
@@ -111,6 +118,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
   }
   o.log("chaos: healed every fault; waiting for quiescence");
   await nemesis.settle();
+  const finished = schedules ? await schedules.finish() : [];
   const { leader, finalTasks } = await awaitQuiescence(report, nemesis, clock, aborted);
   await watch.stop();
   if (leader) await readEveryIdFinally(workload, leader);
@@ -119,7 +127,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
   checkLinearizability(report, workload, history, o);
   measureFaults(report, nemesis, workload);
   const timed = { history, watch, deleteSent: workload.deleteSent, listedIds: finalTasks.map((t) => t.id), cluster, faults: nemesis.faults, wallAtClockZeroMs };
-  checkTimedTasks(report, timed);
+  checkTimedTasks(report, { ...timed, schedules: schedules ? { runner: schedules, finished } : null });
   if (workers) report.workers = await checkWorkers(workers, report.violations);
   return { report, history, cluster };
 }

@@ -143,6 +143,11 @@ describe("raftsched chaos", () => {
       expect(report.faults.byKind.partition, context).toBeGreaterThanOrEqual(1);
       expect(report.failovers.count).toBeGreaterThanOrEqual(5);
       expect(report.failovers.unavailability.count).toBe(report.failovers.count);
+      // Issue 13: delayed tasks ran (none before its runAt: no violation), and the schedules fired slots through the
+      // faults and the planned downtime (none twice, none skipped with a leader, none replayed: no violation).
+      expect(report.delayed.seenRunning, context).toBeGreaterThan(0);
+      expect(report.schedules.slotsFired, context).toBeGreaterThan(30);
+      expect(report.schedules.downtimeSlots, context).toBeGreaterThan(0);
       const history = readFileSync(path.join(reportDir, "history.jsonl"), "utf8").trim().split("\n");
       expect(history.length).toBeGreaterThan(2 * report.acknowledged);
       expect(readFileSync(path.join(reportDir, "report.md"), "utf8")).toMatch(/\| linearizable \| yes \|/);
