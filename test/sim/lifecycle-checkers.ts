@@ -4,7 +4,10 @@
 //                        new creation of the id after the deletion (a resubmit);
 //   deletionDivergence   every replica deletes the same ids at the same log index;
 //   scheduleSlotTwice    a schedule's slot is created at one log index only, and slots are created in increasing
-//                        order (a slot at or before the last fired one never runs).
+//                        order (a slot at or before the last fired one never runs);
+//   scheduleSlotReplayed a slot is fired only while it is the latest due: the leader's clock when it proposed the
+//                        scheduleFire lies in [slot, next slot). After a leader loss or downtime the missed slots
+//                        are not replayed, only the latest one runs, once (README "Recurring schedules").
 import type { SchedulerView, Violation } from "./view.js";
 
 type Checker = (view: SchedulerView) => Violation[];
@@ -59,6 +62,16 @@ export const scheduleSlotTwice: Checker = (view) => {
       out.push(violation(view, "scheduleSlotTwice", `${s.node} created slot ${s.slotMs} of ${s.schedule} at index ${s.index} after slot ${last.slotMs} at index ${last.index}`));
     }
     if (!last || s.index > last.index) lastByNode.set(nodeKey, { slotMs: s.slotMs, index: s.index });
+  }
+  return out;
+};
+
+export const scheduleSlotReplayed: Checker = (view) => {
+  const out: Violation[] = [];
+  for (const s of view.slots ?? []) {
+    if (s.firedAtMs === undefined || s.nextSlotMs === undefined) continue;
+    const inWindow = s.slotMs <= s.firedAtMs && (s.nextSlotMs === null || s.firedAtMs < s.nextSlotMs);
+    if (!inWindow) out.push(violation(view, "scheduleSlotReplayed", `${s.node} applied slot ${s.slotMs} of ${s.schedule} at index ${s.index}, proposed at ${s.firedAtMs} ms: not the latest slot due then (the next is ${s.nextSlotMs})`));
   }
   return out;
 };

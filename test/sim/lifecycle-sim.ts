@@ -5,7 +5,7 @@
 import type { SimNode } from "./node.js";
 import type { Command } from "../../src/scheduler/commands.js";
 import { MAX_DEDUPE_KEEP } from "../../src/scheduler/commands.js";
-import { dueSlot } from "../../src/scheduler/schedule-record.js";
+import { dueSlot, nextSlot } from "../../src/scheduler/schedule-record.js";
 import { planRetention, RETENTION_BATCH, type RetentionPolicy } from "../../src/scheduler/task-retention.js";
 import type { ApplyResult } from "../../src/scheduler/types.js";
 import type { CreationRecord, DeletionRecord, SchedulerView, SlotRecord } from "./view.js";
@@ -17,7 +17,7 @@ export const SIM_SCHEDULE_ID = "every1s";
 const SIM_SCHEDULE_EVERY_MS = 1000;
 
 type Propose = (command: Command, label: string, done: (o: { applied: boolean; result?: ApplyResult }) => void) => boolean;
-type Check = (name: "deletedTaskReturned" | "deletionDivergence" | "scheduleSlotTwice" | "taskDuplicated", parts: Partial<SchedulerView>) => void;
+type Check = (name: "deletedTaskReturned" | "deletionDivergence" | "scheduleSlotTwice" | "scheduleSlotReplayed" | "taskDuplicated", parts: Partial<SchedulerView>) => void;
 
 interface LeaderState {
   readonly key: string;
@@ -40,6 +40,8 @@ export class SimLifecycle {
   constructor(
     private readonly check: Check,
     private readonly slotsByIdOnly = false,
+    /** Broken on purpose: fire the first missed slot, not the latest due (scheduleSlotReplayed must fire). */
+    private readonly replayMissedSlots = false,
   ) {}
 
   /** The leader's duties for this tick (nowMs: the simulator's clock). */
@@ -54,7 +56,8 @@ export class SimLifecycle {
       me.adding = propose(cmd, "scheduleAdd", () => (me.adding = false));
     }
     if (schedule !== undefined && !me.firing) {
-      const slotMs = dueSlot(schedule, nowMs);
+      const firstMissed = nextSlot(schedule, schedule.lastSlotMs);
+      const slotMs = this.replayMissedSlots ? (firstMissed !== null && firstMissed <= nowMs ? firstMissed : null) : dueSlot(schedule, nowMs);
       const fire: Command = this.slotsByIdOnly
         ? { type: "submit", id: `${schedule.id}:${slotMs}`, payload: schedule.task.payload, priority: 0, maxAttempts: 2, nowMs }
         : { type: "scheduleFire", id: schedule.id, slotMs: slotMs ?? 0, nowMs };
@@ -88,7 +91,8 @@ export class SimLifecycle {
     }
     const slot = slotOf(command);
     if (slot !== null && result.ok && result.created) {
-      const s: SlotRecord = { ...slot, index, node: n.id, tick };
+      const fired = command.type === "scheduleFire" ? { firedAtMs: command.nowMs, nextSlotMs: nextSlot({ everyMs: SIM_SCHEDULE_EVERY_MS, cron: null }, slot.slotMs) } : {};
+      const s: SlotRecord = { ...slot, ...fired, index, node: n.id, tick };
       if (n.role === "leader") this.stats.slotsFired++;
       const key = `${s.schedule}:${s.slotMs}`;
       const first = this.firstSlot.get(key);
@@ -96,6 +100,7 @@ export class SimLifecycle {
       this.slots.push(s);
       if (!first) this.firstSlot.set(key, s);
       this.check("scheduleSlotTwice", { slots: [...(first ? [first] : []), ...(before ? [before] : []), s] });
+      this.check("scheduleSlotReplayed", { slots: [s] });
       if (command.type === "scheduleFire") addCreation({ id: key, index, node: n.id, tick });
     }
   }

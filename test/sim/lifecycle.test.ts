@@ -3,7 +3,7 @@
 // each checker fires on a deliberately broken run and on a made-up broken history.
 import { describe, expect, it } from "vitest";
 import { runSeed } from "./cluster.js";
-import { deletedTaskReturned, deletionDivergence, scheduleSlotTwice } from "./lifecycle-checkers.js";
+import { deletedTaskReturned, deletionDivergence, scheduleSlotReplayed, scheduleSlotTwice } from "./lifecycle-checkers.js";
 import type { BrokenScheduler } from "./node.js";
 import type { CheckerName, SchedulerView } from "./view.js";
 
@@ -42,6 +42,10 @@ describe(`a broken lifecycle is caught within ${BROKEN_BUDGET} seeds`, () => {
     expect(firstSeedReporting({ slotsByIdOnly: true }, "scheduleSlotTwice")?.detail).toMatch(/slot every1s:\d+ ran twice|created slot \d+ of every1s/);
   });
 
+  it("missed slots replayed one by one instead of only the latest due -> scheduleSlotReplayed", () => {
+    expect(firstSeedReporting({ replayMissedSlots: true }, "scheduleSlotReplayed")?.detail).toMatch(/applied slot \d+ of every1s at index \d+, proposed at \d+ ms: not the latest slot due then/);
+  });
+
   it("snapshots that carry an older table -> deletedTaskReturned", () => {
     expect(firstSeedReporting({ staleSnapshotTable: true }, "deletedTaskReturned")?.detail).toMatch(/n\d deleted t\d+ at index \d+ .* has it again/);
   });
@@ -67,5 +71,9 @@ describe("the lifecycle checkers on made-up histories", () => {
     expect(scheduleSlotTwice({ ...base, slots: [s("n1", 1000, 5), s("n2", 1000, 5), s("n1", 2000, 9)] })).toHaveLength(0);
     expect(scheduleSlotTwice({ ...base, slots: [s("n1", 1000, 5), s("n1", 1000, 9)] }).length).toBeGreaterThan(0);
     expect(scheduleSlotTwice({ ...base, slots: [s("n1", 2000, 5), s("n1", 1000, 9)] })).toHaveLength(1);
+    const fired = (slotMs: number, firedAtMs: number) => ({ ...s("n1", slotMs, 5), firedAtMs, nextSlotMs: slotMs + 1000 });
+    expect(scheduleSlotReplayed({ ...base, slots: [fired(1000, 1000), fired(2000, 2999), s("n1", 3000, 7)] })).toHaveLength(0);
+    expect(scheduleSlotReplayed({ ...base, slots: [fired(1000, 2000)] })).toHaveLength(1);
+    expect(scheduleSlotReplayed({ ...base, slots: [fired(3000, 2500)] })).toHaveLength(1);
   });
 });

@@ -88,6 +88,8 @@ export interface BrokenScheduler {
    *  idempotent, lastSlotMs never advances) and retention keeps no dedupe window: a slot whose task was deleted
    *  runs again (issue 13). */
   readonly slotsByIdOnly?: boolean;
+  /** The leader fires the first missed slot instead of the latest due one: missed slots are replayed one by one. */
+  readonly replayMissedSlots?: boolean;
   /** The leader also places a task that requires tags on a worker lacking them. */
   readonly ignoreRequires?: boolean;
   /** The leader also places a delayed task before its runAt. */

@@ -178,6 +178,10 @@ export interface DeletionRecord {
 export interface SlotRecord {
   readonly schedule: string;
   readonly slotMs: number;
+  /** A scheduleFire's leader clock when it proposed (command.nowMs) and the slot after this one: README's missed-slot
+   *  policy fires only the slot whose window holds that time (scheduleSlotReplayed). */
+  readonly firedAtMs?: number;
+  readonly nextSlotMs?: number | null;
   readonly index: number;
   readonly node: NodeId;
   readonly tick: number;
@@ -267,6 +271,7 @@ export type CheckerName =
   | "deletedTaskReturned"
   | "deletionDivergence"
   | "scheduleSlotTwice"
+  | "scheduleSlotReplayed"
   | "taskFieldPlacement"
   | "attemptOnOneWorker"
   | "liveness"
