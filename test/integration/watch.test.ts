@@ -64,13 +64,25 @@ describe("watch", () => {
 
   it("a node stopped ends its streams with SHUTTING_DOWN; restarted from its snapshot it answers 410 COMPACTED with the oldest index; from there it streams", async () => {
     expect(killedLeader).not.toBe("");
-    await c.restart(killedLeader);
-    // Enough entries that every node snapshots (past 100), then a SIGKILL and restart of a follower.
+    // While the node killed above is down the others go past a snapshot and compact their logs, so it catches up
+    // by installing the leader's snapshot: its history then starts there, and a stream from 0 on it is 410.
+    const restarted = killedLeader;
+    await submitBatch("w3b", 40);
+    await c.restart(restarted);
+    // Enough entries that every node snapshots (past 100), then a stop and restart of a follower. The victim is the
+    // follower that ran all along, whose history goes back to 0. Picking any follower (as this test did) picked the
+    // restarted one half the time; when it installed a snapshot (more entries per task under load: elections,
+    // reassignments) the watcher below was cut with COMPACTED, or answered 410, and the test waited out its 60 s
+    // for events that never came (seen at load 15; forced, the cut reads "restored a snapshot at index 200").
     const leader = await c.waitForLeader();
-    const victim = c.ids.find((id) => id !== leader)!;
+    const victim = c.ids.find((id) => id !== leader && id !== restarted) ?? c.ids.find((id) => id !== leader)!;
     const watcher = new WatchReader(c.url(victim), { since: 0 });
+    await waitFor("the watcher's answer", 10_000, () => watcher.status !== 0 || watcher.ended);
+    expect(watcher.status, `${victim}: /v1/watch?since=0`).toBe(200);
     const more = await submitBatch("w4", 40);
-    await waitFor("the fourth batch completed", 60_000, () => allCompleted(watcher, more));
+    // A stream cut meanwhile (a COMPACTED after a snapshot install) fails here with its reason, not as a timeout.
+    await waitFor("the fourth batch completed", 45_000, () => allCompleted(watcher, more) || watcher.ended);
+    expect(watcher.ended, `${victim}'s stream ended: ${JSON.stringify(watcher.errors)}`).toBe(false);
     await waitFor(`${victim} took a snapshot`, 30_000, () => /snapshot taken/.test(c.logText(victim)) || undefined);
     // A graceful stop ends its streams with a last event naming why (the client resumes elsewhere).
     await c.kill(victim, "SIGTERM");
