@@ -19,9 +19,7 @@ import { Workload } from "./workload.js";
 import { sleep } from "./http.js";
 import { ChaosWorkers } from "./chaos-workers.js";
 import { checkWorkers, newReport, type ChaosReport } from "./chaos-report.js";
-import { ChaosSchedules } from "./chaos-schedules.js";
-import { ChaosWatch } from "./chaos-watch.js";
-import { checkTimedTasks } from "./timed-task-verdict.js";
+import { TimedTaskPhases } from "./timed-task-verdict.js";
 import { awaitQuiescence, checkLinearizability, checkListing, checkReplicaTables, countByKind, measureFaults, readEveryIdFinally } from "./run-verdict.js";
 export type { ChaosReport, ReplicaDiff } from "./chaos-report.js";
 
@@ -88,23 +86,14 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
     thinkMs: [20, 120],
     clock,
   });
-  const schedules = o.schedules === false ? null : new ChaosSchedules(cluster);
-  if (schedules && !(await schedules.create())) report.violations.push("the chaos schedules could not be created");
-  const watch = new ChaosWatch(() => cluster.nodes.map((n) => n.url), cluster.token, () => true);
-  watch.start(0);
+  const timed = await TimedTaskPhases.start(cluster, report, o.schedules !== false);
   const runStart = clock();
   const until = runStart + o.durationMs;
-  const progress = setInterval(() => {
-    const c = workload.counts;
-    const byKind = countByKind(nemesis.faults);
-    o.progress(
-      `chaos: ${Math.round((clock() - runStart) / 1000)}s/${Math.round(o.durationMs / 1000)}s  ops ${c.ops} (ok ${c.ok}, fail ${c.fail}, unknown ${c.unknown})  tasks ${workload.acknowledged.size}  faults ${nemesis.faults.length} (${Object.entries(byKind).map(([k, v]) => `${k} ${v}`).join(", ")})`,
-    );
-  }, 1000);
+  const progress = setInterval(() => o.progress(progressLine(workload, nemesis, clock() - runStart, o.durationMs)), 1000);
   workload.start();
   try {
     await nemesis.run(until, aborted);
-    if (schedules && !aborted()) await schedules.downtimePhase(await nemesis.findLeader(3000), o.log);
+    if (!aborted()) await timed.downtime(() => nemesis.findLeader(3000), o.log);
     // Let the workload run on a healed cluster up to the end.
     while (clock() < until && !aborted()) await sleep(100);
   } finally {
@@ -112,30 +101,25 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
     await nemesis.healAll();
     await workload.stop();
   }
-  if (aborted()) {
-    await watch.stop();
-    return { report, history, cluster };
-  }
+  if (aborted()) return await timed.stopWatch().then(() => ({ report, history, cluster }));
   o.log("chaos: healed every fault; waiting for quiescence");
   await nemesis.settle();
-  const finished = schedules ? await schedules.finish() : [];
+  await timed.finishSchedules();
   const { leader, finalTasks } = await awaitQuiescence(report, nemesis, clock, aborted);
-  await watch.stop();
+  await timed.stopWatch();
   if (leader) await readEveryIdFinally(workload, leader);
   checkListing(report, workload, finalTasks, leader);
   await checkReplicaTables(report, cluster);
   checkLinearizability(report, workload, history, o);
   measureFaults(report, nemesis, workload);
-  const timed = { history, watch, deleteSent: workload.deleteSent, listedIds: finalTasks.map((t) => t.id), cluster, faults: nemesis.faults, wallAtClockZeroMs };
-  checkTimedTasks(report, { ...timed, schedules: schedules ? { runner: schedules, finished } : null });
+  timed.check(report, { history, deleteSent: workload.deleteSent, listedIds: finalTasks.map((t) => t.id), faults: nemesis.faults, wallAtClockZeroMs });
   if (workers) report.workers = await checkWorkers(workers, report.violations);
   return { report, history, cluster };
 }
 
-
-
-
-
-
-
-
+/** The transient status line. */
+function progressLine(workload: Workload, nemesis: Nemesis, elapsedMs: number, durationMs: number): string {
+  const c = workload.counts;
+  const byKind = Object.entries(countByKind(nemesis.faults)).map(([k, v]) => `${k} ${v}`).join(", ");
+  return `chaos: ${Math.round(elapsedMs / 1000)}s/${Math.round(durationMs / 1000)}s  ops ${c.ops} (ok ${c.ok}, fail ${c.fail}, unknown ${c.unknown})  tasks ${workload.acknowledged.size}  faults ${nemesis.faults.length} (${byKind})`;
+}

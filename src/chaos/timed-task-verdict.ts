@@ -1,10 +1,11 @@
-// The verdict's phase for delayed tasks and recurring schedules (issue 13): runs the two checks on what the run
-// gathered (the history, the watch stream's events, the final listing, the schedules, the nodes' leadership
-// changes and the faults) and adds their findings and violations to the report.
+// Delayed tasks and recurring schedules in a chaos run (issue 13), as phases runChaos calls: the watch stream and
+// the schedules started before the workload, the planned downtime after the faults, the schedules read and removed
+// before quiescence, and at the end the two checks on what was gathered (the history, the watch stream's events,
+// the final listing, the nodes' leadership changes and the faults), their findings and violations in the report.
 import type { ChaosReport } from "./chaos-report.js";
-import type { ChaosCluster } from "./cluster.js";
-import type { ChaosWatch } from "./chaos-watch.js";
-import { faultsOnWallClock, leadershipFromLogs, type ChaosSchedules } from "./chaos-schedules.js";
+import type { ChaosCluster, ChaosNode } from "./cluster.js";
+import { ChaosWatch } from "./chaos-watch.js";
+import { ChaosSchedules, faultsOnWallClock, leadershipFromLogs } from "./chaos-schedules.js";
 import { checkDelayedTasks, delayedViolations } from "./delayed-tasks.js";
 import type { HistoryRecorder } from "./history.js";
 import type { FaultRecord } from "./fault-kinds.js";
@@ -13,30 +14,60 @@ import type { TaskInput, TaskOutput } from "./task-model-types.js";
 
 export interface TimedTaskInputs {
   readonly history: HistoryRecorder<TaskInput, TaskOutput>;
-  readonly watch: ChaosWatch;
   readonly deleteSent: ReadonlySet<string>;
   readonly listedIds: readonly string[];
-  readonly cluster: ChaosCluster;
   readonly faults: readonly FaultRecord[];
   /** Date.now() when the run's clock read 0. */
   readonly wallAtClockZeroMs: number;
-  /** null: the run had no schedules. */
-  readonly schedules: { readonly runner: ChaosSchedules; readonly finished: readonly CheckedSchedule[] } | null;
 }
 
-export function checkTimedTasks(report: ChaosReport, x: TimedTaskInputs): void {
-  report.watch = { events: x.watch.events.length, gaps: x.watch.gaps };
-  report.delayed = checkDelayedTasks(x.history.events(), x.watch.events, x.deleteSent);
-  report.violations.push(...delayedViolations(report.delayed));
-  if (x.schedules === null) return;
-  report.schedules = checkSchedules({
-    schedules: x.schedules.finished,
-    listedIds: x.listedIds,
-    watched: x.watch.events,
-    leadership: leadershipFromLogs(x.cluster.nodes),
-    faults: faultsOnWallClock(x.faults, x.wallAtClockZeroMs),
-    downtime: x.schedules.runner.downtime,
-  });
-  report.violations.push(...scheduleViolations(report.schedules));
-  if (x.schedules.finished.length < x.schedules.runner.count) report.violations.push(`${x.schedules.runner.count - x.schedules.finished.length} schedules could not be read at the end`);
+export class TimedTaskPhases {
+  private finished: CheckedSchedule[] = [];
+
+  private constructor(
+    private readonly cluster: ChaosCluster,
+    readonly watch: ChaosWatch,
+    /** null: the run has no schedules. */
+    readonly schedules: ChaosSchedules | null,
+  ) {}
+
+  /** Creates the schedules (a violation when they cannot be) and follows the watch stream from index 0. */
+  static async start(cluster: ChaosCluster, report: ChaosReport, withSchedules: boolean): Promise<TimedTaskPhases> {
+    const schedules = withSchedules ? new ChaosSchedules(cluster) : null;
+    if (schedules && !(await schedules.create())) report.violations.push("the chaos schedules could not be created");
+    const watch = new ChaosWatch(() => cluster.nodes.map((n) => n.url), cluster.token, () => true);
+    watch.start(0);
+    return new TimedTaskPhases(cluster, watch, schedules);
+  }
+
+  async downtime(findLeader: () => Promise<ChaosNode | null>, log: (line: string) => void): Promise<void> {
+    if (this.schedules) await this.schedules.downtimePhase(await findLeader(), log);
+  }
+
+  /** Reads and removes the schedules (so the cluster can reach quiescence). */
+  async finishSchedules(): Promise<void> {
+    if (this.schedules) this.finished = await this.schedules.finish();
+  }
+
+  async stopWatch(): Promise<void> {
+    await this.watch.stop();
+  }
+
+  check(report: ChaosReport, x: TimedTaskInputs): void {
+    report.watch = { events: this.watch.events.length, gaps: this.watch.gaps };
+    report.delayed = checkDelayedTasks(x.history.events(), this.watch.events, x.deleteSent);
+    report.violations.push(...delayedViolations(report.delayed));
+    if (this.schedules === null) return;
+    report.schedules = checkSchedules({
+      schedules: this.finished,
+      listedIds: x.listedIds,
+      watched: this.watch.events,
+      leadership: leadershipFromLogs(this.cluster.nodes),
+      faults: faultsOnWallClock(x.faults, x.wallAtClockZeroMs),
+      downtime: this.schedules.downtime,
+    });
+    report.violations.push(...scheduleViolations(report.schedules));
+    const unread = this.schedules.count - this.finished.length;
+    if (unread > 0) report.violations.push(`${unread} schedules could not be read at the end`);
+  }
 }
