@@ -112,12 +112,12 @@ export function leadershipFromLogs(nodes: readonly ChaosNode[]): LeadershipChang
   return out.sort((a, b) => a.atMs - b.atMs);
 }
 
-/** The nemesis's faults on the wall clock (`wallAtClockZeroMs`: Date.now() when the run's clock read 0). */
-export function faultsOnWallClock(faults: readonly FaultRecord[], wallAtClockZeroMs: number): WallFault[] {
-  return faults.map((f) => ({
-    kind: f.kind,
-    targets: f.targets,
-    fromMs: wallAtClockZeroMs + f.startMs,
-    toMs: Number.isFinite(f.endMs) ? wallAtClockZeroMs + f.endMs : Infinity,
-  }));
+/** The nemesis's faults on the wall clock (`wallAtClockZeroMs`: Date.now() when the run's clock read 0), each to its
+ *  heal or, when it took the leader away, to the first write acknowledged after it if that came later. */
+export function faultsOnWallClock(faults: ReadonlyArray<FaultRecord & { unavailabilityMs?: number | null }>, wallAtClockZeroMs: number): WallFault[] {
+  return faults.map((f) => {
+    const healedMs = Number.isFinite(f.endMs) ? f.endMs : Infinity;
+    const recoveredMs = f.leaderLost ? f.startMs + (f.unavailabilityMs ?? Infinity) : healedMs;
+    return { kind: f.kind, targets: f.targets, fromMs: wallAtClockZeroMs + f.startMs, toMs: wallAtClockZeroMs + Math.max(healedMs, recoveredMs) };
+  });
 }

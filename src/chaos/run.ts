@@ -112,7 +112,7 @@ export async function runChaos(o: ChaosOptions, onCluster: (c: ChaosCluster) => 
   await checkReplicaTables(report, cluster);
   checkLinearizability(report, workload, history, o);
   measureFaults(report, nemesis, workload);
-  timed.check(report, { history, deleteSent: workload.deleteSent, listedIds: finalTasks.map((t) => t.id), faults: nemesis.faults, wallAtClockZeroMs });
+  timed.check(report, { history, deleteSent: workload.deleteSent, listedIds: finalTasks.map((t) => t.id), faults: report.faults.list, wallAtClockZeroMs });
   if (workers) report.workers = await checkWorkers(workers, report.violations);
   return { report, history, cluster };
 }

@@ -40,7 +40,8 @@ export interface LeadershipChange {
   readonly change: "became leader" | "stepped down";
 }
 
-/** A nemesis fault on the wall clock: kind, targets, and when it was active (to its heal, or after it to the end). */
+/** A nemesis fault on the wall clock: kind, targets, and when it was active: to its heal, or for a fault that took
+ *  the leader away to the first write acknowledged after it if later (the failover it caused). */
 export interface WallFault extends WallSpan {
   readonly kind: string;
   readonly targets: readonly string[];
@@ -79,6 +80,8 @@ const SLACK_MS = 500;
 const MAX_SLOTS = 100_000;
 /** Fault kinds that can cost the leader its quorum whoever they target. */
 const QUORUM_FAULTS = new Set(["partition", "isolate-leader", "disk-stall"]);
+/** Fault kinds that end their target's process: a leader killed or restarted leads no more (it logs nothing). */
+const PROCESS_ENDING = new Set(["kill-leader", "kill-random", "restart"]);
 
 export function emptyScheduleFindings(): ScheduleFindings {
   return { schedules: 0, slotsFired: 0, slotsMissedExcused: 0, createdTwice: [], completedTwice: [], notASlot: [], early: [], outOfOrder: [], skippedWithLeader: [], replayed: [], downtimeSlots: 0 };
@@ -156,9 +159,12 @@ function leaderCouldNotFire(x: ScheduleInputs, slot: number, period: number): bo
   const to = slot + period + SLACK_MS;
   if (x.downtime && x.downtime.fromMs <= to && x.downtime.toMs >= from) return true;
   let leader: string | null = null;
-  for (const c of x.leadership) {
-    if (c.atMs >= from && c.atMs <= to) return true;
-    if (c.atMs < from) leader = c.change === "became leader" ? c.node : c.node === leader ? null : leader;
+  const ended = x.faults.filter((f) => PROCESS_ENDING.has(f.kind)).flatMap((f) => f.targets.map((node) => ({ atMs: f.fromMs, node, change: "stepped down" as const })));
+  for (const c of [...x.leadership, ...ended].sort((a, b) => a.atMs - b.atMs)) {
+    if (c.atMs > to) break;
+    if (c.change === "stepped down" && c.node !== leader) continue; // not the leader (a follower killed)
+    if (c.atMs >= from) return true;
+    leader = c.change === "became leader" ? c.node : null;
   }
   if (leader === null) return true;
   return x.faults.some((fault) => fault.fromMs <= to && fault.toMs >= from && (QUORUM_FAULTS.has(fault.kind) || fault.targets.includes(leader!)));

@@ -16,7 +16,8 @@ export interface TimedTaskInputs {
   readonly history: HistoryRecorder<TaskInput, TaskOutput>;
   readonly deleteSent: ReadonlySet<string>;
   readonly listedIds: readonly string[];
-  readonly faults: readonly FaultRecord[];
+  /** The faults with the write unavailability each caused (report.faults.list, filled by measureFaults). */
+  readonly faults: ReadonlyArray<FaultRecord & { unavailabilityMs?: number | null }>;
   /** Date.now() when the run's clock read 0. */
   readonly wallAtClockZeroMs: number;
 }

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { checkSchedules, scheduleViolations, type ScheduleInputs } from "../../../src/chaos/schedule-check.js";
 import type { ReceivedEvent } from "../../../src/chaos/delayed-tasks.js";
+import { faultsOnWallClock } from "../../../src/chaos/chaos-schedules.js";
 
 const T0 = 1_800_000_000_000; // a multiple of 1000
 const every = { id: "s", everyMs: 1000, cron: null, createdAtMs: T0 + 1, lastSlotMs: T0 + 10_000 } as const;
@@ -82,6 +83,26 @@ describe("chaos: schedule check", () => {
     const killFollower = [{ kind: "kill-random", targets: ["n3"], fromMs: T0 + 5800, toMs: T0 + 7500 }];
     expect(checkSchedules(run(skipped, { faults: killFollower })).skippedWithLeader).toHaveLength(1);
     expect(scheduleViolations(checkSchedules(run(skipped, { leadership: [] })))).toEqual([]);
+  });
+
+  it("a leader killed and restarted before the window leads no more: a skip until the next election is excused", () => {
+    // n1 killed at slot 3, back (a follower) at slot 4.3; n2 elected only at slot 7.6 (a slow election under load).
+    const skipped = slotsRun(1, 10, [5, 6, 7]);
+    const leadership = [{ atMs: T0 - 5000, node: "n1", change: "became leader" as const }, { atMs: T0 + 7600, node: "n2", change: "became leader" as const }];
+    const killed = [{ kind: "kill-leader", targets: ["n1"], fromMs: T0 + 3000, toMs: T0 + 4300 }];
+    expect(scheduleViolations(checkSchedules(run(skipped, { leadership, faults: killed })))).toEqual([]);
+    // The same skips with n1 paused (its process lives on, and it leads again after) are excused only while paused.
+    const paused = [{ kind: "pause", targets: ["n1"], fromMs: T0 + 3000, toMs: T0 + 4300 }];
+    const f = checkSchedules(run(skipped, { leadership: leadership.slice(0, 1), faults: paused }));
+    expect(f.skippedWithLeader.map((x) => x.slotMs)).toEqual([T0 + 6000, T0 + 7000]);
+  });
+
+  it("a fault that took the leader away lasts, on the wall clock, to the first write acknowledged after it", () => {
+    const base = { kind: "kill-leader" as const, targets: ["n1"], detail: "", leaderAtStart: "n1" };
+    const [f] = faultsOnWallClock([{ ...base, startMs: 1000, endMs: 2000, leaderLost: true, unavailabilityMs: 6500 }], T0);
+    expect(f).toMatchObject({ fromMs: T0 + 1000, toMs: T0 + 7500 });
+    const [g] = faultsOnWallClock([{ ...base, kind: "pause", startMs: 1000, endMs: 2000, leaderLost: false, unavailabilityMs: null }], T0);
+    expect(g).toMatchObject({ fromMs: T0 + 1000, toMs: T0 + 2000 });
   });
 
   it("the planned downtime: its slots missed and the one due at its end run passes; BROKEN RUN: missed slots replayed fire", () => {
