@@ -435,8 +435,12 @@ export class Cluster {
       const leaders = [...st.values()].filter((s) => s.role === "leader" && s.term === maxTerm);
       if (leaders.length !== 1) return undefined;
       const leader = leaders[0]!;
-      const agree = [...st.values()].filter((s) => s.term === maxTerm && s.leaderId === leader.id).length;
-      return agree >= majority ? leader.id : undefined;
+      // Every node that answered in the leader's term names it (not just a majority): a test's next request may go
+      // to any of them, and one that voted but has not heard the leader's first append yet answers 503 NO_LEADER
+      // (seen in CI under load). Nodes on an older term (cut off, paused, restarting) do not hold this up.
+      const inTerm = [...st.values()].filter((s) => s.term === maxTerm);
+      const agree = inTerm.filter((s) => s.leaderId === leader.id).length;
+      return agree >= majority && agree === inTerm.length ? leader.id : undefined;
     });
   }
 
