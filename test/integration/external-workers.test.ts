@@ -114,11 +114,21 @@ describe("external workers (real processes)", () => {
   it("SIGSTOP a worker past workerTimeoutMs, SIGCONT: its late reports are refused and its attempts aborted", async () => {
     const victim = "w05";
     const taskIds = await submitAll("paused", WORKERS * CAPACITY, { sleepMs: 2500 });
-    const held = await waitFor("tasks on the victim", 20_000, async () => {
+    // What the victim holds is read after it is frozen: read before, a task it finished in between (its 2.5 s
+    // sleep outran a loaded machine's gap between the read and SIGSTOP) would count as held and never be reassigned.
+    const assignedToVictim = async () => {
       const page = (await cluster.request(await leader(), "GET", `/v1/tasks?worker=${victim}&state=assigned`)).body;
-      return page.tasks.length > 0 ? (page.tasks as any[]).map((t) => ({ id: t.id as string, attempt: t.attempt as number })) : undefined;
-    });
-    cluster.workers().get(victim).pause();
+      return (page.tasks as any[]).map((t) => ({ id: t.id as string, attempt: t.attempt as number }));
+    };
+    const held = await waitFor("tasks on the frozen victim", 40_000, async () => {
+      if ((await assignedToVictim()).length === 0) return undefined;
+      cluster.workers().get(victim).pause();
+      await sleep(300); // a report it sent just before the signal lands first
+      const frozenWith = await assignedToVictim();
+      if (frozenWith.length > 0) return frozenWith;
+      cluster.workers().get(victim).resume(); // it finished them all in between: try again
+      return undefined;
+    }, 100);
     await waitFor("the paused worker's tasks reassigned", 30_000, async () => {
       const now = await Promise.all(held.map((h) => cluster.get(cluster.runningIds()[0]!, h.id, { stale: true })));
       return now.every((t) => t && t.attempt > held.find((h) => h.id === t.id)!.attempt) ? true : undefined;
