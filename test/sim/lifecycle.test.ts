@@ -19,16 +19,18 @@ function firstSeedReporting(brokenScheduler: BrokenScheduler, checker: CheckerNa
 }
 
 describe(`retention and schedules under faults, ${SEEDS} seeds`, () => {
-  it("no violation, and every seed deleted tasks and fired slots", () => {
-    let deleted = 0;
-    for (let seed = 1; seed <= SEEDS; seed++) {
-      const r = runSeed({ seed, lifecycle: true });
-      expect(r.violations.map((v) => `${v.checker}: ${v.detail}`), `seed ${seed}`).toEqual([]);
-      const l = r.stats.tasks?.lifecycle;
-      expect(l?.deleted, `seed ${seed} deleted nothing`).toBeGreaterThan(0);
-      expect(l?.slotsFired, `seed ${seed} fired no slot`).toBeGreaterThan(0);
-      deleted += l?.deleted ?? 0;
-    }
+  // One test per seed: 20 seeds in one test took 42.5 s in CI at load 17 and 64.9 s at load 16 elsewhere, past the
+  // 60 s test timeout; the work is the same, each seed now has its own timeout.
+  let deleted = 0;
+  it.each(Array.from({ length: SEEDS }, (_, i) => i + 1))("seed %i: no violation, tasks deleted and slots fired", (seed) => {
+    const r = runSeed({ seed, lifecycle: true });
+    expect(r.violations.map((v) => `${v.checker}: ${v.detail}`), `seed ${seed}`).toEqual([]);
+    const l = r.stats.tasks?.lifecycle;
+    expect(l?.deleted, `seed ${seed} deleted nothing`).toBeGreaterThan(0);
+    expect(l?.slotsFired, `seed ${seed} fired no slot`).toBeGreaterThan(0);
+    deleted += l?.deleted ?? 0;
+  });
+  it("the seeds together deleted more than 10 tasks each on average", () => {
     expect(deleted).toBeGreaterThan(SEEDS * 10);
   });
 });
