@@ -27,7 +27,8 @@ export const WORKERS_USAGE = `usage: npm run bench:workers -- [options]
   --value-bytes 256     payload size ({ v: "<value>" }, as the anchor's job data)
   --vs bullmq           also the BullMQ anchor's e2e (DURABLE=always) in the same run, and the ratio
   --quick               smoke run: 10 workers in 2 processes, clients 4, 2 s rows, 1 s idle, 10 s drain
-  --out DIR             where the JSON and markdown go (default bench-results/)`;
+  --out DIR             where the JSON and markdown go (default bench-results/)
+environment: BENCH_CPU_PROF=DIR runs the members with node --cpu-prof, profiles in DIR (<member>.cpuprofile)`;
 
 function num(flag: string, v: string | undefined, min: number, max: number): number {
   const n = Number(v);

@@ -77,7 +77,10 @@ async function measureIdle(pid: number, seconds: number): Promise<LoadSample> {
 }
 
 async function runRaftsched(a: WorkersArgs, tag: string): Promise<{ idle: LoadSample; rows: WorkersRow[] }> {
-  const backend = new RaftschedBackend({ electionTimeoutMs: [150, 300], heartbeatMs: 50, externalWorkersOnly: true });
+  // BENCH_CPU_PROF=DIR: the members run under node --cpu-prof, as in the main benchmark (<member>.cpuprofile).
+  const cpuProfDir = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
+  if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
+  const backend = new RaftschedBackend({ electionTimeoutMs: [150, 300], heartbeatMs: 50, externalWorkersOnly: true, ...(cpuProfDir ? { cpuProfDir } : {}) });
   const hosts: Host[] = [];
   try {
     log(`starting 3 nodes (worker: false) and ${a.workers} external workers in ${a.procs} processes`);
