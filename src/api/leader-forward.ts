@@ -4,7 +4,7 @@
 import { FORWARDED_HEADER, type RequestContext } from "./router.js";
 import { RaftschedError } from "../util/errors.js";
 import type { Task } from "../scheduler/types.js";
-import { clusterFetch } from "../tls/cluster-fetch.js";
+import { clusterRequest, type ClusterAnswer } from "../tls/cluster-fetch.js";
 import type { ReplicaHandle } from "../node/replica-handle.js";
 import { NOT_APPLIED_DETAIL, forwardThroughHandOver, type TransferHold } from "../node/transfer-hold.js";
 
@@ -72,9 +72,9 @@ export class LeaderForwarder {
     // body that cannot be serialized is this node's problem, never "the leader is unreachable" (the callers
     // validate, so JSON.stringify cannot meet a value nested too deep for it).
     const data = body === undefined ? undefined : Buffer.isBuffer(body) ? new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength) : JSON.stringify(body);
-    let res: Response;
+    let res: ClusterAnswer;
     try {
-      res = await clusterFetch(url + path, {
+      res = await clusterRequest(url + path, {
         method,
         headers: {
           authorization: `Bearer ${this.n.cfg.token}`,
