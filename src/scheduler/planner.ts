@@ -66,7 +66,7 @@ export function planAssignmentsWithDue(table: TaskTable, options: PlanOptions): 
   const assignments: Assignment[] = [];
   let rrCursor = table.rrCursor;
   // A working copy: apply() advances the committed weights the same way for each assignment it takes.
-  let currentWeights: ReadonlyMap<string, number> = table.currentWeights();
+  let currentWeights: ReadonlyMap<string, number> = options.strategy === "weighted" ? table.currentWeights() : new Map();
   let scanned = 0;
   let nextDueMs: number | null = null;
   for (let next: IteratorResult<PendingEntry> = head; next.done !== true; next = pending.next()) {

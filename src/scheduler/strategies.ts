@@ -35,8 +35,9 @@ export interface Pick {
   readonly worker: string;
   /** The round-robin cursor after this pick (unchanged for the other strategies). */
   readonly rrCursor: string | null;
-  /** The current weights after this pick, whatever the strategy: the table advances them on every applied
-   *  assignment (smoothWeightedStep), so the next pick of the same plan must start from there too. */
+  /** The current weights after this pick for "weighted": the table advances them on every applied assignment
+   *  (smoothWeightedStep), so the next weighted pick of the same plan must start from there too. The other
+   *  strategies never read them and return them as given. */
   readonly currentWeights: CurrentWeights;
 }
 
@@ -58,7 +59,10 @@ export function pickWorker(
   return {
     worker: worker.id,
     rrCursor: strategy === "round-robin" ? worker.id : state.rrCursor,
-    currentWeights: smoothWeightedStep(state.currentWeights ?? NO_WEIGHTS, participants(candidates), worker.id),
+    // Only the weighted choice reads the weights: other strategies leave them (apply advances the committed ones
+    // whatever the strategy), which spares a copy of every worker's weight per pick (200 external workers).
+    currentWeights:
+      strategy === "weighted" ? smoothWeightedStep(state.currentWeights ?? NO_WEIGHTS, participants(candidates), worker.id) : (state.currentWeights ?? NO_WEIGHTS),
   };
 }
 

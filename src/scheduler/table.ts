@@ -34,7 +34,6 @@ import { TaskIndexes, type PendingEntry, type TaskCounts } from "./task-indexes.
 import { newPendingRecord, notFound, staleAttempt, toTask } from "./task-object.js";
 import { applyDelete, applyRetry, applyScheduleAdd, applyScheduleFire, applyScheduleRemove, DeletedIdWindow, finishedExtras, schedulesOf } from "./task-lifecycle.js";
 import type { ScheduleRecord } from "./schedule-record.js";
-import { smoothWeightedStepInPlace, type WeightedSlot } from "./smooth-weighted.js";
 import { submitExtras, waitingReason } from "./task-fields.js";
 import { workerInfo, workerUpExtras } from "./worker-info.js";
 import type { AppliedAssignment, ApplyResult, Task, TaskState, WorkerInfo } from "./types.js";
@@ -55,6 +54,9 @@ export const DEFAULT_SNAPSHOT_SLICE_MS = 8;
 export class TaskTable {
   private indexes = new TaskIndexes();
   private readonly workerRecords = new Map<string, WorkerRecord>();
+  /** workerRecords' ids in id order, kept until a worker is added or removed: placement reads them on every round
+   *  and apply on every assign command, and sorting 200 external workers' ids each time was a top cost. */
+  private sortedIds: readonly string[] | null = null;
   private cursor: string | null = null;
   private appliedIndex = 0;
   /** Table-wide state added after snapshot format 2 (record-extras.ts). Replaced, never mutated in place: a
@@ -172,7 +174,7 @@ export class TaskTable {
 
   /** Every registered worker, in id order. */
   workers(): WorkerInfo[] {
-    return [...this.workerRecords.keys()].sort(compareStrings).map((id) => {
+    return this.workerIdsSorted().map((id) => {
       const w = this.workerRecords.get(id)!;
       return workerInfo(w, this.activeOf(id));
     });
@@ -254,7 +256,8 @@ export class TaskTable {
 
   private assign(index: number, command: AssignCommand): ApplyResult {
     const assigned: AppliedAssignment[] = [];
-    const workerIds = [...this.workerRecords.keys()].sort(compareStrings);
+    // Who is alive and with what capacity cannot change within one assign command: the weights' participants once.
+    const participants = this.weightParticipants();
     for (const a of command.assignments) {
       const task = this.indexes.get(a.taskId);
       const worker = this.workerRecords.get(a.worker);
@@ -262,7 +265,7 @@ export class TaskTable {
       // the decision is a function of the table alone, so every replica skips the same ones.
       if (task === undefined || task.state !== "pending" || a.attempt !== task.attempt + 1) continue;
       if (worker === undefined || !worker.alive || this.activeOf(a.worker) >= worker.capacity) continue;
-      this.advanceWeights(workerIds, a.worker);
+      advanceWeightsOf(participants, a.worker);
       // The worker record's own id, not the command's copy (a slice of the assign entry's text: owned-string.ts).
       this.indexes.move(task, "assigned", worker.id, index, { attempt: a.attempt });
       assigned.push({ taskId: a.taskId, worker: a.worker, attempt: a.attempt });
@@ -307,6 +310,7 @@ export class TaskTable {
     const worker = this.workerRecords.get(command.worker);
     const extras = workerUpExtras(worker?.extras, command);
     if (worker === undefined) {
+      this.sortedIds = null;
       this.workerRecords.set(command.worker, {
         id: command.worker,
         alive: true,
@@ -338,6 +342,7 @@ export class TaskTable {
     }
     const requeued = this.requeueAssigned(command.worker, index);
     this.workerRecords.delete(command.worker);
+    this.sortedIds = null;
     return { ok: true, requeued };
   }
 
@@ -363,17 +368,20 @@ export class TaskTable {
     return changed.result;
   }
 
-  /** The planner's smoothWeightedStep for one applied assignment, over the alive workers with a capacity, in id
-   *  order: the candidates the planner saw (it plans on the committed table, one assign command at a time). */
-  private advanceWeights(sortedWorkerIds: readonly string[], picked: string): void {
-    const participants: WeightedSlot[] = [];
-    for (const id of sortedWorkerIds) {
+  private workerIdsSorted(): readonly string[] {
+    this.sortedIds ??= [...this.workerRecords.keys()].sort(compareStrings);
+    return this.sortedIds;
+  }
+
+  /** The planner's smoothWeightedStep participants: the alive workers with a capacity, in id order (the candidates
+   *  the planner saw: it plans on the committed table, one assign command at a time). */
+  private weightParticipants(): WorkerRecord[] {
+    const out: WorkerRecord[] = [];
+    for (const id of this.workerIdsSorted()) {
       const w = this.workerRecords.get(id)!;
-      if (w.alive && w.capacity > 0) participants.push({ id, capacity: w.capacity });
+      if (w.alive && w.capacity > 0) out.push(w);
     }
-    const weights = new Map(participants.map((e) => [e.id, this.workerRecords.get(e.id)!.currentWeight]));
-    smoothWeightedStepInPlace(weights, participants, picked);
-    for (const [id, weight] of weights) this.workerRecords.get(id)!.currentWeight = weight;
+    return out;
   }
 
   /** Sends every task assigned to `worker` back to pending, attempt unchanged (the next assignment supersedes it). */
@@ -381,5 +389,16 @@ export class TaskTable {
     const tasks = this.indexes.ofWorker(worker)?.assigned.toArray() ?? [];
     for (const task of tasks) this.indexes.move(task, "pending", null, index, { retryAtMs: 0 });
     return tasks.map((t) => t.id);
+  }
+}
+
+/** smoothWeightedStepInPlace for one applied assignment, on the records themselves (no map per assignment; the
+ *  same integers: each weight depends only on its own value, its capacity, the total and whether it was picked). */
+function advanceWeightsOf(participants: readonly WorkerRecord[], picked: string): void {
+  let total = 0;
+  for (const w of participants) total += w.capacity;
+  for (const w of participants) {
+    const next = w.currentWeight + w.capacity - (w.id === picked ? total : 0);
+    w.currentWeight = Math.max(-total, Math.min(total, next));
   }
 }

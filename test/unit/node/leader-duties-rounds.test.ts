@@ -65,3 +65,27 @@ describe("planAssignmentsWithDue with nothing pending", () => {
     expect(workers).not.toHaveBeenCalled();
   });
 });
+
+describe("placement with many workers", () => {
+  it("a least-loaded plan does not copy the table's weights (only the weighted choice reads them)", () => {
+    const table = new TaskTable();
+    for (let i = 0; i < 5; i++) table.apply(i + 1, { type: "workerUp", worker: `w${i}`, capacity: 1, nowMs: 0 });
+    table.apply(6, { type: "submit", id: "a", payload: null, maxAttempts: 3, priority: 0, nowMs: 0 });
+    const weights = vi.spyOn(table, "currentWeights");
+    const plan = planAssignmentsWithDue(table, { nowMs: 0, strategy: "least-loaded", rng: () => 0.5 });
+    expect(plan.command?.assignments).toEqual([{ taskId: "a", worker: "w0", attempt: 1 }]);
+    expect(weights).not.toHaveBeenCalled();
+  });
+
+  it("the table's workers stay in id order as workers come and go (the sorted ids are kept between calls)", () => {
+    const table = new TaskTable();
+    let index = 0;
+    for (const id of ["w2", "w0"]) table.apply(++index, { type: "workerUp", worker: id, capacity: 1, nowMs: 0 });
+    expect(table.workers().map((w) => w.id)).toEqual(["w0", "w2"]);
+    table.apply(++index, { type: "workerUp", worker: "w1", capacity: 1, nowMs: 0 });
+    expect(table.workers().map((w) => w.id)).toEqual(["w0", "w1", "w2"]);
+    table.apply(++index, { type: "workerDead", worker: "w0", nowMs: 1 });
+    table.apply(++index, { type: "workerRemoved", worker: "w0" });
+    expect(table.workers().map((w) => w.id)).toEqual(["w1", "w2"]);
+  });
+});
