@@ -8,7 +8,7 @@ import { installExitCleanup } from "./children.js";
 import { parseMetrics } from "./real-breakdown.js";
 import { cpuSeconds, loadAverage } from "./proc-stats.js";
 import { sleep } from "./stats.js";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 
 /** [user, system] CPU seconds of a process (/proc/<pid>/stat fields 14 and 15, at 100 ticks a second). */
 function userSys(pid: number): [number, number] {
@@ -17,6 +17,22 @@ function userSys(pid: number): [number, number] {
 }
 
 const TOKEN_HEADER = { Authorization: "Bearer bench-token-0123456789abcdef" };
+
+/** CPU seconds by thread name (main thread "node", libuv's pool, V8's helpers, LevelDB's compaction) of a process. */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = tid === String(pid) ? "main" : text.slice(text.indexOf("(") + 1, text.lastIndexOf(")")).replace(/\d+$/, "");
+      const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+      out.set(name, (out.get(name) ?? 0) + (Number(rest[11]) + Number(rest[12])) / 100);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
 
 async function scrape(port: number): Promise<Map<string, number>> {
   const r = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: TOKEN_HEADER, signal: AbortSignal.timeout(5000) });
@@ -45,6 +61,7 @@ async function main(): Promise<void> {
     const before = await Promise.all(ports.map(scrape));
     const cpu0 = pids.map(cpuSeconds);
     const us0 = pids.map(userSys);
+    const th0 = pids.map(threadCpu);
     const t0 = performance.now();
     for (let k = 0; k < tasks; k++) {
       const id = `count-${k}`;
@@ -54,6 +71,7 @@ async function main(): Promise<void> {
     const wallS = (performance.now() - t0) / 1000;
     const cpu1 = pids.map(cpuSeconds);
     const us1 = pids.map(userSys);
+    const th1 = pids.map(threadCpu);
     const after = await Promise.all(ports.map(scrape));
     client.close();
     const roles = ["leader", "follower", "follower"];
@@ -62,6 +80,10 @@ async function main(): Promise<void> {
     process.stdout.write(`CPU ms per task: ${cpuMs.map((x, k) => `${roles[k]} ${x.toFixed(2)}`).join(", ")}; cluster ${cpuMs.reduce((a, b) => a + b, 0).toFixed(2)}\n`);
     const split = pids.map((_, k) => `${(((us1[k]![0] - us0[k]![0]) * 1000) / tasks).toFixed(2)} user + ${(((us1[k]![1] - us0[k]![1]) * 1000) / tasks).toFixed(2)} sys`);
     process.stdout.write(`  of which: ${split.map((x, k) => `${roles[k]} ${x}`).join(", ")}\n`);
+    pids.forEach((_, k) => {
+      const parts = [...th1[k]!.entries()].map(([name, s1]) => [name, ((s1 - (th0[k]!.get(name) ?? 0)) * 1000) / tasks] as const).filter(([, ms]) => ms >= 0.05);
+      process.stdout.write(`  ${roles[k]} by thread: ${parts.map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(", ")}\n`);
+    });
     const names = new Set<string>();
     for (const m of after) for (const n of m.keys()) if (interesting(n)) names.add(n);
     for (const n of [...names].sort()) {
