@@ -56,10 +56,8 @@ export function planAssignmentsWithDue(table: TaskTable, options: PlanOptions): 
   const head = pending.next();
   if (head.done === true) return { command: null, nextDueMs: null };
   const live = options.liveWorkers === undefined ? undefined : new Set(options.liveWorkers);
-  const candidates: { id: string; active: number; capacity: number }[] = table
-    .workers()
-    .filter((w) => w.alive && (live === undefined || live.has(w.id)))
-    .map((w) => ({ id: w.id, active: w.active + (options.lingering?.get(w.id) ?? 0), capacity: w.capacity, tags: w.tags }));
+  const candidates = live === undefined ? table.liveWorkerSlots() : table.liveWorkerSlots().filter((w) => live.has(w.id));
+  if (options.lingering !== undefined) for (const c of candidates) c.active += options.lingering.get(c.id) ?? 0;
   // Workers with room left: when none is, nothing more can be placed (kept as a count: the scan may be long).
   let withRoom = candidates.filter((c) => c.active < c.capacity).length;
 

@@ -187,6 +187,17 @@ export class TaskTable {
   }
 
   /** Tasks currently assigned to `worker`. */
+  /** The planner's view of the alive workers, in id order: fresh objects it may change, and no WorkerInfo rows
+   *  (a placement round runs per report: 200 external workers made building the rows a top cost). */
+  liveWorkerSlots(): Array<{ id: string; active: number; capacity: number; tags: readonly string[] }> {
+    const out: Array<{ id: string; active: number; capacity: number; tags: readonly string[] }> = [];
+    for (const id of this.workerIdsSorted()) {
+      const w = this.workerRecords.get(id)!;
+      if (w.alive) out.push({ id, active: this.activeOf(id), capacity: w.capacity, tags: w.extras?.tags ?? [] });
+    }
+    return out;
+  }
+
   activeOf(worker: string): number {
     return this.indexes.ofWorker(worker)?.assigned.size ?? 0;
   }

@@ -60,13 +60,26 @@ describe("planAssignmentsWithDue with nothing pending", () => {
     const table = new TaskTable();
     for (let i = 0; i < 5; i++) table.apply(i + 1, { type: "workerUp", worker: `w${i}`, capacity: 1, nowMs: 0 });
     const workers = vi.spyOn(table, "workers");
+    const slots = vi.spyOn(table, "liveWorkerSlots");
     const plan = planAssignmentsWithDue(table, { nowMs: 0, strategy: "least-loaded", rng: () => 0.5 });
     expect(plan).toEqual({ command: null, nextDueMs: null });
     expect(workers).not.toHaveBeenCalled();
+    expect(slots).not.toHaveBeenCalled();
   });
 });
 
 describe("placement with many workers", () => {
+  it("a round reads the alive workers' slots, not the public rows (no WorkerInfo per worker per round)", () => {
+    const table = new TaskTable();
+    for (let i = 0; i < 3; i++) table.apply(i + 1, { type: "workerUp", worker: `w${i}`, capacity: 1, nowMs: 0 });
+    table.apply(4, { type: "workerDead", worker: "w0", nowMs: 1 });
+    table.apply(5, { type: "submit", id: "a", payload: null, maxAttempts: 3, priority: 0, nowMs: 0 });
+    const workers = vi.spyOn(table, "workers");
+    const plan = planAssignmentsWithDue(table, { nowMs: 0, strategy: "least-loaded", rng: () => 0.5, lingering: new Map([["w1", 1]]) });
+    expect(plan.command?.assignments).toEqual([{ taskId: "a", worker: "w2", attempt: 1 }]); // w0 dead, w1 held by a lingering handler
+    expect(workers).not.toHaveBeenCalled();
+  });
+
   it("a least-loaded plan does not copy the table's weights (only the weighted choice reads them)", () => {
     const table = new TaskTable();
     for (let i = 0; i < 5; i++) table.apply(i + 1, { type: "workerUp", worker: `w${i}`, capacity: 1, nowMs: 0 });
