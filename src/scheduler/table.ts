@@ -36,6 +36,7 @@ import { applyDelete, applyRetry, applyScheduleAdd, applyScheduleFire, applySche
 import type { ScheduleRecord } from "./schedule-record.js";
 import { submitExtras, waitingReason } from "./task-fields.js";
 import { workerInfo, workerUpExtras } from "./worker-info.js";
+import { advanceWeightsOf, liveSlotsOf, weightParticipantsOf, type WorkerSlot } from "./worker-slots.js";
 import type { AppliedAssignment, ApplyResult, Task, TaskState, WorkerInfo } from "./types.js";
 
 export { TableError } from "./errors.js";
@@ -186,18 +187,13 @@ export class TaskTable {
     return workerInfo(w, this.activeOf(id));
   }
 
-  /** Tasks currently assigned to `worker`. */
   /** The planner's view of the alive workers, in id order: fresh objects it may change, and no WorkerInfo rows
    *  (a placement round runs per report: 200 external workers made building the rows a top cost). */
-  liveWorkerSlots(): Array<{ id: string; active: number; capacity: number; tags: readonly string[] }> {
-    const out: Array<{ id: string; active: number; capacity: number; tags: readonly string[] }> = [];
-    for (const id of this.workerIdsSorted()) {
-      const w = this.workerRecords.get(id)!;
-      if (w.alive) out.push({ id, active: this.activeOf(id), capacity: w.capacity, tags: w.extras?.tags ?? [] });
-    }
-    return out;
+  liveWorkerSlots(): WorkerSlot[] {
+    return liveSlotsOf(this.workerIdsSorted(), this.workerRecords, (id) => this.activeOf(id));
   }
 
+  /** Tasks currently assigned to `worker`. */
   activeOf(worker: string): number {
     return this.indexes.ofWorker(worker)?.assigned.size ?? 0;
   }
@@ -268,7 +264,7 @@ export class TaskTable {
   private assign(index: number, command: AssignCommand): ApplyResult {
     const assigned: AppliedAssignment[] = [];
     // Who is alive and with what capacity cannot change within one assign command: the weights' participants once.
-    const participants = this.weightParticipants();
+    const participants = weightParticipantsOf(this.workerIdsSorted(), this.workerRecords);
     for (const a of command.assignments) {
       const task = this.indexes.get(a.taskId);
       const worker = this.workerRecords.get(a.worker);
@@ -384,32 +380,10 @@ export class TaskTable {
     return this.sortedIds;
   }
 
-  /** The planner's smoothWeightedStep participants: the alive workers with a capacity, in id order (the candidates
-   *  the planner saw: it plans on the committed table, one assign command at a time). */
-  private weightParticipants(): WorkerRecord[] {
-    const out: WorkerRecord[] = [];
-    for (const id of this.workerIdsSorted()) {
-      const w = this.workerRecords.get(id)!;
-      if (w.alive && w.capacity > 0) out.push(w);
-    }
-    return out;
-  }
-
   /** Sends every task assigned to `worker` back to pending, attempt unchanged (the next assignment supersedes it). */
   private requeueAssigned(worker: string, index: number): string[] {
     const tasks = this.indexes.ofWorker(worker)?.assigned.toArray() ?? [];
     for (const task of tasks) this.indexes.move(task, "pending", null, index, { retryAtMs: 0 });
     return tasks.map((t) => t.id);
-  }
-}
-
-/** smoothWeightedStepInPlace for one applied assignment, on the records themselves (no map per assignment; the
- *  same integers: each weight depends only on its own value, its capacity, the total and whether it was picked). */
-function advanceWeightsOf(participants: readonly WorkerRecord[], picked: string): void {
-  let total = 0;
-  for (const w of participants) total += w.capacity;
-  for (const w of participants) {
-    const next = w.currentWeight + w.capacity - (w.id === picked ? total : 0);
-    w.currentWeight = Math.max(-total, Math.min(total, next));
   }
 }
