@@ -4,7 +4,7 @@
 import type { Command } from "../scheduler/commands.js";
 import type { TaskTable } from "../scheduler/table.js";
 import { planRetention, RETENTION_BATCH, type RetentionPolicy } from "../scheduler/task-retention.js";
-import { dueSlot, nextSlot } from "../scheduler/schedule-record.js";
+import { nextSlot, slotToFire } from "../scheduler/schedule-record.js";
 
 export interface LifecycleDutiesOptions {
   readonly table: () => TaskTable;
@@ -20,8 +20,8 @@ export class LifecycleDuties {
   private readonly o: LifecycleDutiesOptions;
   private deleting = false;
   private nextRetentionAtMs = 0;
-  /** Schedules with a scheduleFire in flight: one at a time each, so a slot is proposed once per leader. */
-  private readonly firing = new Set<string>();
+  /** The latest slot this leader proposed per schedule (slotToFire: each slot once, without waiting for the last). */
+  private readonly proposedUpTo = new Map<string, number>();
   /** Each schedule's next slot after its last fired one (a cron's is worth computing once, not every run). */
   private readonly nextSlotOf = new Map<string, { readonly after: number; readonly next: number | null }>();
   /** Ids deleted so far by this node's retention (for the soak's figures). */
@@ -60,18 +60,19 @@ export class LifecycleDuties {
     const now = this.o.nowMs();
     const schedules = this.o.table().schedules();
     if (this.nextSlotOf.size > schedules.length) this.nextSlotOf.clear(); // some were removed
+    if (this.proposedUpTo.size > schedules.length) this.proposedUpTo.clear(); // a slot proposed again creates nothing
     for (const s of schedules) {
-      if (this.firing.has(s.id)) continue;
       let cached = this.nextSlotOf.get(s.id);
       if (cached === undefined || cached.after !== s.lastSlotMs) this.nextSlotOf.set(s.id, (cached = { after: s.lastSlotMs, next: nextSlot(s, s.lastSlotMs) }));
       if (cached.next === null || cached.next > now) continue;
-      const slotMs = dueSlot(s, now);
+      const slotMs = slotToFire(s, now, this.proposedUpTo.get(s.id));
       if (slotMs === null) continue;
-      this.firing.add(s.id);
-      this.o
-        .propose({ type: "scheduleFire", id: s.id, slotMs, nowMs: now })
-        .catch((err) => this.o.onError(`schedule ${s.id}`, err))
-        .finally(() => this.firing.delete(s.id));
+      this.proposedUpTo.set(s.id, slotMs);
+      this.o.propose({ type: "scheduleFire", id: s.id, slotMs, nowMs: now }).catch((err) => {
+        // Not proposed, or its outcome unknown: may be proposed again while it is still the latest due.
+        if (this.proposedUpTo.get(s.id) === slotMs) this.proposedUpTo.delete(s.id);
+        this.o.onError(`schedule ${s.id}`, err);
+      });
     }
   }
 }

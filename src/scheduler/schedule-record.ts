@@ -144,3 +144,13 @@ export function dueSlot(s: ScheduleRecord, nowMs: number): number | null {
   if (s.everyMs !== null) return Math.floor(nowMs / s.everyMs) * s.everyMs;
   return cronPrev(cronSpecOf(s.cron!), nowMs);
 }
+
+/** The slot a leader fires now, or null: the latest due (dueSlot), unless this leader already proposed it or a later
+ *  one (`proposedUpToMs`). Fires are pipelined: a slot does not wait for the previous slot's commit, so a commit
+ *  slower than one period skips no slot while a leader exists (issue 13 point 8); each slot is still proposed once
+ *  per leader, and the log applies them in order (a slot at or before the last fired one creates nothing). */
+export function slotToFire(s: ScheduleRecord, nowMs: number, proposedUpToMs: number | undefined): number | null {
+  const slotMs = dueSlot(s, nowMs);
+  if (slotMs === null || (proposedUpToMs !== undefined && slotMs <= proposedUpToMs)) return null;
+  return slotMs;
+}
