@@ -297,7 +297,7 @@ export const linearizableRead: Checker = (view) => {
 export type SafetyCheckerName = Exclude<
   CheckerName,
   | "liveness" | "readyContract" | "coreThrew" | "taskLost" | "taskDuplicated" | "attemptFencing" | "replicaDivergence" | "reconfigQuorumLoss" | "staleAttemptStart" | "executorCapacity" | "placementCapacity" | "watchStreamsAgree"
-  | "deletedTaskReturned" | "deletionDivergence" | "scheduleSlotTwice" | "scheduleSlotReplayed" | "taskFieldPlacement" | "attemptOnOneWorker"
+  | "deletedTaskReturned" | "deletionDivergence" | "scheduleSlotTwice" | "scheduleSlotReplayed" | "scheduleSlotSkipped" | "taskFieldPlacement" | "attemptOnOneWorker"
 >;
 
 export const SAFETY_CHECKERS: Readonly<Record<SafetyCheckerName, Checker>> = {

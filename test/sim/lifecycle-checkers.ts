@@ -7,7 +7,9 @@
 //                        order (a slot at or before the last fired one never runs);
 //   scheduleSlotReplayed a slot is fired only while it is the latest due: the leader's clock when it proposed the
 //                        scheduleFire lies in [slot, next slot). After a leader loss or downtime the missed slots
-//                        are not replayed, only the latest one runs, once (README "Recurring schedules").
+//                        are not replayed, only the latest one runs, once (README "Recurring schedules");
+//   scheduleSlotSkipped  no slot is skipped while a leader exists (issue 13 point 8): a slot whose whole window one
+//                        leader spent running its duties every tick was proposed by that leader, or existed already.
 import type { SchedulerView, Violation } from "./view.js";
 
 type Checker = (view: SchedulerView) => Violation[];
@@ -72,6 +74,16 @@ export const scheduleSlotReplayed: Checker = (view) => {
     if (s.firedAtMs === undefined || s.nextSlotMs === undefined) continue;
     const inWindow = s.slotMs <= s.firedAtMs && (s.nextSlotMs === null || s.firedAtMs < s.nextSlotMs);
     if (!inWindow) out.push(violation(view, "scheduleSlotReplayed", `${s.node} applied slot ${s.slotMs} of ${s.schedule} at index ${s.index}, proposed at ${s.firedAtMs} ms: not the latest slot due then (the next is ${s.nextSlotMs})`));
+  }
+  return out;
+};
+
+export const scheduleSlotSkipped: Checker = (view) => {
+  const out: Violation[] = [];
+  const created = new Set((view.slots ?? []).map((s) => `${s.schedule}:${s.slotMs}`));
+  for (const d of view.slotsDue ?? []) {
+    if (d.proposed || created.has(`${d.schedule}:${d.slotMs}`)) continue;
+    out.push(violation(view, "scheduleSlotSkipped", `slot ${d.slotMs} of ${d.schedule} was neither proposed nor created, though ${d.leader} led and ran its duties every tick from ${d.fromMs} to ${d.checkedAtMs} ms`));
   }
   return out;
 };

@@ -90,6 +90,11 @@ export interface BrokenScheduler {
   readonly slotsByIdOnly?: boolean;
   /** The leader fires the first missed slot instead of the latest due one: missed slots are replayed one by one. */
   readonly replayMissedSlots?: boolean;
+  /** The leader leaves every third slot of a schedule unfired: slots skipped while it leads. */
+  readonly skipSlots?: boolean;
+  /** The rule before 2026-12-08: a leader fires a schedule's next slot only once the last fire has applied, so a
+   *  commit slower than a period skips a slot while it leads. */
+  readonly oneFireInFlight?: boolean;
   /** The leader also places a task that requires tags on a worker lacking them. */
   readonly ignoreRequires?: boolean;
   /** The leader also places a delayed task before its runAt. */

@@ -15,7 +15,7 @@
 //   taskFieldPlacement: no task on a worker lacking a tag it requires, none before its runAt (task-field-checkers.ts).
 import { executorCapacity, placementCapacity, staleAttemptStart } from "./attempt-start-checkers.js";
 import { bytesEqual } from "./entries.js";
-import { deletedTaskReturned, deletionDivergence, scheduleSlotReplayed, scheduleSlotTwice } from "./lifecycle-checkers.js";
+import { deletedTaskReturned, deletionDivergence, scheduleSlotReplayed, scheduleSlotSkipped, scheduleSlotTwice } from "./lifecycle-checkers.js";
 import { taskFieldPlacement } from "./task-field-checkers.js";
 import type { AssignmentRecord, CheckerName, SchedulerView, Violation } from "./view.js";
 
@@ -157,7 +157,7 @@ export const replicaDivergence: SchedulerChecker = (view) => {
 
 export type SchedulerCheckerName =
   | "taskLost" | "taskDuplicated" | "attemptFencing" | "replicaDivergence" | "staleAttemptStart" | "executorCapacity" | "placementCapacity"
-  | "deletedTaskReturned" | "deletionDivergence" | "scheduleSlotTwice" | "scheduleSlotReplayed" | "taskFieldPlacement";
+  | "deletedTaskReturned" | "deletionDivergence" | "scheduleSlotTwice" | "scheduleSlotReplayed" | "scheduleSlotSkipped" | "taskFieldPlacement";
 
 export const SCHEDULER_CHECKERS: Readonly<Record<SchedulerCheckerName, SchedulerChecker>> = {
   taskLost,
@@ -171,5 +171,6 @@ export const SCHEDULER_CHECKERS: Readonly<Record<SchedulerCheckerName, Scheduler
   deletionDivergence,
   scheduleSlotTwice,
   scheduleSlotReplayed,
+  scheduleSlotSkipped,
   taskFieldPlacement,
 };

@@ -234,7 +234,7 @@ export class SimScheduler {
     this.maxRunTicks = rng.int(1, 40);
     this.failRate = rng.pick([0, 0.1, 0.3]);
     this.random = () => rng.next();
-    this.lifecycle = host.lifecycle ? new SimLifecycle((name, parts) => this.check(name, parts), host.brokenScheduler?.slotsByIdOnly === true, host.brokenScheduler?.replayMissedSlots === true) : null;
+    this.lifecycle = host.lifecycle ? new SimLifecycle((name, parts) => this.check(name, parts), host.brokenScheduler?.slotsByIdOnly === true, host.brokenScheduler?.replayMissedSlots === true, host.brokenScheduler?.skipSlots === true, host.brokenScheduler?.oneFireInFlight === true) : null;
     // Their own PRNG stream: runs without external workers draw exactly as before.
     this.external = externalWorkers ? new SimExternalWorkers(this.externalHost(), new Rng(mixSeed(host.seed, 12)), this.maxRunTicks, this.failRate, externalWorkers.broken) : null;
   }

@@ -187,6 +187,18 @@ export interface SlotRecord {
   readonly tick: number;
 }
 
+/** One leader (node, incarnation, term) ran its duties at every tick from `fromMs` through at least the end of slot
+ *  `slotMs`'s window: the slot was due while a leader existed the whole time, so that leader must have proposed it
+ *  (`proposed`) or it must exist already (scheduleSlotSkipped). Whether a proposed fire commits is Raft's liveness. */
+export interface SlotDueRecord {
+  readonly schedule: string;
+  readonly slotMs: number;
+  readonly leader: string;
+  readonly fromMs: number;
+  readonly checkedAtMs: number;
+  readonly proposed: boolean;
+}
+
 export interface TableStateRecord {
   readonly index: number;
   readonly node: NodeId;
@@ -246,6 +258,7 @@ export interface SchedulerView {
   /** Deletions applied (lifecycle runs): an acknowledged task deleted since is not lost. */
   readonly deletions?: readonly DeletionRecord[];
   readonly slots?: readonly SlotRecord[];
+  readonly slotsDue?: readonly SlotDueRecord[];
   readonly fieldPlacements?: readonly FieldPlacementRecord[];
 }
 
@@ -272,6 +285,7 @@ export type CheckerName =
   | "deletionDivergence"
   | "scheduleSlotTwice"
   | "scheduleSlotReplayed"
+  | "scheduleSlotSkipped"
   | "taskFieldPlacement"
   | "attemptOnOneWorker"
   | "liveness"
