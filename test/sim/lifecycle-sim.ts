@@ -27,6 +27,8 @@ interface DutyRun {
   toMs: number;
   /** Slots up to here were checked for this run (scheduleSlotSkipped). */
   checkedThroughMs: number;
+  /** When this leader's table first showed the schedule in this run (a leader catching up may not have it yet). */
+  scheduleSinceMs: number | null;
 }
 
 type Propose = (command: Command, label: string, done: (o: { applied: boolean; result?: ApplyResult }) => void) => boolean;
@@ -116,17 +118,19 @@ export class SimLifecycle {
       run.toMs = nowMs;
       return run;
     }
-    const fresh: DutyRun = { key, fromMs: nowMs, toMs: nowMs, checkedThroughMs: -Infinity };
+    const fresh: DutyRun = { key, fromMs: nowMs, toMs: nowMs, checkedThroughMs: -Infinity, scheduleSinceMs: null };
     this.dutyRuns.set(key, fresh);
     return fresh;
   }
 
-  /** Every slot whose window, and the settle time after it, this leader has led through must exist by now. The first
-   *  slot after the schedule's creation is left out: the creation's own commit may take part of its window. */
+  /** Every slot whose window this leader has led through, with the schedule in its table all along, must have been
+   *  proposed by it or exist. The first slot after the schedule's creation is left out: the creation's own commit may
+   *  take part of its window. */
   private checkSlotsLedThrough(schedule: ScheduleRecord, run: DutyRun, nowMs: number): void {
     const every = SIM_SCHEDULE_EVERY_MS;
+    run.scheduleSinceMs ??= nowMs;
     const latest = Math.floor((nowMs - every - SLOT_SETTLE_MS) / every) * every;
-    const earliest = Math.ceil(Math.max(run.fromMs, schedule.createdAtMs + every + 1) / every) * every;
+    const earliest = Math.ceil(Math.max(run.scheduleSinceMs, schedule.createdAtMs + every + 1) / every) * every;
     for (let slotMs = Math.max(earliest, run.checkedThroughMs + every); slotMs <= latest; slotMs += every) {
       const first = this.firstSlot.get(`${schedule.id}:${slotMs}`);
       const proposed = this.proposedSlots.has(`${run.key}:${slotMs}`);
