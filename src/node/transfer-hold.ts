@@ -87,14 +87,18 @@ export class TransferHold {
 }
 
 /** On the leader: propose; if a hand-over refuses it, hold, then propose again here or send it to the new leader
- *  (`elsewhere`, which may refuse when this write came forwarded already: the forwarding follower retries). */
+ *  (`elsewhere`, which may refuse when this write came forwarded already: the forwarding follower retries). A
+ *  NOT_LEADER from the core counts as such a refusal: the hand-over finished between the leader check and the
+ *  proposal (a DELETE reads first), the core appended nothing, and the write belongs to the new leader (CI saw a
+ *  DELETE answered 503 NOT_LEADER during a graceful restart). */
 export async function proposeThroughHandOver<T>(hold: TransferHold, propose: () => Promise<T>, elsewhere: () => Promise<T>): Promise<T> {
   // Twice at most: a transfer abandoned and at once started again is the caller's (or the operator's) business.
   for (let attempt = 0; ; attempt++) {
     try {
       return await propose();
     } catch (err) {
-      if (errorCode(err) !== "TRANSFER_IN_PROGRESS" || attempt >= 2) throw err;
+      const code = errorCode(err);
+      if ((code !== "TRANSFER_IN_PROGRESS" && code !== "NOT_LEADER") || attempt >= 2) throw err;
     }
     const outcome = await hold.waitForLeader();
     if (outcome.kind === "leader-elsewhere") return await elsewhere();

@@ -3,7 +3,7 @@
 // timeout may come after the leader proposed the write; resending it then finds the task this very request created
 // and answers 200 "it already existed" (`raftsched chaos --seed 7` caught this after a kill-leader mid-forward).
 import { describe, expect, it } from "vitest";
-import { NOT_APPLIED_DETAIL, TransferHold, forwardThroughHandOver, isHandOverRefusal, readBeforeHeldWrite } from "../../../src/node/transfer-hold.js";
+import { NOT_APPLIED_DETAIL, TransferHold, forwardThroughHandOver, isHandOverRefusal, proposeThroughHandOver, readBeforeHeldWrite } from "../../../src/node/transfer-hold.js";
 import { isHeldWrite } from "../../../src/api/leader-forward.js";
 import { RaftschedError } from "../../../src/util/errors.js";
 
@@ -62,5 +62,24 @@ describe("lifecycle writes held through a hand-over (issue 13)", () => {
     await expect(readBeforeHeldWrite(failing, () => ({ ...settled, isLeader: false, knownLeader: "n2" }))).rejects.toMatchObject({ code: "TRANSFER_IN_PROGRESS" });
     await expect(readBeforeHeldWrite(failing, () => settled)).rejects.toMatchObject({ code: "NO_LEADER" });
     await expect(readBeforeHeldWrite(() => Promise.resolve(), () => settled)).resolves.toBeUndefined();
+  });
+});
+
+describe("proposeThroughHandOver", () => {
+  it("a NOT_LEADER from the core (the hand-over finished before the proposal) sends the write to the new leader", async () => {
+    const hold = new TransferHold({ selfId: "n1", view: () => ({ isLeader: false, transferring: false, knownLeader: "n2" }), maxHoldMs: () => 200 });
+    const r = await proposeThroughHandOver(
+      hold,
+      async () => {
+        throw new RaftschedError("NOT_LEADER", "not the leader", { leaderId: "n2" });
+      },
+      async () => "sent to n2",
+    );
+    expect(r).toBe("sent to n2");
+  });
+
+  it("passes other errors on as they are", async () => {
+    const hold = new TransferHold({ selfId: "n1", view: () => ({ isLeader: true, transferring: false, knownLeader: "n1" }), maxHoldMs: () => 200 });
+    await expect(proposeThroughHandOver(hold, async () => Promise.reject(new RaftschedError("OUTCOME_UNKNOWN", "x")), async () => "no")).rejects.toMatchObject({ code: "OUTCOME_UNKNOWN" });
   });
 });
