@@ -70,33 +70,44 @@ function httpsFetch(url: string, init: ClusterFetchInit, via: https.Agent | unde
     const signal = init.signal;
     if (signal?.aborted) return reject(signal.reason);
     const req = https.request(url, { method: init.method ?? "GET", headers: init.headers ?? {}, ...(via ? { agent: via } : {}) });
-    let answer: import("node:http").IncomingMessage | null = null;
-    const onAbort = (): void => {
-      // Both sides end with the signal's reason, so a timeout reads as a timeout in the headers or in the body.
-      answer?.destroy(signal?.reason as Error);
-      req.destroy(signal?.reason as Error);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    req.once("error", (err) => {
-      signal?.removeEventListener("abort", onAbort);
-      reject(signal?.aborted ? signal.reason : new TypeError("fetch failed", { cause: err }));
-    });
-    req.once("response", (res) => {
-      answer = res;
+    sendWithSignal(req, init, reject, (res, release) => {
       const headers = new Headers();
       for (const [name, value] of Object.entries(res.headers)) {
         if (Array.isArray(value)) for (const v of value) headers.append(name, v);
         else if (value !== undefined) headers.set(name, value);
       }
       // The body may still be cut off by the signal: the stream errors with its reason, and so does res.text().
-      res.once("end", () => signal?.removeEventListener("abort", onAbort));
+      res.once("end", release);
       const status = res.statusCode ?? 500;
       const body = NULL_BODY_STATUS.has(status) ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
       if (body === null) res.resume();
       resolve(new Response(body, { status, statusText: res.statusMessage ?? "", headers }));
     });
-    req.end(init.body);
   });
+}
+
+/** Sends `init.body` on `req` as fetch would: the signal ends the request and its answer with its reason (so a
+ *  timeout reads as a timeout in the headers or in the body), a failure to send rejects with the signal's reason or
+ *  a TypeError "fetch failed" whose cause is the socket error. `onResponse` gets the answer and `release`, which
+ *  stops listening to the signal once the answer is read. */
+function sendWithSignal(req: http.ClientRequest, init: ClusterFetchInit, reject: (err: unknown) => void, onResponse: (res: http.IncomingMessage, release: () => void) => void): void {
+  const signal = init.signal;
+  let answer: http.IncomingMessage | null = null;
+  const onAbort = (): void => {
+    answer?.destroy(signal?.reason as Error);
+    req.destroy(signal?.reason as Error);
+  };
+  const release = (): void => signal?.removeEventListener("abort", onAbort);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  req.once("error", (err) => {
+    release();
+    reject(signal?.aborted ? signal.reason : new TypeError("fetch failed", { cause: err }));
+  });
+  req.once("response", (res) => {
+    answer = res;
+    onResponse(res, release);
+  });
+  req.end(init.body);
 }
 
 /** A plain-http keep-alive pool for clusterRequest (Node 20's global fetch keeps its own, behind web streams). The
@@ -125,28 +136,16 @@ export function clusterRequest(url: string, init: ClusterFetchInit = {}): Promis
     if (signal?.aborted) return reject(signal.reason);
     const options = { method: init.method ?? "GET", headers: init.headers ?? {}, ...(via ? { agent: via } : {}) };
     const req = secure ? https.request(url, options) : http.request(url, options);
-    let answer: http.IncomingMessage | null = null;
-    const onAbort = (): void => {
-      answer?.destroy(signal?.reason as Error);
-      req.destroy(signal?.reason as Error);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    req.once("error", (err) => {
-      signal?.removeEventListener("abort", onAbort);
-      reject(signal?.aborted ? signal.reason : new TypeError("fetch failed", { cause: err }));
-    });
-    req.once("response", (res) => {
-      answer = res;
+    sendWithSignal(req, init, reject, (res, release) => {
       const chunks: Buffer[] = [];
       const body = new Promise<string>((done, fail) => {
         res.on("data", (c: Buffer) => chunks.push(c));
         res.once("end", () => done(Buffer.concat(chunks).toString("utf8")));
         res.once("error", (err) => fail(signal?.aborted ? signal.reason : err));
         res.once("close", () => res.complete || fail(signal?.aborted ? signal.reason : new Error("the answer was cut off")));
-      }).finally(() => signal?.removeEventListener("abort", onAbort));
+      }).finally(release);
       body.catch(() => {}); // read by text(); a caller that never reads it must not see an unhandled rejection
       resolve({ status: res.statusCode ?? 500, text: () => body });
     });
-    req.end(init.body);
   });
 }
